@@ -1,0 +1,128 @@
+// Package api is Osprey's admin REST API, served under /api/v1, plus the
+// unauthenticated /healthz and /readyz probes.
+//
+// Every /api/v1 request needs "Authorization: Bearer <admin token>"; see
+// LoadOrCreateAdminToken for where the token comes from. Responses are JSON;
+// errors have the shape {"error":{"code":"...","message":"..."}}.
+//
+//	GET    /api/v1/channels                  list channels: {"items":[...]}
+//	POST   /api/v1/channels                  create: {"name":"..."} -> 201
+//	GET    /api/v1/channels/{id}             one channel
+//	DELETE /api/v1/channels/{id}             disconnect, delete media and channel -> 204
+//	POST   /api/v1/channels/{id}/rotate-key  new stream key -> 200
+//
+// Rotating a key does not disconnect a publisher that is already streaming;
+// the old key only stops working for new publishes.
+//
+// URLs in responses are built from Deps.PublicURL when set. Otherwise they use
+// the request's Host header and "https" if the request came over TLS, else
+// "http". X-Forwarded-Host and X-Forwarded-Proto are ignored, because any
+// client could set them; behind a reverse proxy, set the public URL.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/ospreyvideo/osprey/internal/catalog"
+	"github.com/ospreyvideo/osprey/internal/live"
+)
+
+// Live is what the API needs from the live session manager.
+type Live interface {
+	// Status reports a channel's live state; channels nobody publishes to are "idle".
+	Status(channelID string) live.Status
+	// Remove disconnects any publisher of the channel and deletes its stored media.
+	Remove(ctx context.Context, channelID string) error
+}
+
+// Deps are the API's collaborators and settings.
+type Deps struct {
+	Catalog    catalog.Store
+	Live       Live   // nil: no live manager, every channel idle
+	AdminToken string // required; with an empty token every /api/v1 request is refused
+	PublicURL  string // base of playback URLs, e.g. "https://video.example.com"; "" = from the request
+
+	// Listen addresses of the ingest servers; their ports go into ingest URLs.
+	// "" means the protocol is disabled and its URL is omitted. Pass the bound
+	// address when listening on port 0.
+	RTMPAddr, SRTAddr string
+
+	// Ready reports readiness beyond the catalog ping; may be nil.
+	Ready func(ctx context.Context) error
+	Log   *slog.Logger     // nil discards
+	Now   func() time.Time // clock for created_at; nil means time.Now
+}
+
+// API serves the admin API. Mount it on "/api/v1/", "/healthz" and "/readyz".
+type API struct {
+	deps Deps
+	log  *slog.Logger
+	now  func() time.Time
+	mux  *http.ServeMux
+}
+
+// New returns the API over deps.
+func New(deps Deps) *API {
+	a := &API{deps: deps, log: deps.Log, now: deps.Now, mux: http.NewServeMux()}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	a.log = a.log.With("component", "api")
+	if a.now == nil {
+		a.now = time.Now
+	}
+	a.routes()
+	return a
+}
+
+// ServeHTTP implements http.Handler.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.mux.ServeHTTP(w, r)
+}
+
+func (a *API) routes() {
+	a.mux.HandleFunc("GET /healthz", a.healthz)
+	a.mux.HandleFunc("GET /readyz", a.readyz)
+
+	v1 := http.NewServeMux()
+	a.route(v1, "/api/v1/channels", map[string]handlerFunc{
+		http.MethodGet:  a.listChannels,
+		http.MethodPost: a.createChannel,
+	})
+	a.route(v1, "/api/v1/channels/{id}", map[string]handlerFunc{
+		http.MethodGet:    a.getChannel,
+		http.MethodDelete: a.deleteChannel,
+	})
+	a.route(v1, "/api/v1/channels/{id}/rotate-key", map[string]handlerFunc{
+		http.MethodPost: a.rotateKey,
+	})
+	v1.Handle("/api/v1/", a.handle(func(w http.ResponseWriter, r *http.Request) error {
+		return errNotFound("no such endpoint: %s %s", r.Method, r.URL.Path)
+	}))
+	a.mux.Handle("/api/v1/", a.authenticate(v1))
+}
+
+// route registers one handler per method on path, and a JSON 405 with an
+// Allow header for every other method.
+func (a *API) route(mux *http.ServeMux, path string, byMethod map[string]handlerFunc) {
+	allow := ""
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		h, ok := byMethod[m]
+		if !ok {
+			continue
+		}
+		mux.Handle(m+" "+path, a.handle(h))
+		if allow != "" {
+			allow += ", "
+		}
+		allow += m
+	}
+	mux.Handle(path, a.handle(func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Allow", allow)
+		return &Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed,
+			Message: "method " + r.Method + " not allowed on " + r.URL.Path + "; allowed: " + allow}
+	}))
+}

@@ -1,0 +1,168 @@
+// Package app is Osprey's composition root: it builds every stage from the
+// configuration, wires them together and owns their lifecycle.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/ospreyvideo/osprey/internal/api"
+	"github.com/ospreyvideo/osprey/internal/catalog"
+	"github.com/ospreyvideo/osprey/internal/catalog/sqlite"
+	"github.com/ospreyvideo/osprey/internal/config"
+	"github.com/ospreyvideo/osprey/internal/ingest/rtmp"
+	"github.com/ospreyvideo/osprey/internal/ingest/srt"
+	"github.com/ospreyvideo/osprey/internal/live"
+	"github.com/ospreyvideo/osprey/internal/origin"
+	"github.com/ospreyvideo/osprey/internal/packager"
+	"github.com/ospreyvideo/osprey/internal/storage/fs"
+	"github.com/ospreyvideo/osprey/internal/transcode"
+	"github.com/ospreyvideo/osprey/internal/web"
+)
+
+// Run serves every role of Osprey in this process until ctx is done, then
+// shuts down gracefully: publishers are disconnected, the last segments are
+// packaged and the playlists ended before the HTTP server stops.
+func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	ffmpeg, err := exec.LookPath(cfg.FFmpeg.Path)
+	if err != nil {
+		return fmt.Errorf("ffmpeg not found (%q): install it (Debian: apt install ffmpeg) or set --ffmpeg: %w", cfg.FFmpeg.Path, err)
+	}
+	ladder, ok := cfg.Ladders[cfg.Live.Ladder]
+	if !ok {
+		return fmt.Errorf("live ladder %q is not defined", cfg.Live.Ladder)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("creating the data folder: %w", err)
+	}
+
+	store, err := fs.New(filepath.Join(cfg.DataDir, "media"))
+	if err != nil {
+		return fmt.Errorf("opening media storage: %w", err)
+	}
+	cat, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "osprey.db"), log.With("component", "catalog"))
+	if err != nil {
+		return fmt.Errorf("opening the catalog: %w", err)
+	}
+	defer cat.Close()
+	token, err := api.LoadOrCreateAdminToken(cfg.DataDir, cfg.AdminToken, log)
+	if err != nil {
+		return err
+	}
+
+	mgr := live.NewManager(live.Config{
+		Ladder:    ladder.WithDefaults(),
+		Transcode: transcode.Config{FFmpegPath: ffmpeg, SegmentDuration: cfg.Live.SegmentDuration},
+		Packager:  packager.Config{SegmentDuration: cfg.Live.SegmentDuration, Window: cfg.Live.Window, TimeURL: "/time"},
+	}, cat, store, log.With("component", "live"))
+
+	// Listen first, so that a taken port is an error before anything runs.
+	httpLn, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listening for HTTP: %w", err)
+	}
+	var rtmpSrv *rtmp.Server
+	var srtSrv *srt.Server
+	var stopOnce sync.Once
+	// stopIngest closes the listeners, which ends every publication, and
+	// waits for the sessions to finish their playlists.
+	stopIngest := func() {
+		stopOnce.Do(func() {
+			if rtmpSrv != nil {
+				rtmpSrv.Close()
+			}
+			if srtSrv != nil {
+				srtSrv.Close()
+			}
+			wctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := mgr.Wait(wctx); err != nil {
+				log.Warn("live sessions did not end in time", "err", err)
+			}
+		})
+	}
+	defer stopIngest()
+	var rtmpAddr, srtAddr string
+	if cfg.RTMPAddr != "" {
+		rtmpSrv = rtmp.New(rtmp.Config{Addr: cfg.RTMPAddr}, mgr, log.With("component", "ingest.rtmp"))
+		if err := rtmpSrv.Start(); err != nil {
+			httpLn.Close()
+			return fmt.Errorf("starting RTMP ingest: %w", err)
+		}
+		rtmpAddr = rtmpSrv.Addr().String()
+	}
+	if cfg.SRTAddr != "" {
+		srtSrv = srt.New(srt.Config{Addr: cfg.SRTAddr}, mgr, log.With("component", "ingest.srt"))
+		if err := srtSrv.Start(); err != nil {
+			httpLn.Close()
+			return fmt.Errorf("starting SRT ingest: %w", err)
+		}
+		srtAddr = srtSrv.Addr().String()
+	}
+
+	handler := routes(routeDeps{
+		api: api.New(api.Deps{
+			Catalog:    cat,
+			Live:       mgr,
+			AdminToken: token,
+			PublicURL:  cfg.PublicURL,
+			RTMPAddr:   rtmpAddr,
+			SRTAddr:    srtAddr,
+			Log:        log,
+		}),
+		origin: origin.New(store, origin.Config{
+			AllowOrigin:     cfg.CORSOrigin,
+			SegmentDuration: cfg.Live.SegmentDuration,
+			PublicURL:       cfg.PublicURL,
+		}, log.With("component", "origin")),
+		web: web.New(web.Config{
+			ChannelExists: func(ctx context.Context, id string) (bool, error) {
+				_, err := cat.GetChannel(ctx, id)
+				if errors.Is(err, catalog.ErrNotFound) {
+					return false, nil
+				}
+				return err == nil, err
+			},
+			Logger: log.With("component", "web"),
+		}),
+	})
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(httpLn) }()
+	log.Info("osprey is serving",
+		"http", httpLn.Addr().String(), "rtmp", rtmpAddr, "srt", srtAddr,
+		"data", cfg.DataDir, "ladder", cfg.Live.Ladder)
+
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-serveErr:
+		return fmt.Errorf("HTTP server: %w", err)
+	}
+	// Ingest ends first, so the last playlists are written while HTTP
+	// still serves them.
+	stopIngest()
+	sctx, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel2()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutting down HTTP: %w", err)
+	}
+	return nil
+}

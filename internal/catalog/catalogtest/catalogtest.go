@@ -1,0 +1,112 @@
+// Package catalogtest is the conformance suite for catalog.Store
+// implementations: the SQLite catalog runs it, and so must any other backend.
+//
+// Beyond the interface's comments, the suite pins down behaviour callers rely on:
+//   - times come back in UTC, equal to what was stored at microsecond precision;
+//     CreateChannel fills a zero CreatedAt with now and a zero UpdatedAt with CreatedAt;
+//   - a taken ID, name or stream key is ErrConflict, and nothing is written;
+//   - an empty ID, name or stream key is an error that is neither ErrConflict nor ErrNotFound;
+//   - stream keys and names match exactly (case-sensitive, no prefix match);
+//   - ListChannels returns a non-nil slice ordered by CreatedAt, then ID;
+//   - DeleteChannel and SetStreamKey on a missing ID are ErrNotFound;
+//   - SetStreamKey keeps CreatedAt and moves UpdatedAt to now;
+//   - writes are visible to reads that start after they return, from any goroutine;
+//   - Close is idempotent, and Ping fails after it.
+package catalogtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/ospreyvideo/osprey/internal/catalog"
+)
+
+// Run runs the suite. open must return a new, empty Store each time it is
+// called and arrange (with t.Cleanup) for it to be closed; the suite may
+// close it first, since Close is idempotent. Subtests do not run in parallel.
+func Run(t *testing.T, open func(t *testing.T) catalog.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s catalog.Store)
+	}{
+		{"CreateGet", testCreateGet},
+		{"CreateDefaultsTimes", testCreateDefaultsTimes},
+		{"CreateConflict", testCreateConflict},
+		{"CreateInvalid", testCreateInvalid},
+		{"GetMissing", testGetMissing},
+		{"ChannelByStreamKey", testChannelByStreamKey},
+		{"ListChannels", testListChannels},
+		{"DeleteChannel", testDeleteChannel},
+		{"SetStreamKey", testSetStreamKey},
+		{"SetStreamKeyConflict", testSetStreamKeyConflict},
+		{"ConcurrentCreates", testConcurrentCreates},
+		{"CanceledContext", testCanceledContext},
+		{"PingClose", testPingClose},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.fn(t, open(t))
+		})
+	}
+}
+
+// base is a fixed time with microseconds, so stored values compare exactly.
+var base = time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)
+
+// channel returns a distinct, valid channel for index i.
+func channel(i int) catalog.Channel {
+	return catalog.Channel{
+		ID:        fmt.Sprintf("ch_test%03d", i),
+		Name:      fmt.Sprintf("Studio %d", i),
+		StreamKey: fmt.Sprintf("sk_secret%03dabcdefghijklmnop", i),
+		CreatedAt: base.Add(time.Duration(i) * time.Second),
+		UpdatedAt: base.Add(time.Duration(i)*time.Second + time.Millisecond),
+	}
+}
+
+func create(t *testing.T, s catalog.Store, ch catalog.Channel) {
+	t.Helper()
+	if err := s.CreateChannel(context.Background(), ch); err != nil {
+		t.Fatalf("CreateChannel(%q): %v", ch.ID, err)
+	}
+}
+
+func get(t *testing.T, s catalog.Store, id string) catalog.Channel {
+	t.Helper()
+	ch, err := s.GetChannel(context.Background(), id)
+	if err != nil {
+		t.Fatalf("GetChannel(%q): %v", id, err)
+	}
+	return ch
+}
+
+// sameChannel fails unless got equals want, times included, in UTC.
+func sameChannel(t *testing.T, what string, got, want catalog.Channel) {
+	t.Helper()
+	if got.ID != want.ID || got.Name != want.Name || got.StreamKey != want.StreamKey ||
+		!got.CreatedAt.Equal(want.CreatedAt) || !got.UpdatedAt.Equal(want.UpdatedAt) {
+		t.Fatalf("%s = %+v, want %+v", what, got, want)
+	}
+	if got.CreatedAt.Location() != time.UTC || got.UpdatedAt.Location() != time.UTC {
+		t.Fatalf("%s times are not UTC: %v, %v", what, got.CreatedAt.Location(), got.UpdatedAt.Location())
+	}
+}
+
+func wantErr(t *testing.T, what string, err, target error) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Fatalf("%s: error = %v, want %v", what, err, target)
+	}
+}
+
+func count(t *testing.T, s catalog.Store) int {
+	t.Helper()
+	list, err := s.ListChannels(context.Background())
+	if err != nil {
+		t.Fatalf("ListChannels: %v", err)
+	}
+	return len(list)
+}

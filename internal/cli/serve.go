@@ -1,0 +1,127 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/ospreyvideo/osprey/internal/config"
+)
+
+// serveCmd holds serve's flags. Pointers are nil unless the flag or its
+// environment variable was given, so they can be laid over the config file.
+type serveCmd struct {
+	Config          string         `name:"config" env:"OSPREY_CONFIG" placeholder:"FILE" help:"YAML configuration file (see docs/osprey.example.yaml); default: none."`
+	Data            *string        `name:"data" env:"OSPREY_DATA" placeholder:"DIR" help:"Data directory: catalog, admin token and media (default \"${default_data}\")."`
+	HTTP            *string        `name:"http" env:"OSPREY_HTTP" placeholder:"ADDR" help:"HTTP listen address: API, console and HLS/DASH origin (default \"${default_http}\")."`
+	RTMP            *string        `name:"rtmp" env:"OSPREY_RTMP" placeholder:"ADDR" help:"RTMP ingest listen address; empty disables RTMP (default \"${default_rtmp}\")."`
+	SRT             *string        `name:"srt" env:"OSPREY_SRT" placeholder:"ADDR" help:"SRT ingest listen address (UDP); empty disables SRT (default \"${default_srt}\")."`
+	PublicURL       *string        `name:"public-url" env:"OSPREY_PUBLIC_URL" placeholder:"URL" help:"URL viewers and publishers reach this server at, e.g. https://video.example.com; empty: from each API request's Host (default \"${default_public_url}\")."`
+	LogLevel        *string        `name:"log-level" env:"OSPREY_LOG_LEVEL" placeholder:"LEVEL" help:"debug, info, warn or error (default \"${default_log_level}\")."`
+	LogFormat       *string        `name:"log-format" env:"OSPREY_LOG_FORMAT" placeholder:"FORMAT" help:"text or json (default \"${default_log_format}\")."`
+	CORSOrigin      *string        `name:"cors-origin" env:"OSPREY_CORS_ORIGIN" placeholder:"ORIGIN" help:"Access-Control-Allow-Origin for media: *, one origin, or empty for none (default \"${default_cors_origin}\")."`
+	SegmentDuration *time.Duration `name:"segment-duration" env:"OSPREY_SEGMENT_DURATION" placeholder:"DURATION" help:"Target live segment duration, 1s to 10s (default ${default_segment_duration})."`
+	Window          *int           `name:"window" env:"OSPREY_WINDOW" placeholder:"N" help:"Segments listed in live playlists, at least 3 (default ${default_window})."`
+	Ladder          *string        `name:"ladder" env:"OSPREY_LADDER" placeholder:"NAME" help:"ABR ladder preset for live channels: default, low, passthrough or one from the config file (default \"${default_ladder}\")."`
+	FFmpeg          *string        `name:"ffmpeg" env:"OSPREY_FFMPEG" placeholder:"PATH" help:"ffmpeg binary, by name in PATH or by path (default \"${default_ffmpeg}\")."`
+}
+
+func (s *serveCmd) Help() string {
+	return `The admin token for the API comes from OSPREY_ADMIN_TOKEN; without it, Osprey
+generates one on first start into <data>/admin-token (mode 0600).
+SIGINT or SIGTERM shuts down gracefully; a second one stops at once.`
+}
+
+// Run builds the configuration, sets up logging and signals, and serves.
+func (s *serveCmd) Run(env *runEnv) error {
+	if env.opts.Serve == nil {
+		return fmt.Errorf("this build of osprey cannot serve")
+	}
+	cfg, err := s.buildConfig()
+	if err != nil {
+		return usageError{err}
+	}
+	log := newLogger(env.stderr, cfg.LogLevel, cfg.LogFormat)
+	return serveWithSignals(env.ctx, log, func(ctx context.Context) error {
+		return env.opts.Serve(ctx, cfg, log)
+	})
+}
+
+// buildConfig lays the flags and environment variables over the config file
+// over the defaults, adds OSPREY_ADMIN_TOKEN, and validates the result.
+func (s *serveCmd) buildConfig() (config.Config, error) {
+	cfg, err := config.Load(s.Config)
+	if err != nil {
+		return config.Config{}, err
+	}
+	set(&cfg.DataDir, s.Data)
+	set(&cfg.HTTPAddr, s.HTTP)
+	set(&cfg.RTMPAddr, s.RTMP)
+	set(&cfg.SRTAddr, s.SRT)
+	set(&cfg.PublicURL, s.PublicURL)
+	set(&cfg.LogLevel, s.LogLevel)
+	set(&cfg.LogFormat, s.LogFormat)
+	set(&cfg.CORSOrigin, s.CORSOrigin)
+	set(&cfg.Live.SegmentDuration, s.SegmentDuration)
+	set(&cfg.Live.Window, s.Window)
+	set(&cfg.Live.Ladder, s.Ladder)
+	set(&cfg.FFmpeg.Path, s.FFmpeg)
+	cfg.AdminToken = strings.TrimSpace(os.Getenv("OSPREY_ADMIN_TOKEN"))
+	if err := cfg.Validate(); err != nil {
+		return config.Config{}, fmt.Errorf("invalid configuration (keys as in the config file):\n  %s",
+			strings.ReplaceAll(err.Error(), "\n", "\n  "))
+	}
+	return cfg, nil
+}
+
+func set[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+// newLogger returns a logger writing text or JSON at level to w. The level
+// and format were validated with the configuration.
+func newLogger(w io.Writer, level, format string) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// serveWithSignals runs serve with a context that SIGINT and SIGTERM cancel.
+// After the first signal the default handling is restored, so a second one
+// ends the process at once if the graceful shutdown hangs.
+func serveWithSignals(parent context.Context, log *slog.Logger, serve func(context.Context) error) error {
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		select {
+		case <-ctx.Done():
+			stop()
+			if parent.Err() == nil {
+				log.Info("signal received; shutting down gracefully (send another to stop at once)")
+			}
+		case <-done:
+		}
+	}()
+	err := serve(ctx)
+	close(done)
+	wg.Wait()
+	return err
+}

@@ -1,0 +1,65 @@
+// Package config is Osprey's typed configuration: defaults in code, an
+// optional YAML file, OSPREY_* environment variables and command-line flags,
+// in increasing order of precedence.
+package config
+
+import "time"
+
+// Config is everything `osprey serve` needs.
+type Config struct {
+	DataDir   string `yaml:"data"`       // --data, OSPREY_DATA; default "./osprey-data"
+	HTTPAddr  string `yaml:"http"`       // --http, OSPREY_HTTP; default ":8080"
+	RTMPAddr  string `yaml:"rtmp"`       // --rtmp, OSPREY_RTMP; default ":1935"; "" disables
+	SRTAddr   string `yaml:"srt"`        // --srt, OSPREY_SRT; default ":9000"; "" disables
+	PublicURL string `yaml:"public_url"` // --public-url, OSPREY_PUBLIC_URL; default "" (from the request's Host)
+
+	AdminToken string `yaml:"-"` // OSPREY_ADMIN_TOKEN only (never in a file or a flag)
+
+	LogLevel  string `yaml:"log_level"`  // debug, info, warn, error; default info
+	LogFormat string `yaml:"log_format"` // text or json; default text
+
+	CORSOrigin string `yaml:"cors_origin"` // Access-Control-Allow-Origin on media; default "*"
+
+	Live    Live              `yaml:"live"`
+	FFmpeg  FFmpeg            `yaml:"ffmpeg"`
+	Ladders map[string]Ladder `yaml:"ladders"` // named presets, merged over the built-in ones
+}
+
+// Live configures live packaging.
+type Live struct {
+	SegmentDuration time.Duration `yaml:"segment_duration"` // target; default 2s
+	Window          int           `yaml:"window"`           // segments listed in live playlists; default 6
+	Ladder          string        `yaml:"ladder"`           // preset name; default "default"
+}
+
+// FFmpeg locates the transcoder binaries.
+type FFmpeg struct {
+	Path string `yaml:"path"` // default "ffmpeg" (from PATH)
+}
+
+// Ladder is a named adaptive-bitrate ladder preset.
+type Ladder struct {
+	Video       []VideoRung `yaml:"video"`
+	Audio       AudioRung   `yaml:"audio"`
+	Passthrough bool        `yaml:"passthrough"` // add the input video, untouched, as a rung
+	// Encoder settings shared by every video rung.
+	Preset string `yaml:"preset"` // x264 preset; default "veryfast"
+	Tune   string `yaml:"tune"`   // x264 tune; default ""
+}
+
+// VideoRung is one rendition of a ladder. Rungs taller than the input are skipped.
+type VideoRung struct {
+	Name       string `yaml:"name"`        // e.g. "720p"
+	Height     int    `yaml:"height"`      // width follows the input's aspect ratio, rounded to even
+	Bitrate    int    `yaml:"bitrate"`     // average video bits/s
+	MaxBitrate int    `yaml:"max_bitrate"` // peak bits/s (VBV maxrate); default 1.1×Bitrate
+	Profile    string `yaml:"profile"`     // H.264 profile; default "high"
+	MaxFPS     int    `yaml:"max_fps"`     // 0: keep the input frame rate
+}
+
+// AudioRung is the audio rendition of a ladder.
+type AudioRung struct {
+	Bitrate    int `yaml:"bitrate"`     // bits/s; default 128000
+	SampleRate int `yaml:"sample_rate"` // Hz; default 48000
+	Channels   int `yaml:"channels"`    // default 2
+}

@@ -1,0 +1,169 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ospreyvideo/osprey/internal/catalog"
+	"github.com/ospreyvideo/osprey/internal/ingest"
+	"github.com/ospreyvideo/osprey/internal/media"
+	"github.com/ospreyvideo/osprey/internal/packager"
+	"github.com/ospreyvideo/osprey/internal/transcode"
+)
+
+// errStopped ends a publication that the operator stopped.
+var errStopped = errors.New("channel stopped by the operator")
+
+// session is one publication of a channel; it implements ingest.Publication.
+type session struct {
+	m     *Manager
+	ch    catalog.Channel
+	req   ingest.Request
+	since time.Time
+	log   *slog.Logger
+
+	stopped   atomic.Bool
+	closeOnce sync.Once
+	doneCh    chan struct{}
+
+	mu     sync.Mutex
+	tracks []*media.Track
+	plan   transcode.Plan
+	pkg    *packager.Live
+	tc     *transcode.Supervisor
+}
+
+// Start plans the ladder for the publisher's tracks and starts the
+// transcoder and the packager.
+func (s *session) Start(tracks []*media.Track) error {
+	plan, err := transcode.NewPlan(s.m.cfg.Ladder, tracks)
+	if err != nil {
+		return fmt.Errorf("planning the ladder: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// Session time 0 is now: the first unit follows at once.
+	pkg, err := packager.NewLive(ctx, s.m.store, Prefix(s.ch.ID), time.Now(), s.m.cfg.Packager, s.log)
+	if err != nil {
+		return fmt.Errorf("starting the packager: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tracks, s.plan, s.pkg = tracks, plan, pkg
+	s.tc = transcode.Start(s.m.cfg.Transcode, plan, tracks, packagerOutput{pkg}, s.log)
+	s.log.Info("live", "input", trackNames(tracks), "renditions", renditionNames(plan))
+	return nil
+}
+
+// WriteUnit passes a publisher's unit to the transcoder.
+func (s *session) WriteUnit(track int, u *media.Unit) error {
+	if s.stopped.Load() {
+		return errStopped
+	}
+	return s.tc.WriteUnit(track, u)
+}
+
+// Close ends the session: the transcoder finishes the last segments and the
+// packager ends the playlists.
+func (s *session) Close(cause error) {
+	s.closeOnce.Do(func() {
+		defer s.m.wg.Done()
+		defer close(s.doneCh)
+		defer s.m.forget(s)
+		if cause != nil {
+			s.log.Warn("publisher disconnected", "cause", cause)
+		} else {
+			s.log.Info("publisher finished")
+		}
+		s.mu.Lock()
+		tc, pkg := s.tc, s.pkg
+		s.mu.Unlock()
+		if tc == nil {
+			return // never started
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), s.m.cfg.DrainTimeout)
+		defer cancel()
+		if s.stopped.Load() {
+			tc.Kill()
+		}
+		if err := tc.Close(ctx); err != nil {
+			s.log.Error("transcoder ended with an error", "err", err)
+		}
+		if err := pkg.End(ctx); err != nil {
+			s.log.Error("ending the playlists", "err", err)
+		}
+	})
+}
+
+// stop asks the publisher to go away: its next unit is refused.
+func (s *session) stop() {
+	s.stopped.Store(true)
+	s.mu.Lock()
+	tc := s.tc
+	s.mu.Unlock()
+	if tc == nil {
+		// Not started yet: nothing runs, end now.
+		s.Close(errStopped)
+	}
+}
+
+func (s *session) status() Status {
+	since := s.since
+	st := Status{
+		State:      "live",
+		Protocol:   s.req.Protocol,
+		RemoteAddr: s.req.RemoteAddr.String(),
+		Since:      &since,
+	}
+	s.mu.Lock()
+	tracks, plan, tc := s.tracks, s.plan, s.tc
+	s.mu.Unlock()
+	st.Input = trackNames(tracks)
+	st.Renditions = renditionNames(plan)
+	if tc != nil {
+		ts := tc.Status()
+		st.Transcoder = &TranscoderStatus{
+			Running:  ts.Running,
+			Restarts: ts.Restarts,
+			Speed:    ts.Speed,
+			Lag:      ts.Lag.Seconds(),
+			Behind:   ts.Behind,
+			Dropped:  ts.Dropped,
+		}
+	}
+	return st
+}
+
+func trackNames(ts []*media.Track) []string {
+	var n []string
+	for _, t := range ts {
+		n = append(n, t.String())
+	}
+	return n
+}
+
+func renditionNames(p transcode.Plan) []string {
+	var n []string
+	for _, r := range p.Renditions {
+		n = append(n, r.Name)
+	}
+	return n
+}
+
+// packagerOutput hands the transcoder's renditions to the packager.
+type packagerOutput struct{ pkg *packager.Live }
+
+func (o packagerOutput) Begin(rs []transcode.Rendition) error {
+	prs := make([]packager.Rendition, len(rs))
+	for i, r := range rs {
+		prs[i] = packager.Rendition{Name: r.Name, Track: r.Track, Bitrate: r.Bitrate, MaxBitrate: r.MaxBitrate}
+	}
+	return o.pkg.Begin(prs)
+}
+
+func (o packagerOutput) WriteUnit(i int, u *media.Unit) error { return o.pkg.WriteUnit(i, u) }

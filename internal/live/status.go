@@ -1,0 +1,24 @@
+package live
+
+import "time"
+
+// Status is a channel's live state as the API shows it.
+type Status struct {
+	State      string            `json:"state"` // "idle" or "live"
+	Protocol   string            `json:"protocol,omitempty"`
+	RemoteAddr string            `json:"remote_addr,omitempty"`
+	Since      *time.Time        `json:"since,omitempty"`
+	Input      []string          `json:"input,omitempty"`      // e.g. ["h264 1920x1080", "aac 48000Hz 2ch"]
+	Renditions []string          `json:"renditions,omitempty"` // e.g. ["1080p", "720p", "audio"]
+	Transcoder *TranscoderStatus `json:"transcoder,omitempty"`
+}
+
+// TranscoderStatus reports the supervised ffmpeg process of a live channel.
+type TranscoderStatus struct {
+	Running  bool    `json:"running"`
+	Restarts int     `json:"restarts"`
+	Speed    float64 `json:"speed"`         // encoding speed relative to real time, from ffmpeg -progress
+	Lag      float64 `json:"lag_seconds"`   // how far output trails input, in seconds
+	Behind   bool    `json:"behind"`        // true while the transcoder cannot keep up with real time
+	Dropped  int64   `json:"dropped_units"` // input units dropped because the transcoder could not take them
+}

@@ -1,0 +1,172 @@
+// Package origin is Osprey's HTTP origin: it serves packaged media (HLS and
+// DASH manifests, CMAF segments, subtitles, images) straight from a
+// storage.Store, with the caching, conditional-request, range, compression
+// and CORS semantics players and CDNs expect.
+//
+// URL paths map to storage keys through a small mount table: by default
+// /live/{channel}/{rest...} is served from the key live/{channel}/{rest...}.
+// Only known media extensions are served (a channel's state.json is not).
+//
+// Caching policy:
+//   - segments, init segments, audio, subtitles and transport-stream files
+//     never change under a URL (the packager never reuses a segment number or
+//     init version): "public, max-age=31536000, immutable";
+//   - live playlists and MPDs: "public, max-age=N", N = half the segment
+//     duration in whole seconds, or "public, no-cache" (always revalidate,
+//     cheap with the ETag) when that is under one second;
+//   - ended manifests (#EXT-X-ENDLIST, or an MPD whose type is static): 30 s,
+//     not longer, because the channel may go live again under the same URL;
+//   - images (posters, thumbnails) may be refreshed in place: 10 s;
+//   - 404s: "no-cache", so neither browsers nor CDNs keep serving a 404 once
+//     the object appears (a manifest is often requested just before its
+//     first write); other errors: "no-store".
+package origin
+
+import (
+	"compress/gzip"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ospreyvideo/osprey/internal/storage"
+)
+
+// Config configures an Origin.
+type Config struct {
+	// AllowOrigin is sent as Access-Control-Allow-Origin on every response;
+	// "" disables CORS headers. DefaultConfig sets "*".
+	AllowOrigin string
+	// SegmentDuration is the live target segment duration; live manifests
+	// are cacheable for half of it. Zero means 2 s.
+	SegmentDuration time.Duration
+	// PublicURL is the externally visible base URL (scheme, host and an
+	// optional path prefix) used to make MPD UTCTiming URLs absolute. Empty:
+	// derive it from each request (TLS or X-Forwarded-Proto, and Host).
+	PublicURL string
+	// Mounts maps URL path prefixes to storage key prefixes, first match
+	// wins; empty means DefaultMounts.
+	Mounts []Mount
+}
+
+// Mount serves the storage keys under Key at the URL paths under Path.
+// Paths below a mount need at least two elements: /live/{channel}/{file}.
+type Mount struct {
+	Path string // URL path prefix, starting and ending with "/": "/live/"
+	Key  string // storage key prefix, ending with "/": "live/"
+}
+
+// DefaultMounts returns the standard mount table.
+func DefaultMounts() []Mount {
+	return []Mount{{Path: "/live/", Key: "live/"}}
+}
+
+// DefaultConfig returns the defaults: CORS for any origin, 2 s segments.
+func DefaultConfig() Config {
+	return Config{AllowOrigin: "*", SegmentDuration: 2 * time.Second}
+}
+
+// Cache-Control values; see the package documentation.
+const (
+	ccImmutable   = "public, max-age=31536000, immutable"
+	ccEnded       = "public, max-age=30"
+	ccImage       = "public, max-age=10"
+	ccNotFound    = "no-cache"
+	ccError       = "no-store"
+	allowMethods  = "GET, HEAD, OPTIONS"
+	maxManifest   = 16 << 20
+	defaultSegDur = 2 * time.Second
+)
+
+// Origin is an http.Handler serving media from a storage.Store.
+type Origin struct {
+	store       storage.Store
+	log         *slog.Logger
+	mounts      []Mount
+	allowOrigin string
+	publicBase  string // PublicURL without trailing slash, XML-escaped; "" = from request
+	liveCC      string // Cache-Control of live manifests
+	now         func() time.Time
+	gzipPool    sync.Pool
+}
+
+// New returns an Origin serving from store. It panics on a malformed mount
+// table, which is a programming error.
+func New(store storage.Store, cfg Config, log *slog.Logger) *Origin {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	mounts := cfg.Mounts
+	if len(mounts) == 0 {
+		mounts = DefaultMounts()
+	}
+	for _, m := range mounts {
+		if !strings.HasPrefix(m.Path, "/") || !strings.HasSuffix(m.Path, "/") ||
+			m.Key == "" || strings.HasPrefix(m.Key, "/") || !strings.HasSuffix(m.Key, "/") {
+			panic("origin: malformed mount " + m.Path + " -> " + m.Key)
+		}
+	}
+	o := &Origin{
+		store:       store,
+		log:         log.With("component", "origin"),
+		mounts:      mounts,
+		allowOrigin: cfg.AllowOrigin,
+		publicBase:  xmlEscape(strings.TrimRight(cfg.PublicURL, "/")),
+		liveCC:      liveCacheControl(cfg.SegmentDuration),
+		now:         time.Now,
+	}
+	o.gzipPool.New = func() any {
+		zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed) // the level is valid
+		return zw
+	}
+	return o
+}
+
+// liveCacheControl returns the Cache-Control of live manifests for a
+// segment duration: at most half of it, in whole seconds.
+func liveCacheControl(segDur time.Duration) string {
+	if segDur <= 0 {
+		segDur = defaultSegDur
+	}
+	n := int64(segDur / 2 / time.Second)
+	if n < 1 {
+		return "public, no-cache"
+	}
+	return "public, max-age=" + strconv.FormatInt(n, 10)
+}
+
+// ServeHTTP serves GET, HEAD and OPTIONS for paths under the mounts.
+func (o *Origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	o.setCORS(w.Header())
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+	default:
+		w.Header().Set("Allow", allowMethods)
+		o.fail(w, http.StatusMethodNotAllowed)
+		return
+	}
+	key, mt, status := o.route(r)
+	if status != http.StatusOK {
+		o.fail(w, status)
+		return
+	}
+	if r.Method == http.MethodOptions {
+		o.preflight(w, r)
+		return
+	}
+	o.serve(w, r, key, mt)
+}
+
+// fail writes an error response with a body naming the status.
+func (o *Origin) fail(w http.ResponseWriter, status int) {
+	h := w.Header()
+	if status == http.StatusNotFound {
+		h.Set("Cache-Control", ccNotFound)
+	} else {
+		h.Set("Cache-Control", ccError)
+	}
+	h.Set("X-Content-Type-Options", "nosniff")
+	http.Error(w, http.StatusText(status), status)
+}

@@ -1,0 +1,47 @@
+package packager
+
+import (
+	"time"
+)
+
+// Config tunes a live packager. Zero values take the defaults.
+type Config struct {
+	SegmentDuration time.Duration // target, default 2s
+	Window          int           // segments listed in live playlists and the MPD, default 6
+	// DeleteGrace is how long a segment that left the window (or an init
+	// segment no longer referenced) stays in storage; default
+	// max(30s, Window*SegmentDuration).
+	DeleteGrace time.Duration
+	TimeURL     string // DASH UTCTiming http-iso URL; default "/time"
+
+	// Now is the wall clock used for publish times and deletion deadlines;
+	// nil means time.Now. Tests inject a fake clock.
+	Now func() time.Time
+}
+
+// Defaults.
+const (
+	DefaultSegmentDuration = 2 * time.Second
+	DefaultWindow          = 6
+	DefaultTimeURL         = "/time"
+	minDeleteGrace         = 30 * time.Second
+)
+
+func (c Config) withDefaults() Config {
+	if c.SegmentDuration <= 0 {
+		c.SegmentDuration = DefaultSegmentDuration
+	}
+	if c.Window <= 0 {
+		c.Window = DefaultWindow
+	}
+	if c.DeleteGrace <= 0 {
+		c.DeleteGrace = max(minDeleteGrace, time.Duration(c.Window)*c.SegmentDuration)
+	}
+	if c.TimeURL == "" {
+		c.TimeURL = DefaultTimeURL
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}

@@ -1,0 +1,213 @@
+package packager
+
+import (
+	"time"
+
+	"github.com/ospreyvideo/osprey/internal/media"
+)
+
+// cutTolerance absorbs timestamp rounding between renditions whose
+// keyframes are forced at the same instants.
+const cutTolerance = 5 * time.Millisecond
+
+// minPendingSpan bounds how much media a non-lead track may hold while it
+// waits for the lead to decide a cut (the bound is max(4 segments, this)).
+const minPendingSpan = 10 * time.Second
+
+// cut is a segment boundary decided by the lead track.
+type cut struct {
+	n   uint64
+	pts time.Duration
+}
+
+// nextBoundary is the earliest instant the cut after one at pts may fall:
+// the next multiple of SegmentDuration on the session timeline, less the
+// tolerance. The transcoder forces keyframes on that same grid, so segments
+// are SegmentDuration long, and after a restart (whose first keyframe falls
+// off the grid) the first segment is shorter, never longer.
+func (l *Live) nextBoundary(pts time.Duration) time.Duration {
+	D := l.cfg.SegmentDuration
+	return ((pts+cutTolerance)/D+1)*D - cutTolerance
+}
+
+// leadUnit handles a unit of the lead track, which decides every cut: a
+// keyframe at or past the next grid boundary after the current segment's
+// start begins a new segment.
+func (l *Live) leadUnit(t *track, u *unit) error {
+	ep := l.ep
+	if !t.started {
+		if !u.key || !t.ensureInit(l, u) {
+			l.dropped++
+			return nil
+		}
+		return l.leadCut(t, u)
+	}
+	if u.key {
+		t.ensureInit(l, u) // notes parameter set changes
+		if u.pts >= l.nextBoundary(ep.cuts[len(ep.cuts)-1].pts) {
+			return l.leadCut(t, u)
+		}
+	}
+	if _, cto, ok := t.stamp(l, u); ok {
+		t.add(u, cto)
+	} else {
+		l.dropped++
+	}
+	return nil
+}
+
+// leadCut closes the lead's segment, starts the next one at u and lets the
+// other tracks' pending units through.
+func (l *Live) leadCut(t *track, u *unit) error {
+	ep := l.ep
+	dt, cto, ok := t.stamp(l, u)
+	if !ok {
+		l.dropped++
+		return nil
+	}
+	if t.open != nil {
+		l.closeSegment(t)
+	}
+	n, err := l.allocSegment()
+	if len(ep.cuts) == 0 {
+		ep.nextPub = n
+	}
+	ep.cuts = append(ep.cuts, cut{n: n, pts: u.pts})
+	t.openSegment(n, len(ep.cuts)-1, dt)
+	t.add(u, cto)
+	for _, o := range ep.tracks {
+		if o != t {
+			l.drain(o)
+		}
+	}
+	return err
+}
+
+// otherUnit handles a unit of a non-lead track.
+func (l *Live) otherUnit(t *track, u *unit) {
+	if t.pending() > 0 || !l.place(t, u) {
+		t.pushPending(u)
+		l.capPending(t)
+	}
+}
+
+// drain places t's pending units until one is still undecided.
+func (l *Live) drain(t *track) {
+	for t.pending() > 0 {
+		u := t.peek()
+		if !l.place(t, &u) {
+			return
+		}
+		t.pop()
+	}
+}
+
+// capPending forces the oldest pending units into the open segment (or
+// drops them) when the lead has not decided a cut for too long.
+func (l *Live) capPending(t *track) {
+	limit := max(4*l.cfg.SegmentDuration, minPendingSpan)
+	for t.pending() > 0 && t.pendingSpan() > limit {
+		t.warnOnce(l, warnPending, "packager: lead rendition decides no cut; forcing pending units", "lead", l.ep.lead.name)
+		u := t.peek()
+		l.append(t, &u)
+		t.pop()
+	}
+}
+
+// append adds u to t's open segment without a cut decision (dropping it if
+// the track has not started).
+func (l *Live) append(t *track, u *unit) {
+	if t.open == nil {
+		l.dropped++
+		return
+	}
+	if _, cto, ok := t.stamp(l, u); ok {
+		t.add(u, cto)
+	} else {
+		l.dropped++
+	}
+}
+
+// place puts a non-lead unit into its segment: the first unit at or after
+// the lead's cut (a keyframe, for video) starts the track's next segment.
+// It reports false when the unit cannot be placed before the lead decides
+// the next cut.
+func (l *Live) place(t *track, u *unit) bool {
+	ep := l.ep
+	if len(ep.cuts) == 0 {
+		return false
+	}
+	canCut := t.kind != media.Video || u.key
+	last := len(ep.cuts) - 1
+	// target finds the last known cut u may start, or -1.
+	target := func(from int) int {
+		j := -1
+		for i := from; i <= last && u.pts >= ep.cuts[i].pts-cutTolerance; i++ {
+			j = i
+		}
+		return j
+	}
+	undecided := func(j int) bool { return j == last && u.pts >= l.nextBoundary(ep.cuts[last].pts)-cutTolerance }
+
+	if !t.started {
+		if !canCut {
+			l.dropped++
+			return true
+		}
+		j := target(0)
+		if j < 0 {
+			l.dropped++ // before the epoch's first cut
+			return true
+		}
+		if undecided(j) {
+			return false
+		}
+		if !t.ensureInit(l, u) {
+			l.dropped++
+			return true
+		}
+		dt, cto, ok := t.stamp(l, u)
+		if !ok {
+			l.dropped++
+			return true
+		}
+		for i := 0; i < j; i++ {
+			l.markGap(ep.cuts[i].n, t)
+		}
+		t.openSegment(ep.cuts[j].n, j, dt)
+		t.add(u, cto)
+		return true
+	}
+
+	k := t.segIdx
+	if canCut {
+		if j := target(k + 1); j > k {
+			if undecided(j) {
+				return false
+			}
+			if t.kind == media.Video {
+				t.ensureInit(l, u)
+			}
+			dt, cto, ok := t.stamp(l, u)
+			if !ok {
+				l.dropped++
+				return true
+			}
+			l.closeSegment(t)
+			for i := k + 1; i < j; i++ {
+				l.markGap(ep.cuts[i].n, t)
+			}
+			t.openSegment(ep.cuts[j].n, j, dt)
+			t.add(u, cto)
+			return true
+		}
+		if k == last && u.pts >= l.nextBoundary(ep.cuts[k].pts)-cutTolerance {
+			return false
+		}
+	} else if k < last && u.pts >= ep.cuts[k+1].pts-cutTolerance {
+		t.warnOnce(l, warnKeyframe, "packager: rendition has no keyframe at the lead's cut; its segment runs on to its next keyframe",
+			"pts", u.pts)
+	}
+	l.append(t, u)
+	return true
+}

@@ -1,0 +1,57 @@
+package packager
+
+import (
+	"time"
+
+	"github.com/ospreyvideo/osprey/internal/media"
+)
+
+// Stats describes a live packager for the API and metrics.
+type Stats struct {
+	Epochs            int       // Begin calls so far
+	SegmentsPublished int64     // segment numbers published in this session
+	LastSegment       uint64    // number of the last published segment
+	LastPublish       time.Time // when it was published (zero before the first)
+	Discontinuities   uint64    // channel-wide discontinuity sequence
+	DroppedUnits      int64     // units that could not be packaged (before a keyframe, bad timestamps...)
+	StoreErrors       int64     // failed storage writes and deletes
+	PendingDeletes    int       // deletion batches waiting for their grace period
+	Renditions        []RenditionStats
+}
+
+// RenditionStats is one rendition's measurements in this session.
+type RenditionStats struct {
+	Name        string
+	Kind        media.Kind
+	Codecs      string  // RFC 6381
+	Bitrate     int     // measured average bits/s
+	PeakBitrate int     // highest segment bitrate measured, bits/s
+	FrameRate   float64 // measured, video only
+	Segments    int64
+	Bytes       int64
+}
+
+// Stats returns a snapshot.
+func (l *Live) Stats() Stats {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := Stats{
+		Epochs: l.epochs, SegmentsPublished: l.segments, LastSegment: l.lastSegment, LastPublish: l.lastPublish,
+		Discontinuities: l.discSeq, DroppedUnits: l.dropped, StoreErrors: l.storeErrors, PendingDeletes: len(l.deletes),
+	}
+	if l.ep == nil {
+		return s
+	}
+	for _, t := range l.ep.tracks {
+		rs := RenditionStats{Name: t.name, Kind: t.kind}
+		if ri := l.rends[t.name]; ri != nil {
+			rs.Codecs, rs.PeakBitrate, rs.FrameRate = ri.info.Codecs, ri.peak, ri.fps
+			rs.Segments, rs.Bytes = ri.segments, ri.bytes
+			if ri.dur > 0 {
+				rs.Bitrate = int(float64(ri.bytes*8) / ri.dur.Seconds())
+			}
+		}
+		s.Renditions = append(s.Renditions, rs)
+	}
+	return s
+}

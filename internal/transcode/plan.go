@@ -1,0 +1,147 @@
+// Package transcode supervises ffmpeg as the live transcoder of a channel.
+//
+// Media reach ffmpeg and come back over pipes only: the Supervisor muxes the
+// publisher's units into MPEG-TS on ffmpeg's stdin, ffmpeg decodes once,
+// splits and scales into every rung of the ladder with keyframes forced at the
+// same instants, and writes all renditions as one MPEG-TS on stdout, which the
+// Supervisor demuxes back into units for the packager. Timestamps are carried
+// through untouched (-copyts), so every rendition stays on the session timeline.
+//
+// ffmpeg does codec work only. Ladder planning, the process lifecycle,
+// restarts, progress and lag tracking are Go.
+package transcode
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/ospreyvideo/osprey/internal/config"
+	"github.com/ospreyvideo/osprey/internal/media"
+)
+
+// Rendition is one output of the transcoder: a video rung or the audio.
+type Rendition struct {
+	Name       string
+	Track      *media.Track // codec parameters; complete (SPS/PPS, AudioConfig) when handed to Output.Begin
+	Bitrate    int          // declared average bits/s; 0 when unknown (passthrough)
+	MaxBitrate int          // declared peak bits/s; 0 when unknown
+
+	// How ffmpeg makes it.
+	input       int    // index of the input track it comes from
+	passthrough bool   // copied, not encoded
+	profile     string // H.264 profile
+}
+
+// Plan is the ladder chosen for one input: which renditions ffmpeg produces.
+type Plan struct {
+	Renditions []Rendition
+	Preset     string
+	Tune       string
+}
+
+// NewPlan chooses the renditions of ladder for the input tracks: every video
+// rung no taller than the input (never upscaling; a smaller input gets a single
+// rung at its own size), the passthrough rung if the ladder asks for it, and
+// one AAC rendition when the input has audio. Only the first video and the
+// first audio track of the input are used.
+func NewPlan(ladder config.Ladder, input []*media.Track) (Plan, error) {
+	p := Plan{Preset: ladder.Preset, Tune: ladder.Tune}
+	if p.Preset == "" {
+		p.Preset = "veryfast"
+	}
+	vi, ai := firstOfKind(input, media.Video), firstOfKind(input, media.Audio)
+	if vi < 0 && ai < 0 {
+		return Plan{}, fmt.Errorf("input has neither video nor audio")
+	}
+	if vi >= 0 {
+		in := input[vi]
+		if in.Width <= 0 || in.Height <= 0 {
+			return Plan{}, fmt.Errorf("input video size unknown")
+		}
+		if ladder.Passthrough {
+			p.Renditions = append(p.Renditions, Rendition{
+				Name:        "source",
+				Track:       &media.Track{Kind: media.Video, Codec: in.Codec, Width: in.Width, Height: in.Height},
+				input:       vi,
+				passthrough: true,
+			})
+		}
+		rungs := slices.Clone(ladder.Video)
+		slices.SortStableFunc(rungs, func(a, b config.VideoRung) int { return b.Height - a.Height })
+		// A rung's height is the short side: a portrait 1080p is 1080x1920.
+		short := min(in.Width, in.Height)
+		var chosen []config.VideoRung
+		for _, r := range rungs {
+			if r.Height <= short {
+				chosen = append(chosen, r)
+			}
+		}
+		if len(chosen) == 0 && len(rungs) > 0 {
+			// Smaller than every rung: one rung at the input's own size,
+			// with the smallest rung's bitrate.
+			r := rungs[len(rungs)-1]
+			r.Height = short &^ 1
+			r.Name = fmt.Sprintf("%dp", r.Height)
+			chosen = append(chosen, r)
+		}
+		for _, r := range chosen {
+			w, h := scaledSize(in.Width, in.Height, r.Height)
+			maxRate := r.MaxBitrate
+			if maxRate == 0 {
+				maxRate = r.Bitrate * 11 / 10
+			}
+			profile := r.Profile
+			if profile == "" {
+				profile = "high"
+			}
+			p.Renditions = append(p.Renditions, Rendition{
+				Name:       r.Name,
+				Track:      &media.Track{Kind: media.Video, Codec: media.H264, Width: w, Height: h},
+				Bitrate:    r.Bitrate,
+				MaxBitrate: maxRate,
+				input:      vi,
+				profile:    profile,
+			})
+		}
+	}
+	if ai >= 0 {
+		a := ladder.Audio
+		if a.Bitrate == 0 {
+			a.Bitrate = 128000
+		}
+		if a.SampleRate == 0 {
+			a.SampleRate = 48000
+		}
+		if a.Channels == 0 {
+			a.Channels = 2
+		}
+		p.Renditions = append(p.Renditions, Rendition{
+			Name:       "audio",
+			Track:      &media.Track{Kind: media.Audio, Codec: media.AAC, SampleRate: a.SampleRate, Channels: a.Channels},
+			Bitrate:    a.Bitrate,
+			MaxBitrate: a.Bitrate,
+			input:      ai,
+		})
+	}
+	return p, nil
+}
+
+// scaledSize keeps the input's aspect ratio with its short side at the
+// given size, both sides even.
+func scaledSize(inW, inH, short int) (int, int) {
+	short &^= 1
+	long := func(l, s int) int { return (l*short + s) / (2 * s) * 2 } // nearest even
+	if inW < inH {
+		return short, long(inH, inW)
+	}
+	return long(inW, inH), short
+}
+
+func firstOfKind(tracks []*media.Track, k media.Kind) int {
+	for i, t := range tracks {
+		if t.Kind == k {
+			return i
+		}
+	}
+	return -1
+}

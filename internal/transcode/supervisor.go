@@ -1,0 +1,423 @@
+package transcode
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/ospreyvideo/osprey/internal/media"
+)
+
+// Config tunes a Supervisor.
+type Config struct {
+	FFmpegPath      string        // default "ffmpeg"
+	SegmentDuration time.Duration // keyframe interval; default 2s
+	QueueUnits      int           // input units buffered for ffmpeg; default 4096 (about 30 s)
+	// BehindAfter is how far output may trail input before the transcoder
+	// counts as behind real time; default max(3 s, 2 segments).
+	BehindAfter time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.FFmpegPath == "" {
+		c.FFmpegPath = "ffmpeg"
+	}
+	if c.SegmentDuration == 0 {
+		c.SegmentDuration = 2 * time.Second
+	}
+	if c.QueueUnits == 0 {
+		c.QueueUnits = 4096
+	}
+	if c.BehindAfter == 0 {
+		c.BehindAfter = max(3*time.Second, 2*c.SegmentDuration)
+	}
+}
+
+// Status is a snapshot of a Supervisor.
+type Status struct {
+	Running  bool
+	PID      int
+	Restarts int
+	Speed    float64
+	Lag      time.Duration
+	Behind   bool
+	Dropped  int64
+}
+
+// ErrClosed is returned by WriteUnit once the input has ended.
+var ErrClosed = errors.New("transcoder input closed")
+
+// Supervisor runs ffmpeg for one live channel, restarting it if it dies
+// while the publisher is still there.
+type Supervisor struct {
+	cfg   Config
+	plan  Plan
+	input []*media.Track
+	out   Output
+	log   *slog.Logger
+
+	queue     chan queued
+	inputDone chan struct{} // closed when the publisher has left
+	closeOnce sync.Once
+	kill      chan struct{} // closed to stop ffmpeg at once
+	killOnce  sync.Once
+	done      chan struct{} // closed when the run loop has returned
+
+	needKey atomic.Bool // drop video until a keyframe (after a drop)
+	dropped atomic.Int64
+	lastIn  atomic.Int64 // DTS of the newest input unit, ns
+	lastOut atomic.Int64 // DTS of the newest output unit, ns
+
+	mu       sync.Mutex
+	running  bool
+	pid      int
+	restarts int
+	speed    float64
+	behind   bool
+	err      error
+}
+
+type queued struct {
+	track int
+	unit  *media.Unit
+}
+
+// Start launches ffmpeg for plan and returns at once. input are the
+// publisher's tracks; out receives the renditions.
+func Start(cfg Config, plan Plan, input []*media.Track, out Output, log *slog.Logger) *Supervisor {
+	cfg.setDefaults()
+	s := &Supervisor{
+		cfg:       cfg,
+		plan:      plan,
+		input:     input,
+		out:       out,
+		log:       log,
+		queue:     make(chan queued, cfg.QueueUnits),
+		inputDone: make(chan struct{}),
+		kill:      make(chan struct{}),
+		done:      make(chan struct{}),
+	}
+	s.needKey.Store(true)
+	go s.loop()
+	return s
+}
+
+// WriteUnit queues an input unit for ffmpeg without blocking. When ffmpeg
+// cannot keep up and the queue is full the unit is dropped and counted, and
+// video is dropped up to the next keyframe so ffmpeg never sees a broken GOP.
+func (s *Supervisor) WriteUnit(track int, u *media.Unit) error {
+	select {
+	case <-s.inputDone:
+		return ErrClosed
+	default:
+	}
+	s.lastIn.Store(int64(u.DTS))
+	if s.input[track].Kind == media.Video && s.needKey.Load() {
+		if !u.Key {
+			s.dropped.Add(1)
+			return nil
+		}
+		s.needKey.Store(false)
+	}
+	select {
+	case s.queue <- queued{track, u}:
+	default:
+		if s.dropped.Add(1) == 1 || !s.needKey.Load() {
+			s.log.Warn("transcoder queue full: dropping input until the next keyframe", "dropped", s.dropped.Load())
+		}
+		s.needKey.Store(true)
+	}
+	return nil
+}
+
+// Close ends the input: ffmpeg finishes what it has and exits. Close waits
+// for that until ctx is done, then kills ffmpeg. It is idempotent.
+func (s *Supervisor) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() { close(s.inputDone) })
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+		s.Kill()
+		<-s.done
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Kill stops ffmpeg at once and does not restart it.
+func (s *Supervisor) Kill() {
+	s.closeOnce.Do(func() { close(s.inputDone) })
+	s.killOnce.Do(func() { close(s.kill) })
+}
+
+// Status reports the transcoder's state.
+func (s *Supervisor) Status() Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	lag := max(time.Duration(s.lastIn.Load()-s.lastOut.Load()), 0)
+	return Status{
+		Running:  s.running,
+		PID:      s.pid,
+		Restarts: s.restarts,
+		Speed:    s.speed,
+		Lag:      lag,
+		Behind:   s.behind,
+		Dropped:  s.dropped.Load(),
+	}
+}
+
+func (s *Supervisor) ended() bool {
+	select {
+	case <-s.inputDone:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *Supervisor) killed() bool {
+	select {
+	case <-s.kill:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *Supervisor) loop() {
+	defer close(s.done)
+	backoff := 500 * time.Millisecond
+	for {
+		started := time.Now()
+		err := s.runOnce()
+		if s.ended() {
+			s.mu.Lock()
+			s.err = err
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Lock()
+		s.restarts++
+		s.mu.Unlock()
+		if time.Since(started) > 30*time.Second {
+			backoff = 500 * time.Millisecond
+		}
+		s.log.Error("transcoder stopped while the publisher is live; restarting", "err", err, "in", backoff)
+		select {
+		case <-time.After(backoff):
+		case <-s.kill:
+			return
+		}
+		backoff = min(backoff*2, 10*time.Second)
+	}
+}
+
+// runOnce runs one ffmpeg process until it exits.
+func (s *Supervisor) runOnce() error {
+	args := s.plan.args(s.input, s.cfg.SegmentDuration)
+	cmd := exec.Command(s.cfg.FFmpegPath, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return err
+	}
+	progR, progW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	cmd.ExtraFiles = []*os.File{progW} // fd 3
+	if err := cmd.Start(); err != nil {
+		progR.Close()
+		progW.Close()
+		return fmt.Errorf("starting %s: %w", s.cfg.FFmpegPath, err)
+	}
+	progW.Close()
+	s.log.Info("transcoder started", "pid", cmd.Process.Pid, "renditions", s.plan.names())
+	s.mu.Lock()
+	s.running, s.pid = true, cmd.Process.Pid
+	s.mu.Unlock()
+
+	exited := make(chan struct{})  // closed once ffmpeg has been reaped
+	outDone := make(chan struct{}) // closed when ffmpeg's stdout has ended
+	var wg sync.WaitGroup
+	var feedErr, readErr error
+	lastLines := &tailBuffer{max: 8}
+
+	wg.Add(4)
+	go func() { defer wg.Done(); feedErr = s.feed(stdin, outDone) }()
+	go func() {
+		defer wg.Done()
+		defer close(outDone)
+		r := &tsReader{plan: s.plan, out: s.out, onTime: func(d time.Duration) { s.lastOut.Store(int64(d)) }}
+		readErr = r.run(stdout)
+		if readErr != nil {
+			_ = cmd.Process.Kill()
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	go func() {
+		defer wg.Done()
+		defer progR.Close()
+		readProgress(progR, s.onProgress)
+	}()
+	go func() {
+		defer wg.Done()
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			lastLines.add(line)
+			s.log.Warn("ffmpeg: " + line)
+		}
+	}()
+	go func() {
+		select {
+		case <-s.kill:
+			_ = cmd.Process.Kill()
+		case <-exited:
+		}
+	}()
+
+	// Pipes must be drained before Wait closes them.
+	wg.Wait()
+	waitErr := cmd.Wait()
+	close(exited)
+
+	s.mu.Lock()
+	s.running, s.pid = false, 0
+	s.mu.Unlock()
+
+	switch {
+	case readErr != nil:
+		return readErr
+	case waitErr != nil:
+		return fmt.Errorf("ffmpeg: %w: %s", waitErr, lastLines.String())
+	case feedErr != nil && !s.ended():
+		return feedErr
+	case !s.ended():
+		return errors.New("ffmpeg exited while input continues")
+	}
+	return nil
+}
+
+// feed writes queued units to ffmpeg's stdin until the input ends (then it
+// closes stdin so ffmpeg finishes) or ffmpeg goes away.
+func (s *Supervisor) feed(stdin io.WriteCloser, outDone <-chan struct{}) error {
+	defer stdin.Close()
+	tw, err := newTSWriter(stdin, s.input)
+	if err != nil {
+		return err
+	}
+	// Every run starts at a video keyframe.
+	waitKey := firstOfKind(s.input, media.Video) >= 0
+	write := func(q queued) error {
+		if waitKey {
+			if s.input[q.track].Kind != media.Video || !q.unit.Key {
+				return nil
+			}
+			waitKey = false
+		}
+		if err := tw.write(q.track, q.unit); err != nil {
+			return fmt.Errorf("writing to ffmpeg: %w", err)
+		}
+		return nil
+	}
+	for {
+		var q queued
+		select {
+		case q = <-s.queue:
+		default:
+			if err := tw.flush(); err != nil {
+				return fmt.Errorf("writing to ffmpeg: %w", err)
+			}
+			select {
+			case q = <-s.queue:
+			case <-s.inputDone:
+				// Drain what is left, then end ffmpeg's input.
+				for {
+					select {
+					case q = <-s.queue:
+						if err := write(q); err != nil {
+							return err
+						}
+						continue
+					default:
+					}
+					return tw.flush()
+				}
+			case <-outDone:
+				return nil
+			case <-s.kill:
+				return nil
+			}
+		}
+		if err := write(q); err != nil {
+			return err
+		}
+	}
+}
+
+func (s *Supervisor) onProgress(p progress) {
+	lag := time.Duration(s.lastIn.Load() - s.lastOut.Load())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p.Speed > 0 {
+		s.speed = p.Speed
+	}
+	switch {
+	case !s.behind && lag > s.cfg.BehindAfter:
+		s.behind = true
+		s.log.Warn("transcoder is falling behind real time", "lag", lag.Round(time.Millisecond), "speed", p.Speed)
+	case s.behind && lag < s.cfg.BehindAfter/2:
+		s.behind = false
+		s.log.Info("transcoder caught up with real time", "lag", lag.Round(time.Millisecond), "speed", p.Speed)
+	}
+}
+
+func (p Plan) names() string {
+	n := make([]string, len(p.Renditions))
+	for i, r := range p.Renditions {
+		n[i] = r.Name
+	}
+	return strings.Join(n, ",")
+}
+
+// tailBuffer keeps the last lines ffmpeg printed, for error messages.
+type tailBuffer struct {
+	mu    sync.Mutex
+	max   int
+	lines []string
+}
+
+func (t *tailBuffer) add(l string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.lines = append(t.lines, l)
+	if len(t.lines) > t.max {
+		t.lines = t.lines[1:]
+	}
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return strings.Join(t.lines, " | ")
+}

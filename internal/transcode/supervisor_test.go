@@ -1,0 +1,269 @@
+package transcode
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts"
+	mcodecs "github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts/codecs"
+
+	"github.com/ospreyvideo/osprey/internal/config"
+	"github.com/ospreyvideo/osprey/internal/media"
+)
+
+type inputUnit struct {
+	track int
+	unit  *media.Unit
+}
+
+// makeInput encodes a test source with ffmpeg and demuxes it into units on a
+// session timeline starting at 0, as an ingest listener would deliver them.
+func makeInput(t *testing.T, seconds int, size string) ([]*media.Track, []inputUnit) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "in.ts")
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error",
+		"-f", "lavfi", "-i", "testsrc2=size="+size+":rate=30",
+		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
+		"-t", itoa(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-g", "45",
+		"-c:a", "aac", "-f", "mpegts", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("making test input: %v: %s", err, out)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := &mpegts.Reader{R: f}
+	if err := r.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	var tracks []*media.Track
+	var units []inputUnit
+	var base int64 = -1
+	rel := func(ts int64) time.Duration {
+		if base < 0 {
+			base = ts
+		}
+		return time.Duration(ts-base) * time.Second / 90000
+	}
+	for i, mt := range r.Tracks() {
+		i := i
+		switch c := mt.Codec.(type) {
+		case *mcodecs.H264:
+			tr := &media.Track{Kind: media.Video, Codec: media.H264}
+			tracks = append(tracks, tr)
+			r.OnDataH264(mt, func(pts, dts int64, au [][]byte) error {
+				if tr.SPS == nil {
+					if pt, err := h264Track(au); err == nil {
+						*tr = *pt
+					}
+				}
+				units = append(units, inputUnit{i, &media.Unit{PTS: rel(pts), DTS: rel(dts), Key: h264.IsRandomAccess(au), NALUs: au}})
+				return nil
+			})
+		case *mcodecs.MPEG4Audio:
+			conf, _ := c.Config.Marshal()
+			tracks = append(tracks, &media.Track{Kind: media.Audio, Codec: media.AAC, SampleRate: c.SampleRate, Channels: c.ChannelCount, AudioConfig: conf})
+			r.OnDataMPEG4Audio(mt, func(pts int64, aus [][]byte) error {
+				for j, au := range aus {
+					p := rel(pts) + time.Duration(j)*1024*time.Second/time.Duration(c.SampleRate)
+					units = append(units, inputUnit{i, &media.Unit{PTS: p, DTS: p, Key: true, Data: au}})
+				}
+				return nil
+			})
+		}
+	}
+	for {
+		if err := r.Read(); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			t.Fatal(err)
+		}
+	}
+	return tracks, units
+}
+
+func itoa(n int) string { return time.Duration(n).String()[:len(time.Duration(n).String())-2] }
+
+// recorder is an Output that keeps what it receives.
+type recorder struct {
+	mu     sync.Mutex
+	begins [][]Rendition
+	units  map[int][]*media.Unit
+}
+
+func (r *recorder) Begin(rs []Rendition) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.begins = append(r.begins, rs)
+	return nil
+}
+
+func (r *recorder) WriteUnit(i int, u *media.Unit) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.units == nil {
+		r.units = map[int][]*media.Unit{}
+	}
+	r.units[i] = append(r.units[i], u)
+	return nil
+}
+
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, us := range r.units {
+		n += len(us)
+	}
+	return n
+}
+
+var testLadder = config.Ladder{
+	Preset: "ultrafast",
+	Video: []config.VideoRung{
+		{Name: "360p", Height: 360, Bitrate: 600_000},
+		{Name: "240p", Height: 240, Bitrate: 300_000},
+		{Name: "720p", Height: 720, Bitrate: 2_000_000}, // taller than the input: skipped
+	},
+}
+
+func TestSupervisorTranscodesAlignedLadder(t *testing.T) {
+	tracks, units := makeInput(t, 7, "640x360")
+	plan, err := NewPlan(testLadder, tracks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	s := Start(Config{SegmentDuration: 2 * time.Second}, plan, tracks, rec, slog.New(slog.DiscardHandler))
+	for _, u := range units {
+		if err := s.WriteUnit(u.track, u.unit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if len(rec.begins) != 1 {
+		t.Fatalf("Begin called %d times, want 1", len(rec.begins))
+	}
+	rs := rec.begins[0]
+	wantNames := []string{"360p", "240p", "audio"}
+	if len(rs) != len(wantNames) {
+		t.Fatalf("renditions %v, want %v", plan.names(), wantNames)
+	}
+	for i, r := range rs {
+		if r.Name != wantNames[i] {
+			t.Errorf("rendition %d = %s, want %s", i, r.Name, wantNames[i])
+		}
+	}
+	if rs[0].Track.Width != 640 || rs[0].Track.Height != 360 || rs[1].Track.Width != 426 || rs[1].Track.Height != 240 {
+		t.Errorf("sizes %dx%d, %dx%d", rs[0].Track.Width, rs[0].Track.Height, rs[1].Track.Width, rs[1].Track.Height)
+	}
+	if rs[0].Track.SPS == nil || rs[2].Track.AudioConfig == nil || rs[2].Track.SampleRate != 48000 {
+		t.Errorf("incomplete tracks: %+v %+v", rs[0].Track, rs[2].Track)
+	}
+	// Keyframes at the same instants in both rungs, on the 2 s grid.
+	keys := func(i int) []time.Duration {
+		var k []time.Duration
+		for _, u := range rec.units[i] {
+			if u.Key {
+				k = append(k, u.PTS)
+			}
+		}
+		return k
+	}
+	k0, k1 := keys(0), keys(1)
+	if len(k0) != 4 || len(k0) != len(k1) {
+		t.Fatalf("keyframes 360p %v, 240p %v; want 4 each (0, 2, 4, 6 s)", k0, k1)
+	}
+	for i := range k0 {
+		if k0[i] != k1[i] {
+			t.Errorf("keyframe %d at %v in 360p but %v in 240p", i, k0[i], k1[i])
+		}
+		if want := time.Duration(i) * 2 * time.Second; k0[i] != want {
+			t.Errorf("keyframe %d at %v, want %v", i, k0[i], want)
+		}
+	}
+	// Every input frame comes out of each rung, on the session timeline.
+	var inFrames int
+	for _, u := range units {
+		if u.track == 0 {
+			inFrames++
+		}
+	}
+	if n := len(rec.units[0]); n != inFrames {
+		t.Errorf("360p has %d frames, input %d", n, inFrames)
+	}
+	if a := rec.units[2]; len(a) < 7*48000/1024-5 {
+		t.Errorf("audio has %d frames, want about %d", len(a), 7*48000/1024)
+	} else if a[0].PTS < -50*time.Millisecond || a[0].PTS > 50*time.Millisecond {
+		t.Errorf("audio starts at %v, want about 0", a[0].PTS)
+	}
+}
+
+func TestSupervisorRestartsDeadFFmpeg(t *testing.T) {
+	tracks, units := makeInput(t, 8, "320x240")
+	plan, err := NewPlan(config.Ladder{Preset: "ultrafast", Video: []config.VideoRung{{Name: "240p", Height: 240, Bitrate: 300_000}}}, tracks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	s := Start(Config{SegmentDuration: 2 * time.Second}, plan, tracks, rec, slog.New(slog.DiscardHandler))
+	// Publish in real time, kill ffmpeg after 3 s.
+	start := time.Now()
+	killed := false
+	for _, u := range units {
+		if d := time.Until(start.Add(u.unit.DTS)); d > 0 {
+			time.Sleep(d)
+		}
+		if !killed && u.unit.DTS > 3*time.Second {
+			st := s.Status()
+			if st.PID == 0 {
+				t.Fatal("ffmpeg not running after 3 s")
+			}
+			if err := syscall.Kill(st.PID, syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			killed = true
+		}
+		if err := s.WriteUnit(u.track, u.unit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if got := s.Status().Restarts; got != 1 {
+		t.Errorf("restarts = %d, want 1", got)
+	}
+	if len(rec.begins) != 2 {
+		t.Fatalf("Begin called %d times, want 2 (start and restart)", len(rec.begins))
+	}
+	// Output continues after the restart, up to the end of the input.
+	v := rec.units[0]
+	if last := v[len(v)-1].PTS; last < 7500*time.Millisecond {
+		t.Errorf("last video frame at %v, want near 8 s", last)
+	}
+	for i := 1; i < len(v); i++ {
+		if v[i].DTS <= v[i-1].DTS {
+			t.Fatalf("DTS not increasing across the restart: %v then %v", v[i-1].DTS, v[i].DTS)
+		}
+	}
+}

@@ -1,0 +1,182 @@
+package web
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// embedded holds assets/pages (templates), assets/static (served under
+// /assets/) and assets/VENDOR.sha256 (not served), as web/build.sh wrote them.
+//
+//go:embed assets
+var embedded embed.FS
+
+const (
+	staticDir     = "assets/static"
+	pagesDir      = "assets/pages"
+	immutableTTL  = "public, max-age=31536000, immutable"
+	revalidateTTL = "no-cache"
+	hashLen       = 10 // hex digits of SHA-256 in hashed names and ETags
+)
+
+// asset is one file of assets/static, ready to serve.
+type asset struct {
+	name   string // "player.js"
+	hashed string // "player.0123456789.js"
+	ctype  string
+	raw    []byte
+	gz     []byte // nil when compressing does not pay
+	etag   string // of raw; the gzip variant's adds "-gz"
+}
+
+// assetSet finds assets by plain or hashed name. It never changes after
+// loadAssets.
+type assetSet struct {
+	byName map[string]*asset // plain and hashed names
+}
+
+func loadAssets() (*assetSet, error) {
+	files, err := fs.ReadDir(embedded, staticDir)
+	if err != nil {
+		return nil, fmt.Errorf("reading embedded %s: %w", staticDir, err)
+	}
+	set := &assetSet{byName: make(map[string]*asset, 2*len(files))}
+	for _, f := range files {
+		if f.IsDir() {
+			continue
+		}
+		a, err := newAsset(f.Name())
+		if err != nil {
+			return nil, err
+		}
+		set.byName[a.name] = a
+		set.byName[a.hashed] = a
+	}
+	return set, nil
+}
+
+func newAsset(name string) (*asset, error) {
+	raw, err := embedded.ReadFile(staticDir + "/" + name)
+	if err != nil {
+		return nil, fmt.Errorf("reading embedded asset %s: %w", name, err)
+	}
+	sum := sha256.Sum256(raw)
+	hash := hex.EncodeToString(sum[:])[:hashLen]
+	a := &asset{
+		name:   name,
+		hashed: hashedName(name, hash),
+		ctype:  contentType(name),
+		raw:    raw,
+		etag:   `"` + hash + `"`,
+	}
+	if a.gz, err = gzipIfSmaller(raw); err != nil {
+		return nil, fmt.Errorf("compressing asset %s: %w", name, err)
+	}
+	return a, nil
+}
+
+// hashedName puts hash before the last extension: hls.min.js -> hls.min.HASH.js.
+func hashedName(name, hash string) string {
+	ext := path.Ext(name)
+	return strings.TrimSuffix(name, ext) + "." + hash + ext
+}
+
+func contentType(name string) string {
+	switch path.Ext(name) {
+	case ".js":
+		return "text/javascript; charset=utf-8"
+	case ".css":
+		return "text/css; charset=utf-8"
+	default: // licences
+		return "text/plain; charset=utf-8"
+	}
+}
+
+func gzipIfSmaller(raw []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := zw.Write(raw); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	if buf.Len() >= len(raw)*9/10 {
+		return nil, nil
+	}
+	return buf.Bytes(), nil
+}
+
+// url is the immutable, content-hashed address of the asset named name.
+func (s *assetSet) url(name string) (string, error) {
+	a, ok := s.byName[name]
+	if !ok || a.name != name {
+		return "", fmt.Errorf("no embedded asset %q", name)
+	}
+	return "/assets/" + a.hashed, nil
+}
+
+func (s *server) asset(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("file")
+	a, ok := s.assets.byName[name]
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", a.ctype)
+	h.Set("X-Content-Type-Options", "nosniff")
+	if name == a.hashed {
+		h.Set("Cache-Control", immutableTTL)
+	} else {
+		h.Set("Cache-Control", revalidateTTL)
+	}
+	body, etag := a.raw, a.etag
+	if a.gz != nil {
+		h.Add("Vary", "Accept-Encoding")
+		if acceptsGzip(r.Header.Get("Accept-Encoding")) {
+			body, etag = a.gz, strings.TrimSuffix(a.etag, `"`)+`-gz"`
+			h.Set("Content-Encoding", "gzip")
+		}
+	}
+	h.Set("ETag", etag)
+	http.ServeContent(w, r, a.name, time.Time{}, bytes.NewReader(body))
+}
+
+// acceptsGzip reads an Accept-Encoding header: is gzip acceptable? An explicit
+// gzip entry decides over "*"; q=0 refuses.
+func acceptsGzip(header string) bool {
+	gzipQ, anyQ := -1.0, -1.0
+	for _, part := range strings.Split(header, ",") {
+		coding, params, _ := strings.Cut(part, ";")
+		q := 1.0
+		if k, v, ok := strings.Cut(params, "="); ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+			if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+				q = f
+			}
+		}
+		switch strings.ToLower(strings.TrimSpace(coding)) {
+		case "gzip", "x-gzip":
+			gzipQ = q
+		case "*":
+			anyQ = q
+		}
+	}
+	if gzipQ >= 0 {
+		return gzipQ > 0
+	}
+	return anyQ > 0
+}

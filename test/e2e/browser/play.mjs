@@ -1,0 +1,255 @@
+#!/usr/bin/env node
+// play.mjs opens an Osprey player page (/watch/{channel}) in Debian's headless
+// Chromium and checks that the stream really plays:
+//   - playback starts before the timeout (the page may first wait for a publisher);
+//   - the playhead then advances by at least --seconds of continuous playback
+//     (seeks and jumps are not counted);
+//   - the page shows a rendition name (window.osprey.rendition and #rendition);
+//   - no fatal player error (window.osprey.errors with fatal: true), no uncaught
+//     page error, and no request to any origin but the page's own.
+// Console errors and recovered player errors are reported but do not fail.
+//
+// It prints one JSON line with the result and exits 0 (pass), 1 (fail) or
+// 2 (bad usage).
+//
+//   node play.mjs URL [--engine hls|dash] [--seconds 5] [--timeout 60]
+//                     [--screenshot FILE] [--chromium /usr/bin/chromium]
+//
+// --engine sets the page's ?player= and requires the page to use that engine.
+// --timeout bounds the whole run, from launch to verdict, in seconds.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const USAGE =
+  'usage: node play.mjs URL [--engine hls|dash] [--seconds 5] [--timeout 60] [--screenshot FILE] [--chromium PATH]';
+const POLL_MS = 250;
+const JUMP_SLACK_S = 1; // a playhead step this much longer than the wall-clock step is a seek
+const KEPT = 20; // errors of each kind kept in the output
+
+// Chromium must neither phone home nor need a GPU or a click to play.
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+function parseArgs(argv) {
+  const opts = { url: '', engine: '', seconds: 5, timeout: 60, screenshot: '', chromium: '/usr/bin/chromium' };
+  const number = (name, v) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} wants a positive number, not ${JSON.stringify(v)}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length) throw new Error(`${a} wants a value`);
+      return argv[++i];
+    };
+    switch (a) {
+      case '--engine':
+        opts.engine = value();
+        if (opts.engine !== 'hls' && opts.engine !== 'dash') throw new Error('--engine is hls or dash');
+        break;
+      case '--seconds':
+        opts.seconds = number(a, value());
+        break;
+      case '--timeout':
+        opts.timeout = number(a, value());
+        break;
+      case '--screenshot':
+        opts.screenshot = value();
+        break;
+      case '--chromium':
+        opts.chromium = value();
+        break;
+      case '-h':
+      case '--help':
+        throw new Error('');
+      default:
+        if (a.startsWith('-') || opts.url) throw new Error(`unexpected argument ${a}`);
+        opts.url = a;
+    }
+  }
+  if (!opts.url) throw new Error('URL missing');
+  const u = new URL(opts.url); // throws on a malformed URL
+  if (opts.engine) u.searchParams.set('player', opts.engine);
+  opts.url = u.href;
+  return opts;
+}
+
+// snapshot runs in the page: the video element and window.osprey, as plain data.
+function snapshot() {
+  const v = document.querySelector('video');
+  const o = window.osprey;
+  const q = v && v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : null;
+  return {
+    wall: Date.now(),
+    hasVideo: !!v,
+    t: v ? v.currentTime : 0,
+    paused: v ? v.paused : true,
+    readyState: v ? v.readyState : 0,
+    frames: q ? q.totalVideoFrames : null,
+    dropped: q ? q.droppedVideoFrames : null,
+    renditionText: (document.getElementById('rendition') || {}).textContent || '',
+    osprey: o ? JSON.parse(JSON.stringify(o)) : null,
+  };
+}
+
+async function run(opts, result) {
+  const started = Date.now();
+  const deadline = started + opts.timeout * 1000;
+  const left = () => Math.max(1, deadline - Date.now());
+  const origin = new URL(opts.url).origin;
+  const foreign = new Set();
+  const userDataDir = await mkdtemp(path.join(tmpdir(), 'osprey-play-'));
+  let context;
+  try {
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: opts.chromium,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      viewport: { width: 1280, height: 720 },
+      timeout: Math.min(left(), 30000),
+    });
+    const page = context.pages()[0] || (await context.newPage());
+    page.on('pageerror', (e) => result.page_errors.push(String((e && e.message) || e)));
+    page.on('console', (m) => {
+      if (m.type() === 'error' && result.console_errors.length < KEPT) result.console_errors.push(m.text());
+    });
+    page.on('request', (req) => {
+      const u = new URL(req.url());
+      if ((u.protocol === 'http:' || u.protocol === 'https:') && u.origin !== origin) foreign.add(u.origin + u.pathname);
+    });
+
+    const navStart = Date.now();
+    const resp = await page.goto(opts.url, { waitUntil: 'domcontentloaded', timeout: left() });
+    if (!resp || !resp.ok()) return `the page answered HTTP ${resp ? resp.status() : 'nothing'}`;
+
+    let prev = null;
+    let playing = false;
+    let reason = '';
+    for (;;) {
+      const s = await page.evaluate(snapshot);
+      const o = s.osprey;
+      if (o) {
+        result.engine = o.engine;
+        if (o.state !== result.states[result.states.length - 1]) result.states.push(o.state);
+        result.state = o.state;
+        result.renditions = o.renditions || [];
+        result.errors = (o.errors || []).slice(-KEPT);
+        result.fatal_errors = (o.errors || []).filter((e) => e.fatal).length;
+      }
+      result.rendition_label = s.renditionText;
+      result.frames = s.frames;
+      result.dropped_frames = s.dropped;
+      result.foreign_requests = [...foreign];
+
+      if (result.page_errors.length) return `uncaught page error: ${result.page_errors[0]}`;
+      if (result.fatal_errors) {
+        const e = o.errors.find((x) => x.fatal);
+        return `fatal player error: ${[e.type, e.details, e.message].filter(Boolean).join(' / ')}`;
+      }
+      if (foreign.size) return `the page requested another origin: ${[...foreign][0]}`;
+      if (!s.hasVideo) return 'the page has no <video> element';
+      if (o && opts.engine && o.engine !== opts.engine) return `asked for ${opts.engine} but the page plays with ${o.engine}`;
+
+      if (prev && !s.paused) {
+        const step = s.t - prev.t;
+        const wall = (s.wall - prev.wall) / 1000;
+        if (step > 0 && step <= wall + JUMP_SLACK_S) {
+          if (!playing) {
+            playing = true;
+            result.startup_s = round((s.wall - navStart) / 1000);
+            result.start_time = round(prev.t);
+          }
+          result.advanced_s = round(result.advanced_s + step);
+        } else if (step !== 0) {
+          result.jumps.push(round(step));
+        }
+      }
+      prev = s;
+
+      const renditionShown = !!(o && o.rendition) && s.renditionText.trim() !== '';
+      if (result.advanced_s >= opts.seconds && renditionShown) return '';
+
+      if (Date.now() + POLL_MS >= deadline) {
+        if (!o) reason = 'window.osprey never appeared (did player.js load?)';
+        else if (!playing) reason = `playback did not start within ${opts.timeout} s (state ${o.state})`;
+        else if (result.advanced_s < opts.seconds)
+          reason = `the playhead advanced ${result.advanced_s} s of the ${opts.seconds} s asked for`;
+        else reason = 'no rendition was shown';
+        return reason;
+      }
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  } finally {
+    if (context && opts.screenshot) {
+      const page = context.pages()[0];
+      if (page) await page.screenshot({ path: opts.screenshot }).catch(() => {});
+    }
+    if (context) await context.close().catch(() => {});
+    await rm(userDataDir, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+function round(x) {
+  return Math.round(x * 1000) / 1000;
+}
+
+async function main() {
+  let opts;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    if (e.message) process.stderr.write(`play.mjs: ${e.message}\n`);
+    process.stderr.write(USAGE + '\n');
+    process.exit(2);
+  }
+  const result = {
+    ok: false,
+    url: opts.url,
+    engine: null,
+    state: null,
+    states: [],
+    startup_s: null,
+    start_time: null,
+    advanced_s: 0,
+    seconds: opts.seconds,
+    jumps: [],
+    frames: null,
+    dropped_frames: null,
+    rendition_label: '',
+    renditions: [],
+    fatal_errors: 0,
+    errors: [],
+    page_errors: [],
+    console_errors: [],
+    foreign_requests: [],
+    reason: '',
+  };
+  const finish = (reason) => {
+    result.reason = reason;
+    result.ok = reason === '';
+    process.stdout.write(JSON.stringify(result) + '\n');
+    process.exit(result.ok ? 0 : 1);
+  };
+  // A last guard in case the browser itself hangs.
+  setTimeout(() => finish(`harness timed out after ${opts.timeout + 30} s`), (opts.timeout + 30) * 1000).unref();
+  let reason;
+  try {
+    reason = await run(opts, result);
+  } catch (e) {
+    reason = `harness error: ${(e && e.message) || e}`.split('\n')[0];
+  }
+  finish(reason);
+}
+
+main();

@@ -1,0 +1,208 @@
+package e2e
+
+import (
+	"crypto/rand"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// mediaFiles lists what osprey has stored for a channel.
+func mediaFiles(s *server, channelID string) []string {
+	var files []string
+	_ = filepath.Walk(filepath.Join(s.dataDir, "media", "live", channelID), func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			files = append(files, p)
+		}
+		return nil
+	})
+	return files
+}
+
+func TestWrongKeyIsRefused(t *testing.T) {
+	s := startOsprey(t)
+	ch := s.createChannel("wrong key")
+	bad := strings.Replace(ch.StreamKey, ch.StreamKey[len(ch.StreamKey)-6:], "XXXXXX", 1)
+	rtmpBad := strings.Replace(ch.Ingest.RTMP, ch.StreamKey, bad, 1)
+	srtBad := strings.Replace(srtURL(ch), ch.StreamKey, bad, 1)
+
+	for _, c := range []struct{ proto, url, format string }{
+		{"rtmp", rtmpBad, "flv"},
+		{"srt", srtBad, "mpegts"},
+	} {
+		t.Run(c.proto, func(t *testing.T) {
+			start := time.Now()
+			pub := publish(t, c.url, c.format, "320x240", 10)
+			err := pub.wait(t, 15*time.Second)
+			if err == nil {
+				t.Fatalf("publishing with a wrong key succeeded:\n%s", pub.out)
+			}
+			if took := time.Since(start); took > 8*time.Second {
+				t.Errorf("refusal took %v", took)
+			}
+			var found bool
+			for _, rec := range s.logs.find("") {
+				line := strings.ToLower(rec["msg"].(string))
+				if rec["level"] == "WARN" && strings.Contains(line, "refused") && rec["protocol"] == c.proto {
+					if ra, _ := rec["remote"].(string); strings.HasPrefix(ra, "127.0.0.1:") {
+						found = true
+					}
+				}
+			}
+			if !found {
+				t.Errorf("no WARN log naming the refused %s publisher's remote address", c.proto)
+			}
+		})
+	}
+	if st := s.getChannel(ch.ID); st.State != "idle" {
+		t.Errorf("channel state %q after refused publishes", st.State)
+	}
+	if files := mediaFiles(s, ch.ID); len(files) != 0 {
+		t.Errorf("refused publishes created files: %v", files)
+	}
+}
+
+func TestGarbageOnIngestPortsThenValidPublish(t *testing.T) {
+	s := startOsprey(t)
+	ch := s.createChannel("garbage")
+	junk := make([]byte, 64*1024)
+	// RTMP: several connections of random bytes, one that says nothing.
+	var idle net.Conn
+	for i := 0; i < 5; i++ {
+		c, err := net.Dial("tcp", s.rtmpAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			idle = c // half-open: connected, silent
+			continue
+		}
+		rand.Read(junk)
+		_, _ = c.Write(junk)
+		c.Close()
+	}
+	defer idle.Close()
+	// SRT: random datagrams, some shaped like SRT control packets.
+	u, err := net.Dial("udp", s.srtAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 200; i++ {
+		n := 16 + i%1400
+		rand.Read(junk[:n])
+		if i%2 == 0 {
+			junk[0] |= 0x80 // control bit set
+		}
+		_, _ = u.Write(junk[:n])
+	}
+	u.Close()
+
+	// Both ports still take a valid publish.
+	pub := publish(t, rtmpURL(ch), "flv", "640x360", 8)
+	waitLive(t, s, ch)
+	if err := pub.wait(t, 30*time.Second); err != nil {
+		t.Fatalf("publisher: %v\n%s", err, pub.out)
+	}
+	waitFor(t, 20*time.Second, "the channel to go idle", func() bool { return s.getChannel(ch.ID).State == "idle" })
+	pub2 := publish(t, srtURL(ch), "mpegts", "640x360", 8)
+	waitFor(t, 20*time.Second, "the SRT publisher to go live", func() bool { return s.getChannel(ch.ID).State == "live" })
+	if err := pub2.wait(t, 30*time.Second); err != nil {
+		t.Fatalf("publisher: %v\n%s", err, pub2.out)
+	}
+	if err := s.cmd.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Fatalf("osprey died: %v", err)
+	}
+}
+
+func TestPublisherKilledMidStream(t *testing.T) {
+	s := startOsprey(t)
+	ch := s.createChannel("publisher killed")
+	pub := publish(t, rtmpURL(ch), "flv", "640x360", 60)
+	waitLive(t, s, ch)
+	time.Sleep(4 * time.Second)
+	if err := pub.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "the channel to go idle", func() bool { return s.getChannel(ch.ID).State == "idle" })
+	m, _ := mediaPlaylist(t, resolve(t, ch.Playback.HLS, "360p/index.m3u8"))
+	if !m.Endlist || len(m.Segments) == 0 {
+		t.Errorf("after the publisher died: endlist %v, %d segments", m.Endlist, len(m.Segments))
+	}
+	for _, seg := range m.Segments {
+		if code, _ := get(t, resolve(t, ch.Playback.HLS, "360p/"+seg.URI)); code != 200 {
+			t.Errorf("segment %s: HTTP %d", seg.URI, code)
+		}
+	}
+	// The channel takes a new publisher.
+	pub2 := publish(t, rtmpURL(ch), "flv", "640x360", 6)
+	waitFor(t, 20*time.Second, "the channel to go live again", func() bool { return s.getChannel(ch.ID).State == "live" })
+	if err := pub2.wait(t, 30*time.Second); err != nil {
+		t.Fatalf("second publisher: %v\n%s", err, pub2.out)
+	}
+}
+
+// childFFmpeg finds the transcoder ffmpeg that osprey runs.
+func childFFmpeg(t *testing.T, parent int) int {
+	t.Helper()
+	out, _ := exec.Command("pgrep", "-P", strconv.Itoa(parent), "ffmpeg").Output()
+	fields := strings.Fields(string(out))
+	if len(fields) != 1 {
+		return 0
+	}
+	pid, _ := strconv.Atoi(fields[0])
+	return pid
+}
+
+func TestTranscoderKilledMidStream(t *testing.T) {
+	s := startOsprey(t)
+	ch := s.createChannel("transcoder killed")
+	pub := publish(t, rtmpURL(ch), "flv", "640x360", 24)
+	waitLive(t, s, ch)
+	time.Sleep(4 * time.Second)
+	pid := childFFmpeg(t, s.cmd.Process.Pid)
+	if pid == 0 {
+		t.Fatal("no transcoder process found")
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	playlistURL := resolve(t, ch.Playback.HLS, "360p/index.m3u8")
+	waitFor(t, 20*time.Second, "a discontinuity in the playlist", func() bool {
+		_, body := get(t, playlistURL)
+		return strings.Contains(string(body), "#EXT-X-DISCONTINUITY\n")
+	})
+	if st := s.getChannel(ch.ID); st.Live == nil || st.Live.Transcoder == nil || st.Live.Transcoder.Restarts != 1 {
+		t.Errorf("API after the transcoder died: %+v", st.Live)
+	}
+	// The stream goes on after the discontinuity, and everything listed is there.
+	m, _ := mediaPlaylist(t, playlistURL)
+	before := m.MediaSequence + len(m.Segments)
+	waitFor(t, 15*time.Second, "new segments after the restart", func() bool {
+		m, _ := mediaPlaylist(t, playlistURL)
+		return m.MediaSequence+len(m.Segments) >= before+2
+	})
+	for _, u := range []string{playlistURL, resolve(t, ch.Playback.HLS, "audio/index.m3u8")} {
+		m, _ := mediaPlaylist(t, u)
+		for _, seg := range m.Segments {
+			if code, _ := get(t, resolve(t, u, seg.URI)); code != 200 {
+				t.Errorf("%s: HTTP %d", seg.URI, code)
+			}
+		}
+	}
+	if err := pub.wait(t, 60*time.Second); err != nil {
+		t.Fatalf("publisher: %v\n%s", err, pub.out)
+	}
+	m, text := mediaPlaylist(t, playlistURL)
+	_ = m
+	waitFor(t, 20*time.Second, "EXT-X-ENDLIST", func() bool {
+		_, body := get(t, playlistURL)
+		text = string(body)
+		return strings.Contains(text, "#EXT-X-ENDLIST")
+	})
+}

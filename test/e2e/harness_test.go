@@ -1,0 +1,303 @@
+// Package e2e drives the real osprey binary with real clients: ffmpeg as
+// publisher, ffprobe and headless Chromium as players.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var ospreyBin string
+
+func TestMain(m *testing.M) {
+	for _, tool := range []string{"ffmpeg", "ffprobe"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: %s is required (run the README's test command, which installs it)\n", tool)
+			os.Exit(1)
+		}
+	}
+	dir, err := os.MkdirTemp("", "osprey-e2e-")
+	if err != nil {
+		panic(err)
+	}
+	ospreyBin = filepath.Join(dir, "osprey")
+	build := exec.Command("go", "build", "-o", ospreyBin, "github.com/ospreyvideo/osprey/cmd/osprey")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: building osprey: %v\n", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+const adminToken = "e2e-admin-token"
+
+// server is a running `osprey serve`.
+type server struct {
+	t        *testing.T
+	cmd      *exec.Cmd
+	dataDir  string
+	httpBase string
+	rtmpAddr string
+	srtAddr  string
+	logs     *logBuffer
+	exited   chan struct{}
+}
+
+// logBuffer keeps osprey's JSON log lines.
+type logBuffer struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (b *logBuffer) add(l string) {
+	b.mu.Lock()
+	b.lines = append(b.lines, l)
+	b.mu.Unlock()
+}
+
+func (b *logBuffer) all() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.lines...)
+}
+
+// find returns the log records whose message contains msg.
+func (b *logBuffer) find(msg string) []map[string]any {
+	var out []map[string]any
+	for _, l := range b.all() {
+		var rec map[string]any
+		if json.Unmarshal([]byte(l), &rec) != nil {
+			continue
+		}
+		if m, _ := rec["msg"].(string); strings.Contains(m, msg) {
+			out = append(out, rec)
+		}
+	}
+	return out
+}
+
+// startOsprey runs osprey serve on loopback ports chosen by the kernel.
+func startOsprey(t *testing.T, extraArgs ...string) *server {
+	t.Helper()
+	s := &server{t: t, dataDir: t.TempDir(), logs: &logBuffer{}, exited: make(chan struct{})}
+	args := append([]string{"serve",
+		"--data", s.dataDir,
+		"--http", "127.0.0.1:0", "--rtmp", "127.0.0.1:0", "--srt", "127.0.0.1:0",
+		"--log-format", "json", "--log-level", "debug",
+	}, extraArgs...)
+	s.cmd = exec.Command(ospreyBin, args...)
+	s.cmd.Env = append(os.Environ(), "OSPREY_ADMIN_TOKEN="+adminToken)
+	stdout, _ := s.cmd.StdoutPipe()
+	s.cmd.Stderr = s.cmd.Stdout
+	if err := s.cmd.Start(); err != nil {
+		t.Fatalf("starting osprey: %v", err)
+	}
+	ready := make(chan map[string]any, 1)
+	go func() {
+		defer close(s.exited)
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			s.logs.add(line)
+			var rec map[string]any
+			if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "osprey is serving" {
+				ready <- rec
+			}
+		}
+		_ = s.cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		s.stop()
+		if t.Failed() {
+			for _, l := range s.logs.all() {
+				t.Log("osprey: " + l)
+			}
+		}
+	})
+	select {
+	case rec := <-ready:
+		s.httpBase = "http://" + rec["http"].(string)
+		s.rtmpAddr, _ = rec["rtmp"].(string)
+		s.srtAddr, _ = rec["srt"].(string)
+	case <-s.exited:
+		t.Fatalf("osprey exited at start:\n%s", strings.Join(s.logs.all(), "\n"))
+	case <-time.After(20 * time.Second):
+		t.Fatal("osprey did not start in 20 s")
+	}
+	return s
+}
+
+func (s *server) stop() {
+	if s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-s.exited:
+	case <-time.After(30 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	}
+}
+
+// api calls the admin API and decodes the JSON answer into out.
+func (s *server) api(method, path string, body any, out any) int {
+	s.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, s.httpBase+path, rd)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		data, _ := io.ReadAll(resp.Body)
+		if err := json.Unmarshal(data, out); err != nil && resp.StatusCode < 300 {
+			s.t.Fatalf("%s %s: decoding %q: %v", method, path, data, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// channel is the API's channel JSON, as far as the tests read it.
+type channel struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	StreamKey string `json:"stream_key"`
+	State     string `json:"state"`
+	Ingest    struct {
+		RTMP string `json:"rtmp"`
+		SRT  string `json:"srt"`
+	} `json:"ingest"`
+	Playback struct {
+		HLS    string `json:"hls"`
+		DASH   string `json:"dash"`
+		Player string `json:"player"`
+	} `json:"playback"`
+	Live *struct {
+		Transcoder *struct {
+			Running  bool    `json:"running"`
+			Restarts int     `json:"restarts"`
+			Speed    float64 `json:"speed"`
+			Behind   bool    `json:"behind"`
+		} `json:"transcoder"`
+	} `json:"live"`
+}
+
+func (s *server) createChannel(name string) channel {
+	s.t.Helper()
+	var ch channel
+	if code := s.api("POST", "/api/v1/channels", map[string]string{"name": name}, &ch); code != http.StatusCreated {
+		s.t.Fatalf("creating channel: HTTP %d", code)
+	}
+	return ch
+}
+
+func (s *server) getChannel(id string) channel {
+	s.t.Helper()
+	var ch channel
+	if code := s.api("GET", "/api/v1/channels/"+id, nil, &ch); code != http.StatusOK {
+		s.t.Fatalf("getting channel: HTTP %d", code)
+	}
+	return ch
+}
+
+// get fetches a URL and returns status and body.
+func get(t *testing.T, url string) (int, []byte) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: reading: %v", url, err)
+	}
+	return resp.StatusCode, b
+}
+
+// waitFor polls cond until it is true or the timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %v waiting for %s", timeout, what)
+}
+
+// publisher is a running ffmpeg sending a test source.
+type publisher struct {
+	cmd    *exec.Cmd
+	out    *bytes.Buffer
+	done   chan struct{}
+	err    error
+	cancel context.CancelFunc
+}
+
+// testSource is ffmpeg's input for a synthetic live source of the given size
+// and length: a moving test pattern with a tone.
+func testSource(size string, seconds int) []string {
+	return []string{
+		"-re", "-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%s:rate=30", size),
+		"-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+		"-t", fmt.Sprint(seconds),
+		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "60", "-pix_fmt", "yuv420p",
+		"-c:a", "aac", "-b:a", "96k",
+	}
+}
+
+func publish(t *testing.T, url, format string, size string, seconds int) *publisher {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	args := append([]string{"-hide_banner", "-loglevel", "error", "-nostdin"}, testSource(size, seconds)...)
+	args = append(args, "-f", format, url)
+	p := &publisher{cmd: exec.CommandContext(ctx, "ffmpeg", args...), out: &bytes.Buffer{}, done: make(chan struct{}), cancel: cancel}
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("starting publisher: %v", err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() { p.cancel(); <-p.done })
+	return p
+}
+
+func (p *publisher) wait(t *testing.T, timeout time.Duration) error {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.err
+	case <-time.After(timeout):
+		t.Fatalf("publisher still running after %v", timeout)
+		return nil
+	}
+}
+
+func rtmpURL(ch channel) string { return ch.Ingest.RTMP }
+func srtURL(ch channel) string  { return ch.Ingest.SRT + "&latency=200000" }
