@@ -52,7 +52,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("opening media storage: %w", err)
 	}
-	cat, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "osprey.db"), log.With("component", "catalog"))
+	cat, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "osprey.db"), log)
 	if err != nil {
 		return fmt.Errorf("opening the catalog: %w", err)
 	}
@@ -66,7 +66,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		Ladder:    ladder.WithDefaults(),
 		Transcode: transcode.Config{FFmpegPath: ffmpeg, SegmentDuration: cfg.Live.SegmentDuration},
 		Packager:  packager.Config{SegmentDuration: cfg.Live.SegmentDuration, Window: cfg.Live.Window, TimeURL: "/time"},
-	}, cat, store, log.With("component", "live"))
+	}, cat, store, log)
 
 	// Listen first, so that a taken port is an error before anything runs.
 	httpLn, err := net.Listen("tcp", cfg.HTTPAddr)
@@ -96,7 +96,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	defer stopIngest()
 	var rtmpAddr, srtAddr string
 	if cfg.RTMPAddr != "" {
-		rtmpSrv = rtmp.New(rtmp.Config{Addr: cfg.RTMPAddr}, mgr, log.With("component", "ingest.rtmp"))
+		rtmpSrv = rtmp.New(rtmp.Config{Addr: cfg.RTMPAddr}, mgr, log)
 		if err := rtmpSrv.Start(); err != nil {
 			httpLn.Close()
 			return fmt.Errorf("starting RTMP ingest: %w", err)
@@ -104,7 +104,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		rtmpAddr = rtmpSrv.Addr().String()
 	}
 	if cfg.SRTAddr != "" {
-		srtSrv = srt.New(srt.Config{Addr: cfg.SRTAddr}, mgr, log.With("component", "ingest.srt"))
+		srtSrv = srt.New(srt.Config{Addr: cfg.SRTAddr}, mgr, log)
 		if err := srtSrv.Start(); err != nil {
 			httpLn.Close()
 			return fmt.Errorf("starting SRT ingest: %w", err)
@@ -126,7 +126,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			AllowOrigin:     cfg.CORSOrigin,
 			SegmentDuration: cfg.Live.SegmentDuration,
 			PublicURL:       cfg.PublicURL,
-		}, log.With("component", "origin")),
+		}, log),
 		web: web.New(web.Config{
 			ChannelExists: func(ctx context.Context, id string) (bool, error) {
 				_, err := cat.GetChannel(ctx, id)
@@ -135,7 +135,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 				}
 				return err == nil, err
 			},
-			Logger: log.With("component", "web"),
+			Logger: log,
 		}),
 	})
 	srv := &http.Server{

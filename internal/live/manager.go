@@ -43,6 +43,7 @@ type Manager struct {
 
 	mu       sync.Mutex
 	sessions map[string]*session
+	removed  map[string]bool // channels being or already deleted: no new publisher
 	wg       sync.WaitGroup
 }
 
@@ -51,7 +52,7 @@ func NewManager(cfg Config, channels Channels, store storage.Store, log *slog.Lo
 	if cfg.DrainTimeout == 0 {
 		cfg.DrainTimeout = 15 * time.Second
 	}
-	return &Manager{cfg: cfg, channels: channels, store: store, log: log, sessions: map[string]*session{}}
+	return &Manager{cfg: cfg, channels: channels, store: store, log: log.With("component", "live"), sessions: map[string]*session{}, removed: map[string]bool{}}
 }
 
 // Publish implements ingest.Handler: it admits a publisher whose key
@@ -66,6 +67,9 @@ func (m *Manager) Publish(ctx context.Context, req ingest.Request) (ingest.Publi
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.removed[ch.ID] {
+		return nil, ingest.ErrUnknownKey
+	}
 	if _, busy := m.sessions[ch.ID]; busy {
 		return nil, fmt.Errorf("channel %s: %w", ch.ID, ingest.ErrBusy)
 	}
@@ -74,7 +78,7 @@ func (m *Manager) Publish(ctx context.Context, req ingest.Request) (ingest.Publi
 		ch:     ch,
 		req:    req,
 		since:  time.Now().UTC(),
-		log:    m.log.With("channel", ch.ID, "protocol", req.Protocol, "remote", req.RemoteAddr.String()),
+		log:    m.log.With("channel", ch.ID, "proto", req.Protocol, "remote", req.RemoteAddr.String()),
 		doneCh: make(chan struct{}),
 	}
 	m.sessions[ch.ID] = s
@@ -95,11 +99,20 @@ func (m *Manager) Status(channelID string) Status {
 }
 
 // Remove disconnects the channel's publisher, if any, and deletes the
-// channel's packaged media.
-func (m *Manager) Remove(ctx context.Context, channelID string) error {
+// channel's packaged media. From then on the channel admits no publisher
+// (its catalog row is deleted next); if Remove fails, it does again.
+func (m *Manager) Remove(ctx context.Context, channelID string) (err error) {
 	m.mu.Lock()
 	s := m.sessions[channelID]
+	m.removed[channelID] = true
 	m.mu.Unlock()
+	defer func() {
+		if err != nil {
+			m.mu.Lock()
+			delete(m.removed, channelID)
+			m.mu.Unlock()
+		}
+	}()
 	if s != nil {
 		s.stop()
 		select {

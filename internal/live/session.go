@@ -31,31 +31,26 @@ type session struct {
 	closeOnce sync.Once
 	doneCh    chan struct{}
 
+	out packagerOutput // the transcoder's output, into the packager
+
 	mu     sync.Mutex
 	tracks []*media.Track
 	plan   transcode.Plan
-	pkg    *packager.Live
 	tc     *transcode.Supervisor
 }
 
 // Start plans the ladder for the publisher's tracks and starts the
-// transcoder and the packager.
+// transcoder. The packager starts with the first unit, which anchors the
+// session timeline to the wall clock.
 func (s *session) Start(tracks []*media.Track) error {
 	plan, err := transcode.NewPlan(s.m.cfg.Ladder, tracks)
 	if err != nil {
 		return fmt.Errorf("planning the ladder: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	// Session time 0 is now: the first unit follows at once.
-	pkg, err := packager.NewLive(ctx, s.m.store, Prefix(s.ch.ID), time.Now(), s.m.cfg.Packager, s.log)
-	if err != nil {
-		return fmt.Errorf("starting the packager: %w", err)
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.tracks, s.plan, s.pkg = tracks, plan, pkg
-	s.tc = transcode.Start(s.m.cfg.Transcode, plan, tracks, packagerOutput{pkg}, s.log)
+	s.tracks, s.plan = tracks, plan
+	s.tc = transcode.Start(s.m.cfg.Transcode, plan, tracks, &s.out, s.log)
 	s.log.Info("live", "input", trackNames(tracks), "renditions", renditionNames(plan))
 	return nil
 }
@@ -64,6 +59,18 @@ func (s *session) Start(tracks []*media.Track) error {
 func (s *session) WriteUnit(track int, u *media.Unit) error {
 	if s.stopped.Load() {
 		return errStopped
+	}
+	if s.out.pkg.Load() == nil {
+		// Session time u.DTS is now: EXT-X-PROGRAM-DATE-TIME and the DASH
+		// timeline tell the wall-clock time each frame arrived.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		start := time.Now().Add(-u.DTS)
+		pkg, err := packager.NewLive(ctx, s.m.store, Prefix(s.ch.ID), start, s.m.cfg.Packager, s.log)
+		if err != nil {
+			return fmt.Errorf("starting the packager: %w", err)
+		}
+		s.out.pkg.Store(pkg)
 	}
 	return s.tc.WriteUnit(track, u)
 }
@@ -81,7 +88,7 @@ func (s *session) Close(cause error) {
 			s.log.Info("publisher finished")
 		}
 		s.mu.Lock()
-		tc, pkg := s.tc, s.pkg
+		tc := s.tc
 		s.mu.Unlock()
 		if tc == nil {
 			return // never started
@@ -94,8 +101,10 @@ func (s *session) Close(cause error) {
 		if err := tc.Close(ctx); err != nil {
 			s.log.Error("transcoder ended with an error", "err", err)
 		}
-		if err := pkg.End(ctx); err != nil {
-			s.log.Error("ending the playlists", "err", err)
+		if pkg := s.out.pkg.Load(); pkg != nil {
+			if err := pkg.End(ctx); err != nil {
+				s.log.Error("ending the playlists", "err", err)
+			}
 		}
 	})
 }
@@ -155,15 +164,16 @@ func renditionNames(p transcode.Plan) []string {
 	return n
 }
 
-// packagerOutput hands the transcoder's renditions to the packager.
-type packagerOutput struct{ pkg *packager.Live }
+// packagerOutput hands the transcoder's renditions to the packager, which
+// the session creates with its first input unit, before any output.
+type packagerOutput struct{ pkg atomic.Pointer[packager.Live] }
 
-func (o packagerOutput) Begin(rs []transcode.Rendition) error {
+func (o *packagerOutput) Begin(rs []transcode.Rendition) error {
 	prs := make([]packager.Rendition, len(rs))
 	for i, r := range rs {
 		prs[i] = packager.Rendition{Name: r.Name, Track: r.Track, Bitrate: r.Bitrate, MaxBitrate: r.MaxBitrate}
 	}
-	return o.pkg.Begin(prs)
+	return o.pkg.Load().Begin(prs)
 }
 
-func (o packagerOutput) WriteUnit(i int, u *media.Unit) error { return o.pkg.WriteUnit(i, u) }
+func (o *packagerOutput) WriteUnit(i int, u *media.Unit) error { return o.pkg.Load().WriteUnit(i, u) }

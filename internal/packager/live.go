@@ -117,7 +117,7 @@ func NewLive(ctx context.Context, store storage.Store, prefix string, sessionSta
 		store:     store,
 		prefix:    prefix,
 		cfg:       cfg.withDefaults(),
-		log:       log.With("component", "packager", "prefix", prefix),
+		log:       log.With("stage", "packager", "prefix", prefix),
 		ctx:       context.WithoutCancel(ctx),
 		startNS:   sessionStart.UnixNano(),
 		initNames: map[uint64][]string{},

@@ -18,10 +18,10 @@ const tsOffset = 10 * time.Second
 // progressFD is the file descriptor ffmpeg writes -progress reports to.
 const progressFD = 3
 
-// args builds ffmpeg's command line for the plan. The input is MPEG-TS on
+// FFmpegArgs builds ffmpeg's command line for the plan. The input is MPEG-TS on
 // stdin holding the tracks in input order; the output is one MPEG-TS on
 // stdout holding the renditions in plan order.
-func (p Plan) args(input []*media.Track, segment time.Duration) []string {
+func (p Plan) FFmpegArgs(input []*media.Track, segment time.Duration) []string {
 	a := []string{
 		"-hide_banner", "-nostats", "-loglevel", "warning",
 		"-progress", "pipe:" + strconv.Itoa(progressFD), "-stats_period", "1",

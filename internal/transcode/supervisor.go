@@ -225,7 +225,7 @@ func (s *Supervisor) loop() {
 
 // runOnce runs one ffmpeg process until it exits.
 func (s *Supervisor) runOnce() error {
-	args := s.plan.args(s.input, s.cfg.SegmentDuration)
+	args := s.plan.FFmpegArgs(s.input, s.cfg.SegmentDuration)
 	cmd := exec.Command(s.cfg.FFmpegPath, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdin, err := cmd.StdinPipe()

@@ -12,6 +12,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -35,11 +36,19 @@ type asset struct {
 	hashed string // "player.0123456789.js"
 	ctype  string
 	raw    []byte
-	gz     []byte // nil when compressing does not pay
 	etag   string // of raw; the gzip variant's adds "-gz"
+
+	gzOnce sync.Once
+	gz     []byte // compressed on first use; nil when compressing does not pay
 }
 
-// assetSet finds assets by plain or hashed name. It never changes after
+// gzipped returns the gzip variant, or nil when there is none worth serving.
+func (a *asset) gzipped() []byte {
+	a.gzOnce.Do(func() { a.gz = gzipIfSmaller(a.raw) })
+	return a.gz
+}
+
+// assetSet finds assets by plain or hashed name. The map never changes after
 // loadAssets.
 type assetSet struct {
 	byName map[string]*asset // plain and hashed names
@@ -79,9 +88,6 @@ func newAsset(name string) (*asset, error) {
 		raw:    raw,
 		etag:   `"` + hash + `"`,
 	}
-	if a.gz, err = gzipIfSmaller(raw); err != nil {
-		return nil, fmt.Errorf("compressing asset %s: %w", name, err)
-	}
 	return a, nil
 }
 
@@ -102,22 +108,17 @@ func contentType(name string) string {
 	}
 }
 
-func gzipIfSmaller(raw []byte) ([]byte, error) {
+// gzipIfSmaller compresses raw, or returns nil when that saves under 10 %.
+func gzipIfSmaller(raw []byte) []byte {
 	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := zw.Write(raw); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // errors only on a bad level
+	// Writing to a bytes.Buffer cannot fail.
+	_, _ = zw.Write(raw)
+	_ = zw.Close()
 	if buf.Len() >= len(raw)*9/10 {
-		return nil, nil
+		return nil
 	}
-	return buf.Bytes(), nil
+	return buf.Bytes()
 }
 
 // url is the immutable, content-hashed address of the asset named name.
@@ -145,10 +146,10 @@ func (s *server) asset(w http.ResponseWriter, r *http.Request) {
 		h.Set("Cache-Control", revalidateTTL)
 	}
 	body, etag := a.raw, a.etag
-	if a.gz != nil {
+	if gz := a.gzipped(); gz != nil {
 		h.Add("Vary", "Accept-Encoding")
 		if acceptsGzip(r.Header.Get("Accept-Encoding")) {
-			body, etag = a.gz, strings.TrimSuffix(a.etag, `"`)+`-gz"`
+			body, etag = gz, strings.TrimSuffix(a.etag, `"`)+`-gz"`
 			h.Set("Content-Encoding", "gzip")
 		}
 	}

@@ -49,7 +49,7 @@ func TestWrongKeyIsRefused(t *testing.T) {
 			var found bool
 			for _, rec := range s.logs.find("") {
 				line := strings.ToLower(rec["msg"].(string))
-				if rec["level"] == "WARN" && strings.Contains(line, "refused") && rec["protocol"] == c.proto {
+				if rec["level"] == "WARN" && strings.Contains(line, "refused") && rec["proto"] == c.proto {
 					if ra, _ := rec["remote"].(string); strings.HasPrefix(ra, "127.0.0.1:") {
 						found = true
 					}

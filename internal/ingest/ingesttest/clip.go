@@ -57,9 +57,10 @@ func ToDuration(ticks int64) time.Duration {
 	return time.Duration(ticks/90000)*time.Second + time.Duration(ticks%90000)*time.Second/90000
 }
 
-// ToTicks converts a duration to the 90 kHz MPEG-TS clock.
+// ToTicks converts a duration to the 90 kHz MPEG-TS clock, rounding to the
+// nearest tick so that ToTicks(ToDuration(t)) == t.
 func ToTicks(d time.Duration) int64 {
-	return int64(d/time.Second)*90000 + int64(d%time.Second)*90000/int64(time.Second)
+	return int64(d/time.Second)*90000 + (int64(d%time.Second)*90000+int64(time.Second)/2)/int64(time.Second)
 }
 
 func loadClip(t testing.TB, name string) *Clip {

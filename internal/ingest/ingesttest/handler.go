@@ -27,12 +27,13 @@ type Handler struct {
 	live     map[string]bool
 	requests []ingest.Request
 	accepted int
-	pubs     chan *Publication
+	queue    []*Publication // accepted, not yet taken by NextPublication
+	notify   chan struct{}
 }
 
 // NewHandler returns a handler accepting keys.
 func NewHandler(keys ...string) *Handler {
-	h := &Handler{keys: map[string]bool{}, live: map[string]bool{}, pubs: make(chan *Publication, 64)}
+	h := &Handler{keys: map[string]bool{}, live: map[string]bool{}, notify: make(chan struct{}, 1)}
 	for _, k := range keys {
 		h.keys[k] = true
 	}
@@ -59,7 +60,11 @@ func (h *Handler) Publish(_ context.Context, req ingest.Request) (ingest.Publica
 		closed:  make(chan struct{}),
 		changed: make(chan struct{}, 1),
 	}
-	h.pubs <- p
+	h.queue = append(h.queue, p)
+	select {
+	case h.notify <- struct{}{}:
+	default:
+	}
 	return p, nil
 }
 
@@ -80,12 +85,22 @@ func (h *Handler) Published() int {
 // NextPublication waits for the next accepted publication.
 func (h *Handler) NextPublication(t testing.TB, timeout time.Duration) *Publication {
 	t.Helper()
-	select {
-	case p := <-h.pubs:
-		return p
-	case <-time.After(timeout):
-		t.Fatalf("no publication within %s", timeout)
-		return nil
+	deadline := time.After(timeout)
+	for {
+		h.mu.Lock()
+		if len(h.queue) > 0 {
+			p := h.queue[0]
+			h.queue = h.queue[1:]
+			h.mu.Unlock()
+			return p
+		}
+		h.mu.Unlock()
+		select {
+		case <-h.notify:
+		case <-deadline:
+			t.Fatalf("no publication within %s", timeout)
+			return nil
+		}
 	}
 }
 

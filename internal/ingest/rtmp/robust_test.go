@@ -312,3 +312,51 @@ func TestFFmpegPublisher(t *testing.T) {
 	}
 	pub.CheckContract(t)
 }
+
+// Random media messages after a valid publish end the session cleanly (no
+// panic, one Close) and never disturb the server.
+func TestGarbageMediaMessages(t *testing.T) {
+	clip := ingesttest.H264Clip(t)
+	h := ingesttest.NewHandler(testKey)
+	s, logs := startServer(t, h, fastConfig())
+	rng := rand.New(rand.NewPCG(7, 11))
+	for i := range 40 {
+		p := mustDial(t, url4(s, "/live/"+testKey), clip)
+		pub := h.NextPublication(t, wait)
+		if i%2 == 0 {
+			if err := p.send(clip, time.Second); err != nil {
+				t.Fatal(err)
+			}
+		}
+		nc := p.c.NetConn()
+		ts := 1000
+		for range 200 {
+			n := rng.IntN(60)
+			typ := []byte{8, 9, 18, 20}[rng.IntN(4)]
+			body := make([]byte, n)
+			for k := range body {
+				body[k] = byte(rng.UintN(256))
+			}
+			if n > 0 && rng.IntN(2) == 0 { // plausible FLV / Enhanced RTMP headers
+				switch typ {
+				case 9:
+					body[0] = []byte{0x17, 0x27, 0x1c, 0x90, 0x91, 0x93, 0x96, 0x9f}[rng.IntN(8)]
+				case 8:
+					body[0] = []byte{0xaf, 0x9f, 0x2f, 0x9d}[rng.IntN(4)]
+				}
+			}
+			ts += rng.IntN(300)
+			// chunk type 0 on chunk stream 6, message stream 1
+			hdr := []byte{0x06, byte(ts >> 16), byte(ts >> 8), byte(ts), byte(n >> 16), byte(n >> 8), byte(n), typ, 1, 0, 0, 0}
+			if _, err := nc.Write(append(hdr, body...)); err != nil {
+				break
+			}
+		}
+		p.c.Close()
+		pub.WaitClosed(t, wait)
+		pub.CheckContract(t)
+	}
+	if strings.Contains(logs.String(), "panic") {
+		t.Errorf("a session panicked:\n%s", logs.String())
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/bluenviron/gortmplib"
@@ -94,7 +95,7 @@ func (ss *session) serve() error {
 	ss.pub = pub
 
 	if err := sc.AcceptAction(); err != nil {
-		return fmt.Errorf("accepting publish: %w", ss.classify(err))
+		return fmt.Errorf("accepting publish: %w", err)
 	}
 	ss.log.Info("publisher connected")
 
@@ -102,7 +103,10 @@ func (ss *session) serve() error {
 	mc := &msgConn{sc: sc, log: ss.log}
 	r := &gortmplib.Reader{Conn: mc}
 	if err := r.Initialize(); err != nil {
-		return fmt.Errorf("reading tracks: %w", ss.classify(err))
+		if cause := ss.classify(err); cause != nil {
+			return fmt.Errorf("reading tracks: %w", cause)
+		}
+		return nil
 	}
 	if err := ss.setup(r, mc); err != nil {
 		return err
@@ -120,7 +124,10 @@ func (ss *session) serve() error {
 			return ss.writeErr
 		}
 		if err != nil {
-			return ss.classify(err)
+			if cause := ss.classify(err); cause != nil {
+				return fmt.Errorf("reading from publisher: %w", cause)
+			}
+			return nil
 		}
 		if !ss.feed.Flowing() && time.Now().After(startBy) {
 			return fmt.Errorf("%w: no video key frame within %s", ingest.ErrTimeout, cfg.StartTimeout)
@@ -138,8 +145,12 @@ func (ss *session) classify(err error) error {
 		return ingest.ErrServerClosed
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return fmt.Errorf("%w: %w", ingest.ErrTimeout, err)
+	case strings.HasPrefix(err.Error(), "unsupported "):
+		// gortmplib's message decoder refuses unknown codecs and message
+		// types with plain errors ("unsupported video codec: 4")
+		return fmt.Errorf("%w: %w", ingest.ErrUnsupported, err)
 	}
-	return fmt.Errorf("reading from publisher: %w", err)
+	return err
 }
 
 // refusal picks the onStatus code and description sent to a refused publisher.

@@ -122,6 +122,9 @@
   function teardown() {
     session++;
     clearTimeout(timer);
+    osprey.rendition = '';
+    osprey.bitrate = 0;
+    renditionEl.textContent = '';
     if (player) {
       const p = player;
       player = null;

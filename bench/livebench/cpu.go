@@ -1,0 +1,96 @@
+package main
+
+import (
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/ospreyvideo/osprey/internal/config"
+	"github.com/ospreyvideo/osprey/internal/media"
+	"github.com/ospreyvideo/osprey/internal/transcode"
+)
+
+// cpu compares the CPU time of Osprey (its Go process plus the ffmpeg it
+// runs) on a live 720p30 publish with that of one plain ffmpeg command that
+// reads the same source at the same pace and produces the same ladder as
+// HLS with the same encoder settings.
+func (b *bench) cpu() {
+	// Osprey.
+	s := startServer(b.osprey, filepath.Join(b.work, "cpu"))
+	ch := s.createChannel("cpu")
+	pid := s.cmd.Process.Pid
+	self0, child0 := procTimes(pid)
+	pub := publish(b.source, ch.Ingest.RTMP)
+	if err := pub.Wait(); err != nil {
+		log.Fatalf("publisher: %v", err)
+	}
+	s.waitIdle(ch.ID) // the transcoder has exited and been reaped
+	self1, child1 := procTimes(pid)
+	s.stop()
+	goCPU, ffCPU := self1-self0, child1-child0
+
+	// Plain ffmpeg with Osprey's own ladder arguments, reading the file
+	// instead of stdin and writing HLS instead of MPEG-TS on stdout.
+	args := referenceArgs(b.source, filepath.Join(b.work, "ref"))
+	cmd := exec.Command("ffmpeg", args...)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		log.Fatalf("reference ffmpeg: %v", err)
+	}
+	ref := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+
+	perSec := func(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()/float64(b.seconds)) }
+	total := goCPU + ffCPU
+	fmt.Printf("\n### CPU per second of 720p30 input, default ladder (720p, 480p, 360p, AAC)\n\n")
+	fmt.Println("| | CPU-s per s of input |")
+	fmt.Println("| --- | --- |")
+	fmt.Printf("| Osprey, Go process | %s |\n", perSec(goCPU))
+	fmt.Printf("| Osprey, its ffmpeg | %s |\n", perSec(ffCPU))
+	fmt.Printf("| **Osprey total** | **%s** |\n", perSec(total))
+	fmt.Printf("| plain ffmpeg → HLS, same ladder and settings | %s |\n", perSec(ref))
+	fmt.Printf("\nRatio Osprey / plain ffmpeg: **%.3f×**; the Go side is %.1f %% of Osprey's total.\n",
+		total.Seconds()/ref.Seconds(), 100*goCPU.Seconds()/total.Seconds())
+}
+
+// referenceArgs turns Osprey's transcoder command line into a standalone
+// one: same filter graph and encoder settings, input from the file in real
+// time, output as fMP4 HLS with an audio group, like Osprey's.
+func referenceArgs(source, dir string) []string {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		log.Fatal(err)
+	}
+	input := []*media.Track{
+		{Kind: media.Video, Codec: media.H264, Width: 1280, Height: 720},
+		{Kind: media.Audio, Codec: media.AAC, SampleRate: 48000, Channels: 1},
+	}
+	plan, err := transcode.NewPlan(config.BuiltinLadders()[config.LadderDefault].WithDefaults(), input)
+	if err != nil {
+		log.Fatal(err)
+	}
+	a := plan.FFmpegArgs(input, 2*time.Second)
+	// Input: "-copyts -f mpegts -i pipe:0" becomes "-re -i source".
+	i := slices.Index(a, "-copyts")
+	a = slices.Replace(a, i, i+5, "-re", "-i", source)
+	// No progress reports.
+	i = slices.Index(a, "-progress")
+	a = slices.Delete(a, i, i+4)
+	// Output: MPEG-TS on stdout becomes HLS.
+	i = slices.Index(a, "-muxdelay")
+	a = a[:i]
+	var vsm string
+	nv := 0
+	for _, r := range plan.Renditions {
+		if r.Track.Kind == media.Video {
+			vsm += fmt.Sprintf("v:%d,agroup:aud,name:%s ", nv, r.Name)
+			nv++
+		}
+	}
+	vsm += "a:0,agroup:aud,name:audio"
+	return append(a, "-f", "hls", "-hls_time", "2", "-hls_list_size", "6", "-hls_flags", "delete_segments+independent_segments",
+		"-hls_segment_type", "fmp4", "-master_pl_name", "index.m3u8", "-var_stream_map", vsm,
+		"-hls_segment_filename", filepath.Join(dir, "%v/%d.m4s"), filepath.Join(dir, "%v/index.m3u8"))
+}

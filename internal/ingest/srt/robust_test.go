@@ -1,0 +1,327 @@
+package srt
+
+import (
+	"encoding/binary"
+	"errors"
+	"math/rand/v2"
+	"net"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ospreyvideo/osprey/internal/ingest"
+	"github.com/ospreyvideo/osprey/internal/ingest/ingesttest"
+	"github.com/ospreyvideo/osprey/internal/media"
+)
+
+// ffmpegTS runs ffmpeg with args and returns the MPEG-TS it writes.
+func ffmpegTS(t *testing.T, args ...string) []byte {
+	t.Helper()
+	args = append(append([]string{"-hide_banner", "-loglevel", "error"}, args...), "-f", "mpegts", "-")
+	out, err := exec.Command("ffmpeg", args...).Output()
+	if err != nil {
+		t.Fatalf("ffmpeg (required for this test): %v", err)
+	}
+	return out
+}
+
+func udpConn(t *testing.T, s *Server) *net.UDPConn {
+	t.Helper()
+	c, err := net.DialUDP("udp", nil, s.Addr().(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// Random datagrams, some shaped like SRT control packets, neither crash nor
+// block the listener; a valid publish works right after.
+func TestRandomDatagrams(t *testing.T) {
+	clip := ingesttest.H264Clip(t)
+	h := ingesttest.NewHandler(testKey)
+	s, _ := startServer(t, h, fastConfig())
+	c := udpConn(t, s)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range 5000 {
+		b := make([]byte, 1+rng.IntN(1500))
+		for j := range b {
+			b[j] = byte(rng.UintN(256))
+		}
+		if len(b) >= 16 {
+			switch i % 4 {
+			case 1: // control packet, handshake type, destination socket 0: reaches the handshake parser
+				binary.BigEndian.PutUint16(b[0:], 0x8000)
+				binary.BigEndian.PutUint32(b[12:], 0)
+			case 2: // any control packet
+				b[0] |= 0x80
+			}
+		}
+		if _, err := c.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	p := mustPublish(t, s, "publish:"+testKey, clip)
+	if err := p.send(clip, 0); err != nil {
+		t.Fatal(err)
+	}
+	h.NextPublication(t, wait).WaitUnits(t, len(clip.Samples)-1, wait)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("valid publish after noise took %s", d)
+	}
+	if n := len(h.Requests()); n != 1 {
+		t.Errorf("handler consulted %d times, want once", n)
+	}
+}
+
+// A caller that stops after the induction handshake leaves no state behind
+// (gosrt answers inductions statelessly with a SYN cookie) and does not hold
+// up other publishers.
+func TestInductionOnly(t *testing.T) {
+	clip := ingesttest.H264Clip(t)
+	h := ingesttest.NewHandler(testKey)
+	s, _ := startServer(t, h, fastConfig())
+	for i := range 50 {
+		c := udpConn(t, s)
+		if _, err := c.Write(induction(t, c.LocalAddr(), s.Addr(), uint32(1000+i))); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 { // the listener answers
+			_ = c.SetReadDeadline(time.Now().Add(wait))
+			buf := make([]byte, 1500)
+			if n, err := c.Read(buf); err != nil || n < 64 || buf[0]&0x80 == 0 {
+				t.Fatalf("induction answer: %d bytes, err %v", n, err)
+			}
+		}
+	}
+	p := mustPublish(t, s, "publish:"+testKey, clip)
+	if err := p.send(clip, 0); err != nil {
+		t.Fatal(err)
+	}
+	h.NextPublication(t, wait).WaitUnits(t, len(clip.Samples)-1, wait)
+	if n := sessions(s); n != 1 {
+		t.Errorf("server tracks %d sessions, want 1 (the publisher)", n)
+	}
+}
+
+// A caller that completes the handshake and then sends nothing is cut after
+// ReadTimeout with ErrTimeout, while another publisher is unaffected.
+func TestSilentPublisherTimesOut(t *testing.T) {
+	clip := ingesttest.H264Clip(t)
+	h := ingesttest.NewHandler(testKey, "sk_other_key_0000000")
+	cfg := fastConfig()
+	cfg.ReadTimeout = 800 * time.Millisecond
+	s, logs := startServer(t, h, cfg)
+
+	start := time.Now()
+	silent, err := dial(t, s, "publish:sk_other_key_0000000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	silentPub := h.NextPublication(t, wait)
+
+	p := mustPublish(t, s, "publish:"+testKey, clip)
+	if err := p.send(clip, 0); err != nil {
+		t.Fatal(err)
+	}
+	h.NextPublication(t, wait).WaitUnits(t, len(clip.Samples)-1, wait)
+
+	cause := silentPub.WaitClosed(t, wait)
+	if !errors.Is(cause, ingest.ErrTimeout) {
+		t.Errorf("cause = %v, want ErrTimeout", cause)
+	}
+	if d := time.Since(start); d < cfg.ReadTimeout-100*time.Millisecond || d > cfg.ReadTimeout+time.Second {
+		t.Errorf("silent publisher cut after %s, want about %s", d, cfg.ReadTimeout)
+	}
+	logs.WaitLine(t, wait, "level=WARN", "publication ended", "remote=127.0.0.1:", "no data for")
+	silentPub.CheckContract(t)
+	assertClosedByServer(t, silent)
+}
+
+// A publisher trickling MPEG-TS too slowly to ever reach a key frame is cut
+// at StartTimeout and never delays a healthy publisher.
+func TestSlowSenderDoesNotBlockOthers(t *testing.T) {
+	clip := ingesttest.H264Clip(t)
+	h := ingesttest.NewHandler(testKey, "sk_other_key_0000000")
+	cfg := fastConfig()
+	s, _ := startServer(t, h, cfg)
+
+	slow, err := dial(t, s, "publish:sk_other_key_0000000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slowPub := h.NextPublication(t, wait)
+	ts := ffmpegTS(t, "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "1", "-c:v", "libx264", "-preset", "ultrafast")
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for off := 0; off+188 <= len(ts); off += 188 {
+			if _, err := slow.Write(ts[off : off+188]); err != nil {
+				return
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	defer func() { close(stop); wg.Wait() }()
+
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	p := mustPublish(t, s, "publish:"+testKey, clip)
+	if err := p.send(clip, 0); err != nil {
+		t.Fatal(err)
+	}
+	h.NextPublication(t, wait).WaitUnits(t, len(clip.Samples)-1, wait)
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("publish next to a slow sender took %s", d)
+	}
+	if cause := slowPub.WaitClosed(t, wait); !errors.Is(cause, ingest.ErrTimeout) {
+		t.Errorf("slow sender cause = %v, want ErrTimeout", cause)
+	}
+}
+
+// A publisher that goes silent mid-stream (keepalives only) is cut after
+// ReadTimeout with ErrTimeout.
+func TestStalledPublisherTimesOut(t *testing.T) {
+	clip := ingesttest.H264Clip(t)
+	h := ingesttest.NewHandler(testKey)
+	cfg := fastConfig()
+	cfg.ReadTimeout = 800 * time.Millisecond
+	s, _ := startServer(t, h, cfg)
+	p := mustPublish(t, s, "publish:"+testKey, clip)
+	if err := p.send(clip, 0); err != nil {
+		t.Fatal(err)
+	}
+	pub := h.NextPublication(t, wait)
+	pub.WaitUnits(t, len(clip.Samples)-1, wait)
+	stalled := time.Now()
+	if cause := pub.WaitClosed(t, wait); !errors.Is(cause, ingest.ErrTimeout) {
+		t.Errorf("cause = %v, want ErrTimeout", cause)
+	}
+	if d := time.Since(stalled); d > cfg.ReadTimeout+time.Second {
+		t.Errorf("stalled publisher cut after %s, want about %s", d, cfg.ReadTimeout)
+	}
+}
+
+// Close with a live publication and one still authenticating returns
+// promptly, ends them with ErrServerClosed and leaves no goroutine behind.
+func TestCloseWithLiveSessions(t *testing.T) {
+	clip := ingesttest.H264Clip(t)
+	before := runtime.NumGoroutine()
+
+	h := ingesttest.NewHandler(testKey)
+	log, _ := ingesttest.NewLogger()
+	cfg := fastConfig()
+	cfg.ReadTimeout, cfg.StartTimeout = 30*time.Second, 30*time.Second
+	cfg.Addr = "127.0.0.1:0"
+	s := New(cfg, h, log)
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := mustPublish(t, s, "publish:"+testKey, clip)
+	if err := p.send(clip, 0); err != nil {
+		t.Fatal(err)
+	}
+	pub := h.NextPublication(t, wait)
+	pub.WaitUnits(t, 1, wait)
+	noise := udpConn(t, s)
+	_, _ = noise.Write(induction(t, noise.LocalAddr(), s.Addr(), 77))
+
+	start := time.Now()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Close took %s", d)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if !pub.Closed() || !errors.Is(pub.Cause(), ingest.ErrServerClosed) {
+		t.Errorf("publication closed=%v cause=%v, want ErrServerClosed", pub.Closed(), pub.Cause())
+	}
+	pub.CheckContract(t)
+	assertClosedByServer(t, p.conn) // the caller got a shutdown
+	_ = p.conn.Close()
+	_ = noise.Close()
+	if err := s.Start(); err == nil {
+		t.Error("Start after Close succeeded")
+	}
+	ingesttest.WaitGoroutines(t, before, 3*time.Second)
+}
+
+// The real ffmpeg CLI (libsrt) as publisher, ending with an SRT shutdown.
+func TestFFmpegPublisher(t *testing.T) {
+	ffmpeg, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		t.Fatalf("ffmpeg is required for this test: %v", err)
+	}
+	h := ingesttest.NewHandler(testKey)
+	s, logs := startServer(t, h, Config{})
+	defer func() { t.Log(logs.String()) }()
+	cmd := exec.Command(ffmpeg, "-hide_banner", "-loglevel", "error", "-re",
+		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30",
+		"-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=44100",
+		"-t", "3", "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-pix_fmt", "yuv420p",
+		"-c:a", "aac", "-ac", "1", "-f", "mpegts",
+		"srt://"+s.Addr().String()+"?streamid=#!::r="+testKey+",m=publish")
+	out := &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+
+	pub := h.NextPublication(t, wait)
+	tracks := pub.WaitStarted(t, wait)
+	if len(tracks) != 2 || tracks[0].String() != "h264 640x360" || tracks[1].String() != "aac 44100Hz 1ch" {
+		t.Errorf("tracks = %v, want [h264 640x360, aac 44100Hz 1ch]", tracks)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("ffmpeg: %v\n%s", err, out)
+		}
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("ffmpeg did not finish\n%s", out)
+	}
+	if cause := pub.WaitClosed(t, wait); cause != nil {
+		t.Errorf("cause = %v, want nil when ffmpeg ends the stream", cause)
+	}
+	units := pub.Units()
+	var video, audio int
+	last := map[int]time.Duration{0: -1, 1: -1}
+	for i, u := range units {
+		if i == 0 && (u.Track != 0 || !u.Key || u.DTS != 0) {
+			t.Errorf("first unit: track %d key %v dts %v, want the video key frame at 0", u.Track, u.Key, u.DTS)
+		}
+		if u.DTS <= last[u.Track] || u.PTS < u.DTS {
+			t.Fatalf("unit %d (track %d): dts %v after %v, pts %v", i, u.Track, u.DTS, last[u.Track], u.PTS)
+		}
+		last[u.Track] = u.DTS
+		if tracks[u.Track].Kind == media.Video {
+			video++
+			if u.Key != (video%30 == 1) {
+				t.Errorf("video unit %d: key %v", video-1, u.Key)
+			}
+		} else {
+			audio++
+		}
+	}
+	// the last ~latency of a live SRT stream may be lost at shutdown
+	if video < 80 || audio < 110 {
+		t.Errorf("got %d video and %d audio units from 3 s, want about 90 and 129", video, audio)
+	}
+	pub.CheckContract(t)
+}
