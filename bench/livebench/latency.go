@@ -71,6 +71,10 @@ loop:
 		sg := segs[name]
 		first = append(first, sg.listed.Sub(sg.pdt))
 		last = append(last, sg.listed.Sub(sg.pdt.Add(sg.dur)))
+		if *verbose {
+			log.Printf("segment %s: listed %s, PDT %s, duration %v: last frame waited %v",
+				name, sg.listed.Format("15:04:05.000"), sg.pdt.Format("15:04:05.000"), sg.dur, sg.listed.Sub(sg.pdt.Add(sg.dur)).Round(time.Millisecond))
+		}
 	}
 	fmt.Printf("\n### Ingest-to-playlist latency (720p rung, %d segments of 2 s)\n\n", len(first))
 	fmt.Println("| frame | median | p95 | max |")

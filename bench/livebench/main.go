@@ -23,6 +23,8 @@ import (
 	"path/filepath"
 )
 
+var verbose = flag.Bool("v", false, "log each measurement")
+
 func main() {
 	seconds := flag.Int("seconds", 60, "length of the published source, in seconds")
 	channels := flag.Int("channels", 4, "channels published at once for the memory measurement")

@@ -31,7 +31,8 @@ type session struct {
 	closeOnce sync.Once
 	doneCh    chan struct{}
 
-	out packagerOutput // the transcoder's output, into the packager
+	out    packagerOutput // the transcoder's output, into the packager
+	anchor atomic.Int64   // Unix ns of session time 0
 
 	mu     sync.Mutex
 	tracks []*media.Track
@@ -40,8 +41,7 @@ type session struct {
 }
 
 // Start plans the ladder for the publisher's tracks and starts the
-// transcoder. The packager starts with the first unit, which anchors the
-// session timeline to the wall clock.
+// transcoder. The packager starts with the transcoder's first output.
 func (s *session) Start(tracks []*media.Track) error {
 	plan, err := transcode.NewPlan(s.m.cfg.Ladder, tracks)
 	if err != nil {
@@ -50,6 +50,7 @@ func (s *session) Start(tracks []*media.Track) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.tracks, s.plan = tracks, plan
+	s.out.s = s
 	s.tc = transcode.Start(s.m.cfg.Transcode, plan, tracks, &s.out, s.log)
 	s.log.Info("live", "input", trackNames(tracks), "renditions", renditionNames(plan))
 	return nil
@@ -60,17 +61,11 @@ func (s *session) WriteUnit(track int, u *media.Unit) error {
 	if s.stopped.Load() {
 		return errStopped
 	}
-	if s.out.pkg.Load() == nil {
-		// Session time u.DTS is now: EXT-X-PROGRAM-DATE-TIME and the DASH
-		// timeline tell the wall-clock time each frame arrived.
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		start := time.Now().Add(-u.DTS)
-		pkg, err := packager.NewLive(ctx, s.m.store, Prefix(s.ch.ID), start, s.m.cfg.Packager, s.log)
-		if err != nil {
-			return fmt.Errorf("starting the packager: %w", err)
-		}
-		s.out.pkg.Store(pkg)
+	// The wall-clock time of session time 0: the earliest arrival time less
+	// the unit's DTS. Listeners may hand over the first units late (RTMP
+	// reads ahead to find the tracks), so the minimum is the estimate.
+	if a := time.Now().UnixNano() - int64(u.DTS); a < s.anchor.Load() || s.anchor.Load() == 0 {
+		s.anchor.Store(a)
 	}
 	return s.tc.WriteUnit(track, u)
 }
@@ -165,15 +160,32 @@ func renditionNames(p transcode.Plan) []string {
 }
 
 // packagerOutput hands the transcoder's renditions to the packager, which
-// the session creates with its first input unit, before any output.
-type packagerOutput struct{ pkg atomic.Pointer[packager.Live] }
+// it starts with the first output: by then the session's anchor to the wall
+// clock has seen units arrive in real time, and EXT-X-PROGRAM-DATE-TIME and
+// the DASH timeline tell when each frame reached Osprey.
+type packagerOutput struct {
+	s   *session
+	pkg atomic.Pointer[packager.Live]
+}
 
 func (o *packagerOutput) Begin(rs []transcode.Rendition) error {
+	pkg := o.pkg.Load()
+	if pkg == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		start := time.Unix(0, o.s.anchor.Load())
+		var err error
+		pkg, err = packager.NewLive(ctx, o.s.m.store, Prefix(o.s.ch.ID), start, o.s.m.cfg.Packager, o.s.log)
+		if err != nil {
+			return fmt.Errorf("starting the packager: %w", err)
+		}
+		o.pkg.Store(pkg)
+	}
 	prs := make([]packager.Rendition, len(rs))
 	for i, r := range rs {
 		prs[i] = packager.Rendition{Name: r.Name, Track: r.Track, Bitrate: r.Bitrate, MaxBitrate: r.MaxBitrate}
 	}
-	return o.pkg.Load().Begin(prs)
+	return pkg.Begin(prs)
 }
 
 func (o *packagerOutput) WriteUnit(i int, u *media.Unit) error { return o.pkg.Load().WriteUnit(i, u) }

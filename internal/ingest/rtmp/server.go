@@ -80,10 +80,11 @@ type Server struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  map[net.Conn]struct{}
-	closed bool
+	mu       sync.Mutex
+	ln       net.Listener
+	conns    map[net.Conn]struct{}
+	closed   bool
+	lastFull time.Time // rate limit for the "too many connections" warning
 }
 
 // New returns a server; Start binds it.
@@ -133,6 +134,9 @@ func (s *Server) Addr() net.Addr {
 // Close stops accepting, cuts every connection (their publications end with
 // ingest.ErrServerClosed) and waits for all of the server's goroutines. It
 // is idempotent and safe before Start.
+//
+// A session inside Handler.Publish (its context is cancelled) or a blocking
+// Publication.WriteUnit holds Close until that call returns.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if !s.closed {
@@ -190,8 +194,11 @@ func (s *Server) track(c net.Conn) bool {
 		return false
 	}
 	if len(s.conns) >= s.cfg.MaxConns {
-		s.log.Warn("refused connection: too many connections",
-			"remote", c.RemoteAddr().String(), "max_conns", s.cfg.MaxConns)
+		if time.Since(s.lastFull) > time.Second { // a flood must not flood the log too
+			s.lastFull = time.Now()
+			s.log.Warn("refused connection: too many connections",
+				"remote", c.RemoteAddr().String(), "max_conns", s.cfg.MaxConns)
+		}
 		return false
 	}
 	s.conns[c] = struct{}{}

@@ -2,10 +2,16 @@ package rtmp
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bluenviron/gortmplib"
+	"github.com/bluenviron/gortmplib/pkg/codecs"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/opus"
 
 	"github.com/ospreyvideo/osprey/internal/ingest"
 	"github.com/ospreyvideo/osprey/internal/ingest/ingesttest"
@@ -281,5 +287,57 @@ func TestTimestampReset(t *testing.T) {
 	}
 	if end := last[0]; end < 3900*time.Millisecond || end > 4100*time.Millisecond {
 		t.Errorf("last video DTS = %v, want about 4 s (two 2 s passes, no hole, no overlap)", end)
+	}
+}
+
+// Enhanced RTMP Opus audio next to H.264.
+func TestPublishOpus(t *testing.T) {
+	clip := ingesttest.H264Clip(t)
+	h := ingesttest.NewHandler(testKey)
+	s, _ := startServer(t, h, fastConfig())
+
+	u, _ := url.Parse(url4(s, "/live/"+testKey))
+	c := &gortmplib.Client{URL: u, Publish: true}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := c.Initialize(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	video := &gortmplib.Track{Codec: &codecs.H264{SPS: clip.SPS, PPS: clip.PPS}}
+	audio := &gortmplib.Track{Codec: &codecs.Opus{IDHeader: &opus.IDHeader{Version: 1, ChannelCount: 2, PreSkip: 312, InputSampleRate: 48000}}}
+	w := &gortmplib.Writer{Conn: c, Tracks: []*gortmplib.Track{video, audio}}
+	if err := w.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	const base = time.Second
+	packet := []byte{0xf8, 0xff, 0xfe} // TOC: CELT fullband 20 ms, one frame
+	next := time.Duration(0)
+	for _, smp := range clip.VideoSamples() {
+		for ; next < smp.DTS; next += 20 * time.Millisecond { // audio after the video it follows
+			if err := w.WriteOpus(audio, base+next, packet); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.WriteH264(video, base+smp.PTS, base+smp.DTS, smp.AU); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pub := h.NextPublication(t, wait)
+	tracks := pub.WaitStarted(t, wait)
+	if len(tracks) != 2 || tracks[1].String() != "opus 48000Hz 2ch" {
+		t.Fatalf("tracks = %v, want h264 and opus 48000Hz 2ch", tracks)
+	}
+	sent := int(next / (20 * time.Millisecond))
+	units := pub.WaitUnits(t, len(clip.VideoSamples())+sent, wait)
+	var i time.Duration
+	for _, u := range units {
+		if u.Track != 1 {
+			continue
+		}
+		if u.PTS != i*20*time.Millisecond || !bytes.Equal(u.Data, packet) {
+			t.Errorf("opus unit %d: pts %v, want %v", i, u.PTS, i*20*time.Millisecond)
+		}
+		i++
 	}
 }

@@ -99,7 +99,8 @@ func (ss *session) serve() error {
 	}
 	ss.log.Info("publisher connected")
 
-	_ = ss.nc.SetReadDeadline(time.Now().Add(cfg.StartTimeout))
+	startBy := time.Now().Add(cfg.StartTimeout)
+	_ = ss.nc.SetReadDeadline(startBy) // track detection reads ~2 s of media first
 	mc := &msgConn{sc: sc, log: ss.log}
 	r := &gortmplib.Reader{Conn: mc}
 	if err := r.Initialize(); err != nil {
@@ -117,7 +118,6 @@ func (ss *session) serve() error {
 	ss.log.Info("publishing", "tracks", describe(ss.feed.Tracks()))
 
 	mc.nc, mc.idle = ss.nc, cfg.ReadTimeout // from now on every message has ReadTimeout to arrive
-	startBy := time.Now().Add(cfg.StartTimeout)
 	for {
 		err := r.Read()
 		if ss.writeErr != nil {

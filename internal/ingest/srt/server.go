@@ -83,11 +83,12 @@ type Server struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu      sync.Mutex
-	ln      gosrt.Listener
-	conns   map[gosrt.Conn]struct{}
-	pending int // requests being authenticated
-	closed  bool
+	mu       sync.Mutex
+	ln       gosrt.Listener
+	conns    map[gosrt.Conn]struct{}
+	pending  int // requests being authenticated
+	closed   bool
+	lastFull time.Time // rate limit for the "too many connections" warning
 }
 
 // New returns a server; Start binds it.
@@ -148,6 +149,9 @@ func (s *Server) Addr() net.Addr {
 // ingest.ErrServerClosed) and waits for all of the server's goroutines. It
 // is idempotent and safe before Start. gosrt's own goroutines stop
 // asynchronously, within milliseconds.
+//
+// A session inside Handler.Publish (its context is cancelled) or a blocking
+// Publication.WriteUnit holds Close until that call returns.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if !s.closed {
@@ -181,10 +185,12 @@ func (s *Server) acceptLoop(ln gosrt.Listener) {
 			}
 			return
 		}
-		if reason, ok := s.admit(); !ok {
+		if reason, warn, ok := s.admit(); !ok {
 			req.Reject(reason)
-			s.log.Warn("refused publisher", "proto", "srt", "remote", req.RemoteAddr().String(),
-				"reason", fmt.Sprintf("too many connections (max %d)", s.cfg.MaxConns))
+			if warn {
+				s.log.Warn("refused publisher", "proto", "srt", "remote", req.RemoteAddr().String(),
+					"reason", fmt.Sprintf("too many connections (max %d)", s.cfg.MaxConns))
+			}
 			continue
 		}
 		s.wg.Add(1)
@@ -192,18 +198,24 @@ func (s *Server) acceptLoop(ln gosrt.Listener) {
 	}
 }
 
-// admit reserves room for a connection request.
-func (s *Server) admit() (gosrt.RejectionReason, bool) {
+// admit reserves room for a connection request. When it refuses, warn
+// says whether to log it (at most once a second, so a flood does not flood
+// the log).
+func (s *Server) admit() (reason gosrt.RejectionReason, warn, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return gosrt.REJ_CLOSE, false
+		return gosrt.REJ_CLOSE, false, false
 	}
 	if s.pending+len(s.conns) >= s.cfg.MaxConns {
-		return gosrt.REJX_OVERLOAD, false
+		warn = time.Since(s.lastFull) > time.Second
+		if warn {
+			s.lastFull = time.Now()
+		}
+		return gosrt.REJX_OVERLOAD, warn, false
 	}
 	s.pending++
-	return 0, true
+	return 0, false, true
 }
 
 // promote turns a reserved request into a tracked connection; false when

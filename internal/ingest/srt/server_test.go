@@ -314,3 +314,43 @@ func TestUnsupportedCodec(t *testing.T) {
 		t.Errorf("cause = %v, want ErrUnsupported naming MPEG-1 audio", cause)
 	}
 }
+
+// MPEG-TS with H.264 and Opus (as ffmpeg muxes it).
+func TestPublishOpus(t *testing.T) {
+	ts := ffmpegTS(t, "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-f", "lavfi", "-i", "sine=sample_rate=48000",
+		"-t", "1", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "libopus")
+	h := ingesttest.NewHandler(testKey)
+	s, _ := startServer(t, h, fastConfig())
+	c, err := dial(t, s, "publish:"+testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for off := 0; off < len(ts); off += 1316 {
+		if _, err := c.Write(ts[off:min(off+1316, len(ts))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pub := h.NextPublication(t, wait)
+	tracks := pub.WaitStarted(t, wait)
+	if len(tracks) != 2 || tracks[0].String() != "h264 320x240" || tracks[1].String() != "opus 48000Hz 1ch" {
+		t.Fatalf("tracks = %v, want [h264 320x240, opus 48000Hz 1ch]", tracks)
+	}
+	pub.WaitUnits(t, 60, wait)
+	_ = c.Close()
+	pub.WaitClosed(t, wait)
+	var prev time.Duration = -1
+	var n int
+	for _, u := range pub.Units() {
+		if u.Track != 1 {
+			continue
+		}
+		if prev >= 0 && !near(u.PTS-prev, 20*time.Millisecond) {
+			t.Errorf("opus unit %d: pts %v after %v, want 20 ms steps", n, u.PTS, prev)
+		}
+		prev = u.PTS
+		n++
+	}
+	if n < 40 {
+		t.Errorf("got %d opus units from 1 s, want about 50", n)
+	}
+}

@@ -72,7 +72,8 @@ func (ss *session) run() error {
 	defer idle.Stop()
 	start := time.AfterFunc(cfg.StartTimeout, func() {
 		if f := ss.feed.Load(); f == nil || !f.Flowing() {
-			ss.cut(fmt.Errorf("%w: no video key frame within %s", ingest.ErrTimeout, cfg.StartTimeout))
+			ss.cut(fmt.Errorf("%w: no usable media (MPEG-TS tables, parameter sets, key frame) within %s",
+				ingest.ErrTimeout, cfg.StartTimeout))
 		}
 	})
 	defer start.Stop()
@@ -95,14 +96,18 @@ func (ss *session) run() error {
 	if err := f.TryStart(); err != nil {
 		return err
 	}
-	ss.log.Info("reading MPEG-TS", "tracks", describe(f.Tracks()), "waiting_for_parameter_sets", !f.Started())
 	r.OnDecodeError(func(err error) {
 		ss.errs++
 		if ss.errs <= 5 {
 			ss.log.Debug("MPEG-TS decode error", "err", err)
 		}
 	})
+	logged := false
 	for {
+		if !logged && f.Started() { // video size comes with the first in-band SPS
+			ss.log.Info("publishing", "tracks", describe(f.Tracks()))
+			logged = true
+		}
 		if err := r.Read(); err != nil {
 			return ss.cause(err)
 		}
@@ -237,14 +242,10 @@ func mediaTrack(t *mpegts.Track) (*media.Track, error) {
 	return nil, fmt.Errorf("%w: %s; Osprey takes H.264 or H.265 video and AAC or Opus audio", ingest.ErrUnsupported, name)
 }
 
-// describe lists tracks for logs.
+// describe lists tracks for logs, e.g. [h264 1280x720 aac 48000Hz 2ch].
 func describe(tracks []*media.Track) []string {
 	out := make([]string, len(tracks))
 	for i, t := range tracks {
-		if t.Kind == media.Video && t.Width == 0 {
-			out[i] = string(t.Codec) // size comes with the first SPS
-			continue
-		}
 		out[i] = t.String()
 	}
 	return out

@@ -135,7 +135,7 @@ async function run(opts, result) {
 
     let prev = null;
     let playing = false;
-    let reason = '';
+    let reason;
     for (;;) {
       const s = await page.evaluate(snapshot);
       const o = s.osprey;
@@ -186,6 +186,8 @@ async function run(opts, result) {
         else if (result.advanced_s < opts.seconds)
           reason = `the playhead advanced ${result.advanced_s} s of the ${opts.seconds} s asked for`;
         else reason = 'no rendition was shown';
+        const last = o && o.errors && o.errors[o.errors.length - 1];
+        if (last) reason += `; last player error: ${[last.type, last.details, last.message].filter(Boolean).join(' / ')}`;
         return reason;
       }
       await new Promise((r) => setTimeout(r, POLL_MS));

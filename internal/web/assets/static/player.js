@@ -73,6 +73,7 @@
   let failures = 0; // consecutive fatal errors, for the back-off
   let progressAt = 0; // when the playhead last moved, or the player started
   let lastTime = -1;
+  let heightFromDecoder = () => false; // does the rendition name wait for the decoded height?
 
   function setState(state, text) {
     osprey.state = state;
@@ -122,6 +123,7 @@
   function teardown() {
     session++;
     clearTimeout(timer);
+    heightFromDecoder = () => false;
     osprey.rendition = '';
     osprey.bitrate = 0;
     renditionEl.textContent = '';
@@ -233,6 +235,8 @@
     });
     player = { destroy: () => hls.destroy() };
     let recoveredMedia = false;
+    let levelHeightUnknown = false;
+    heightFromDecoder = () => levelHeightUnknown;
     const mine = (fn) => (event, data) => {
       if (token === session) fn(data);
     };
@@ -249,7 +253,11 @@
         if (!l) return;
         const avg = l.attrs && parseInt(l.attrs['AVERAGE-BANDWIDTH'], 10);
         const bitrate = avg > 0 ? avg : l.bitrate;
-        showRendition(renditionName(l.name, l.height, bitrate), bitrate);
+        // A bare media playlist declares no resolution: the decoder will know
+        // it (see the video's resize event).
+        levelHeightUnknown = !l.height;
+        const height = l.height || video.videoHeight;
+        if (l.name || height || bitrate) showRendition(renditionName(l.name, height, bitrate), bitrate);
       })
     );
     hls.on(
@@ -417,7 +425,8 @@
     fatal({ type: 'stalled', message: 'no playback progress for ' + STALL_MS / 1000 + ' s' });
   }, 1000);
   video.addEventListener('resize', () => {
-    if (osprey.engine === 'native' && player && video.videoHeight > 0) showRendition(video.videoHeight + 'p', 0);
+    if (!player || !(video.videoHeight > 0)) return;
+    if (osprey.engine === 'native' || heightFromDecoder()) showRendition(video.videoHeight + 'p', osprey.bitrate);
   });
   video.addEventListener('error', () => {
     if (osprey.engine !== 'native' || !player) return;

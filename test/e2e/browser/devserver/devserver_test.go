@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,15 +28,16 @@ const chromiumPath = "/usr/bin/chromium"
 
 // playResult is the part of play.mjs's JSON line the test looks at.
 type playResult struct {
-	OK              bool     `json:"ok"`
-	Engine          string   `json:"engine"`
-	States          []string `json:"states"`
-	AdvancedS       float64  `json:"advanced_s"`
-	Renditions      []string `json:"renditions"`
-	RenditionLabel  string   `json:"rendition_label"`
-	FatalErrors     int      `json:"fatal_errors"`
-	ForeignRequests []string `json:"foreign_requests"`
-	Reason          string   `json:"reason"`
+	OK              bool              `json:"ok"`
+	Engine          string            `json:"engine"`
+	States          []string          `json:"states"`
+	AdvancedS       float64           `json:"advanced_s"`
+	Renditions      []string          `json:"renditions"`
+	RenditionLabel  string            `json:"rendition_label"`
+	FatalErrors     int               `json:"fatal_errors"`
+	ForeignRequests []string          `json:"foreign_requests"`
+	Errors          []json.RawMessage `json:"errors"`
+	Reason          string            `json:"reason"`
 }
 
 func TestHarness(t *testing.T) {
@@ -64,6 +66,8 @@ func TestHarness(t *testing.T) {
 		publish func() error
 		wantOK  bool
 		reason  string // for a failure: part of the reason
+		// for a failure: the page must have seen player errors
+		wantPlayerErrors bool
 	}{
 		{name: "hls plays", url: good.URL + "/watch/x", engine: "hls", timeout: "40", wantOK: true},
 		{name: "dash plays", url: good.URL + "/watch/x", engine: "dash", timeout: "40", wantOK: true},
@@ -75,8 +79,8 @@ func TestHarness(t *testing.T) {
 			},
 		},
 		{name: "unknown channel fails", url: good.URL + "/watch/nope", engine: "hls", timeout: "20", reason: "HTTP 404"},
-		{name: "hls without segments fails", url: broken.URL + "/watch/x", engine: "hls", timeout: "15"},
-		{name: "dash without segments fails", url: broken.URL + "/watch/x", engine: "dash", timeout: "15"},
+		{name: "hls without segments fails", url: broken.URL + "/watch/x", engine: "hls", timeout: "15", wantPlayerErrors: true},
+		{name: "dash without segments fails", url: broken.URL + "/watch/x", engine: "dash", timeout: "15", wantPlayerErrors: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -97,6 +101,9 @@ func TestHarness(t *testing.T) {
 				if exit != 1 || !strings.Contains(res.Reason, tt.reason) || res.AdvancedS >= 3 {
 					t.Errorf("want exit 1, a reason with %q and no playback; got exit %d, %+v", tt.reason, exit, res)
 				}
+				if tt.wantPlayerErrors && len(res.Errors) == 0 {
+					t.Errorf("the page recorded no player error: %+v", res)
+				}
 				return
 			}
 			if res.Engine != tt.engine || res.AdvancedS < 3 || len(res.Renditions) == 0 || res.RenditionLabel == "" ||
@@ -110,18 +117,37 @@ func TestHarness(t *testing.T) {
 	}
 }
 
+func liveArgs(seconds int) []string {
+	d := strconv.Itoa(seconds)
+	encode := []string{"-t", d, "-c:v", "libx264", "-preset", "veryfast", "-g", "60", "-keyint_min", "60",
+		"-sc_threshold", "0", "-b:v", "600k", "-c:a", "aac", "-b:a", "96k"}
+	return slices.Concat(
+		[]string{"-hide_banner", "-loglevel", "error", "-re",
+			"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30",
+			"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+			"-map", "0:v", "-map", "1:a"},
+		encode,
+		[]string{"-f", "hls", "-hls_time", "2", "-hls_list_size", "6", "-hls_flags", "delete_segments",
+			"-hls_segment_type", "fmp4", "-hls_segment_filename", "seg%d.m4s", "index.m3u8",
+			"-map", "0:v", "-map", "1:a"},
+		encode,
+		[]string{"-f", "dash", "-seg_duration", "2", "-window_size", "6", "-use_template", "1", "-use_timeline", "1",
+			"-utc_timing_url", "/time", "-adaptation_sets", "id=0,streams=v id=1,streams=a", "manifest.mpd"},
+	)
+}
+
 func requireTools(t *testing.T) {
 	t.Helper()
 	for _, tool := range []string{"ffmpeg", "node"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed", tool)
+			t.Fatalf("%s is not installed: run the README's test command", tool)
 		}
 	}
 	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("no %s", chromiumPath)
+		t.Fatalf("no %s: run the README's test command", chromiumPath)
 	}
 	if _, err := os.Stat("../node_modules/playwright-core/package.json"); err != nil {
-		t.Skip("playwright-core is not installed: cd test/e2e/browser && npm ci")
+		t.Fatal("playwright-core is not installed: run the README's test command (npm ci in test/e2e/browser)")
 	}
 }
 
