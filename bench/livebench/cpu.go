@@ -17,43 +17,63 @@ import (
 // cpu compares the CPU time of Osprey (its Go process plus the ffmpeg it
 // runs) on a live 720p30 publish with that of one plain ffmpeg command that
 // reads the same source at the same pace and produces the same ladder as
-// HLS with the same encoder settings.
-func (b *bench) cpu() {
-	// Osprey.
-	s := startServer(b.osprey, filepath.Join(b.work, "cpu"))
-	ch := s.createChannel("cpu")
-	pid := s.cmd.Process.Pid
-	self0, child0 := procTimes(pid)
-	pub := publish(b.source, ch.Ingest.RTMP)
-	if err := pub.Wait(); err != nil {
-		log.Fatalf("publisher: %v", err)
-	}
-	s.waitIdle(ch.ID) // the transcoder has exited and been reaped
-	self1, child1 := procTimes(pid)
-	s.stop()
-	goCPU, ffCPU := self1-self0, child1-child0
+// HLS with the same encoder settings. The two alternate for several rounds,
+// so that a noisy neighbour on the machine weighs on both.
+func (b *bench) cpu(rounds int) {
+	var goCPU, ffCPU, refCPU []time.Duration
+	for r := 0; r < rounds; r++ {
+		log.Printf("cpu round %d/%d: osprey", r+1, rounds)
+		s := startServer(b.osprey, filepath.Join(b.work, fmt.Sprintf("cpu-%d", r)))
+		ch := s.createChannel("cpu")
+		pid := s.cmd.Process.Pid
+		self0, child0 := procTimes(pid)
+		pub := publish(b.source, ch.Ingest.RTMP)
+		if err := pub.Wait(); err != nil {
+			log.Fatalf("publisher: %v", err)
+		}
+		s.waitIdle(ch.ID) // the transcoder has exited and been reaped
+		self1, child1 := procTimes(pid)
+		s.stop()
+		goCPU = append(goCPU, self1-self0)
+		ffCPU = append(ffCPU, child1-child0)
 
-	// Plain ffmpeg with Osprey's own ladder arguments, reading the file
-	// instead of stdin and writing HLS instead of MPEG-TS on stdout.
-	args := referenceArgs(b.source, filepath.Join(b.work, "ref"))
-	cmd := exec.Command("ffmpeg", args...)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		log.Fatalf("reference ffmpeg: %v", err)
+		// Plain ffmpeg with Osprey's own ladder arguments, reading the file
+		// instead of stdin and writing HLS instead of MPEG-TS on stdout.
+		log.Printf("cpu round %d/%d: plain ffmpeg", r+1, rounds)
+		cmd := exec.Command("ffmpeg", referenceArgs(b.source, filepath.Join(b.work, fmt.Sprintf("ref-%d", r)))...)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Run(); err != nil {
+			log.Fatalf("reference ffmpeg: %v", err)
+		}
+		refCPU = append(refCPU, cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime())
 	}
-	ref := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 
-	perSec := func(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()/float64(b.seconds)) }
-	total := goCPU + ffCPU
+	perSec := func(d time.Duration) float64 { return d.Seconds() / float64(b.seconds) }
 	fmt.Printf("\n### CPU per second of 720p30 input, default ladder (720p, 480p, 360p, AAC)\n\n")
-	fmt.Println("| | CPU-s per s of input |")
-	fmt.Println("| --- | --- |")
-	fmt.Printf("| Osprey, Go process | %s |\n", perSec(goCPU))
-	fmt.Printf("| Osprey, its ffmpeg | %s |\n", perSec(ffCPU))
-	fmt.Printf("| **Osprey total** | **%s** |\n", perSec(total))
-	fmt.Printf("| plain ffmpeg → HLS, same ladder and settings | %s |\n", perSec(ref))
-	fmt.Printf("\nRatio Osprey / plain ffmpeg: **%.3f×**; the Go side is %.1f %% of Osprey's total.\n",
-		total.Seconds()/ref.Seconds(), 100*goCPU.Seconds()/total.Seconds())
+	fmt.Println("CPU-seconds per second of input, by round; ratio = Osprey total / plain ffmpeg.")
+	fmt.Println()
+	fmt.Println("| round | Osprey Go process | Osprey's ffmpeg | **Osprey total** | plain ffmpeg → HLS | ratio | Go share of Osprey |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- | --- |")
+	var ratios, shares []float64
+	for r := range goCPU {
+		total := goCPU[r] + ffCPU[r]
+		ratio := total.Seconds() / refCPU[r].Seconds()
+		share := 100 * goCPU[r].Seconds() / total.Seconds()
+		ratios, shares = append(ratios, ratio), append(shares, share)
+		fmt.Printf("| %d | %.3f | %.3f | **%.3f** | %.3f | %.3f× | %.1f %% |\n",
+			r+1, perSec(goCPU[r]), perSec(ffCPU[r]), perSec(total), perSec(refCPU[r]), ratio, share)
+	}
+	fmt.Printf("\nMedian ratio Osprey / plain ffmpeg: **%.3f×**; median Go share of Osprey's CPU: **%.1f %%**.\n",
+		median(ratios), median(shares))
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // referenceArgs turns Osprey's transcoder command line into a standalone

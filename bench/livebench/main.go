@@ -12,7 +12,7 @@
 //
 // Usage (from the repository root):
 //
-//	go run ./bench/livebench [-seconds 60] [-channels 4] [all|latency|cpu|memory]
+//	go run ./bench/livebench [-seconds 60] [-rounds 3] [-channels 4] [all|latency|cpu|memory]
 package main
 
 import (
@@ -28,6 +28,7 @@ var verbose = flag.Bool("v", false, "log each measurement")
 func main() {
 	seconds := flag.Int("seconds", 60, "length of the published source, in seconds")
 	channels := flag.Int("channels", 4, "channels published at once for the memory measurement")
+	rounds := flag.Int("rounds", 3, "alternating rounds of the CPU comparison")
 	bin := flag.String("osprey", "", "osprey binary (default: build ./cmd/osprey)")
 	flag.Parse()
 	what := flag.Arg(0)
@@ -54,12 +55,12 @@ func main() {
 	case "latency":
 		b.latency()
 	case "cpu":
-		b.cpu()
+		b.cpu(*rounds)
 	case "memory":
 		b.memory(*channels)
 	case "all":
 		b.latency()
-		b.cpu()
+		b.cpu(*rounds)
 		b.memory(*channels)
 	default:
 		fmt.Fprintln(os.Stderr, "usage: livebench [flags] [all|latency|cpu|memory]")

@@ -268,7 +268,8 @@ func (s *Supervisor) runOnce() error {
 		defer wg.Done()
 		defer close(outDone)
 		r := &tsReader{plan: s.plan, out: s.out, onTime: func(d time.Duration) { s.lastOut.Store(int64(d)) }}
-		readErr = r.run(stdout)
+		// The demuxer reads 188-byte packets: buffer the pipe.
+		readErr = r.run(bufio.NewReaderSize(stdout, 64*1024))
 		if readErr != nil {
 			_ = cmd.Process.Kill()
 		}

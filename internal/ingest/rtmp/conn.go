@@ -1,6 +1,7 @@
 package rtmp
 
 import (
+	"bufio"
 	"errors"
 	"log/slog"
 	"net"
@@ -76,11 +77,19 @@ func (c *msgConn) warnLate(kind string) {
 }
 
 // writeDeadlineConn bounds every write, so a publisher that stops reading
-// cannot block the session.
+// cannot block the session. It also reads through a large buffer: gortmplib
+// reads in 4 KiB steps, and a socket read is a system call.
 type writeDeadlineConn struct {
 	net.Conn
 	timeout time.Duration
+	br      *bufio.Reader
 }
+
+func newConn(nc net.Conn, writeTimeout time.Duration) *writeDeadlineConn {
+	return &writeDeadlineConn{Conn: nc, timeout: writeTimeout, br: bufio.NewReaderSize(nc, 64*1024)}
+}
+
+func (c *writeDeadlineConn) Read(p []byte) (int, error) { return c.br.Read(p) }
 
 func (c *writeDeadlineConn) Write(p []byte) (int, error) {
 	_ = c.Conn.SetWriteDeadline(time.Now().Add(c.timeout))

@@ -59,7 +59,7 @@ func (ss *session) end(cause error) {
 func (ss *session) serve() error {
 	cfg := ss.s.cfg
 	_ = ss.nc.SetDeadline(time.Now().Add(cfg.HandshakeTimeout))
-	sc := &gortmplib.ServerConn{RW: &writeDeadlineConn{Conn: ss.nc, timeout: cfg.WriteTimeout}}
+	sc := &gortmplib.ServerConn{RW: newConn(ss.nc, cfg.WriteTimeout)}
 
 	if err := sc.Initialize(); err != nil {
 		ss.log.Debug("dropped connection during handshake", "err", err)
