@@ -94,10 +94,7 @@ func (v *videoState) process(au [][]byte) (nalus [][]byte, key bool) {
 		return nil, false
 	}
 	v.carry = nil
-	if v.codec == media.H265 {
-		return out, h265.IsRandomAccess(out)
-	}
-	return out, h264.IsRandomAccess(out)
+	return out, media.IsRandomAccess(v.codec, out)
 }
 
 // ready reports whether every parameter set the codec needs is known.
@@ -121,19 +118,9 @@ func (v *videoState) fill(t *media.Track) error {
 
 // videoSize reads the coded picture size (after cropping) from an SPS.
 func videoSize(codec media.Codec, sps []byte) (int, int, error) {
-	switch codec {
-	case media.H264:
-		var s h264.SPS
-		if err := s.Unmarshal(sps); err != nil {
-			return 0, 0, fmt.Errorf("%w: invalid H.264 SPS: %w", ErrUnsupported, err)
-		}
-		return s.Width(), s.Height(), nil
-	case media.H265:
-		var s h265.SPS
-		if err := s.Unmarshal(sps); err != nil {
-			return 0, 0, fmt.Errorf("%w: invalid H.265 SPS: %w", ErrUnsupported, err)
-		}
-		return s.Width(), s.Height(), nil
+	w, h, err := media.VideoSize(codec, sps)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%w: %w", ErrUnsupported, err)
 	}
-	return 0, 0, fmt.Errorf("%w: video codec %q", ErrUnsupported, codec)
+	return w, h, nil
 }

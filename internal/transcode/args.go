@@ -71,6 +71,11 @@ func (p Plan) FFmpegArgs(input []*media.Track, segment time.Duration) []string {
 	// every rung: the first frame, then the first frame at or after each
 	// boundary. Closed GOPs, no scene-cut keyframes, so segments align.
 	forceKey := fmt.Sprintf("expr:if(isnan(prev_forced_t),1,gte(t-%g,(floor((prev_forced_t-%g)/%g+0.001)+1)*%g))", off, off, seg, seg)
+	if p.hasPassthrough() {
+		// The untouched input can only be cut at its own keyframes: the
+		// encoded rungs put theirs at the same frames.
+		forceKey = "source"
+	}
 
 	vOut := 0
 	for i, r := range p.Renditions {
@@ -108,4 +113,13 @@ func (p Plan) FFmpegArgs(input []*media.Track, segment time.Duration) []string {
 	}
 	a = append(a, "-muxdelay", "0", "-muxpreload", "0", "-f", "mpegts", "pipe:1")
 	return a
+}
+
+func (p Plan) hasPassthrough() bool {
+	for _, r := range p.Renditions {
+		if r.passthrough {
+			return true
+		}
+	}
+	return false
 }

@@ -6,8 +6,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts"
 	mcodecs "github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts/codecs"
@@ -76,18 +74,21 @@ func (tw *tsWriter) write(track int, u *media.Unit) error {
 	t := tw.input[track]
 	pts, dts := ticks90k(u.PTS), ticks90k(u.DTS)
 	switch t.Codec {
-	case media.H264:
+	case media.H264, media.H265:
 		au := u.NALUs
-		if u.Key && !hasNALU(au, func(n []byte) bool { return h264.NALUType(n[0]&0x1f) == h264.NALUTypeSPS }) && t.SPS != nil {
-			au = append([][]byte{t.SPS, t.PPS}, au...)
+		if u.Key && t.SPS != nil {
+			if _, sps, _ := media.ParamSets(t.Codec, au); sps == nil {
+				ps := [][]byte{t.SPS, t.PPS}
+				if t.Codec == media.H265 {
+					ps = [][]byte{t.VPS, t.SPS, t.PPS}
+				}
+				au = append(ps, au...)
+			}
+		}
+		if t.Codec == media.H265 {
+			return tw.w.WriteH265(mt, pts, dts, au)
 		}
 		return tw.w.WriteH264(mt, pts, dts, au)
-	case media.H265:
-		au := u.NALUs
-		if u.Key && !hasNALU(au, func(n []byte) bool { return h265.NALUType((n[0]>>1)&0x3f) == h265.NALUType_SPS_NUT }) && t.SPS != nil {
-			au = append([][]byte{t.VPS, t.SPS, t.PPS}, au...)
-		}
-		return tw.w.WriteH265(mt, pts, dts, au)
 	case media.AAC:
 		return tw.w.WriteMPEG4Audio(mt, pts, [][]byte{u.Data})
 	case media.Opus:
@@ -97,12 +98,3 @@ func (tw *tsWriter) write(track int, u *media.Unit) error {
 }
 
 func (tw *tsWriter) flush() error { return tw.bw.Flush() }
-
-func hasNALU(au [][]byte, match func([]byte) bool) bool {
-	for _, n := range au {
-		if len(n) > 0 && match(n) {
-			return true
-		}
-	}
-	return false
-}

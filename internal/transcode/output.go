@@ -6,7 +6,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts"
 	mcodecs "github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts/codecs"
 
@@ -61,21 +60,30 @@ func (r *tsReader) run(in io.Reader) error {
 	for i, mt := range tracks {
 		want := r.plan.Renditions[i].Track
 		switch c := mt.Codec.(type) {
-		case *mcodecs.H264:
-			if want.Codec != media.H264 {
-				return fmt.Errorf("rendition %s: transcoder output is H.264, want %s", r.plan.Renditions[i].Name, want.Codec)
+		case *mcodecs.H264, *mcodecs.H265:
+			codec := media.H264
+			if _, ok := c.(*mcodecs.H265); ok {
+				codec = media.H265
 			}
-			rd.OnDataH264(mt, func(pts, dts int64, au [][]byte) error {
-				u := &media.Unit{PTS: toSession(pts), DTS: toSession(dts), Key: h264.IsRandomAccess(au), NALUs: au}
+			if want.Codec != codec {
+				return fmt.Errorf("rendition %s: transcoder output is %s, want %s", r.plan.Renditions[i].Name, codec, want.Codec)
+			}
+			onAU := func(pts, dts int64, au [][]byte) error {
+				u := &media.Unit{PTS: toSession(pts), DTS: toSession(dts), Key: media.IsRandomAccess(codec, au), NALUs: au}
 				if r.tracks[i] == nil && u.Key {
-					t, err := h264Track(au)
+					t, err := media.VideoTrack(codec, au)
 					if err != nil {
 						return fmt.Errorf("rendition %s: %w", r.plan.Renditions[i].Name, err)
 					}
 					r.setTrack(i, t)
 				}
 				return r.emit(i, u)
-			})
+			}
+			if codec == media.H265 {
+				rd.OnDataH265(mt, onAU)
+			} else {
+				rd.OnDataH264(mt, onAU)
+			}
 		case *mcodecs.MPEG4Audio:
 			conf, err := c.Config.Marshal()
 			if err != nil {
@@ -167,29 +175,4 @@ func (c *tsClock) unwrap(ts int64) int64 {
 	}
 	c.last += d
 	return c.last
-}
-
-// h264Track reads a keyframe's parameter sets.
-func h264Track(au [][]byte) (*media.Track, error) {
-	t := &media.Track{Kind: media.Video, Codec: media.H264}
-	for _, n := range au {
-		if len(n) == 0 {
-			continue
-		}
-		switch h264.NALUType(n[0] & 0x1f) {
-		case h264.NALUTypeSPS:
-			t.SPS = n
-		case h264.NALUTypePPS:
-			t.PPS = n
-		}
-	}
-	if t.SPS == nil || t.PPS == nil {
-		return nil, fmt.Errorf("keyframe without SPS/PPS")
-	}
-	var sps h264.SPS
-	if err := sps.Unmarshal(t.SPS); err != nil {
-		return nil, fmt.Errorf("parsing SPS: %w", err)
-	}
-	t.Width, t.Height = sps.Width(), sps.Height()
-	return t, nil
 }

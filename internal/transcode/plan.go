@@ -40,10 +40,11 @@ type Plan struct {
 }
 
 // NewPlan chooses the renditions of ladder for the input tracks: every video
-// rung no taller than the input (never upscaling; a smaller input gets a single
-// rung at its own size), the passthrough rung if the ladder asks for it, and
-// one AAC rendition when the input has audio. Only the first video and the
-// first audio track of the input are used.
+// rung whose height fits the input's short side (never upscaling; a rung's
+// height is the short side, so portrait video keeps its orientation; a
+// smaller input gets a single rung at its own size), the passthrough rung
+// first if the ladder asks for it, and one AAC rendition when the input has
+// audio. Only the first video and the first audio track of the input are used.
 func NewPlan(ladder config.Ladder, input []*media.Track) (Plan, error) {
 	p := Plan{Preset: ladder.Preset, Tune: ladder.Tune}
 	if p.Preset == "" {

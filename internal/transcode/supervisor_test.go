@@ -3,6 +3,7 @@ package transcode
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -13,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts"
 	mcodecs "github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts/codecs"
 
@@ -65,11 +65,11 @@ func makeInput(t *testing.T, seconds int, size string) ([]*media.Track, []inputU
 			tracks = append(tracks, tr)
 			r.OnDataH264(mt, func(pts, dts int64, au [][]byte) error {
 				if tr.SPS == nil {
-					if pt, err := h264Track(au); err == nil {
+					if pt, err := media.VideoTrack(media.H264, au); err == nil {
 						*tr = *pt
 					}
 				}
-				units = append(units, inputUnit{i, &media.Unit{PTS: rel(pts), DTS: rel(dts), Key: h264.IsRandomAccess(au), NALUs: au}})
+				units = append(units, inputUnit{i, &media.Unit{PTS: rel(pts), DTS: rel(dts), Key: media.IsRandomAccess(media.H264, au), NALUs: au}})
 				return nil
 			})
 		case *mcodecs.MPEG4Audio:
@@ -265,5 +265,49 @@ func TestSupervisorRestartsDeadFFmpeg(t *testing.T) {
 		if v[i].DTS <= v[i-1].DTS {
 			t.Fatalf("DTS not increasing across the restart: %v then %v", v[i-1].DTS, v[i].DTS)
 		}
+	}
+}
+
+func TestPassthroughRungsShareTheSourceKeyframes(t *testing.T) {
+	tracks, units := makeInput(t, 5, "320x240") // source keyframes every 45 frames (1.5 s)
+	ladder := config.Ladder{Preset: "ultrafast", Passthrough: true, Video: []config.VideoRung{{Name: "180p", Height: 180, Bitrate: 200_000}}}
+	plan, err := NewPlan(ladder, tracks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	s := Start(Config{SegmentDuration: 2 * time.Second}, plan, tracks, rec, slog.New(slog.DiscardHandler))
+	for _, u := range units {
+		if err := s.WriteUnit(u.track, u.unit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := plan.names(); got != "source,180p,audio" {
+		t.Fatalf("renditions %s", got)
+	}
+	var srcKeys []time.Duration
+	for _, u := range units {
+		if u.track == 0 && u.unit.Key {
+			srcKeys = append(srcKeys, u.unit.PTS)
+		}
+	}
+	for i, name := range []string{"source", "180p"} {
+		var keys []time.Duration
+		for _, u := range rec.units[i] {
+			if u.Key {
+				keys = append(keys, u.PTS)
+			}
+		}
+		if fmt.Sprint(keys) != fmt.Sprint(srcKeys) {
+			t.Errorf("%s keyframes at %v, source at %v", name, keys, srcKeys)
+		}
+	}
+	if w, h := rec.begins[0][0].Track.Width, rec.begins[0][0].Track.Height; w != 320 || h != 240 {
+		t.Errorf("passthrough is %dx%d", w, h)
 	}
 }
