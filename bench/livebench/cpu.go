@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,10 +16,11 @@ import (
 )
 
 // cpu compares the CPU time of Osprey (its Go process plus the ffmpeg it
-// runs) on a live 720p30 publish with that of one plain ffmpeg command that
-// reads the same source at the same pace and produces the same ladder as
-// HLS with the same encoder settings. The two alternate for several rounds,
-// so that a noisy neighbour on the machine weighs on both.
+// runs) on a live 720p30 RTMP publish with that of one plain ffmpeg command
+// that receives the same publish itself (-listen 1 -i rtmp://...) and
+// produces the same ladder as HLS with the same encoder settings. The two
+// alternate for several rounds, so that a noisy neighbour on the machine
+// weighs on both.
 func (b *bench) cpu(rounds int) {
 	var goCPU, ffCPU, refCPU []time.Duration
 	for r := 0; r < rounds; r++ {
@@ -37,12 +39,17 @@ func (b *bench) cpu(rounds int) {
 		goCPU = append(goCPU, self1-self0)
 		ffCPU = append(ffCPU, child1-child0)
 
-		// Plain ffmpeg with Osprey's own ladder arguments, reading the file
-		// instead of stdin and writing HLS instead of MPEG-TS on stdout.
+		// Plain ffmpeg with Osprey's own ladder arguments, receiving the
+		// publish itself and writing HLS instead of MPEG-TS on stdout.
 		log.Printf("cpu round %d/%d: plain ffmpeg", r+1, rounds)
-		cmd := exec.Command("ffmpeg", referenceArgs(b.source, filepath.Join(b.work, fmt.Sprintf("ref-%d", r)))...)
+		url := "rtmp://" + freeAddr() + "/live/reference"
+		cmd := exec.Command("ffmpeg", referenceArgs(url, filepath.Join(b.work, fmt.Sprintf("ref-%d", r)))...)
 		cmd.Stderr = os.Stderr
-		if err := cmd.Run(); err != nil {
+		if err := cmd.Start(); err != nil {
+			log.Fatalf("reference ffmpeg: %v", err)
+		}
+		publishWhenListening(b.source, url)
+		if err := cmd.Wait(); err != nil {
 			log.Fatalf("reference ffmpeg: %v", err)
 		}
 		refCPU = append(refCPU, cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime())
@@ -77,9 +84,9 @@ func median(v []float64) float64 {
 }
 
 // referenceArgs turns Osprey's transcoder command line into a standalone
-// one: same filter graph and encoder settings, input from the file in real
-// time, output as fMP4 HLS with an audio group, like Osprey's.
-func referenceArgs(source, dir string) []string {
+// one: same filter graph and encoder settings, input from an RTMP publisher
+// it listens for, output as fMP4 HLS with an audio group, like Osprey's.
+func referenceArgs(listenURL, dir string) []string {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		log.Fatal(err)
 	}
@@ -92,9 +99,9 @@ func referenceArgs(source, dir string) []string {
 		log.Fatal(err)
 	}
 	a := plan.FFmpegArgs(input, 2*time.Second)
-	// Input: "-copyts -f mpegts -i pipe:0" becomes "-re -i source".
+	// Input: "-copyts -f mpegts -i pipe:0" becomes an RTMP listener.
 	i := slices.Index(a, "-copyts")
-	a = slices.Replace(a, i, i+5, "-re", "-i", source)
+	a = slices.Replace(a, i, i+5, "-listen", "1", "-f", "flv", "-i", listenURL)
 	// No progress reports.
 	i = slices.Index(a, "-progress")
 	a = slices.Delete(a, i, i+4)
@@ -113,4 +120,32 @@ func referenceArgs(source, dir string) []string {
 	return append(a, "-f", "hls", "-hls_time", "2", "-hls_list_size", "6", "-hls_flags", "delete_segments+independent_segments",
 		"-hls_segment_type", "fmp4", "-master_pl_name", "index.m3u8", "-var_stream_map", vsm,
 		"-hls_segment_filename", filepath.Join(dir, "%v/%d.m4s"), filepath.Join(dir, "%v/index.m3u8"))
+}
+
+// freeAddr finds a free loopback TCP port.
+func freeAddr() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// publishWhenListening publishes the source to url as soon as something
+// listens there, and waits for the publish to end. A probing connection
+// would use up ffmpeg's single -listen accept, so it just retries.
+func publishWhenListening(source, url string) {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		start := time.Now()
+		err := publish(source, url).Wait()
+		if err == nil {
+			return
+		}
+		if time.Since(start) > 5*time.Second || time.Now().After(deadline) {
+			log.Fatalf("publishing to the reference ffmpeg: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

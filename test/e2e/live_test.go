@@ -193,6 +193,14 @@ func TestSRTPublishToHLSAndDASH(t *testing.T) {
 	}
 	pub := publish(t, srtURL(ch), "mpegts", "854x480", 20)
 	waitLive(t, s, ch)
+	// A second publisher on the live channel is refused, on the other protocol too.
+	dup := publish(t, rtmpURL(ch), "flv", "320x240", 10)
+	if err := dup.wait(t, 15*time.Second); err == nil {
+		t.Errorf("a second publisher was accepted:\n%s", dup.out)
+	}
+	if recs := s.logs.find("refused publisher"); len(recs) != 1 || !strings.Contains(fmt.Sprint(recs[0]["reason"]), "already has a publisher") {
+		t.Errorf("refusal log: %v", recs)
+	}
 	if err := pub.wait(t, 60*time.Second); err != nil {
 		t.Fatalf("publisher: %v\n%s", err, pub.out)
 	}
