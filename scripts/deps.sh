@@ -18,6 +18,12 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# need CMD PKG: installs Debian package PKG unless command CMD is already there
+# (from any source: Node.js, for one, often comes from elsewhere).
+need() {
+  command -v "$1" >/dev/null || apt_install "$2"
+}
+
 need_go() {
   if ! command -v go >/dev/null; then
     echo "Osprey needs Go 1.26 or newer (https://go.dev/dl/); Debian's golang package is too old." >&2

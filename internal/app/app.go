@@ -68,6 +68,16 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		Packager:  packager.Config{SegmentDuration: cfg.Live.SegmentDuration, Window: cfg.Live.Window, TimeURL: "/time"},
 	}, cat, store, log)
 
+	chans, err := cat.ListChannels(ctx)
+	if err != nil {
+		return fmt.Errorf("listing channels: %w", err)
+	}
+	ids := make([]string, len(chans))
+	for i, ch := range chans {
+		ids[i] = ch.ID
+	}
+	mgr.Recover(ctx, ids)
+
 	// Listen first, so that a taken port is an error before anything runs.
 	httpLn, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {

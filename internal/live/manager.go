@@ -150,3 +150,19 @@ func (m *Manager) forget(s *session) {
 		delete(m.sessions, s.ch.ID)
 	}
 }
+
+// Recover ends the manifests of sessions that a crash left live (kill -9,
+// power loss), so that viewers see those streams as ended, the last window
+// still playable. Call it at startup, before the ingest listeners start.
+func (m *Manager) Recover(ctx context.Context, channelIDs []string) {
+	for _, id := range channelIDs {
+		ok, err := packager.Recover(ctx, m.store, Prefix(id), m.cfg.Packager, m.log.With("channel", id))
+		switch {
+		case err != nil:
+			// Not fatal: the channel's next session ends them too.
+			m.log.Error("ending the manifests of an interrupted session", "channel", id, "err", err)
+		case ok:
+			m.log.Warn("ended the manifests of a session interrupted by a crash", "channel", id)
+		}
+	}
+}

@@ -12,7 +12,8 @@
 //	{rendition}/index.m3u8      HLS media playlist
 //	{rendition}/init-{v}.mp4    CMAF init segment, version v
 //	{rendition}/{n}.m4s         CMAF media segment n
-//	state.json                  counters that must survive restarts
+//	state.json                  counters that must survive restarts, the
+//	                            deletion queue and the window last published
 //
 // Segment numbers and init versions never repeat for a channel, across
 // transcoder restarts, sessions and process restarts, so segment URLs can be
@@ -23,7 +24,8 @@
 // NewLive loads state.json; Begin starts an epoch (once per transcoder
 // start); WriteUnit takes the units of every rendition, interleaved roughly
 // by DTS, from one goroutine; End flushes and turns the manifests into VoD
-// (EXT-X-ENDLIST, static MPD). Stats reports what was published.
+// (EXT-X-ENDLIST, static MPD). Stats reports what was published. At
+// startup, Recover ends the manifests of a session the process left live.
 //
 // # Timeline
 //
@@ -46,9 +48,10 @@
 // keyframe, for video) at or after the lead's cut; a unit that might belong
 // to a cut the lead has not decided yet waits in a small per-track queue.
 // Segment n is published when every rendition has closed it: segment
-// objects are stored first, then the media playlists, the MPD, the
-// multivariant playlist (when it changed) and state.json. A rendition that
-// skips a cut (no keyframe there) lists that number as EXT-X-GAP.
+// objects are stored first, then state.json (it records the window, see
+// Recovery), the media playlists, the MPD and the multivariant playlist
+// (when it changed). A rendition that skips a cut (no keyframe there) lists
+// that number as EXT-X-GAP.
 //
 // # Epochs
 //
@@ -65,4 +68,14 @@
 // and a previous session's objects are deleted DeleteGrace later, checked at
 // each publish; the deletion queue is kept in state.json so it survives
 // restarts.
+//
+// # Recovery
+//
+// Manifests are rendered from a view of the published window (segment
+// records, rendition descriptions, the ladder); state.json keeps the last
+// view and a live flag, set from a session's first publish until End has
+// written its ended manifests. If the process dies without End, Recover
+// (or, failing that, the channel's next NewLive) renders the ended
+// manifests from that view with the code End uses, so viewers see the
+// session end with its last window playable.
 package packager

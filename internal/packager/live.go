@@ -68,6 +68,11 @@ type Live struct {
 	lastPublish time.Time
 	lastSegment uint64
 	segments    int64
+	pubTracks   []trackRef // ladder of the epoch that published last
+	pubEpoch    int
+	last        *view         // what the manifests were last rendered from
+	finalized   bool          // End wrote the ended manifests of last
+	prev        *sessionState // the previous session's, as loaded from state.json
 
 	dropped     int64
 	storeErrors int64
@@ -105,8 +110,25 @@ type closedSeg struct {
 // NewLive prepares packaging of one live session of a channel under prefix
 // (e.g. "live/ch_abc"). sessionStart is the wall-clock instant of session
 // time 0. It loads prefix+"/state.json" so that segment numbers and init
-// versions continue where the channel's previous session left them.
+// versions continue where the channel's previous session left them. If that
+// session was left live (the process stopped without End and Recover did
+// not run), NewLive first ends its manifests as Recover would; failing
+// that, it logs the error and goes on (End tries again if this session
+// publishes nothing, and its first publish replaces them anyway).
 func NewLive(ctx context.Context, store storage.Store, prefix string, sessionStart time.Time, cfg Config, log *slog.Logger) (*Live, error) {
+	l, err := openLive(context.WithoutCancel(ctx), store, prefix, sessionStart, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := l.endPrevious(); err != nil {
+		l.log.Error("ending the interrupted previous session", "error", err)
+	}
+	return l, nil
+}
+
+// openLive builds a Live on the channel's state.json without touching
+// anything else.
+func openLive(ctx context.Context, store storage.Store, prefix string, sessionStart time.Time, cfg Config, log *slog.Logger) (*Live, error) {
 	if store == nil {
 		return nil, errors.New("packager: nil store")
 	}
@@ -118,7 +140,7 @@ func NewLive(ctx context.Context, store storage.Store, prefix string, sessionSta
 		prefix:    prefix,
 		cfg:       cfg.withDefaults(),
 		log:       log.With("stage", "packager", "prefix", prefix),
-		ctx:       context.WithoutCancel(ctx),
+		ctx:       ctx,
 		startNS:   sessionStart.UnixNano(),
 		initNames: map[uint64][]string{},
 		rends:     map[string]*rendInfo{},
@@ -286,8 +308,12 @@ func (l *Live) End(ctx context.Context) error {
 	}
 	if l.published {
 		if err := l.writeManifests(true); err != nil {
-			errs = append(errs, err)
+			errs = append(errs, err) // state stays live: Recover will end it
+		} else {
+			l.finalized = true
 		}
+	} else if _, err := l.endPrevious(); err != nil {
+		errs = append(errs, err)
 	}
 	l.runDeletes()
 	if err := l.saveState(true); err != nil {

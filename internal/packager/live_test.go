@@ -766,3 +766,26 @@ func TestCutsFollowTheSessionGridAfterRestart(t *testing.T) {
 		t.Errorf("durations %v (target %d), want %v (target 2)", got, m.TargetDuration, want)
 	}
 }
+
+// A ladder may list audio between video renditions: every video rendition
+// still lands in the one video AdaptationSet.
+func TestMPDAudioBetweenVideoRenditions(t *testing.T) {
+	st := newMemStore()
+	l := newTestLive(t, st, &fakeClock{t: sessionStart}, Config{}, sessionStart)
+	rs := ladder()
+	rs = []Rendition{rs[0], rs[3], rs[1], rs[2]}
+	s := synth{gop: 60, rends: rs}
+	if err := l.Begin(rs); err != nil {
+		t.Fatal(err)
+	}
+	feed(t, l, s.units(0, 5*time.Second))
+	as := readMPD(t, st).Periods[0].AS
+	if len(as) != 2 || as[0].ContentType != "video" || len(as[0].Reps) != 3 || as[1].ContentType != "audio" {
+		t.Fatalf("adaptation sets %+v", as)
+	}
+	for i, want := range []string{"720p", "480p", "360p"} {
+		if as[0].Reps[i].ID != want {
+			t.Errorf("video representation %d is %s, want %s", i, as[0].Reps[i].ID, want)
+		}
+	}
+}

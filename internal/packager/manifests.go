@@ -20,35 +20,21 @@ const (
 	audioGroup      = "audio"
 )
 
-// writeManifests writes the media playlists, the MPD and (when it changed)
-// the multivariant playlist, then saves state and runs due deletions.
+// writeManifests takes the view of what is published now and writes its
+// manifests. While live, state.json (which records the view) is saved
+// first, so that Recover never ends a shorter window than viewers saw; due
+// deletions run last. End saves state itself.
 func (l *Live) writeManifests(final bool) error {
+	v := l.snapshot()
+	l.last = v
 	var errs []error
-	for _, t := range l.ep.tracks {
-		pl := l.mediaPlaylist(t.name, final)
-		if pl == nil {
-			continue
-		}
-		if err := l.put(l.key(t.name+"/"+playlistName), pl.Marshal()); err != nil {
-			errs = append(errs, fmt.Errorf("storing %s playlist: %w", t.name, err))
-		}
-	}
-	if data, err := l.mpd(final); err != nil {
-		errs = append(errs, err)
-	} else if err := l.put(l.key(mpdKey), data); err != nil {
-		errs = append(errs, fmt.Errorf("storing MPD: %w", err))
-	}
-	if mv := l.multivariant(); !bytes.Equal(mv, l.multivar) {
-		if err := l.put(l.key(multivariantKey), mv); err != nil {
-			errs = append(errs, fmt.Errorf("storing multivariant playlist: %w", err))
-		} else {
-			l.multivar = mv
-		}
-	}
 	if !final {
 		if err := l.saveState(false); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	errs = append(errs, l.putManifests(v, final)...)
+	if !final {
 		l.runDeletes()
 	}
 	if len(errs) > 0 {
@@ -60,24 +46,52 @@ func (l *Live) writeManifests(final bool) error {
 	return errors.Join(errs...)
 }
 
-// listedFor returns the window's last segments that have an entry for name
-// (a rendition added by a later epoch starts its playlist there).
-func (l *Live) listedFor(name string) []*segRecord {
-	i := len(l.window)
-	for i > 0 && l.window[i-1].entry(name) != nil {
-		i--
+// putManifests stores the media playlists, the MPD and (when it changed)
+// the multivariant playlist of v. End and Recover share it.
+func (l *Live) putManifests(v *view, final bool) []error {
+	var errs []error
+	for _, t := range v.tracks {
+		pl := v.mediaPlaylist(t.name, final)
+		if pl == nil {
+			continue
+		}
+		if err := l.put(l.key(t.name+"/"+playlistName), pl.Marshal()); err != nil {
+			errs = append(errs, fmt.Errorf("storing %s playlist: %w", t.name, err))
+		}
 	}
-	return l.window[i:]
+	if data, err := v.mpd(final, l.cfg.Now(), &l.cfg); err != nil {
+		errs = append(errs, err)
+	} else if err := l.put(l.key(mpdKey), data); err != nil {
+		errs = append(errs, fmt.Errorf("storing MPD: %w", err))
+	}
+	if mv := v.multivariant(); !bytes.Equal(mv, l.multivar) {
+		if err := l.put(l.key(multivariantKey), mv); err != nil {
+			errs = append(errs, fmt.Errorf("storing multivariant playlist: %w", err))
+		} else {
+			l.multivar = mv
+		}
+	}
+	return errs
 }
 
-func (l *Live) mediaPlaylist(name string, final bool) *hls.MediaPlaylist {
-	segs := l.listedFor(name)
+// listedFor returns the window's last segments that have an entry for name
+// (a rendition added by a later epoch starts its playlist there).
+func (v *view) listedFor(name string) []*segRecord {
+	i := len(v.window)
+	for i > 0 && v.window[i-1].entry(name) != nil {
+		i--
+	}
+	return v.window[i:]
+}
+
+func (v *view) mediaPlaylist(name string, final bool) *hls.MediaPlaylist {
+	segs := v.listedFor(name)
 	if len(segs) == 0 {
 		return nil
 	}
 	first := segs[0]
 	p := &hls.MediaPlaylist{
-		TargetDuration:        hls.TargetDuration(l.maxSegDur),
+		TargetDuration:        hls.TargetDuration(v.maxSegDur),
 		MediaSequence:         first.n,
 		DiscontinuitySequence: first.dseq,
 		EndList:               final,
@@ -103,11 +117,11 @@ func (l *Live) mediaPlaylist(name string, final bool) *hls.MediaPlaylist {
 	return p
 }
 
-func (l *Live) multivariant() []byte {
+func (v *view) multivariant() []byte {
 	var m hls.Multivariant
-	var audio *rendInfo
-	for _, t := range l.ep.tracks {
-		ri := l.rends[t.name]
+	var audio *rendView
+	for _, t := range v.tracks {
+		ri := v.rends[t.name]
 		if t.kind != media.Audio || ri == nil {
 			continue
 		}
@@ -116,41 +130,41 @@ func (l *Live) multivariant() []byte {
 		}
 		m.Renditions = append(m.Renditions, hls.Rendition{
 			GroupID: audioGroup, Name: t.name, Default: audio == ri, Autoselect: true,
-			Channels: ri.info.Channels, URI: t.name + "/" + playlistName,
+			Channels: ri.Channels, URI: t.name + "/" + playlistName,
 		})
 	}
 	hasVideo := false
-	for _, t := range l.ep.tracks {
-		ri := l.rends[t.name]
+	for _, t := range v.tracks {
+		ri := v.rends[t.name]
 		if t.kind != media.Video || ri == nil {
 			continue
 		}
 		hasVideo = true
-		v := hls.Variant{
+		vr := hls.Variant{
 			URI:              t.name + "/" + playlistName,
-			Bandwidth:        ri.peakRate(),
-			AverageBandwidth: ri.average(),
-			Codecs:           []string{ri.info.Codecs},
-			Width:            ri.info.Width,
-			Height:           ri.info.Height,
-			FrameRate:        float64(int64(ri.fps*1000+0.5)) / 1000,
+			Bandwidth:        ri.Bandwidth,
+			AverageBandwidth: ri.Average,
+			Codecs:           []string{ri.Codecs},
+			Width:            ri.Width,
+			Height:           ri.Height,
+			FrameRate:        float64(int64(ri.FrameRate*1000+0.5)) / 1000,
 		}
 		if audio != nil {
-			v.Bandwidth += audio.peakRate()
-			v.AverageBandwidth += audio.average()
-			v.Codecs = append(v.Codecs, audio.info.Codecs)
-			v.Audio = audioGroup
+			vr.Bandwidth += audio.Bandwidth
+			vr.AverageBandwidth += audio.Average
+			vr.Codecs = append(vr.Codecs, audio.Codecs)
+			vr.Audio = audioGroup
 		}
-		m.Variants = append(m.Variants, v)
+		m.Variants = append(m.Variants, vr)
 	}
 	if !hasVideo {
 		// Audio only: each audio rendition is a variant of its own.
 		m.Renditions = nil
-		for _, t := range l.ep.tracks {
-			if ri := l.rends[t.name]; ri != nil {
+		for _, t := range v.tracks {
+			if ri := v.rends[t.name]; ri != nil {
 				m.Variants = append(m.Variants, hls.Variant{
-					URI: t.name + "/" + playlistName, Bandwidth: ri.peakRate(), AverageBandwidth: ri.average(),
-					Codecs: []string{ri.info.Codecs},
+					URI: t.name + "/" + playlistName, Bandwidth: ri.Bandwidth, AverageBandwidth: ri.Average,
+					Codecs: []string{ri.Codecs},
 				})
 			}
 		}
@@ -159,31 +173,32 @@ func (l *Live) multivariant() []byte {
 }
 
 // mpd renders the MPD of the window: dynamic and epoch-locked while live,
-// static (starting at the first listed segment) once final.
-func (l *Live) mpd(final bool) ([]byte, error) {
-	D := l.cfg.SegmentDuration
+// static (starting at the first listed segment) once final. cfg gives the
+// live-only attributes (window depth, UTCTiming).
+func (v *view) mpd(final bool, now time.Time, cfg *Config) ([]byte, error) {
+	D := v.segDur
 	m := &dash.MPD{
 		Dynamic:            !final,
-		PublishTime:        l.cfg.Now(),
+		PublishTime:        now,
 		MinBufferTime:      D,
-		MaxSegmentDuration: l.maxSegDur.Round(time.Millisecond),
+		MaxSegmentDuration: v.maxSegDur.Round(time.Millisecond),
 	}
-	if m.MaxSegmentDuration < l.maxSegDur {
+	if m.MaxSegmentDuration < v.maxSegDur {
 		m.MaxSegmentDuration += time.Millisecond
 	}
 	if !final {
 		m.MinimumUpdatePeriod = D
-		m.TimeShiftBufferDepth = time.Duration(l.cfg.Window) * D
+		m.TimeShiftBufferDepth = time.Duration(cfg.Window) * D
 		m.SuggestedPresentationDelay = 3 * D
-		m.UTCTimingURL = l.cfg.TimeURL
+		m.UTCTimingURL = cfg.TimeURL
 	}
 	var presStart time.Duration
-	for i := 0; i < len(l.window); {
+	for i := 0; i < len(v.window); {
 		j := i
-		for j < len(l.window) && l.window[j].period == l.window[i].period {
+		for j < len(v.window) && v.window[j].period == v.window[i].period {
 			j++
 		}
-		recs := l.window[i:j]
+		recs := v.window[i:j]
 		start := recs[0].period.start
 		if final {
 			if i == 0 {
@@ -196,12 +211,12 @@ func (l *Live) mpd(final bool) ([]byte, error) {
 		if final {
 			p.Start = start - presStart
 		}
-		p.AdaptationSets = l.adaptationSets(recs, start)
+		p.AdaptationSets = v.adaptationSets(recs, start)
 		m.Periods = append(m.Periods, p)
 		i = j
 	}
-	if final && len(l.window) > 0 {
-		last := l.window[len(l.window)-1]
+	if final && len(v.window) > 0 {
+		last := v.window[len(v.window)-1]
 		le := last.entry(last.lead)
 		m.MediaPresentationDuration = sinceEpoch(le.t+le.d, le.ts) - presStart
 	}
@@ -210,7 +225,7 @@ func (l *Live) mpd(final bool) ([]byte, error) {
 
 // adaptationSets builds one video AdaptationSet (timeline of the lead) and
 // one per audio rendition for the records of one period.
-func (l *Live) adaptationSets(recs []*segRecord, start time.Duration) []dash.AdaptationSet {
+func (v *view) adaptationSets(recs []*segRecord, start time.Duration) []dash.AdaptationSet {
 	first := recs[0]
 	tmpl := func(kind string, ts uint32, timeline []dash.Segment) dash.AdaptationSet {
 		return dash.AdaptationSet{
@@ -224,12 +239,12 @@ func (l *Live) adaptationSets(recs []*segRecord, start time.Duration) []dash.Ada
 		}
 	}
 	var sets []dash.AdaptationSet
-	var video *dash.AdaptationSet
+	video := -1 // index in sets (appending may move them)
 	for _, e := range first.entries {
-		ri := l.rends[e.name]
+		ri := v.rends[e.name]
 		switch {
 		case e.kind == media.Video:
-			if video == nil {
+			if video < 0 {
 				le := first.entry(first.lead)
 				tl := make([]dash.Segment, 0, len(recs))
 				for _, r := range recs {
@@ -238,12 +253,12 @@ func (l *Live) adaptationSets(recs []*segRecord, start time.Duration) []dash.Ada
 				}
 				as := tmpl("video", le.ts, tl)
 				as.ID = 1
+				video = len(sets)
 				sets = append(sets, as)
-				video = &sets[len(sets)-1]
 			}
-			video.Representations = append(video.Representations, dash.Representation{
-				ID: e.name, Bandwidth: ri.peakRate(), Codecs: ri.info.Codecs, Width: ri.info.Width, Height: ri.info.Height,
-				FrameRate: dash.FrameRate(ri.fps), SarW: ri.info.SarW, SarH: ri.info.SarH,
+			sets[video].Representations = append(sets[video].Representations, dash.Representation{
+				ID: e.name, Bandwidth: ri.Bandwidth, Codecs: ri.Codecs, Width: ri.Width, Height: ri.Height,
+				FrameRate: dash.FrameRate(ri.FrameRate), SarW: ri.SarW, SarH: ri.SarH,
 			})
 		default:
 			tl := make([]dash.Segment, 0, len(recs))
@@ -255,7 +270,7 @@ func (l *Live) adaptationSets(recs []*segRecord, start time.Duration) []dash.Ada
 			as := tmpl("audio", e.ts, tl)
 			as.ID, as.Lang = uint32(len(sets)+1), "und"
 			as.Representations = []dash.Representation{{
-				ID: e.name, Bandwidth: ri.peakRate(), Codecs: ri.info.Codecs, SampleRate: ri.info.SampleRate, Channels: ri.info.Channels,
+				ID: e.name, Bandwidth: ri.Bandwidth, Codecs: ri.Codecs, SampleRate: ri.SampleRate, Channels: ri.Channels,
 			}}
 			sets = append(sets, as)
 		}

@@ -122,6 +122,9 @@ func (l *Live) publishReady(final bool) error {
 
 func (l *Live) publishSegment(ep *epoch, n uint64, s *slot) error {
 	var err error
+	if l.pubEpoch != ep.index {
+		l.pubEpoch, l.pubTracks = ep.index, trackRefs(ep.tracks)
+	}
 	if !l.published {
 		// The previous session's objects are no longer referenced once this
 		// session's manifests replace its manifests.

@@ -33,6 +33,9 @@ type persisted struct {
 	Listed []listing `json:"listed,omitempty"`
 	// Deletes are objects to delete once their time has come.
 	Deletes []deletion `json:"deletes,omitempty"`
+	// Session describes the manifests last written (absent in state written
+	// before it existed, or before a session published).
+	Session *sessionState `json:"session,omitempty"`
 }
 
 // listing describes a session's stored objects compactly.
@@ -112,6 +115,7 @@ func (l *Live) loadState() error {
 	l.oldListed = st.Listed
 	l.deletes = st.Deletes
 	l.hadPrevious = st.NextSegment > 0
+	l.prev = st.Session
 	return nil
 }
 
@@ -124,6 +128,7 @@ func (l *Live) saveState(exact bool) error {
 		NextInit:              l.nextInit,
 		DiscontinuitySequence: l.discSeq,
 		Deletes:               l.deletes,
+		Session:               l.session(),
 	}
 	if exact {
 		st.NextSegment = l.nextSeg
@@ -151,6 +156,15 @@ func (l *Live) saveState(exact bool) error {
 		return fmt.Errorf("writing %s: %w", stateKey, err)
 	}
 	return nil
+}
+
+// session returns the record of the manifests as last written: this
+// session's once it wrote any, else the previous session's as loaded.
+func (l *Live) session() *sessionState {
+	if l.last == nil {
+		return l.prev
+	}
+	return encodeSession(l.last, !l.finalized)
 }
 
 // allocSegment returns a new segment number, persisting a reservation first

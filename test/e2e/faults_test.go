@@ -206,3 +206,66 @@ func TestTranscoderKilledMidStream(t *testing.T) {
 		return strings.Contains(text, "#EXT-X-ENDLIST")
 	})
 }
+
+// kill -9 of osprey while a channel is live: after a restart on the same data
+// folder the stream shows as ended (ENDLIST, static MPD), every listed
+// segment is there, and the channel takes a new publisher whose segments
+// never reuse a number.
+func TestOspreyKilledMidStream(t *testing.T) {
+	dir := t.TempDir()
+	s := startOspreyIn(t, dir)
+	ch := s.createChannel("osprey killed")
+	pub := publish(t, rtmpURL(ch), "flv", "640x360", 60)
+	waitLive(t, s, ch)
+	playlistURL := resolve(t, ch.Playback.HLS, "360p/index.m3u8")
+	waitFor(t, 20*time.Second, "three segments", func() bool {
+		m, _ := mediaPlaylist(t, playlistURL)
+		return len(m.Segments) >= 3
+	})
+	if err := s.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-s.exited
+	pub.cancel()
+	_ = pub.wait(t, 10*time.Second)
+
+	s2 := startOspreyIn(t, dir)
+	base := s2.httpBase + "/live/" + ch.ID + "/"
+	m, _ := mediaPlaylist(t, base+"360p/index.m3u8")
+	if !m.Endlist || len(m.Segments) < 3 {
+		t.Fatalf("after the restart: endlist %v, %d segments", m.Endlist, len(m.Segments))
+	}
+	last := m.MediaSequence + len(m.Segments)
+	for _, seg := range m.Segments {
+		if code, _ := get(t, base+"360p/"+seg.URI); code != 200 {
+			t.Errorf("%s: HTTP %d", seg.URI, code)
+		}
+	}
+	if code, mpd := get(t, base+"manifest.mpd"); code != 200 || !strings.Contains(string(mpd), `type="static"`) {
+		t.Errorf("MPD after the restart: HTTP %d\n%s", code, mpd)
+	}
+	if st := s2.getChannel(ch.ID); st.State != "idle" {
+		t.Errorf("state after the restart: %q", st.State)
+	}
+	// A new session continues the numbering.
+	oldURIs := map[string]bool{}
+	for _, seg := range m.Segments {
+		oldURIs[seg.URI] = true
+	}
+	ch2 := s2.getChannel(ch.ID)
+	pub2 := publish(t, rtmpURL(ch2), "flv", "640x360", 8)
+	waitFor(t, 30*time.Second, "the new session's playlist", func() bool {
+		code, body := get(t, base+"360p/index.m3u8")
+		return code == 200 && !strings.Contains(string(body), "#EXT-X-ENDLIST")
+	})
+	m2, _ := mediaPlaylist(t, base+"360p/index.m3u8")
+	for _, seg := range m2.Segments {
+		if oldURIs[seg.URI] {
+			t.Errorf("the new session reuses segment %s", seg.URI)
+		}
+	}
+	if m2.MediaSequence < last {
+		t.Errorf("new session starts at sequence %d, the old one ended at %d", m2.MediaSequence, last)
+	}
+	_ = pub2.wait(t, 30*time.Second)
+}

@@ -94,7 +94,13 @@ func (b *logBuffer) find(msg string) []map[string]any {
 // startOsprey runs osprey serve on loopback ports chosen by the kernel.
 func startOsprey(t *testing.T, extraArgs ...string) *server {
 	t.Helper()
-	s := &server{t: t, dataDir: t.TempDir(), logs: &logBuffer{}, exited: make(chan struct{})}
+	return startOspreyIn(t, t.TempDir(), extraArgs...)
+}
+
+// startOspreyIn runs osprey serve on the data folder dir.
+func startOspreyIn(t *testing.T, dir string, extraArgs ...string) *server {
+	t.Helper()
+	s := &server{t: t, dataDir: dir, logs: &logBuffer{}, exited: make(chan struct{})}
 	args := append([]string{"serve",
 		"--data", s.dataDir,
 		"--http", "127.0.0.1:0", "--rtmp", "127.0.0.1:0", "--srt", "127.0.0.1:0",

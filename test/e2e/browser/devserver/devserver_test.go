@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -51,7 +53,17 @@ func TestHarness(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	good := httptest.NewServer(newHandler(streams, false, log))
+	// idleAsked is closed once the page has asked for the idle channel's
+	// playlist (and got a 404), so the stream appears only after that.
+	idleAsked := make(chan struct{})
+	var once sync.Once
+	goodHandler := newHandler(streams, false, log)
+	good := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		goodHandler.ServeHTTP(w, r)
+		if r.URL.Path == "/live/idle/index.m3u8" {
+			once.Do(func() { close(idleAsked) })
+		}
+	}))
 	t.Cleanup(good.Close)
 	broken := httptest.NewServer(newHandler(streams, true, log))
 	t.Cleanup(broken.Close)
@@ -74,7 +86,12 @@ func TestHarness(t *testing.T) {
 		{
 			name: "waits for the publisher, then plays", url: good.URL + "/watch/idle", engine: "hls", timeout: "40", wantOK: true,
 			publish: func() error {
-				time.Sleep(4 * time.Second)
+				select {
+				case <-idleAsked:
+				case <-time.After(40 * time.Second):
+					return errors.New("the page never asked for the idle channel's playlist")
+				}
+				time.Sleep(time.Second) // let the page show that it waits
 				return copyStream(filepath.Join(streams, "x"), filepath.Join(streams, "idle"))
 			},
 		},

@@ -1,0 +1,63 @@
+package packager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ospreyvideo/osprey/internal/storage"
+)
+
+// Recover ends the manifests of a session of the channel under prefix that
+// was still live when the process stopped without End (kill -9, power
+// loss): from the window state.json recorded at the last publish, it writes
+// the manifests End would have written for that window (media playlists
+// with EXT-X-ENDLIST, a static MPD, the multivariant playlist), runs the
+// deletions that are due and marks the session ended in state.json. The
+// segments stay until the channel's next session replaces them, as after
+// End.
+//
+// It reports false, and does nothing, when state.json is missing, predates
+// this record or says no session is live. Call it at startup, before any
+// NewLive for the prefix; never while a Live of the prefix is running.
+// Running it again is harmless: an error means state.json may still say
+// live (recovered tells whether the manifests were ended), and the next
+// Recover or NewLive ends them again.
+func Recover(ctx context.Context, store storage.Store, prefix string, cfg Config, log *slog.Logger) (recovered bool, err error) {
+	l, err := openLive(ctx, store, prefix, time.Time{}, cfg, log)
+	if err != nil {
+		return false, err
+	}
+	return l.endPrevious()
+}
+
+// endPrevious writes the ended manifests of the previous session if
+// state.json says it was left live, runs due deletions and saves state. It
+// reports whether it ended such manifests.
+func (l *Live) endPrevious() (bool, error) {
+	if l.prev == nil || !l.prev.Live {
+		return false, nil
+	}
+	v, err := l.prev.view()
+	if err != nil {
+		return false, fmt.Errorf("packager: %s: interrupted session: %w", stateKey, err)
+	}
+	errs := l.putManifests(v, true)
+	ended := len(errs) == 0
+	if ended {
+		l.prev.Live = false
+	}
+	l.runDeletes()
+	if err := l.saveState(false); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		l.storeErrors += int64(len(errs))
+		return ended, fmt.Errorf("packager: ending the interrupted session: %w", err)
+	}
+	last := v.window[len(v.window)-1]
+	l.log.Info("packager interrupted session ended", "first_segment", v.window[0].n, "last_segment", last.n)
+	return true, nil
+}
