@@ -269,3 +269,15 @@ func TestOspreyKilledMidStream(t *testing.T) {
 	}
 	_ = pub2.wait(t, 30*time.Second)
 }
+
+func TestServeWithoutFFmpegFailsClearly(t *testing.T) {
+	cmd := exec.Command(ospreyBin, "serve", "--data", t.TempDir(), "--http", "127.0.0.1:0", "--rtmp", "", "--srt", "",
+		"--ffmpeg", "/nonexistent/ffmpeg")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("osprey serve started without ffmpeg:\n%s", out)
+	}
+	if !strings.Contains(string(out), "ffmpeg not found") || !strings.Contains(string(out), "apt install ffmpeg") {
+		t.Errorf("unclear error:\n%s", out)
+	}
+}
