@@ -26,6 +26,9 @@ type Config struct {
 	// BehindAfter is how far output may trail input before the transcoder
 	// counts as behind real time; default max(3 s, 2 segments).
 	BehindAfter time.Duration
+	// StallTimeout: ffmpeg that has produced nothing for this long while
+	// input keeps coming is hung; it is killed and restarted. Default 20 s.
+	StallTimeout time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -40,6 +43,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.BehindAfter == 0 {
 		c.BehindAfter = max(3*time.Second, 2*c.SegmentDuration)
+	}
+	if c.StallTimeout == 0 {
+		c.StallTimeout = 20 * time.Second
 	}
 }
 
@@ -296,6 +302,7 @@ func (s *Supervisor) runOnce() error {
 		case <-exited:
 		}
 	}()
+	go s.watchStall(cmd.Process, exited)
 
 	// Pipes must be drained before Wait closes them.
 	wg.Wait()
@@ -372,6 +379,31 @@ func (s *Supervisor) feed(stdin io.WriteCloser, outDone <-chan struct{}) error {
 		}
 		if err := write(q); err != nil {
 			return err
+		}
+	}
+}
+
+// watchStall kills a hung ffmpeg: one that has produced no output for
+// StallTimeout while the input went on. The run loop then restarts it.
+func (s *Supervisor) watchStall(p *os.Process, exited <-chan struct{}) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	lastOut, lastIn, since := s.lastOut.Load(), s.lastIn.Load(), time.Now()
+	for {
+		select {
+		case <-exited:
+			return
+		case <-tick.C:
+		}
+		out, in := s.lastOut.Load(), s.lastIn.Load()
+		switch {
+		case out != lastOut || in == lastIn:
+			// Output moves, or no input either (a quiet publisher): not hung.
+			lastOut, lastIn, since = out, in, time.Now()
+		case time.Since(since) > s.cfg.StallTimeout:
+			s.log.Error("transcoder produced nothing while input went on; killing it", "for", time.Since(since).Round(time.Second))
+			_ = p.Kill()
+			return
 		}
 	}
 }

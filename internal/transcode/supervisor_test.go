@@ -131,6 +131,25 @@ func (r *recorder) count() int {
 	return n
 }
 
+// transcodeAll runs a Supervisor over units as fast as it takes them and
+// returns what came out once the input has ended.
+func transcodeAll(t *testing.T, plan Plan, tracks []*media.Track, units []inputUnit) *recorder {
+	t.Helper()
+	rec := &recorder{}
+	s := Start(Config{SegmentDuration: 2 * time.Second}, plan, tracks, rec, slog.New(slog.DiscardHandler))
+	for _, u := range units {
+		if err := s.WriteUnit(u.track, u.unit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	return rec
+}
+
 var testLadder = config.Ladder{
 	Preset: "ultrafast",
 	Video: []config.VideoRung{
@@ -146,18 +165,7 @@ func TestSupervisorTranscodesAlignedLadder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &recorder{}
-	s := Start(Config{SegmentDuration: 2 * time.Second}, plan, tracks, rec, slog.New(slog.DiscardHandler))
-	for _, u := range units {
-		if err := s.WriteUnit(u.track, u.unit); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := s.Close(ctx); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
+	rec := transcodeAll(t, plan, tracks, units)
 	if len(rec.begins) != 1 {
 		t.Fatalf("Begin called %d times, want 1", len(rec.begins))
 	}
@@ -275,18 +283,7 @@ func TestPassthroughRungsShareTheSourceKeyframes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &recorder{}
-	s := Start(Config{SegmentDuration: 2 * time.Second}, plan, tracks, rec, slog.New(slog.DiscardHandler))
-	for _, u := range units {
-		if err := s.WriteUnit(u.track, u.unit); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := s.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
+	rec := transcodeAll(t, plan, tracks, units)
 	if got := plan.names(); got != "source,180p,audio" {
 		t.Fatalf("renditions %s", got)
 	}
@@ -309,5 +306,32 @@ func TestPassthroughRungsShareTheSourceKeyframes(t *testing.T) {
 	}
 	if w, h := rec.begins[0][0].Track.Width, rec.begins[0][0].Track.Height; w != 320 || h != 240 {
 		t.Errorf("passthrough is %dx%d", w, h)
+	}
+}
+
+// An ffmpeg that hangs (alive, reading nothing, writing nothing) is killed
+// and restarted.
+func TestSupervisorRestartsHungFFmpeg(t *testing.T) {
+	tracks, units := makeInput(t, 2, "320x240")
+	hung := filepath.Join(t.TempDir(), "ffmpeg")
+	if err := os.WriteFile(hung, []byte("#!/bin/sh\nexec sleep 600\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := NewPlan(config.Ladder{Preset: "ultrafast", Video: []config.VideoRung{{Name: "240p", Height: 240, Bitrate: 300_000}}}, tracks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Start(Config{FFmpegPath: hung, StallTimeout: 2 * time.Second}, plan, tracks, &recorder{}, slog.New(slog.DiscardHandler))
+	defer s.Kill()
+	deadline := time.Now().Add(15 * time.Second)
+	for i := 0; s.Status().Restarts == 0; i++ {
+		if time.Now().After(deadline) {
+			t.Fatal("a hung transcoder was not restarted within 15 s")
+		}
+		u := units[i%len(units)]
+		unit := *u.unit
+		unit.DTS += time.Duration(i/len(units)) * 2 * time.Second // input keeps going
+		_ = s.WriteUnit(u.track, &unit)
+		time.Sleep(10 * time.Millisecond)
 	}
 }
