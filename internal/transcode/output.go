@@ -6,8 +6,9 @@ import (
 	"io"
 	"time"
 
-	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts"
-	mcodecs "github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts/codecs"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 
 	"github.com/ospreyvideo/osprey/internal/media"
 )
@@ -43,76 +44,119 @@ type pendingUnit struct {
 const maxPending = 2000
 
 func (r *tsReader) run(in io.Reader) error {
-	rd := &mpegts.Reader{R: in}
-	if err := rd.Initialize(); err != nil {
+	d := newTSDemuxer(in)
+	types, err := d.readStreams()
+	if err != nil {
 		return fmt.Errorf("reading transcoder output: %w", err)
 	}
-	tracks := rd.Tracks()
-	if len(tracks) != len(r.plan.Renditions) {
-		return fmt.Errorf("transcoder output has %d tracks, want %d", len(tracks), len(r.plan.Renditions))
+	if len(types) != len(r.plan.Renditions) {
+		return fmt.Errorf("transcoder output has %d tracks, want %d", len(types), len(r.plan.Renditions))
 	}
-	r.tracks = make([]*media.Track, len(tracks))
+	r.tracks = make([]*media.Track, len(types))
+	codecs := make([]media.Codec, len(types))
+	for i, st := range types {
+		switch st {
+		case streamTypeH264:
+			codecs[i] = media.H264
+		case streamTypeH265:
+			codecs[i] = media.H265
+		case streamTypeAAC:
+			codecs[i] = media.AAC
+		default:
+			return fmt.Errorf("rendition %s: unexpected transcoder output stream type 0x%02x", r.plan.Renditions[i].Name, st)
+		}
+		if want := r.plan.Renditions[i].Track.Codec; want != codecs[i] {
+			return fmt.Errorf("rendition %s: transcoder output is %s, want %s", r.plan.Renditions[i].Name, codecs[i], want)
+		}
+	}
 	var clock tsClock // one clock for all tracks keeps them aligned
 	toSession := func(ts int64) time.Duration {
 		ts = clock.unwrap(ts)
 		return time.Duration(ts/90000)*time.Second + time.Duration(ts%90000)*time.Second/90000 - tsOffset
 	}
-	for i, mt := range tracks {
-		want := r.plan.Renditions[i].Track
-		switch c := mt.Codec.(type) {
-		case *mcodecs.H264, *mcodecs.H265:
-			codec := media.H264
-			if _, ok := c.(*mcodecs.H265); ok {
-				codec = media.H265
-			}
-			if want.Codec != codec {
-				return fmt.Errorf("rendition %s: transcoder output is %s, want %s", r.plan.Renditions[i].Name, codec, want.Codec)
-			}
-			onAU := func(pts, dts int64, au [][]byte) error {
-				u := &media.Unit{PTS: toSession(pts), DTS: toSession(dts), Key: media.IsRandomAccess(codec, au), NALUs: au}
-				if r.tracks[i] == nil && u.Key {
-					t, err := media.VideoTrack(codec, au)
-					if err != nil {
-						return fmt.Errorf("rendition %s: %w", r.plan.Renditions[i].Name, err)
-					}
-					r.setTrack(i, t)
-				}
-				return r.emit(i, u)
-			}
-			if codec == media.H265 {
-				rd.OnDataH265(mt, onAU)
-			} else {
-				rd.OnDataH264(mt, onAU)
-			}
-		case *mcodecs.MPEG4Audio:
-			conf, err := c.Config.Marshal()
-			if err != nil {
-				return fmt.Errorf("rendition %s: AAC config: %w", r.plan.Renditions[i].Name, err)
-			}
-			r.setTrack(i, &media.Track{Kind: media.Audio, Codec: media.AAC, SampleRate: c.SampleRate, Channels: c.ChannelCount, AudioConfig: conf})
-			frame := time.Duration(1024) * time.Second / time.Duration(c.SampleRate)
-			rd.OnDataMPEG4Audio(mt, func(pts int64, aus [][]byte) error {
-				t := toSession(pts)
-				for j, au := range aus {
-					p := t + time.Duration(j)*frame
-					if err := r.emit(i, &media.Unit{PTS: p, DTS: p, Key: true, Data: au}); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-		default:
-			return fmt.Errorf("rendition %s: unexpected transcoder output codec %T", r.plan.Renditions[i].Name, c)
-		}
-	}
 	for {
-		if err := rd.Read(); err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return nil
-			}
+		p, err := d.next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
 			return fmt.Errorf("reading transcoder output: %w", err)
 		}
+		i := p.stream
+		name := r.plan.Renditions[i].Name
+		switch codec := codecs[i]; codec {
+		case media.H264, media.H265:
+			var au h264.AnnexB // Annex B framing is the same for H.265
+			if err := au.Unmarshal(p.data); err != nil {
+				return fmt.Errorf("rendition %s: %w", name, err)
+			}
+			if len(au) > 0 && isAUD(codec, au[0]) {
+				au = au[1:]
+			}
+			if len(au) == 0 {
+				continue
+			}
+			u := &media.Unit{PTS: toSession(p.pts), DTS: toSession(p.dts), Key: media.IsRandomAccess(codec, au), NALUs: au}
+			if r.tracks[i] == nil && u.Key {
+				t, err := media.VideoTrack(codec, au)
+				if err != nil {
+					return fmt.Errorf("rendition %s: %w", name, err)
+				}
+				r.setTrack(i, t)
+			}
+			if err := r.emit(i, u); err != nil {
+				return err
+			}
+		case media.AAC:
+			var pkts mpeg4audio.ADTSPackets
+			if err := pkts.Unmarshal(p.data); err != nil {
+				return fmt.Errorf("rendition %s: ADTS: %w", name, err)
+			}
+			if len(pkts) == 0 {
+				continue
+			}
+			if r.tracks[i] == nil {
+				t, err := aacTrack(pkts[0])
+				if err != nil {
+					return fmt.Errorf("rendition %s: %w", name, err)
+				}
+				r.setTrack(i, t)
+			}
+			frame := 1024 * time.Second / time.Duration(r.tracks[i].SampleRate)
+			t := toSession(p.pts)
+			for j, pkt := range pkts {
+				pts := t + time.Duration(j)*frame
+				if err := r.emit(i, &media.Unit{PTS: pts, DTS: pts, Key: true, Data: pkt.AU}); err != nil {
+					return err
+				}
+			}
+		}
 	}
+}
+
+func isAUD(codec media.Codec, nalu []byte) bool {
+	if len(nalu) == 0 {
+		return false
+	}
+	if codec == media.H265 {
+		return h265.NALUType((nalu[0]>>1)&0x3f) == h265.NALUType_AUD_NUT
+	}
+	return h264.NALUType(nalu[0]&0x1f) == h264.NALUTypeAccessUnitDelimiter
+}
+
+// aacTrack describes an AAC track from its first ADTS header.
+func aacTrack(pkt *mpeg4audio.ADTSPacket) (*media.Track, error) {
+	conf := mpeg4audio.AudioSpecificConfig{
+		Type:          pkt.Type,
+		SampleRate:    pkt.SampleRate,
+		ChannelConfig: pkt.ChannelConfig,
+		ChannelCount:  pkt.ChannelCount, //nolint:staticcheck // still read by Marshal
+	}
+	b, err := conf.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("AAC config: %w", err)
+	}
+	return &media.Track{Kind: media.Audio, Codec: media.AAC, SampleRate: pkt.SampleRate, Channels: pkt.ChannelCount, AudioConfig: b}, nil //nolint:staticcheck
 }
 
 func (r *tsReader) setTrack(i int, t *media.Track) {

@@ -34,7 +34,7 @@ func newMigrator(db *sql.DB, log *slog.Logger) (*goose.Provider, error) {
 // It refuses a database whose schema is newer than this binary knows, which
 // happens after a downgrade.
 func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) (int64, error) {
-	p, err := newMigrator(db, log.With("component", "catalog.migrate"))
+	p, err := newMigrator(db, log.With("step", "migrate"))
 	if err != nil {
 		return 0, fmt.Errorf("catalog/sqlite: loading migrations: %w", err)
 	}
