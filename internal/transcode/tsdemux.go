@@ -96,7 +96,8 @@ func (d *tsDemuxer) next() (pes, error) {
 					return pes{}, err
 				}
 			}
-			s.pes = append(make([]byte, 0, max(2*len(s.pes), 4096)), payload...)
+			// Frames of a stream are of similar sizes: start at the last one's.
+			s.pes = append(make([]byte, 0, max(len(s.pes)+len(s.pes)/4, 4096)), payload...)
 		} else if s.pes != nil {
 			s.pes = append(s.pes, payload...)
 		}
