@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"math"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -205,4 +206,30 @@ func TestSRTPublishToHLSAndDASH(t *testing.T) {
 		t.Fatalf("publisher: %v\n%s", err, pub.out)
 	}
 	checkEndedStream(t, s, ch, map[string]rung{"480p": {854, 480}, "360p": {640, 360}})
+}
+
+// HEVC input (here over SRT; Enhanced RTMP carries it too) is decoded and
+// transcoded to the H.264 ladder.
+func TestHEVCInputIsTranscoded(t *testing.T) {
+	s := startOsprey(t)
+	ch := s.createChannel("hevc")
+	args := []string{"-hide_banner", "-loglevel", "error", "-nostdin",
+		"-re", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-re", "-f", "lavfi", "-i", "sine=sample_rate=48000",
+		"-t", "8", "-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=none", "-c:a", "aac",
+		"-f", "mpegts", srtURL(ch)}
+	out, err := exec.Command("ffmpeg", args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("publisher: %v\n%s", err, out)
+	}
+	u := resolve(t, ch.Playback.HLS, "360p/index.m3u8")
+	waitFor(t, 30*time.Second, "EXT-X-ENDLIST", func() bool {
+		code, body := get(t, u)
+		return code == 200 && strings.Contains(string(body), "#EXT-X-ENDLIST")
+	})
+	m, _ := mediaPlaylist(t, u)
+	file := downloadRendition(t, u, m, t.TempDir())
+	if p := ffprobe(t, file); len(p.Streams) != 1 || p.Streams[0].CodecName != "h264" || p.Streams[0].Height != 360 {
+		t.Errorf("ffprobe sees %+v, want h264 at 360p", p.Streams)
+	}
+	decodes(t, file)
 }
