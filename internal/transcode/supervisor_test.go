@@ -142,12 +142,18 @@ func transcodeAll(t *testing.T, plan Plan, tracks []*media.Track, units []inputU
 			t.Fatal(err)
 		}
 	}
+	closeInput(t, s)
+	return rec
+}
+
+// closeInput ends the input and waits for ffmpeg to finish what it has.
+func closeInput(t *testing.T, s *Supervisor) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := s.Close(ctx); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	return rec
 }
 
 var testLadder = config.Ladder{
@@ -253,11 +259,7 @@ func TestSupervisorRestartsDeadFFmpeg(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := s.Close(ctx); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
+	closeInput(t, s)
 	if got := s.Status().Restarts; got != 1 {
 		t.Errorf("restarts = %d, want 1", got)
 	}

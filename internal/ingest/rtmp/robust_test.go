@@ -4,7 +4,6 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net"
-	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/ospreyvideo/osprey/internal/ingest"
 	"github.com/ospreyvideo/osprey/internal/ingest/ingesttest"
-	"github.com/ospreyvideo/osprey/internal/media"
 )
 
 func dialTCP(t *testing.T, s *Server) net.Conn {
@@ -251,66 +249,12 @@ func TestCloseWithLiveSessions(t *testing.T) {
 
 // The real ffmpeg CLI as publisher, ending on its own.
 func TestFFmpegPublisher(t *testing.T) {
-	ffmpeg, err := exec.LookPath("ffmpeg")
-	if err != nil {
-		t.Fatalf("ffmpeg is required for this test: %v", err)
-	}
 	h := ingesttest.NewHandler(testKey)
 	s, _ := startServer(t, h, Config{})
-	cmd := exec.Command(ffmpeg, "-hide_banner", "-loglevel", "error", "-re",
-		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30",
-		"-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=44100",
-		"-t", "3", "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-pix_fmt", "yuv420p",
-		"-c:a", "aac", "-ac", "1", "-f", "flv", url4(s, "/live/"+testKey))
-	out := &strings.Builder{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-
-	pub := h.NextPublication(t, wait)
-	tracks := pub.WaitStarted(t, wait)
-	if len(tracks) != 2 || tracks[0].String() != "h264 640x360" || tracks[1].String() != "aac 44100Hz 1ch" {
-		t.Errorf("tracks = %v, want [h264 640x360, aac 44100Hz 1ch]", tracks)
-	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("ffmpeg: %v\n%s", err, out)
-		}
-	case <-time.After(10 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatalf("ffmpeg did not finish\n%s", out)
-	}
-	if cause := pub.WaitClosed(t, wait); cause != nil {
-		t.Errorf("cause = %v, want nil when ffmpeg ends the stream", cause)
-	}
-	units := pub.Units()
-	var video, audio int
-	last := map[int]time.Duration{0: -1, 1: -1}
-	for i, u := range units {
-		if i == 0 && (u.Track != 0 || !u.Key || u.DTS != 0) {
-			t.Errorf("first unit: track %d key %v dts %v, want the video key frame at 0", u.Track, u.Key, u.DTS)
-		}
-		if u.DTS <= last[u.Track] || u.PTS < u.DTS {
-			t.Fatalf("unit %d (track %d): dts %v after %v, pts %v", i, u.Track, u.DTS, last[u.Track], u.PTS)
-		}
-		last[u.Track] = u.DTS
-		if tracks[u.Track].Kind == media.Video {
-			video++
-			if u.Key != (video%30 == 1) {
-				t.Errorf("video unit %d: key %v", video-1, u.Key)
-			}
-		} else {
-			audio++
-		}
-	}
+	video, audio := ingesttest.FFmpegPublish(t, h, "flv", url4(s, "/live/"+testKey), wait)
 	if video < 85 || audio < 120 {
 		t.Errorf("got %d video and %d audio units from 3 s, want about 90 and 129", video, audio)
 	}
-	pub.CheckContract(t)
 }
 
 // Random media messages after a valid publish end the session cleanly (no
