@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/catalog"
+	"github.com/ospreyvideo/osprey/internal/intake"
 	"github.com/ospreyvideo/osprey/internal/live"
 )
 
@@ -38,10 +39,40 @@ type Live interface {
 	Remove(ctx context.Context, channelID string) error
 }
 
+// VOD is what the API needs from the video-on-demand pipeline.
+type VOD interface {
+	// CreateAsset stores the file as a new asset's source and queues its
+	// processing (see intake.Creator).
+	intake.Creator
+	// Cancel stops an asset's processing; the asset ends failed with the
+	// reason "cancelled". Cancelling a ready or failed asset changes nothing.
+	Cancel(ctx context.Context, id string) (catalog.Asset, error)
+	// Delete cancels any processing and removes the asset, its source and
+	// every stored object under its prefix.
+	Delete(ctx context.Context, id string) error
+	// AddSubtitle stores a WebVTT track for the asset and, when it is ready,
+	// republishes its manifests with the track listed.
+	AddSubtitle(ctx context.Context, id string, s catalog.AssetSubtitle, vtt []byte) (catalog.Asset, error)
+}
+
+// Intake is how the API receives source files (package intake).
+type Intake interface {
+	// Uploads is the tus 1.0 handler, mounted at /api/v1/uploads/.
+	Uploads() http.Handler
+	// FromMultipart reads the "file" (and optional "title") fields of a
+	// multipart/form-data request into a local file.
+	FromMultipart(w http.ResponseWriter, r *http.Request) (intake.File, error)
+	// FromURL downloads an http(s) URL into a local file, refusing private
+	// addresses unless configured otherwise.
+	FromURL(ctx context.Context, rawURL string) (intake.File, error)
+}
+
 // Deps are the API's collaborators and settings.
 type Deps struct {
 	Catalog    catalog.Store
 	Live       Live   // nil: no live manager, every channel idle
+	VOD        VOD    // nil: asset creation and deletion answer 503
+	Intake     Intake // nil: uploads answer 503
 	AdminToken string // required; with an empty token every /api/v1 request is refused
 	PublicURL  string // base of playback URLs, e.g. "https://video.example.com"; "" = from the request
 
@@ -99,6 +130,8 @@ func (a *API) routes() {
 	a.route(v1, "/api/v1/channels/{id}/rotate-key", map[string]handlerFunc{
 		http.MethodPost: a.rotateKey,
 	})
+	a.assetRoutes(v1)
+	a.webhookRoutes(v1)
 	v1.Handle("/api/v1/", a.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return errNotFound("no such endpoint: %s %s", r.Method, r.URL.Path)
 	}))

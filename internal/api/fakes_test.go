@@ -17,6 +17,11 @@ import (
 // conformance suite (see TestMemCatalogConforms), so API tests against it
 // hold for the real store too.
 type memCatalog struct {
+	// Asset and webhook methods are not faked: tests of those endpoints use
+	// the real SQLite catalog in a temporary folder.
+	catalog.AssetStore
+	catalog.WebhookStore
+
 	mu       sync.Mutex
 	channels map[string]catalog.Channel
 	closed   bool

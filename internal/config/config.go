@@ -21,6 +21,7 @@ type Config struct {
 	CORSOrigin string `yaml:"cors_origin"` // Access-Control-Allow-Origin on media; default "*"
 
 	Live    Live              `yaml:"live"`
+	VOD     VOD               `yaml:"vod"`
 	FFmpeg  FFmpeg            `yaml:"ffmpeg"`
 	Ladders map[string]Ladder `yaml:"ladders"` // named presets, merged over the built-in ones
 }
@@ -32,9 +33,25 @@ type Live struct {
 	Ladder          string        `yaml:"ladder"`           // preset name; default "default"
 }
 
+// VOD configures the video-on-demand pipeline.
+type VOD struct {
+	SegmentDuration time.Duration `yaml:"segment_duration"` // target; default 4s
+	Ladder          string        `yaml:"ladder"`           // preset name; default "default"
+	Concurrency     int           `yaml:"concurrency"`      // jobs run at once on this node; default 1
+	MaxAttempts     int           `yaml:"max_attempts"`     // tries per asset before it fails; default 3
+	MaxSourceSize   int64         `yaml:"max_source_size"`  // bytes; default 20 GiB
+	// AllowPrivateURLs lets POST /api/v1/assets {"source_url"} fetch from
+	// loopback, link-local and private addresses (off: no SSRF).
+	AllowPrivateURLs bool `yaml:"allow_private_urls"`
+	// Inbox watches <data>/inbox: a file that finishes arriving there
+	// becomes an asset. Default true.
+	Inbox bool `yaml:"inbox"`
+}
+
 // FFmpeg locates the transcoder binaries.
 type FFmpeg struct {
-	Path string `yaml:"path"` // default "ffmpeg" (from PATH)
+	Path      string `yaml:"path"`       // default "ffmpeg" (from PATH)
+	ProbePath string `yaml:"probe_path"` // default "ffprobe" (from PATH)
 }
 
 // Ladder is a named adaptive-bitrate ladder preset.

@@ -34,7 +34,15 @@ func Default() Config {
 			Window:          6,
 			Ladder:          LadderDefault,
 		},
-		FFmpeg:  FFmpeg{Path: "ffmpeg"},
+		VOD: VOD{
+			SegmentDuration: 4 * time.Second,
+			Ladder:          LadderDefault,
+			Concurrency:     1,
+			MaxAttempts:     3,
+			MaxSourceSize:   20 << 30,
+			Inbox:           true,
+		},
+		FFmpeg:  FFmpeg{Path: "ffmpeg", ProbePath: "ffprobe"},
 		Ladders: BuiltinLadders(),
 	}
 }

@@ -4,7 +4,8 @@
 // and CORS semantics players and CDNs expect.
 //
 // URL paths map to storage keys through a small mount table: by default
-// /live/{channel}/{rest...} is served from the key live/{channel}/{rest...}.
+// /live/{channel}/{rest...} is served from the key live/{channel}/{rest...},
+// and /vod/{asset}/{rest...} from vod/{asset}/{rest...}.
 // Only known media extensions are served (a channel's state.json is not).
 //
 // Caching policy:
@@ -60,7 +61,7 @@ type Mount struct {
 
 // DefaultMounts returns the standard mount table.
 func DefaultMounts() []Mount {
-	return []Mount{{Path: "/live/", Key: "live/"}}
+	return []Mount{{Path: "/live/", Key: "live/"}, {Path: "/vod/", Key: "vod/"}}
 }
 
 // DefaultConfig returns the defaults: CORS for any origin, 2 s segments.

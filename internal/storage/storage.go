@@ -44,3 +44,17 @@ type Store interface {
 	// DeletePrefix removes every object whose key starts with prefix.
 	DeletePrefix(ctx context.Context, prefix string) error
 }
+
+// FileStore is implemented by stores on a local filesystem. Source files of
+// video on demand go through it: a finished upload is adopted without a
+// copy, and ffmpeg reads the stored file in place.
+type FileStore interface {
+	Store
+	// Import moves the local file at path into the store under key, replacing
+	// any previous object (a rename on the same filesystem, else a copy).
+	// On success the file at path is gone; on failure it is left in place.
+	Import(ctx context.Context, key, path string) error
+	// LocalPath returns the filesystem path of key's object, or an error
+	// wrapping ErrNotFound.
+	LocalPath(key string) (string, error)
+}

@@ -1,0 +1,33 @@
+// Package intake is how source files for video on demand get in: resumable
+// tus uploads, multipart form posts, pulls from HTTP(S) URLs and a watch
+// folder. Each path ends the same way: a complete file on local disk handed
+// to a Creator, which turns it into an asset.
+//
+// Intake never decides a file's type from its name; the pipeline probes the
+// content. It does enforce the size limit while bytes arrive.
+package intake
+
+import (
+	"context"
+
+	"github.com/ospreyvideo/osprey/internal/catalog"
+)
+
+// File is a source file that has fully arrived.
+type File struct {
+	// Path is the complete file on local disk. The Creator takes ownership:
+	// it moves or removes the file, also when it returns an error.
+	Path     string
+	Filename string // as the client named it, base name only; may be ""
+	Size     int64
+	Title    string // "" means derived from Filename
+	UploadID string // tus upload id, for Origin "tus"
+	Origin   string // "tus", "multipart", "url", "inbox"
+	URL      string // the source URL, for Origin "url"
+	Priority int    // 1 (highest) to 4; 0 means the default (2)
+}
+
+// Creator turns a file into an asset and queues its processing.
+type Creator interface {
+	CreateAsset(ctx context.Context, f File) (catalog.Asset, error)
+}

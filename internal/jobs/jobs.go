@@ -1,0 +1,195 @@
+// Package jobs is Osprey's persistent job queue: River (riverqueue.com) on
+// the catalog's database. Jobs are rows in the same database as the assets
+// they work on, so an asset and its first job are inserted in one
+// transaction, and a job survives restarts and kill -9.
+//
+// In the embedded install the database is SQLite (River's riversqlite driver
+// on the catalog's single writer connection, polling for work); River's
+// PostgreSQL driver runs the same workers when the catalog moves there.
+//
+// Queues: "vod" runs the VoD pipeline with per-node concurrency from the
+// configuration; "webhooks" delivers notifications.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/ospreyvideo/osprey/internal/catalog"
+)
+
+// Queue names.
+const (
+	QueueVOD      = "vod"
+	QueueWebhooks = "webhooks"
+)
+
+// Config tunes the queue.
+type Config struct {
+	VODWorkers     int           // jobs of the "vod" queue run at once; default 1
+	WebhookWorkers int           // default 8
+	PollInterval   time.Duration // how often idle workers look for jobs; default 250ms
+}
+
+// Queue is a River client with Osprey's queues. Register workers on
+// Workers() before Start.
+type Queue struct {
+	cfg     Config
+	db      *sql.DB
+	log     *slog.Logger
+	workers *river.Workers
+
+	mu      sync.Mutex
+	client  *river.Client[*sql.Tx]
+	started bool
+}
+
+// OpenSQLite prepares a queue on db, the catalog's single-connection SQLite
+// writer pool, applying River's migrations. Because one process owns the
+// database file, jobs a previous process left running were cut off (kill -9,
+// power loss): they are made available again at once, counting the lost run
+// as an attempt.
+func OpenSQLite(ctx context.Context, db *sql.DB, cfg Config, log *slog.Logger) (*Queue, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("component", "jobs")
+	if cfg.VODWorkers <= 0 {
+		cfg.VODWorkers = 1
+	}
+	if cfg.WebhookWorkers <= 0 {
+		cfg.WebhookWorkers = 8
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 250 * time.Millisecond
+	}
+	migrator, err := rivermigrate.New(riversqlite.New(db), &rivermigrate.Config{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: preparing migrations: %w", err)
+	}
+	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return nil, fmt.Errorf("jobs: migrating the queue tables: %w", err)
+	}
+	res, err := db.ExecContext(ctx, `UPDATE river_job SET state = 'available' WHERE state = 'running'`)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: releasing jobs of a previous run: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		log.Warn("jobs interrupted by the previous run are queued again", "jobs", n)
+	}
+	return &Queue{cfg: cfg, db: db, log: log, workers: river.NewWorkers()}, nil
+}
+
+// Workers is where workers are registered (river.AddWorker) before Start.
+func (q *Queue) Workers() *river.Workers { return q.workers }
+
+// Start creates the River client and starts working jobs until Stop.
+func (q *Queue) Start(ctx context.Context) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.client != nil {
+		return errors.New("jobs: already started")
+	}
+	client, err := river.NewClient(riversqlite.New(q.db), &river.Config{
+		Queues: map[string]river.QueueConfig{
+			QueueVOD:      {MaxWorkers: q.cfg.VODWorkers},
+			QueueWebhooks: {MaxWorkers: q.cfg.WebhookWorkers},
+		},
+		Workers:           q.workers,
+		FetchPollInterval: q.cfg.PollInterval,
+		FetchCooldown:     min(q.cfg.PollInterval, 100*time.Millisecond),
+		// Transcodes run as long as they need; a stuck ffmpeg is the
+		// worker's business (it is killed on cancel).
+		JobTimeout: -1,
+		// A running job is never rescued while this process lives: only a
+		// restart (OpenSQLite) releases jobs left running.
+		RescueStuckJobsAfter: 100 * 365 * 24 * time.Hour,
+		Logger:               q.log.With("component", "river"),
+	})
+	if err != nil {
+		return fmt.Errorf("jobs: creating the client: %w", err)
+	}
+	if err := client.Start(ctx); err != nil {
+		return fmt.Errorf("jobs: starting: %w", err)
+	}
+	q.client = client
+	q.started = true
+	return nil
+}
+
+// Stop stops fetching jobs, cancels the running ones' contexts and waits
+// for them to return (or ctx to end). Their jobs are retried later.
+func (q *Queue) Stop(ctx context.Context) error {
+	q.mu.Lock()
+	c := q.client
+	q.mu.Unlock()
+	if c == nil {
+		return nil
+	}
+	if err := c.StopAndCancel(ctx); err != nil {
+		return fmt.Errorf("jobs: stopping: %w", err)
+	}
+	return nil
+}
+
+func (q *Queue) clientOrErr() (*river.Client[*sql.Tx], error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.client == nil {
+		return nil, errors.New("jobs: queue not started")
+	}
+	return q.client, nil
+}
+
+// Insert queues a job.
+func (q *Queue) Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (int64, error) {
+	c, err := q.clientOrErr()
+	if err != nil {
+		return 0, err
+	}
+	res, err := c.Insert(ctx, args, opts)
+	if err != nil {
+		return 0, fmt.Errorf("jobs: inserting %s: %w", args.Kind(), err)
+	}
+	return res.Job.ID, nil
+}
+
+// InsertTx queues a job inside a catalog transaction (see
+// catalog.AssetStore.CreateAsset); it is visible only if tx commits.
+func (q *Queue) InsertTx(ctx context.Context, tx catalog.Tx, args river.JobArgs, opts *river.InsertOpts) (int64, error) {
+	c, err := q.clientOrErr()
+	if err != nil {
+		return 0, err
+	}
+	sqlTx, ok := tx.(*sql.Tx)
+	if !ok {
+		return 0, fmt.Errorf("jobs: transaction of type %T, want *sql.Tx", tx)
+	}
+	res, err := c.InsertTx(ctx, sqlTx, args, opts)
+	if err != nil {
+		return 0, fmt.Errorf("jobs: inserting %s: %w", args.Kind(), err)
+	}
+	return res.Job.ID, nil
+}
+
+// Cancel cancels a job: a queued one never runs, a running one's context is
+// cancelled. Cancelling a finished job changes nothing.
+func (q *Queue) Cancel(ctx context.Context, jobID int64) error {
+	c, err := q.clientOrErr()
+	if err != nil {
+		return err
+	}
+	if _, err := c.JobCancel(ctx, jobID); err != nil && !errors.Is(err, river.ErrNotFound) {
+		return fmt.Errorf("jobs: cancelling job %d: %w", jobID, err)
+	}
+	return nil
+}

@@ -1,0 +1,165 @@
+package vod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/riverqueue/river"
+
+	"github.com/ospreyvideo/osprey/internal/catalog"
+	"github.com/ospreyvideo/osprey/internal/intake"
+	"github.com/ospreyvideo/osprey/internal/jobs"
+)
+
+// processArgs is the job that runs an asset's pipeline.
+type processArgs struct {
+	AssetID string `json:"asset_id"`
+}
+
+func (processArgs) Kind() string { return "vod.process" }
+
+// CreateAsset adopts f as the source of a new asset and queues its
+// processing; the asset row and the job are inserted in one transaction.
+// It owns f.Path: the file is moved into storage, or removed on failure.
+func (s *Service) CreateAsset(ctx context.Context, f intake.File) (catalog.Asset, error) {
+	id := newAssetID()
+	key := sourceKey(id)
+	if err := s.cfg.Storage.Import(ctx, key, f.Path); err != nil {
+		_ = os.Remove(f.Path)
+		return catalog.Asset{}, fmt.Errorf("vod: storing the source: %w", err)
+	}
+	now := s.cfg.Now().UTC()
+	a := catalog.Asset{
+		ID:     id,
+		Title:  titleOf(f),
+		Status: catalog.AssetQueued,
+		Source: catalog.AssetSource{
+			Filename: filepath.Base(f.Filename),
+			Size:     f.Size,
+			Key:      key,
+			Origin:   f.Origin,
+			URL:      f.URL,
+		},
+		UploadID:  f.UploadID,
+		CreatedAt: now,
+		UpdatedAt: now,
+	}
+	if f.Filename == "" {
+		a.Source.Filename = ""
+	}
+	priority := f.Priority
+	if priority < 1 || priority > 4 {
+		priority = river.PriorityDefault
+	}
+	var jobID int64
+	err := s.cfg.Catalog.CreateAsset(ctx, a, func(ctx context.Context, tx catalog.Tx) error {
+		var err error
+		jobID, err = s.cfg.Queue.InsertTx(ctx, tx, processArgs{AssetID: id}, &river.InsertOpts{
+			Queue:       jobs.QueueVOD,
+			MaxAttempts: s.cfg.MaxAttempts,
+			Priority:    priority,
+		})
+		return err
+	})
+	if err != nil {
+		if derr := s.cfg.Storage.DeletePrefix(context.WithoutCancel(ctx), "sources/"+id+"/"); derr != nil {
+			s.log.Error("removing the source of an asset not created", "asset", id, "error", derr)
+		}
+		return catalog.Asset{}, fmt.Errorf("vod: creating the asset: %w", err)
+	}
+	if updated, err := s.cfg.Catalog.UpdateAsset(ctx, id, func(a *catalog.Asset) error {
+		a.JobID = jobID
+		return nil
+	}); err == nil {
+		a = updated
+	}
+	s.log.Info("asset created", "asset", id, "origin", f.Origin, "filename", a.Source.Filename, "size", f.Size, "job", jobID)
+	s.emit(ctx, eventCreated, a)
+	return a, nil
+}
+
+// titleOf is the asset's title: given, else the file name without its
+// extension, else "Untitled".
+func titleOf(f intake.File) string {
+	if t := strings.TrimSpace(f.Title); t != "" {
+		return t
+	}
+	name := strings.TrimSuffix(filepath.Base(f.Filename), filepath.Ext(f.Filename))
+	if name = strings.TrimSpace(name); name != "" && name != "." && name != "/" {
+		return name
+	}
+	return "Untitled"
+}
+
+// Cancel stops an asset's processing; it ends failed with the reason
+// "cancelled". A ready or failed asset is returned unchanged.
+func (s *Service) Cancel(ctx context.Context, id string) (catalog.Asset, error) {
+	changed := false
+	a, err := s.cfg.Catalog.UpdateAsset(ctx, id, func(a *catalog.Asset) error {
+		if a.Status != catalog.AssetQueued && a.Status != catalog.AssetProcessing {
+			return nil
+		}
+		changed = true
+		a.Status = catalog.AssetFailed
+		a.Stage = ""
+		a.Error = "cancelled"
+		return nil
+	})
+	if err != nil {
+		return catalog.Asset{}, fmt.Errorf("vod: cancelling %s: %w", id, err)
+	}
+	if !changed {
+		return a, nil
+	}
+	s.stopRun(id)
+	if a.JobID != 0 {
+		if err := s.cfg.Queue.Cancel(ctx, a.JobID); err != nil {
+			s.log.Warn("cancelling the job of a cancelled asset", "asset", id, "job", a.JobID, "error", err)
+		}
+	}
+	s.log.Info("asset cancelled", "asset", id)
+	s.emit(ctx, eventFailed, a)
+	return a, nil
+}
+
+// stopRun cancels the attempt running in this process for the asset, if
+// any, and waits for it to return.
+func (s *Service) stopRun(id string) {
+	s.mu.Lock()
+	r := s.running[id]
+	s.mu.Unlock()
+	if r == nil {
+		return
+	}
+	r.cancel(errCancelled)
+	<-r.done
+}
+
+// Delete cancels any processing and removes every stored object of the
+// asset (outputs and source), then its row.
+func (s *Service) Delete(ctx context.Context, id string) error {
+	a, err := s.cfg.Catalog.GetAsset(ctx, id)
+	if err != nil {
+		return fmt.Errorf("vod: deleting %s: %w", id, err)
+	}
+	if a.Status == catalog.AssetQueued || a.Status == catalog.AssetProcessing {
+		if _, err := s.Cancel(ctx, id); err != nil && !errors.Is(err, catalog.ErrNotFound) {
+			return err
+		}
+	}
+	s.stopRun(id)
+	for _, prefix := range []string{Prefix(id) + "/", "sources/" + id + "/"} {
+		if err := s.cfg.Storage.DeletePrefix(ctx, prefix); err != nil {
+			return fmt.Errorf("vod: deleting %s: removing %s: %w", id, prefix, err)
+		}
+	}
+	if err := s.cfg.Catalog.DeleteAsset(ctx, id); err != nil {
+		return fmt.Errorf("vod: deleting %s: %w", id, err)
+	}
+	s.log.Info("asset deleted", "asset", id)
+	return nil
+}

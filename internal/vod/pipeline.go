@@ -1,0 +1,268 @@
+package vod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/ospreyvideo/osprey/internal/catalog"
+	"github.com/ospreyvideo/osprey/internal/media"
+	"github.com/ospreyvideo/osprey/internal/packager"
+	"github.com/ospreyvideo/osprey/internal/probe"
+	"github.com/ospreyvideo/osprey/internal/thumbnail"
+	"github.com/ospreyvideo/osprey/internal/transcode"
+)
+
+// Share of the progress bar per stage: transcoding is nearly all the work.
+const (
+	transcodeShare = 92.0
+	thumbsShare    = 6.0
+)
+
+// errNotProcessing ends an attempt whose asset was cancelled or deleted
+// under it.
+var errNotProcessing = errors.New("the asset is no longer processing")
+
+// pipeline is one attempt at one asset.
+type pipeline struct {
+	s       *Service
+	log     *slog.Logger
+	id      string
+	attempt int
+
+	mu           sync.Mutex
+	lastSaved    time.Time
+	lastProgress float64
+	lastEvent    time.Time
+	lastEventPct float64
+}
+
+func (p *pipeline) run(ctx context.Context) error {
+	s := p.s
+	a, err := p.update(ctx, func(a *catalog.Asset) {
+		a.Status = catalog.AssetProcessing
+		a.Stage = "probe"
+		a.Progress = 0
+		a.Error = ""
+		a.Attempts = p.attempt
+	})
+	if err != nil {
+		return err
+	}
+	src, err := s.cfg.Storage.LocalPath(a.Source.Key)
+	if err != nil {
+		return &probe.Error{Reason: "the source file is missing from storage", Err: err}
+	}
+
+	// probe
+	info, err := probe.Probe(ctx, s.cfg.FFprobe, src)
+	if err != nil {
+		return fmt.Errorf("probing: %w", err)
+	}
+	p.log.Info("source probed", "probe", info.Summary())
+
+	// plan
+	plan, err := transcode.NewFilePlan(s.cfg.Ladder, info)
+	if err != nil {
+		return &probe.Error{Reason: "no rendition can be made of this file: " + err.Error(), Err: err}
+	}
+	if _, err := p.update(ctx, func(a *catalog.Asset) {
+		a.Duration = info.Duration
+		a.Source.Probe = info.Summary()
+		a.Stage = "transcode"
+	}); err != nil {
+		return err
+	}
+
+	// transcode + package; leftovers of an interrupted attempt go first.
+	prefix := Prefix(p.id)
+	if err := s.cfg.Storage.DeletePrefix(ctx, prefix+"/"); err != nil {
+		return fmt.Errorf("clearing earlier outputs: %w", err)
+	}
+	pkg, err := packager.NewVOD(ctx, s.cfg.Storage, prefix, packager.VODConfig{SegmentDuration: s.cfg.SegmentDuration}, p.log)
+	if err != nil {
+		return fmt.Errorf("packaging: %w", err)
+	}
+	err = transcode.RunFile(ctx, transcode.FileJob{
+		FFmpeg:  s.cfg.FFmpeg,
+		Input:   src,
+		Plan:    plan,
+		Segment: s.cfg.SegmentDuration,
+		Output:  &packagerOutput{pkg: pkg},
+		Progress: func(done time.Duration) {
+			if info.Duration > 0 {
+				p.progress(ctx, transcodeShare*min(1, done.Seconds()/info.Duration.Seconds()))
+			}
+		},
+		Log: p.log,
+	})
+	if err != nil {
+		return fmt.Errorf("transcoding: %w", err)
+	}
+	if err := pkg.End(ctx); err != nil {
+		return fmt.Errorf("packaging: %w", err)
+	}
+	res := pkg.Result()
+
+	// thumbnails
+	out := catalog.AssetOutput{}
+	if info.Video != nil {
+		if _, err := p.update(ctx, func(a *catalog.Asset) { a.Stage = "thumbnails"; a.Progress = transcodeShare }); err != nil {
+			return err
+		}
+		if out, err = p.thumbnails(ctx, src, res.Duration); err != nil {
+			return fmt.Errorf("making thumbnails: %w", err)
+		}
+	}
+
+	// publish
+	for _, r := range res.Renditions {
+		out.Renditions = append(out.Renditions, catalog.AssetRendition{
+			Name: r.Name, Kind: r.Kind, Codec: r.Codec, Width: r.Width, Height: r.Height,
+			Bitrate: r.Bitrate, Language: r.Language,
+		})
+	}
+	a, err = p.update(ctx, func(a *catalog.Asset) { a.Stage = "publish"; a.Progress = transcodeShare + thumbsShare })
+	if err != nil {
+		return err
+	}
+	if len(a.Output.Subtitles) > 0 {
+		if err := s.copySubtitles(ctx, a); err != nil {
+			return err
+		}
+		if err := s.publishSubtitles(ctx, a); err != nil {
+			return err
+		}
+	}
+	a, err = p.update(ctx, func(a *catalog.Asset) {
+		out.Subtitles = a.Output.Subtitles // added while processing
+		a.Output = out
+		a.Status = catalog.AssetReady
+		a.Stage = ""
+		a.Progress = 100
+		a.Duration = res.Duration
+		a.ReadyAt = s.cfg.Now().UTC()
+	})
+	if err != nil {
+		return err
+	}
+	s.emit(ctx, eventReady, a)
+	return nil
+}
+
+// update changes the asset if it is still processing (or queued for this
+// attempt); a cancelled or deleted asset ends the attempt.
+func (p *pipeline) update(ctx context.Context, fn func(*catalog.Asset)) (catalog.Asset, error) {
+	a, err := p.s.cfg.Catalog.UpdateAsset(ctx, p.id, func(a *catalog.Asset) error {
+		if a.Status != catalog.AssetQueued && a.Status != catalog.AssetProcessing {
+			return errNotProcessing
+		}
+		fn(a)
+		return nil
+	})
+	if errors.Is(err, errNotProcessing) || errors.Is(err, catalog.ErrNotFound) {
+		return a, fmt.Errorf("asset %s: %w: %w", p.id, errNotProcessing, errCancelledErr(ctx))
+	}
+	return a, err
+}
+
+// errCancelledErr is the error to wrap when the asset went away under the
+// attempt: the context's cause if it has one.
+func errCancelledErr(ctx context.Context) error {
+	if c := context.Cause(ctx); c != nil {
+		return c
+	}
+	return errCancelled
+}
+
+// progress records transcoding progress: in the catalog at most every
+// second, as an event at most every ProgressEvery and 10 %.
+func (p *pipeline) progress(ctx context.Context, pct float64) {
+	p.mu.Lock()
+	now := time.Now()
+	save := now.Sub(p.lastSaved) >= time.Second && pct-p.lastProgress >= 0.1
+	event := now.Sub(p.lastEvent) >= p.s.cfg.ProgressEvery && pct-p.lastEventPct >= 10
+	if save {
+		p.lastSaved, p.lastProgress = now, pct
+	}
+	if event {
+		p.lastEvent, p.lastEventPct = now, pct
+	}
+	p.mu.Unlock()
+	if !save && !event {
+		return
+	}
+	a, err := p.update(ctx, func(a *catalog.Asset) { a.Progress = float64(int(pct*10)) / 10 })
+	if err != nil {
+		if ctx.Err() == nil {
+			p.log.Warn("recording progress", "error", err)
+		}
+		return
+	}
+	if event {
+		p.s.emit(ctx, eventProgress, a)
+	}
+}
+
+// thumbnails makes the poster, sprites and thumbnails track and stores them
+// under thumbs/.
+func (p *pipeline) thumbnails(ctx context.Context, src string, duration time.Duration) (catalog.AssetOutput, error) {
+	dir, err := os.MkdirTemp(p.s.cfg.TempDir, p.id+"-")
+	if err != nil {
+		return catalog.AssetOutput{}, err
+	}
+	defer os.RemoveAll(dir)
+	res, err := thumbnail.Generate(ctx, thumbnail.Options{FFmpeg: p.s.cfg.FFmpeg}, src, duration, dir)
+	if err != nil {
+		return catalog.AssetOutput{}, err
+	}
+	files := append([]string{res.Poster, res.VTT}, res.Sprites...)
+	for _, name := range files {
+		if name == "" {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return catalog.AssetOutput{}, err
+		}
+		if err := p.s.cfg.Storage.Put(ctx, Prefix(p.id)+"/thumbs/"+name, data); err != nil {
+			return catalog.AssetOutput{}, err
+		}
+	}
+	out := catalog.AssetOutput{Thumbnails: "thumbs/" + res.VTT}
+	if res.Poster != "" {
+		out.Poster = "thumbs/" + res.Poster
+	}
+	if len(res.Sprites) > 0 {
+		out.Sprite = "thumbs/" + res.Sprites[0]
+	}
+	return out, nil
+}
+
+// discardOutputs removes what an attempt that will not be retried stored.
+func (p *pipeline) discardOutputs(ctx context.Context) {
+	if err := p.s.cfg.Storage.DeletePrefix(ctx, Prefix(p.id)+"/"); err != nil {
+		p.log.Error("removing the outputs of a failed asset", "error", err)
+	}
+}
+
+// packagerOutput adapts the VOD packager to the transcoder's Output.
+type packagerOutput struct {
+	pkg *packager.VOD
+}
+
+func (o *packagerOutput) Begin(rs []transcode.Rendition) error {
+	prs := make([]packager.Rendition, len(rs))
+	for i, r := range rs {
+		prs[i] = packager.Rendition{Name: r.Name, Track: r.Track, Bitrate: r.Bitrate, MaxBitrate: r.MaxBitrate,
+			Language: r.Language, Label: r.Label, Default: r.Default}
+	}
+	return o.pkg.Begin(prs)
+}
+
+func (o *packagerOutput) WriteUnit(i int, u *media.Unit) error { return o.pkg.WriteUnit(i, u) }

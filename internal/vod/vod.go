@@ -1,0 +1,167 @@
+// Package vod is the video-on-demand pipeline: it turns a source file into an
+// asset with an adaptive stream, thumbnails and notifications.
+//
+// CreateAsset stores the source (sources/{id}/source), inserts the asset row
+// and its processing job in one catalog transaction, and emits
+// asset.created. The job (River, queue "vod") runs the stages:
+//
+//	probe       ffprobe: duration, streams, rotation; bad files fail here for good
+//	plan        the ladder for this source (never upscaled, aspect kept)
+//	transcode   one ffmpeg: decode once, every rung, keyframes on the segment grid,
+//	            packaged as it goes by the same CMAF packager the live path uses
+//	            (VOD timeline): segments under vod/{id}/
+//	thumbnails  poster, sprite sheets and a WebVTT thumbnails track
+//	publish     manifests (HLS VOD playlists, static MPD), asset ready, asset.ready
+//
+// Progress (percent, from ffmpeg's -progress) is written to the asset while
+// it runs and sent as throttled asset.progress events. A failed attempt is
+// retried with backoff up to the configured attempts; a file that cannot be
+// processed (not a video, damaged, too large a frame) fails at once with a
+// reason a person understands. An attempt starts by deleting whatever an
+// interrupted earlier attempt left under vod/{id}/, so a retry after kill -9
+// leaves no orphaned files.
+package vod
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/ospreyvideo/osprey/internal/catalog"
+	"github.com/ospreyvideo/osprey/internal/config"
+	"github.com/ospreyvideo/osprey/internal/jobs"
+	"github.com/ospreyvideo/osprey/internal/storage"
+)
+
+// Notifier sends events to webhooks (webhook.Notifier).
+type Notifier interface {
+	Emit(ctx context.Context, eventType string, data any) error
+}
+
+// Event types (the same strings as package webhook's).
+const (
+	eventCreated  = "asset.created"
+	eventProgress = "asset.progress"
+	eventReady    = "asset.ready"
+	eventFailed   = "asset.failed"
+)
+
+// Config is what the pipeline needs.
+type Config struct {
+	Catalog catalog.Store
+	Storage storage.FileStore
+	Queue   *jobs.Queue
+	Notify  Notifier               // nil: no events
+	Present func(catalog.Asset) any // an asset as event payloads show it; nil: the raw struct
+
+	FFmpeg, FFprobe string
+	Ladder          config.Ladder
+	SegmentDuration time.Duration // default 4s
+	MaxAttempts     int           // default 3
+	TempDir         string        // scratch space for thumbnails; emptied at New
+	// ProgressEvery throttles asset.progress events: at most one per
+	// interval and per 10 % step. Default 5s.
+	ProgressEvery time.Duration
+
+	Log *slog.Logger
+	Now func() time.Time
+}
+
+// Service is the VoD pipeline. It implements api.VOD.
+type Service struct {
+	cfg Config
+	log *slog.Logger
+
+	mu      sync.Mutex
+	running map[string]*run // asset id → its attempt running in this process
+}
+
+// run is an attempt in progress.
+type run struct {
+	cancel context.CancelCauseFunc
+	done   chan struct{}
+}
+
+// errCancelled is the cause of a run's context when its asset is cancelled
+// or deleted.
+var errCancelled = errors.New("cancelled")
+
+// New checks cfg, registers the pipeline worker on cfg.Queue (before the
+// queue starts) and returns the Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Catalog == nil || cfg.Storage == nil || cfg.Queue == nil {
+		return nil, errors.New("vod: catalog, storage and queue are required")
+	}
+	if cfg.FFmpeg == "" {
+		cfg.FFmpeg = "ffmpeg"
+	}
+	if cfg.FFprobe == "" {
+		cfg.FFprobe = "ffprobe"
+	}
+	if cfg.SegmentDuration <= 0 {
+		cfg.SegmentDuration = 4 * time.Second
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 3
+	}
+	if cfg.ProgressEvery <= 0 {
+		cfg.ProgressEvery = 5 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Present == nil {
+		cfg.Present = func(a catalog.Asset) any { return a }
+	}
+	if cfg.TempDir == "" {
+		cfg.TempDir = os.TempDir()
+	} else {
+		// Scratch files of attempts a crash interrupted.
+		if err := os.RemoveAll(cfg.TempDir); err != nil {
+			return nil, fmt.Errorf("vod: clearing %s: %w", cfg.TempDir, err)
+		}
+		if err := os.MkdirAll(cfg.TempDir, 0o755); err != nil {
+			return nil, fmt.Errorf("vod: creating %s: %w", cfg.TempDir, err)
+		}
+	}
+	s := &Service{cfg: cfg, log: cfg.Log.With("component", "vod"), running: map[string]*run{}}
+	if err := river.AddWorkerSafely(cfg.Queue.Workers(), &worker{s: s}); err != nil {
+		return nil, fmt.Errorf("vod: registering the worker: %w", err)
+	}
+	return s, nil
+}
+
+// Prefix is the storage prefix of an asset's outputs.
+func Prefix(id string) string { return "vod/" + id }
+
+// sourceKey is the storage key of an asset's source file.
+func sourceKey(id string) string { return "sources/" + id + "/source" }
+
+// newAssetID returns "as_" + 80 random bits in lowercase base32.
+func newAssetID() string {
+	b := make([]byte, 10)
+	_, _ = rand.Read(b)
+	return "as_" + base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding).EncodeToString(b)
+}
+
+// emit sends an event about a, logging (not returning) a failure: the
+// asset's state is in the catalog either way.
+func (s *Service) emit(ctx context.Context, typ string, a catalog.Asset) {
+	if s.cfg.Notify == nil {
+		return
+	}
+	if err := s.cfg.Notify.Emit(context.WithoutCancel(ctx), typ, s.cfg.Present(a)); err != nil {
+		s.log.Error("queueing a webhook event", "event", typ, "asset", a.ID, "error", err)
+	}
+}
