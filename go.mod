@@ -47,6 +47,7 @@ require (
 	github.com/tidwall/sjson v1.2.5 // indirect
 	github.com/tus/tusd/v2 v2.8.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
+	golang.org/x/exp v0.0.0-20260824195058-e88cd73687aa // indirect
 	golang.org/x/net v0.59.0 // indirect
 	golang.org/x/sync v0.23.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect

@@ -47,6 +47,11 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("creating the data folder: %w", err)
 	}
+	unlock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 
 	store, err := fs.New(filepath.Join(cfg.DataDir, "media"))
 	if err != nil {
@@ -61,6 +66,11 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	vodStack, err := startVOD(ctx, cfg, ffmpeg, cat, store, log)
+	if err != nil {
+		return fmt.Errorf("starting the VoD pipeline: %w", err)
+	}
+	defer vodStack.stop()
 
 	mgr := live.NewManager(live.Config{
 		Ladder:    ladder.WithDefaults(),
@@ -126,6 +136,8 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		api: api.New(api.Deps{
 			Catalog:    cat,
 			Live:       mgr,
+			VOD:        vodStack.vod,
+			Intake:     vodStack.intake,
 			AdminToken: token,
 			PublicURL:  cfg.PublicURL,
 			RTMPAddr:   rtmpAddr,

@@ -18,6 +18,7 @@ func routes(d routeDeps) http.Handler {
 	mux.Handle("/healthz", d.api)
 	mux.Handle("/readyz", d.api)
 	mux.Handle("/live/", d.origin)
+	mux.Handle("/vod/", d.origin)
 	mux.Handle("/time", d.origin.TimeHandler())
 	mux.Handle("/", d.web)
 	return mux

@@ -16,6 +16,9 @@ import (
 var (
 	ErrNotFound = errors.New("catalog: not found")
 	ErrConflict = errors.New("catalog: already exists")
+	// ErrInvalid is a malformed argument, such as a list cursor that no
+	// list returned.
+	ErrInvalid = errors.New("catalog: invalid argument")
 )
 
 // Channel is a live channel: a place a publisher sends one stream to.

@@ -55,6 +55,7 @@ type rootCmd struct {
 	Serve   serveCmd   `cmd:"" help:"Run the server: RTMP/SRT ingest, transcoding, packaging, the HLS/DASH origin, the API and the console."`
 	Channel channelCmd `cmd:"" help:"Manage live channels on a running server, through its HTTP API."`
 	Version versionCmd `cmd:"" help:"Print the version."`
+	Asset   assetCmd   `cmd:"" help:"Upload and manage on-demand videos (assets) on a running server, through its HTTP API."`
 }
 
 const description = `Osprey: a self-hosted live and on-demand video platform.

@@ -5,6 +5,12 @@
 //
 // Intake never decides a file's type from its name; the pipeline probes the
 // content. It does enforce the size limit while bytes arrive.
+//
+// New builds a Service over a data folder: Uploads is the tus 1.0 handler
+// (mounted at UploadsPath), FromMultipart and FromURL receive one file each
+// for the caller to hand on, and RunInbox watches <data>/inbox. Files land
+// in <data>/uploads. Refusals caused by the client's input are *Error,
+// carrying the HTTP status that fits.
 package intake
 
 import (

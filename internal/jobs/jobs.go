@@ -181,8 +181,11 @@ func (q *Queue) InsertTx(ctx context.Context, tx catalog.Tx, args river.JobArgs,
 	return res.Job.ID, nil
 }
 
-// Cancel cancels a job: a queued one never runs, a running one's context is
-// cancelled. Cancelling a finished job changes nothing.
+// Cancel cancels a job: a queued one never runs. A running one is marked
+// for cancellation, but on SQLite the running worker only learns of it
+// late (there is no LISTEN/NOTIFY), so the owner of a running job also
+// cancels its context itself (see vod.Service.Cancel). Cancelling a
+// finished or unknown job changes nothing.
 func (q *Queue) Cancel(ctx context.Context, jobID int64) error {
 	c, err := q.clientOrErr()
 	if err != nil {

@@ -1,9 +1,13 @@
-// Package packager turns the renditions of a live session into CMAF segments
-// and the HLS and DASH manifests that list them, all written to a storage.Store.
+// Package packager turns the renditions of a live session (Live) or of a
+// video-on-demand asset (VOD) into CMAF segments and the HLS and DASH
+// manifests that list them, all written to a storage.Store.
 //
 // One packager serves both formats: every rendition is cut into an init segment
 // and fragmented-MP4 media segments (packager/cmaf), and the same segment list
 // is rendered as HLS playlists (packager/hls) and as a DASH MPD (packager/dash).
+// It also serves both modes with one cutter (core.go, cut.go, track.go) and
+// one set of manifest renderers: Live and VOD differ only in their timeline
+// and in what they do with closed segments (see VOD below).
 //
 // Layout under the channel's prefix (e.g. "live/ch_abc"):
 //
@@ -26,6 +30,13 @@
 // by DTS, from one goroutine; End flushes and turns the manifests into VoD
 // (EXT-X-ENDLIST, static MPD). Stats reports what was published. At
 // startup, Recover ends the manifests of a session the process left live.
+//
+// Rendition.Language, Label and Default describe audio renditions, live
+// or VOD: each is an EXT-X-MEDIA entry of the group "audio" (NAME is the
+// Label, else the language's name, else the rendition name, "Audio N" for
+// VOD; DEFAULT=YES for the Default one, else the first) and a DASH audio
+// AdaptationSet with lang (and, when there are several, Role main or
+// alternate). A variant's BANDWIDTH and CODECS cover the whole group.
 //
 // # Timeline
 //
@@ -78,4 +89,39 @@
 // (or, failing that, the channel's next NewLive) renders the ended
 // manifests from that view with the code End uses, so viewers see the
 // session end with its last window playable.
+//
+// # VOD
+//
+// NewVOD packages one asset under its prefix (e.g. "vod/as_abc") on a
+// timeline of its own, starting at 0: the lead's first keyframe is media
+// time 0 and the cutting grid starts there (units of other renditions
+// before it are dropped). No wall clock, no window, no deletion, no
+// state.json. Begin is called once (a second call is an error); WriteUnit
+// takes the units as for Live, from one goroutine, roughly interleaved by
+// DTS; each rendition's timestamps must increase and share one clock with
+// the others. Cutting is Live's: the lead cuts at keyframes on the
+// SegmentDuration grid (default 4 s), the others follow, so every
+// rendition has the same segment numbers, from 1. Segments are stored as
+// they close (init segments version 1, at the first segment); only a small
+// record per segment stays in memory. A failed write fails WriteUnit and
+// End.
+//
+// Nothing playable exists until End: it flushes the last segments, then
+// writes vod.json (the records and rendition descriptions the manifests are
+// rendered from), the media playlists (EXT-X-PLAYLIST-TYPE:VOD,
+// EXT-X-ENDLIST, no program date times), a static MPD (one Period at 0,
+// SegmentTimeline with $Number$) and index.m3u8 last. PublishVOD renders
+// them again from vod.json, adding sidecar WebVTT subtitles: an HLS
+// SUBTITLES group "subs" with a one-segment playlist per file
+// (subs/{name}.m3u8) and a DASH text AdaptationSet per file. Rendering is
+// deterministic (the MPD's publishTime is End's, kept in vod.json).
+//
+// Layout under the asset's prefix:
+//
+//	index.m3u8, manifest.mpd    as for Live
+//	{rendition}/index.m3u8      VOD media playlist
+//	{rendition}/init-1.mp4      CMAF init segment
+//	{rendition}/{n}.m4s         CMAF media segment n, from 1
+//	subs/{name}.m3u8            subtitle playlist (PublishVOD)
+//	vod.json                    what the manifests are rendered from
 package packager

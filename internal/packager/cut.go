@@ -21,54 +21,58 @@ type cut struct {
 }
 
 // nextBoundary is the earliest instant the cut after one at pts may fall:
-// the next multiple of SegmentDuration on the session timeline, less the
-// tolerance. The transcoder forces keyframes on that same grid, so segments
-// are SegmentDuration long, and after a restart (whose first keyframe falls
-// off the grid) the first segment is shorter, never longer.
-func (l *Live) nextBoundary(pts time.Duration) time.Duration {
-	D := l.cfg.SegmentDuration
-	return ((pts+cutTolerance)/D+1)*D - cutTolerance
+// the next multiple of SegmentDuration on the session timeline (counted
+// from gridOrigin: 0 for Live, the first cut for VOD), less the tolerance.
+// The transcoder forces keyframes on that same grid, so segments are
+// SegmentDuration long, and after a restart (whose first keyframe falls off
+// the grid) the first segment is shorter, never longer.
+func (c *core) nextBoundary(pts time.Duration) time.Duration {
+	D := c.segDur
+	return c.gridOrigin + ((pts-c.gridOrigin+cutTolerance)/D+1)*D - cutTolerance
 }
 
 // leadUnit handles a unit of the lead track, which decides every cut: a
 // keyframe at or past the next grid boundary after the current segment's
 // start begins a new segment.
-func (l *Live) leadUnit(t *track, u *unit) error {
-	ep := l.ep
+func (c *core) leadUnit(t *track, u *unit) error {
+	ep := c.ep
 	if !t.started {
-		if !u.key || !t.ensureInit(l, u) {
-			l.dropped++
+		if !u.key || !t.ensureInit(c, u) {
+			c.dropped++
 			return nil
 		}
-		return l.leadCut(t, u)
+		return c.leadCut(t, u)
 	}
 	if u.key {
-		t.ensureInit(l, u) // notes parameter set changes
-		if u.pts >= l.nextBoundary(ep.cuts[len(ep.cuts)-1].pts) {
-			return l.leadCut(t, u)
+		t.ensureInit(c, u) // notes parameter set changes
+		if u.pts >= c.nextBoundary(ep.cuts[len(ep.cuts)-1].pts) {
+			return c.leadCut(t, u)
 		}
 	}
-	if _, cto, ok := t.stamp(l, u); ok {
+	if _, cto, ok := t.stamp(c, u); ok {
 		t.add(u, cto)
 	} else {
-		l.dropped++
+		c.dropped++
 	}
 	return nil
 }
 
 // leadCut closes the lead's segment, starts the next one at u and lets the
 // other tracks' pending units through.
-func (l *Live) leadCut(t *track, u *unit) error {
-	ep := l.ep
-	dt, cto, ok := t.stamp(l, u)
+func (c *core) leadCut(t *track, u *unit) error {
+	ep := c.ep
+	if len(ep.cuts) == 0 && c.zeroAtFirstCut {
+		c.gridOrigin, c.startNS = u.pts, -int64(u.pts)
+	}
+	dt, cto, ok := t.stamp(c, u)
 	if !ok {
-		l.dropped++
+		c.dropped++
 		return nil
 	}
 	if t.open != nil {
-		l.closeSegment(t)
+		c.closeSegment(t)
 	}
-	n, err := l.allocSegment()
+	n, err := c.alloc()
 	if len(ep.cuts) == 0 {
 		ep.nextPub = n
 	}
@@ -77,25 +81,25 @@ func (l *Live) leadCut(t *track, u *unit) error {
 	t.add(u, cto)
 	for _, o := range ep.tracks {
 		if o != t {
-			l.drain(o)
+			c.drain(o)
 		}
 	}
 	return err
 }
 
 // otherUnit handles a unit of a non-lead track.
-func (l *Live) otherUnit(t *track, u *unit) {
-	if t.pending() > 0 || !l.place(t, u) {
+func (c *core) otherUnit(t *track, u *unit) {
+	if t.pending() > 0 || !c.place(t, u) {
 		t.pushPending(u)
-		l.capPending(t)
+		c.capPending(t)
 	}
 }
 
 // drain places t's pending units until one is still undecided.
-func (l *Live) drain(t *track) {
+func (c *core) drain(t *track) {
 	for t.pending() > 0 {
 		u := t.peek()
-		if !l.place(t, &u) {
+		if !c.place(t, &u) {
 			return
 		}
 		t.pop()
@@ -104,27 +108,27 @@ func (l *Live) drain(t *track) {
 
 // capPending forces the oldest pending units into the open segment (or
 // drops them) when the lead has not decided a cut for too long.
-func (l *Live) capPending(t *track) {
-	limit := max(4*l.cfg.SegmentDuration, minPendingSpan)
+func (c *core) capPending(t *track) {
+	limit := max(4*c.segDur, minPendingSpan)
 	for t.pending() > 0 && t.pendingSpan() > limit {
-		t.warnOnce(l, warnPending, "packager: lead rendition decides no cut; forcing pending units", "lead", l.ep.lead.name)
+		t.warnOnce(c, warnPending, "packager: lead rendition decides no cut; forcing pending units", "lead", c.ep.lead.name)
 		u := t.peek()
-		l.append(t, &u)
+		c.append(t, &u)
 		t.pop()
 	}
 }
 
 // append adds u to t's open segment without a cut decision (dropping it if
 // the track has not started).
-func (l *Live) append(t *track, u *unit) {
+func (c *core) append(t *track, u *unit) {
 	if t.open == nil {
-		l.dropped++
+		c.dropped++
 		return
 	}
-	if _, cto, ok := t.stamp(l, u); ok {
+	if _, cto, ok := t.stamp(c, u); ok {
 		t.add(u, cto)
 	} else {
-		l.dropped++
+		c.dropped++
 	}
 }
 
@@ -132,8 +136,8 @@ func (l *Live) append(t *track, u *unit) {
 // the lead's cut (a keyframe, for video) starts the track's next segment.
 // It reports false when the unit cannot be placed before the lead decides
 // the next cut.
-func (l *Live) place(t *track, u *unit) bool {
-	ep := l.ep
+func (c *core) place(t *track, u *unit) bool {
+	ep := c.ep
 	if len(ep.cuts) == 0 {
 		return false
 	}
@@ -147,32 +151,32 @@ func (l *Live) place(t *track, u *unit) bool {
 		}
 		return j
 	}
-	undecided := func(j int) bool { return j == last && u.pts >= l.nextBoundary(ep.cuts[last].pts)-cutTolerance }
+	undecided := func(j int) bool { return j == last && u.pts >= c.nextBoundary(ep.cuts[last].pts)-cutTolerance }
 
 	if !t.started {
 		if !canCut {
-			l.dropped++
+			c.dropped++
 			return true
 		}
 		j := target(0)
 		if j < 0 {
-			l.dropped++ // before the epoch's first cut
+			c.dropped++ // before the epoch's first cut
 			return true
 		}
 		if undecided(j) {
 			return false
 		}
-		if !t.ensureInit(l, u) {
-			l.dropped++
+		if !t.ensureInit(c, u) {
+			c.dropped++
 			return true
 		}
-		dt, cto, ok := t.stamp(l, u)
+		dt, cto, ok := t.stamp(c, u)
 		if !ok {
-			l.dropped++
+			c.dropped++
 			return true
 		}
 		for i := 0; i < j; i++ {
-			l.markGap(ep.cuts[i].n, t)
+			c.markGap(ep.cuts[i].n, t)
 		}
 		t.openSegment(ep.cuts[j].n, j, dt)
 		t.add(u, cto)
@@ -186,28 +190,28 @@ func (l *Live) place(t *track, u *unit) bool {
 				return false
 			}
 			if t.kind == media.Video {
-				t.ensureInit(l, u)
+				t.ensureInit(c, u)
 			}
-			dt, cto, ok := t.stamp(l, u)
+			dt, cto, ok := t.stamp(c, u)
 			if !ok {
-				l.dropped++
+				c.dropped++
 				return true
 			}
-			l.closeSegment(t)
+			c.closeSegment(t)
 			for i := k + 1; i < j; i++ {
-				l.markGap(ep.cuts[i].n, t)
+				c.markGap(ep.cuts[i].n, t)
 			}
 			t.openSegment(ep.cuts[j].n, j, dt)
 			t.add(u, cto)
 			return true
 		}
-		if k == last && u.pts >= l.nextBoundary(ep.cuts[k].pts)-cutTolerance {
+		if k == last && u.pts >= c.nextBoundary(ep.cuts[k].pts)-cutTolerance {
 			return false
 		}
 	} else if k < last && u.pts >= ep.cuts[k+1].pts-cutTolerance {
-		t.warnOnce(l, warnKeyframe, "packager: rendition has no keyframe at the lead's cut; its segment runs on to its next keyframe",
+		t.warnOnce(c, warnKeyframe, "packager: rendition has no keyframe at the lead's cut; its segment runs on to its next keyframe",
 			"pts", u.pts)
 	}
-	l.append(t, u)
+	c.append(t, u)
 	return true
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -18,6 +19,7 @@ const (
 	mpdKey          = "manifest.mpd"
 	playlistName    = "index.m3u8"
 	audioGroup      = "audio"
+	subtitleGroup   = "subs"
 )
 
 // writeManifests takes the view of what is published now and writes its
@@ -119,19 +121,29 @@ func (v *view) mediaPlaylist(name string, final bool) *hls.MediaPlaylist {
 
 func (v *view) multivariant() []byte {
 	var m hls.Multivariant
-	var audio *rendView
-	for _, t := range v.tracks {
-		ri := v.rends[t.name]
-		if t.kind != media.Audio || ri == nil {
-			continue
-		}
-		if audio == nil {
-			audio = ri
+	audios, def := v.audios()
+	var audioBW, audioAvg int
+	var audioCodecs []string
+	names := map[string]bool{}
+	for i, a := range audios {
+		name := v.audioLabel(a.ri, i)
+		if name == "" {
+			name = a.name
 		}
 		m.Renditions = append(m.Renditions, hls.Rendition{
-			GroupID: audioGroup, Name: t.name, Default: audio == ri, Autoselect: true,
-			Channels: ri.Channels, URI: t.name + "/" + playlistName,
+			GroupID: audioGroup, Name: uniqueName(names, name, a.name), Language: a.ri.Language,
+			Default: i == def, Autoselect: true, Channels: a.ri.Channels, URI: a.name + "/" + playlistName,
 		})
+		// A variant's BANDWIDTH and CODECS cover every rendition of its group.
+		audioBW, audioAvg = max(audioBW, a.ri.Bandwidth), max(audioAvg, a.ri.Average)
+		if !slices.Contains(audioCodecs, a.ri.Codecs) {
+			audioCodecs = append(audioCodecs, a.ri.Codecs)
+		}
+	}
+	subs := v.subtitleRenditions()
+	subGroup := ""
+	if len(subs) > 0 {
+		subGroup = subtitleGroup
 	}
 	hasVideo := false
 	for _, t := range v.tracks {
@@ -148,11 +160,12 @@ func (v *view) multivariant() []byte {
 			Width:            ri.Width,
 			Height:           ri.Height,
 			FrameRate:        float64(int64(ri.FrameRate*1000+0.5)) / 1000,
+			Subtitles:        subGroup,
 		}
-		if audio != nil {
-			vr.Bandwidth += audio.Bandwidth
-			vr.AverageBandwidth += audio.Average
-			vr.Codecs = append(vr.Codecs, audio.Codecs)
+		if len(audios) > 0 {
+			vr.Bandwidth += audioBW
+			vr.AverageBandwidth += audioAvg
+			vr.Codecs = append(vr.Codecs, audioCodecs...)
 			vr.Audio = audioGroup
 		}
 		m.Variants = append(m.Variants, vr)
@@ -164,18 +177,70 @@ func (v *view) multivariant() []byte {
 			if ri := v.rends[t.name]; ri != nil {
 				m.Variants = append(m.Variants, hls.Variant{
 					URI: t.name + "/" + playlistName, Bandwidth: ri.Bandwidth, AverageBandwidth: ri.Average,
-					Codecs: []string{ri.Codecs},
+					Codecs: []string{ri.Codecs}, Subtitles: subGroup,
 				})
 			}
 		}
 	}
+	m.Renditions = append(m.Renditions, subs...)
 	return m.Marshal()
+}
+
+// audioRend is an audio rendition of the ladder.
+type audioRend struct {
+	name string
+	ri   *rendView
+}
+
+// audios lists the ladder's audio renditions and the index of the default
+// one: the first marked Default, else the first.
+func (v *view) audios() (list []audioRend, def int) {
+	def = -1
+	for _, t := range v.tracks {
+		ri := v.rends[t.name]
+		if t.kind != media.Audio || ri == nil {
+			continue
+		}
+		if ri.Default && def < 0 {
+			def = len(list)
+		}
+		list = append(list, audioRend{t.name, ri})
+	}
+	return list, max(def, 0)
+}
+
+// audioLabel is the human name of the i-th audio rendition: its label, the
+// name of its language, "Audio N" for VOD, else "".
+func (v *view) audioLabel(ri *rendView, i int) string {
+	switch {
+	case ri.Label != "":
+		return ri.Label
+	case ri.Language != "":
+		return languageName(ri.Language)
+	case v.vod:
+		return "Audio " + strconv.Itoa(i+1)
+	}
+	return ""
+}
+
+// uniqueName returns name, or name and suffix when name is already taken
+// (NAME must be unique within a group).
+func uniqueName(taken map[string]bool, name, suffix string) string {
+	if taken[name] {
+		name += " (" + suffix + ")"
+	}
+	taken[name] = true
+	return name
 }
 
 // mpd renders the MPD of the window: dynamic and epoch-locked while live,
 // static (starting at the first listed segment) once final. cfg gives the
 // live-only attributes (window depth, UTCTiming).
 func (v *view) mpd(final bool, now time.Time, cfg *Config) ([]byte, error) {
+	return dash.Marshal(v.mpdModel(final, now, cfg))
+}
+
+func (v *view) mpdModel(final bool, now time.Time, cfg *Config) *dash.MPD {
 	D := v.segDur
 	m := &dash.MPD{
 		Dynamic:            !final,
@@ -220,7 +285,7 @@ func (v *view) mpd(final bool, now time.Time, cfg *Config) ([]byte, error) {
 		le := last.entry(last.lead)
 		m.MediaPresentationDuration = sinceEpoch(le.t+le.d, le.ts) - presStart
 	}
-	return dash.Marshal(m)
+	return m
 }
 
 // adaptationSets builds one video AdaptationSet (timeline of the lead) and
@@ -240,6 +305,7 @@ func (v *view) adaptationSets(recs []*segRecord, start time.Duration) []dash.Ada
 	}
 	var sets []dash.AdaptationSet
 	video := -1 // index in sets (appending may move them)
+	audios, def := v.audios()
 	for _, e := range first.entries {
 		ri := v.rends[e.name]
 		switch {
@@ -269,6 +335,19 @@ func (v *view) adaptationSets(recs []*segRecord, start time.Duration) []dash.Ada
 			}
 			as := tmpl("audio", e.ts, tl)
 			as.ID, as.Lang = uint32(len(sets)+1), "und"
+			if i := slices.IndexFunc(audios, func(a audioRend) bool { return a.name == e.name }); i >= 0 {
+				if ri.Language != "" {
+					as.Lang = ri.Language
+				}
+				as.Label = v.audioLabel(ri, i)
+				if len(audios) > 1 {
+					// Let players start with the default rendition.
+					as.Role = "alternate"
+					if i == def {
+						as.Role, as.SelectionPriority = "main", 2
+					}
+				}
+			}
 			as.Representations = []dash.Representation{{
 				ID: e.name, Bandwidth: ri.Bandwidth, Codecs: ri.Codecs, SampleRate: ri.SampleRate, Channels: ri.Channels,
 			}}

@@ -62,6 +62,9 @@ func (r *segRecord) entry(name string) *entry {
 // rendInfo is what manifests and stats know of a rendition in this session.
 type rendInfo struct {
 	name        string
+	language    string
+	label       string
+	def         bool
 	info        cmaf.Info
 	declared    int
 	declaredMax int
@@ -101,15 +104,13 @@ func (l *Live) publishReady(final bool) error {
 	count := 0
 	var errs []error
 	for {
-		s := ep.slots[ep.nextPub]
-		if s == nil || s.have < len(ep.tracks) {
+		n, s := ep.nextReady()
+		if s == nil {
 			break
 		}
-		if err := l.publishSegment(ep, ep.nextPub, s); err != nil {
+		if err := l.publishSegment(ep, n, s); err != nil {
 			errs = append(errs, err)
 		}
-		delete(ep.slots, ep.nextPub)
-		ep.nextPub++
 		count++
 	}
 	if count > 0 {
@@ -137,21 +138,15 @@ func (l *Live) publishSegment(ep *epoch, n uint64, s *slot) error {
 	if first {
 		err = l.decideInit(ep)
 	}
-	lead := s.res[ep.lead.idx]
-	rec := &segRecord{n: n, initV: ep.initV, lead: ep.lead.name, disc: first && ep.disc}
+	rec := ep.record(n, s)
+	rec.disc = first && ep.disc
 	if rec.disc {
 		l.discSeq++
 	}
 	rec.dseq = l.discSeq
-	rec.entries = make([]entry, 0, len(ep.tracks))
-	for _, t := range ep.tracks {
-		r := s.res[t.idx]
-		e := entry{name: t.name, kind: t.kind, ts: t.ts, t: r.t, d: r.d, size: r.size, count: r.count, gap: r.gap}
-		if r.gap && r.d == 0 {
-			e.t, e.d = rescale(lead.t, ep.lead.ts, t.ts), rescale(lead.d, ep.lead.ts, t.ts)
-		}
-		rec.entries = append(rec.entries, e)
-		l.measure(ep, t, &e)
+	for i, t := range ep.tracks {
+		d := l.rends[t.name].measure(&rec.entries[i], t.kind, l.cfg.SegmentDuration, ep.index)
+		l.maxSegDur = max(l.maxSegDur, d)
 	}
 	if first && (ep.newPeriod || !l.published) {
 		l.period = periodRef{id: n, start: rec.start()}
@@ -182,6 +177,7 @@ func (l *Live) decideInit(ep *epoch) error {
 			ri.info = t.info
 		}
 		ri.declared, ri.declaredMax = t.r.Bitrate, t.r.MaxBitrate
+		ri.language, ri.label, ri.def = t.r.Language, t.r.Label, t.r.Default
 	}
 	same := l.lastInits != nil && len(l.lastInits) == len(ep.tracks)
 	for _, t := range ep.tracks {
@@ -215,25 +211,25 @@ func (l *Live) decideInit(ep *epoch) error {
 	return err
 }
 
-func (l *Live) measure(ep *epoch, t *track, e *entry) {
+// measure adds a published entry of the rendition to its measurements and
+// returns its duration (0 for a gap). Segments shorter than half segDur do
+// not count for the peak bitrate.
+func (ri *rendInfo) measure(e *entry, kind media.Kind, segDur time.Duration, epoch int) time.Duration {
 	if e.gap {
-		return
+		return 0
 	}
-	ri := l.rends[t.name]
 	d := ticksDur(e.d, e.ts)
-	if d > l.maxSegDur {
-		l.maxSegDur = d
-	}
 	ri.segments++
 	ri.bytes += int64(e.size)
 	ri.dur += d
-	if d >= l.cfg.SegmentDuration/2 {
+	if d >= segDur/2 {
 		ri.peak = max(ri.peak, int(float64(e.size*8)/d.Seconds()))
 	}
-	if t.kind == media.Video && e.count >= 2 && d > 0 && (ri.fps == 0 || ri.fpsEpoch != ep.index) {
+	if kind == media.Video && e.count >= 2 && d > 0 && (ri.fps == 0 || ri.fpsEpoch != epoch) {
 		ri.fps = float64(e.count) / d.Seconds()
-		ri.fpsEpoch = ep.index
+		ri.fpsEpoch = epoch
 	}
+	return d
 }
 
 // slide drops segments beyond the window and init versions no longer

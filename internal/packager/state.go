@@ -82,13 +82,6 @@ func initName(v uint64) string { return "init-" + strconv.FormatUint(v, 10) + ".
 
 func initKey(rendition string, v uint64) string { return rendition + "/" + initName(v) }
 
-func (l *Live) key(rel string) string {
-	if l.prefix == "" {
-		return rel
-	}
-	return l.prefix + "/" + rel
-}
-
 // loadState reads state.json; a missing object is a fresh channel.
 func (l *Live) loadState() error {
 	ctx, cancel := l.opCtx()

@@ -80,12 +80,12 @@ type openSeg struct {
 	frag *cmaf.Fragment
 }
 
-func (t *track) warnOnce(l *Live, bit int, msg string, args ...any) {
+func (t *track) warnOnce(c *core, bit int, msg string, args ...any) {
 	if t.warned&bit != 0 {
 		return
 	}
 	t.warned |= bit
-	l.log.Warn(msg, append([]any{"rendition", t.name}, args...)...)
+	c.log.Warn(msg, append([]any{"rendition", t.name}, args...)...)
 }
 
 func (t *track) defaultDur() uint32 {
@@ -109,7 +109,7 @@ func (t *track) paramSets(u *unit) cmaf.ParamSets {
 // ensureInit decides a video track's init segment at its first keyframe,
 // preferring in-band parameter sets over those the transcoder announced.
 // Later keyframes whose parameter sets differ make the track keep them in-band.
-func (t *track) ensureInit(l *Live, u *unit) bool {
+func (t *track) ensureInit(c *core, u *unit) bool {
 	if t.kind != media.Video {
 		return t.hasInit
 	}
@@ -118,7 +118,7 @@ func (t *track) ensureInit(l *Live, u *unit) bool {
 		if !t.keepPS && !ps.Empty() && (!bytes.Equal(ps.SPS, t.ps.SPS) || !bytes.Equal(ps.PPS, t.ps.PPS) ||
 			(ps.VPS != nil && !bytes.Equal(ps.VPS, t.ps.VPS))) {
 			t.keepPS = true
-			t.warnOnce(l, warnParamSets, "packager: in-band parameter sets changed within an epoch; keeping them in-band")
+			t.warnOnce(c, warnParamSets, "packager: in-band parameter sets changed within an epoch; keeping them in-band")
 		}
 		return true
 	}
@@ -134,7 +134,7 @@ func (t *track) ensureInit(l *Live, u *unit) bool {
 	}
 	data, info, err := cmaf.BuildInit(&tr)
 	if err != nil {
-		t.warnOnce(l, warnNoInit, "packager: cannot build init segment yet; dropping video until a keyframe carries parameter sets", "error", err)
+		t.warnOnce(c, warnNoInit, "packager: cannot build init segment yet; dropping video until a keyframe carries parameter sets", "error", err)
 		return false
 	}
 	t.hasInit, t.init, t.info = true, data, info
@@ -144,9 +144,9 @@ func (t *track) ensureInit(l *Live, u *unit) bool {
 
 // stamp computes u's decode time and composition offset in track ticks and
 // sets the previous sample's duration. It reports false for a unit to drop.
-func (t *track) stamp(l *Live, u *unit) (dt uint64, cto int32, ok bool) {
+func (t *track) stamp(c *core, u *unit) (dt uint64, cto int32, ok bool) {
 	if t.aac {
-		pt := ticksAt(l.startNS+int64(u.pts), t.ts)
+		pt := ticksAt(c.startNS+int64(u.pts), t.ts)
 		switch {
 		case !t.hasLast:
 			dt = pt
@@ -155,7 +155,7 @@ func (t *track) stamp(l *Live, u *unit) (dt uint64, cto int32, ok bool) {
 		default:
 			dt = t.audioNext
 			if pt+2*cmaf.AACFrameSamples < t.audioNext {
-				t.warnOnce(l, warnAudioDrift, "packager: audio timestamps run behind the sample count")
+				t.warnOnce(c, warnAudioDrift, "packager: audio timestamps run behind the sample count")
 			}
 		}
 		t.audioNext = dt + cmaf.AACFrameSamples
@@ -163,13 +163,13 @@ func (t *track) stamp(l *Live, u *unit) (dt uint64, cto int32, ok bool) {
 		if t.kind == media.Video && !t.hasLast {
 			t.delay = u.pts - u.dts
 		}
-		dt = ticksAt(l.startNS+int64(u.dts+t.delay), t.ts)
+		dt = ticksAt(c.startNS+int64(u.dts+t.delay), t.ts)
 		if t.hasLast && dt <= t.lastDT {
-			t.warnOnce(l, warnDTS, "packager: dropping unit with non-increasing DTS", "dts", u.dts)
+			t.warnOnce(c, warnDTS, "packager: dropping unit with non-increasing DTS", "dts", u.dts)
 			return 0, 0, false
 		}
 		if t.kind == media.Video {
-			cto = int32(int64(ticksAt(l.startNS+int64(u.pts), t.ts)) - int64(dt))
+			cto = int32(int64(ticksAt(c.startNS+int64(u.pts), t.ts)) - int64(dt))
 		}
 	}
 	if t.hasLast {

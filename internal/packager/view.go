@@ -17,6 +17,10 @@ type view struct {
 	tracks    []trackRef    // the ladder the manifests list, in order
 	rends     map[string]*rendView
 	window    []*segRecord // records are never modified once published
+
+	// VOD only.
+	vod  bool       // audio renditions without label or language are "Audio N"
+	subs []Subtitle // sidecar WebVTT subtitles
 }
 
 // trackRef is a rendition of the ladder as the manifests see it.
@@ -40,6 +44,9 @@ type rendView struct {
 	Bandwidth  int     `json:"bw"`            // peak bits/s
 	Average    int     `json:"avg,omitempty"` // average bits/s
 	FrameRate  float64 `json:"fps,omitempty"`
+	Language   string  `json:"lang,omitempty"`
+	Label      string  `json:"label,omitempty"`
+	Default    bool    `json:"default,omitempty"`
 }
 
 func (r *rendInfo) view() *rendView {
@@ -47,6 +54,7 @@ func (r *rendInfo) view() *rendView {
 		Name: r.name, Codecs: r.info.Codecs, Width: r.info.Width, Height: r.info.Height,
 		SarW: r.info.SarW, SarH: r.info.SarH, SampleRate: r.info.SampleRate, Channels: r.info.Channels,
 		Bandwidth: r.peakRate(), Average: r.average(), FrameRate: r.fps,
+		Language: r.language, Label: r.label, Default: r.def,
 	}
 }
 

@@ -33,6 +33,12 @@ type tsReader struct {
 	pending []pendingUnit
 	tracks  []*media.Track // per rendition, filled as parameters arrive
 	ready   int            // renditions whose parameters are known
+
+	// rebase (file runs) shifts every unit by base, the PTS of the first
+	// rendition's first unit, so that the output starts at 0 whatever
+	// offset ffmpeg's muxer added.
+	rebase bool
+	base   time.Duration
 }
 
 type pendingUnit struct {
@@ -171,6 +177,10 @@ func (r *tsReader) emit(i int, u *media.Unit) error {
 		r.onTime(u.DTS)
 	}
 	if r.started {
+		if r.rebase {
+			u.PTS -= r.base
+			u.DTS -= r.base
+		}
 		return r.out.WriteUnit(i, u)
 	}
 	if r.tracks[i] == nil {
@@ -192,7 +202,19 @@ func (r *tsReader) emit(i int, u *media.Unit) error {
 		return err
 	}
 	r.started = true
+	if r.rebase {
+		for _, p := range r.pending {
+			if p.rendition == 0 {
+				r.base = p.unit.PTS
+				break
+			}
+		}
+	}
 	for _, p := range r.pending {
+		if r.rebase {
+			p.unit.PTS -= r.base
+			p.unit.DTS -= r.base
+		}
 		if err := r.out.WriteUnit(p.rendition, p.unit); err != nil {
 			return err
 		}

@@ -26,10 +26,18 @@ type Rendition struct {
 	Bitrate    int          // declared average bits/s; 0 when unknown (passthrough)
 	MaxBitrate int          // declared peak bits/s; 0 when unknown
 
+	// Audio renditions of files (NewFilePlan): the source stream's
+	// language (ISO 639, "" when unknown) and title, and whether players
+	// should pick it by default. Live plans leave them empty.
+	Language string
+	Label    string
+	Default  bool
+
 	// How ffmpeg makes it.
 	input       int    // index of the input track it comes from
 	passthrough bool   // copied, not encoded
 	profile     string // H.264 profile
+	fps         string // file runs: output frame rate for ffmpeg's fps filter; "" keeps the input's
 }
 
 // Plan is the ladder chosen for one input: which renditions ffmpeg produces.
@@ -37,6 +45,10 @@ type Plan struct {
 	Renditions []Rendition
 	Preset     string
 	Tune       string
+
+	// File runs: the rate a variable-frame-rate source is made constant
+	// at, before the split into rungs; "" when it is not needed.
+	cfr string
 }
 
 // NewPlan chooses the renditions of ladder for the input tracks: every video
@@ -67,55 +79,13 @@ func NewPlan(ladder config.Ladder, input []*media.Track) (Plan, error) {
 				passthrough: true,
 			})
 		}
-		rungs := slices.Clone(ladder.Video)
-		slices.SortStableFunc(rungs, func(a, b config.VideoRung) int { return b.Height - a.Height })
-		// A rung's height is the short side: a portrait 1080p is 1080x1920.
-		short := min(in.Width, in.Height)
-		var chosen []config.VideoRung
-		for _, r := range rungs {
-			if r.Height <= short {
-				chosen = append(chosen, r)
-			}
-		}
-		if len(chosen) == 0 && len(rungs) > 0 {
-			// Smaller than every rung: one rung at the input's own size,
-			// with the smallest rung's bitrate.
-			r := rungs[len(rungs)-1]
-			r.Height = short &^ 1
-			r.Name = fmt.Sprintf("%dp", r.Height)
-			chosen = append(chosen, r)
-		}
-		for _, r := range chosen {
+		for _, r := range chooseRungs(ladder.Video, min(in.Width, in.Height)) {
 			w, h := scaledSize(in.Width, in.Height, r.Height)
-			maxRate := r.MaxBitrate
-			if maxRate == 0 {
-				maxRate = r.Bitrate * 11 / 10
-			}
-			profile := r.Profile
-			if profile == "" {
-				profile = "high"
-			}
-			p.Renditions = append(p.Renditions, Rendition{
-				Name:       r.Name,
-				Track:      &media.Track{Kind: media.Video, Codec: media.H264, Width: w, Height: h},
-				Bitrate:    r.Bitrate,
-				MaxBitrate: maxRate,
-				input:      vi,
-				profile:    profile,
-			})
+			p.Renditions = append(p.Renditions, encodedRung(r, w, h, vi))
 		}
 	}
 	if ai >= 0 {
-		a := ladder.Audio
-		if a.Bitrate == 0 {
-			a.Bitrate = 128000
-		}
-		if a.SampleRate == 0 {
-			a.SampleRate = 48000
-		}
-		if a.Channels == 0 {
-			a.Channels = 2
-		}
+		a := audioRung(ladder.Audio)
 		p.Renditions = append(p.Renditions, Rendition{
 			Name:       "audio",
 			Track:      &media.Track{Kind: media.Audio, Codec: media.AAC, SampleRate: a.SampleRate, Channels: a.Channels},
@@ -125,6 +95,64 @@ func NewPlan(ladder config.Ladder, input []*media.Track) (Plan, error) {
 		})
 	}
 	return p, nil
+}
+
+// audioRung fills in the defaults of the ladder's audio settings.
+func audioRung(a config.AudioRung) config.AudioRung {
+	if a.Bitrate == 0 {
+		a.Bitrate = 128000
+	}
+	if a.SampleRate == 0 {
+		a.SampleRate = 48000
+	}
+	if a.Channels == 0 {
+		a.Channels = 2
+	}
+	return a
+}
+
+// chooseRungs returns the rungs of ladder that fit a video whose short side
+// is short, tallest first: those no taller (never upscaling; a rung's height
+// is the short side, so portrait video keeps its orientation) or, for a
+// video smaller than every rung, one rung at its own size with the smallest
+// rung's settings.
+func chooseRungs(ladder []config.VideoRung, short int) []config.VideoRung {
+	rungs := slices.Clone(ladder)
+	slices.SortStableFunc(rungs, func(a, b config.VideoRung) int { return b.Height - a.Height })
+	var chosen []config.VideoRung
+	for _, r := range rungs {
+		if r.Height <= short {
+			chosen = append(chosen, r)
+		}
+	}
+	if len(chosen) == 0 && len(rungs) > 0 {
+		r := rungs[len(rungs)-1]
+		r.Height = short &^ 1
+		r.Name = fmt.Sprintf("%dp", r.Height)
+		chosen = append(chosen, r)
+	}
+	return chosen
+}
+
+// encodedRung is the H.264 rendition of rung r at w x h, made from input
+// track (or stream) input.
+func encodedRung(r config.VideoRung, w, h, input int) Rendition {
+	maxRate := r.MaxBitrate
+	if maxRate == 0 {
+		maxRate = r.Bitrate * 11 / 10
+	}
+	profile := r.Profile
+	if profile == "" {
+		profile = "high"
+	}
+	return Rendition{
+		Name:       r.Name,
+		Track:      &media.Track{Kind: media.Video, Codec: media.H264, Width: w, Height: h},
+		Bitrate:    r.Bitrate,
+		MaxBitrate: maxRate,
+		input:      input,
+		profile:    profile,
+	}
 }
 
 // scaledSize keeps the input's aspect ratio with its short side at the

@@ -100,3 +100,6 @@ func (s *Service) publishSubtitles(ctx context.Context, a catalog.Asset) error {
 type InputError struct{ Reason string }
 
 func (e *InputError) Error() string { return e.Reason }
+
+// HTTPStatus makes the API answer 400 Bad Request.
+func (e *InputError) HTTPStatus() int { return 400 }

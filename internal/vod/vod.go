@@ -59,7 +59,7 @@ type Config struct {
 	Catalog catalog.Store
 	Storage storage.FileStore
 	Queue   *jobs.Queue
-	Notify  Notifier               // nil: no events
+	Notify  Notifier                // nil: no events
 	Present func(catalog.Asset) any // an asset as event payloads show it; nil: the raw struct
 
 	FFmpeg, FFprobe string

@@ -17,7 +17,7 @@ const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 
 
 // pageSet holds one parsed template per page, each with the shared layout.
 type pageSet struct {
-	home, watch, notFound, failed *template.Template
+	home, watch, vod, notFound, failed *template.Template
 }
 
 func parsePages(assets *assetSet) (*pageSet, error) {
@@ -34,7 +34,7 @@ func parsePages(assets *assetSet) (*pageSet, error) {
 	for _, p := range []struct {
 		name string
 		t    **template.Template
-	}{{"home", &ps.home}, {"watch", &ps.watch}, {"notfound", &ps.notFound}, {"error", &ps.failed}} {
+	}{{"home", &ps.home}, {"watch", &ps.watch}, {"vod", &ps.vod}, {"notfound", &ps.notFound}, {"error", &ps.failed}} {
 		if *p.t, err = parse(p.name); err != nil {
 			return nil, err
 		}

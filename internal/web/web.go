@@ -6,6 +6,7 @@
 //
 //	GET /                  landing page
 //	GET /watch/{channel}   player page; an unknown channel gets a 404 page
+//	GET /watch/vod/{asset} on-demand player page (vod.go); a malformed ID gets a 404 page
 //	GET /assets/{file}     embedded scripts and styles
 //
 // Every other GET answers a 404 page. HEAD works wherever GET does.
@@ -69,6 +70,7 @@ func New(cfg Config) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.home)
 	mux.HandleFunc("GET /watch/{channel}", s.watch)
+	mux.HandleFunc("GET /watch/vod/{asset}", s.watchVOD)
 	mux.HandleFunc("GET /assets/{file}", s.asset)
 	mux.HandleFunc("GET /", s.notFound)
 	return mux

@@ -90,8 +90,8 @@ func referencedFiles(t *testing.T, a asset) map[string]bool {
 		lists = append(lists, resolve(t, a.Playback.HLS, v.URI))
 	}
 	for _, r := range mv.Renditions {
-		if r.URI != "" {
-			lists = append(lists, resolve(t, a.Playback.HLS, r.URI))
+		if r.URI != nil && *r.URI != "" {
+			lists = append(lists, resolve(t, a.Playback.HLS, *r.URI))
 		}
 	}
 	for _, u := range lists {

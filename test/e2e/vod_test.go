@@ -124,8 +124,8 @@ func checkVODOutputs(t *testing.T, s *server, a asset, src vodSource) {
 		playlists[resolve(t, a.Playback.HLS, v.URI)] = true
 	}
 	for _, r := range mv.Renditions {
-		if r.URI != "" {
-			playlists[resolve(t, a.Playback.HLS, r.URI)] = true
+		if r.URI != nil && *r.URI != "" {
+			playlists[resolve(t, a.Playback.HLS, *r.URI)] = true
 		}
 	}
 	for u := range playlists {
@@ -135,7 +135,7 @@ func checkVODOutputs(t *testing.T, s *server, a asset, src vodSource) {
 		}
 		var sum float64
 		for _, seg := range m.Segments {
-			sum += seg.Duration
+			sum += seg.Duration.Seconds()
 		}
 		if math.Abs(sum-6) > 0.3 {
 			t.Errorf("%s: segments add up to %.3f s, source lasts 6 s", u, sum)

@@ -1,6 +1,8 @@
 // Package catalogtest is the conformance suite for catalog.Store
 // implementations: the SQLite catalog runs it, and so must any other backend.
 //
+// RunAll is the suite for a backend; Run is its channel part alone.
+//
 // Beyond the interface's comments, the suite pins down behaviour callers rely on:
 //   - times come back in UTC, equal to what was stored at microsecond precision;
 //     CreateChannel fills a zero CreatedAt with now and a zero UpdatedAt with CreatedAt;
@@ -11,7 +13,17 @@
 //   - DeleteChannel and SetStreamKey on a missing ID are ErrNotFound;
 //   - SetStreamKey keeps CreatedAt and moves UpdatedAt to now;
 //   - writes are visible to reads that start after they return, from any goroutine;
-//   - Close is idempotent, and Ping fails after it.
+//   - Close is idempotent, and Ping fails after it;
+//   - CreateAsset fills a zero CreatedAt with now, a zero UpdatedAt with
+//     CreatedAt and an empty Status with queued; also runs once, inside the
+//     insert's transaction, and its error is returned as is after rollback;
+//   - ListAssets pages newest first (CreatedAt, then ID, descending) with a
+//     stable cursor, returns non-nil Items, and rejects a malformed cursor;
+//   - UpdateAsset returns fn's error itself, never calls fn for a missing
+//     asset, and serializes concurrent updates without losing any;
+//   - webhooks list oldest first with Events as stored; deliveries list
+//     newest first; AddDelivery to a missing webhook is ErrNotFound, and
+//     DeleteWebhook removes the delivery log.
 package catalogtest
 
 import (
@@ -24,14 +36,47 @@ import (
 	"github.com/ospreyvideo/osprey/internal/catalog"
 )
 
-// Run runs the suite. open must return a new, empty Store each time it is
-// called and arrange (with t.Cleanup) for it to be closed; the suite may
-// close it first, since Close is idempotent. Subtests do not run in parallel.
+// Options are the backend-specific parts of the suite.
+type Options struct {
+	// WriteInTx, if set, creates ch using the transaction CreateAsset hands
+	// to its also callback (as a job queue would insert its job). The suite
+	// then checks the write commits and rolls back with the asset.
+	WriteInTx func(ctx context.Context, tx catalog.Tx, ch catalog.Channel) error
+}
+
+type testCase struct {
+	name string
+	fn   func(t *testing.T, s catalog.Store)
+}
+
+// RunAll runs the whole suite: channels, assets and webhooks. Every
+// catalog.Store backend runs it. open must return a new, empty Store each
+// time it is called and arrange (with t.Cleanup) for it to be closed; the
+// suite may close it first, since Close is idempotent. Subtests do not run
+// in parallel.
+func RunAll(t *testing.T, open func(t *testing.T) catalog.Store, opts Options) {
+	run(t, open, channelCases())
+	run(t, open, assetCases(opts))
+	run(t, open, webhookCases())
+}
+
+// Run runs only the channel part of the suite, for fakes that implement
+// only the channel methods (such as the API tests' in-memory catalog).
+// A real backend runs RunAll.
 func Run(t *testing.T, open func(t *testing.T) catalog.Store) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s catalog.Store)
-	}{
+	run(t, open, channelCases())
+}
+
+func run(t *testing.T, open func(t *testing.T) catalog.Store, tests []testCase) {
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.fn(t, open(t))
+		})
+	}
+}
+
+func channelCases() []testCase {
+	return []testCase{
 		{"CreateGet", testCreateGet},
 		{"CreateDefaultsTimes", testCreateDefaultsTimes},
 		{"CreateConflict", testCreateConflict},
@@ -46,10 +91,32 @@ func Run(t *testing.T, open func(t *testing.T) catalog.Store) {
 		{"CanceledContext", testCanceledContext},
 		{"PingClose", testPingClose},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			tc.fn(t, open(t))
-		})
+}
+
+func assetCases(opts Options) []testCase {
+	withOpts := func(fn func(*testing.T, catalog.Store, Options)) func(*testing.T, catalog.Store) {
+		return func(t *testing.T, s catalog.Store) { fn(t, s, opts) }
+	}
+	return []testCase{
+		{"AssetCreateGet", testAssetCreateGet},
+		{"AssetCreateDefaults", testAssetCreateDefaults},
+		{"AssetCreateErrors", testAssetCreateErrors},
+		{"AssetAlsoRollback", withOpts(testAssetAlsoRollback)},
+		{"AssetAlsoCommits", withOpts(testAssetAlsoCommits)},
+		{"UpdateAsset", testUpdateAsset},
+		{"ConcurrentUpdates", testConcurrentUpdates},
+		{"DeleteAsset", testDeleteAsset},
+		{"ListAssetsEmpty", testListAssetsEmpty},
+		{"ListAssetsPaging", testListAssetsPaging},
+		{"ListAssetsMaxPage", testListAssetsMaxPage},
+		{"ListAssetsFilters", testListAssetsFilters},
+	}
+}
+
+func webhookCases() []testCase {
+	return []testCase{
+		{"Webhooks", testWebhooks},
+		{"Deliveries", testDeliveries},
 	}
 }
 

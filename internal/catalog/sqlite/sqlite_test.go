@@ -29,7 +29,17 @@ func openTemp(t *testing.T) *Store {
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	catalogtest.Run(t, func(t *testing.T) catalog.Store { return openTemp(t) })
+	catalogtest.RunAll(t, func(t *testing.T) catalog.Store { return openTemp(t) }, catalogtest.Options{
+		WriteInTx: func(ctx context.Context, tx catalog.Tx, ch catalog.Channel) error {
+			sqlTx, ok := tx.(*sql.Tx)
+			if !ok {
+				return fmt.Errorf("Tx is a %T, want *sql.Tx", tx)
+			}
+			_, err := sqlTx.ExecContext(ctx, "INSERT INTO channels ("+channelColumns+") VALUES (?, ?, ?, ?, ?)",
+				ch.ID, ch.Name, ch.StreamKey, formatTime(ch.CreatedAt), formatTime(ch.UpdatedAt))
+			return err
+		},
+	})
 }
 
 func TestPragmas(t *testing.T) {

@@ -1,6 +1,8 @@
 // Package dash renders a DASH MPD (ISO/IEC 23009-1, isoff-live and CMAF
 // profiles) for CMAF segments addressed with SegmentTemplate, $Number$ and
-// a SegmentTimeline, one per AdaptationSet.
+// a SegmentTimeline, one per AdaptationSet, and for sidecar WebVTT
+// subtitles (a text AdaptationSet whose Representation's BaseURL is the
+// whole file).
 //
 // It only formats; the packager decides what the MPD contains.
 package dash
@@ -50,8 +52,13 @@ type Period struct {
 // AdaptationSet is one switching set with its shared SegmentTemplate.
 type AdaptationSet struct {
 	ID          uint32
-	ContentType string // "video" or "audio"
+	ContentType string // "video", "audio" or "text" (WebVTT, no SegmentTemplate)
 	Lang        string
+	Label       string // human name; "" omits the Label element
+	Role        string // urn:mpeg:dash:role:2011 value ("main", "subtitle"...); "" omits Role
+	// SelectionPriority ranks AdaptationSets of one kind for a player's
+	// initial choice (higher first); 0 omits it (the default is 1).
+	SelectionPriority uint32
 
 	Timescale              uint32
 	PresentationTimeOffset uint64
@@ -81,6 +88,8 @@ type Representation struct {
 
 	SampleRate int
 	Channels   int
+
+	BaseURL string // text: URL of the whole WebVTT file
 }
 
 // Marshal renders the MPD as XML.
@@ -133,7 +142,7 @@ func period(p *Period) (*mpd.Period, error) {
 	out.Start = dur(p.Start)
 	for i := range p.AdaptationSets {
 		as := &p.AdaptationSets[i]
-		if len(as.Timeline) == 0 || len(as.Representations) == 0 {
+		if (len(as.Timeline) == 0 && as.ContentType != "text") || len(as.Representations) == 0 {
 			return nil, fmt.Errorf("dash: period %s: adaptation set %d is empty", p.ID, as.ID)
 		}
 		out.AdaptationSets = append(out.AdaptationSets, adaptationSet(as))
@@ -142,9 +151,13 @@ func period(p *Period) (*mpd.Period, error) {
 }
 
 func adaptationSet(a *AdaptationSet) *mpd.AdaptationSetType {
+	if a.ContentType == "text" {
+		return textAdaptationSet(a)
+	}
 	out := mpd.NewAdaptationSetWithParams(a.ContentType, a.ContentType+"/mp4", true, 1)
 	out.Id = mpd.Ptr(a.ID)
 	out.Lang = a.Lang
+	describe(out, a)
 	st := &mpd.SegmentTemplateType{Media: a.Media, Initialization: a.Initialization}
 	st.Timescale = mpd.Ptr(a.Timescale)
 	st.PresentationTimeOffset = mpd.Ptr(a.PresentationTimeOffset)
@@ -174,6 +187,33 @@ func adaptationSet(a *AdaptationSet) *mpd.AdaptationSetType {
 	}
 	if a.ContentType == "video" {
 		out.MaxWidth, out.MaxHeight = maxW, maxH
+	}
+	return out
+}
+
+// describe adds a's Role and Label.
+func describe(out *mpd.AdaptationSetType, a *AdaptationSet) {
+	if a.Role != "" {
+		out.Roles = []*mpd.DescriptorType{mpd.NewRole(a.Role)}
+	}
+	if a.Label != "" {
+		out.Labels = []*mpd.LabelType{{Value: a.Label}}
+	}
+	if a.SelectionPriority > 0 {
+		out.SelectionPriority = mpd.Ptr(a.SelectionPriority)
+	}
+}
+
+// textAdaptationSet lists sidecar WebVTT files, one per Representation.
+func textAdaptationSet(a *AdaptationSet) *mpd.AdaptationSetType {
+	out := mpd.NewAdaptationSetWithParams("text", "text/vtt", false, 0)
+	out.Id = mpd.Ptr(a.ID)
+	out.Lang = a.Lang
+	describe(out, a)
+	for _, r := range a.Representations {
+		rep := mpd.NewRepresentationWithID(r.ID, "", "", r.Bandwidth)
+		rep.BaseURLs = []*mpd.BaseURLType{mpd.NewBaseURL(r.BaseURL)}
+		out.Representations = append(out.Representations, rep)
 	}
 	return out
 }

@@ -188,3 +188,58 @@ func TestFrameRate(t *testing.T) {
 		}
 	}
 }
+
+func TestMarshalLanguagesAndText(t *testing.T) {
+	audio := func(id uint32, lang, label, role string, prio uint32) AdaptationSet {
+		return AdaptationSet{ID: id, ContentType: "audio", Lang: lang, Label: label, Role: role, SelectionPriority: prio,
+			Timescale: 48000, Timeline: []Segment{{0, 96000}}, Representations: []Representation{{ID: "a-" + lang, Bandwidth: 1}}}
+	}
+	m := &MPD{
+		PublishTime: time.Now(), MinBufferTime: 2 * time.Second, MediaPresentationDuration: 2 * time.Second,
+		Periods: []Period{{ID: "p1", AdaptationSets: []AdaptationSet{
+			audio(1, "en", "English", "alternate", 0),
+			audio(2, "fr", "Français", "main", 2),
+			{ID: 3, ContentType: "text", Lang: "de", Label: "Deutsch", Role: "subtitle",
+				Representations: []Representation{{ID: "subs-de", Bandwidth: 256, BaseURL: "subs/de.vtt"}}},
+		}}},
+	}
+	data, err := Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var x struct {
+		AS []struct {
+			ContentType string `xml:"contentType,attr"`
+			MimeType    string `xml:"mimeType,attr"`
+			Lang        string `xml:"lang,attr"`
+			Priority    string `xml:"selectionPriority,attr"`
+			Label       string `xml:"Label"`
+			Role        struct {
+				Scheme string `xml:"schemeIdUri,attr"`
+				Value  string `xml:"value,attr"`
+			} `xml:"Role"`
+			Template *struct{} `xml:"SegmentTemplate"`
+			Reps     []struct {
+				ID      string `xml:"id,attr"`
+				BaseURL string `xml:"BaseURL"`
+			} `xml:"Representation"`
+		} `xml:"Period>AdaptationSet"`
+	}
+	if err := xml.Unmarshal(data, &x); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range x.AS {
+		got = append(got, strings.Join([]string{a.ContentType, a.MimeType, a.Lang, a.Label, a.Role.Value, a.Priority}, "|"))
+		if a.Role.Scheme != "urn:mpeg:dash:role:2011" {
+			t.Errorf("role scheme %q", a.Role.Scheme)
+		}
+	}
+	want := []string{"audio|audio/mp4|en|English|alternate|", "audio|audio/mp4|fr|Français|main|2", "text|text/vtt|de|Deutsch|subtitle|"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("adaptation sets %v, want %v\n%s", got, want, data)
+	}
+	if txt := x.AS[2]; txt.Template != nil || len(txt.Reps) != 1 || txt.Reps[0].BaseURL != "subs/de.vtt" || txt.Reps[0].ID != "subs-de" {
+		t.Errorf("text adaptation set:\n%s", data)
+	}
+}

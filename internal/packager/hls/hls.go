@@ -1,5 +1,6 @@
 // Package hls renders HLS playlists (RFC 8216) for CMAF segments: the
-// multivariant playlist and live or ended media playlists.
+// multivariant playlist (with audio and subtitle renditions) and live,
+// ended or VOD media playlists.
 //
 // It only formats text; the packager decides what the playlists contain.
 package hls
@@ -16,8 +17,9 @@ const Version = 7
 
 // Segment is one media segment of a media playlist.
 type Segment struct {
-	URI             string
-	Duration        time.Duration
+	URI      string
+	Duration time.Duration
+	// ProgramDateTime, when not zero, writes EXT-X-PROGRAM-DATE-TIME.
 	ProgramDateTime time.Time
 	// Discontinuity writes EXT-X-DISCONTINUITY before the segment.
 	Discontinuity bool
@@ -27,13 +29,15 @@ type Segment struct {
 	Gap bool
 }
 
-// MediaPlaylist is a live (sliding window) or ended media playlist.
+// MediaPlaylist is a live (sliding window), ended or VOD media playlist.
 type MediaPlaylist struct {
 	TargetDuration        int
 	MediaSequence         uint64
 	DiscontinuitySequence uint64
-	Segments              []Segment
-	EndList               bool
+	// PlaylistType, when not empty, writes EXT-X-PLAYLIST-TYPE ("VOD" or "EVENT").
+	PlaylistType string
+	Segments     []Segment
+	EndList      bool
 }
 
 // Marshal renders the playlist.
@@ -47,6 +51,10 @@ func (p *MediaPlaylist) Marshal() []byte {
 	b = strconv.AppendUint(b, p.MediaSequence, 10)
 	b = append(b, "\n#EXT-X-DISCONTINUITY-SEQUENCE:"...)
 	b = strconv.AppendUint(b, p.DiscontinuitySequence, 10)
+	if p.PlaylistType != "" {
+		b = append(b, "\n#EXT-X-PLAYLIST-TYPE:"...)
+		b = append(b, p.PlaylistType...)
+	}
 	b = append(b, "\n#EXT-X-INDEPENDENT-SEGMENTS\n"...)
 	for i := range p.Segments {
 		s := &p.Segments[i]
@@ -58,9 +66,12 @@ func (p *MediaPlaylist) Marshal() []byte {
 			b = append(b, s.Map...)
 			b = append(b, "\"\n"...)
 		}
-		b = append(b, "#EXT-X-PROGRAM-DATE-TIME:"...)
-		b = s.ProgramDateTime.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z")
-		b = append(b, "\n#EXTINF:"...)
+		if !s.ProgramDateTime.IsZero() {
+			b = append(b, "#EXT-X-PROGRAM-DATE-TIME:"...)
+			b = s.ProgramDateTime.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z")
+			b = append(b, '\n')
+		}
+		b = append(b, "#EXTINF:"...)
 		b = strconv.AppendFloat(b, s.Duration.Seconds(), 'f', 3, 64)
 		b = append(b, ",\n"...)
 		if s.Gap {
@@ -87,8 +98,15 @@ func TargetDuration(d time.Duration) int {
 	return td
 }
 
-// Rendition is an EXT-X-MEDIA entry (an audio rendition).
+// Rendition types.
+const (
+	Audio     = "AUDIO"
+	Subtitles = "SUBTITLES"
+)
+
+// Rendition is an EXT-X-MEDIA entry.
 type Rendition struct {
+	Type       string // Audio (when empty) or Subtitles
 	GroupID    string
 	Name       string
 	Language   string
@@ -107,6 +125,7 @@ type Variant struct {
 	Width, Height    int
 	FrameRate        float64 // 0: omitted
 	Audio            string  // audio GROUP-ID, "" for none
+	Subtitles        string  // subtitles GROUP-ID, "" for none
 }
 
 // Multivariant is the multivariant (master) playlist.
@@ -122,13 +141,17 @@ func (m *Multivariant) Marshal() []byte {
 	b.WriteString(strconv.Itoa(Version))
 	b.WriteString("\n#EXT-X-INDEPENDENT-SEGMENTS\n")
 	for _, r := range m.Renditions {
-		b.WriteString("#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"")
+		typ := r.Type
+		if typ == "" {
+			typ = Audio
+		}
+		b.WriteString("#EXT-X-MEDIA:TYPE=" + typ + ",GROUP-ID=\"")
 		b.WriteString(r.GroupID)
 		b.WriteString("\",NAME=\"")
-		b.WriteString(r.Name)
+		b.WriteString(quoted(r.Name))
 		b.WriteString("\"")
 		if r.Language != "" {
-			b.WriteString(",LANGUAGE=\"" + r.Language + "\"")
+			b.WriteString(",LANGUAGE=\"" + quoted(r.Language) + "\"")
 		}
 		b.WriteString(",DEFAULT=" + yesNo(r.Default))
 		b.WriteString(",AUTOSELECT=" + yesNo(r.Autoselect))
@@ -155,9 +178,25 @@ func (m *Multivariant) Marshal() []byte {
 		if v.Audio != "" {
 			b.WriteString(",AUDIO=\"" + v.Audio + "\"")
 		}
+		if v.Subtitles != "" {
+			b.WriteString(",SUBTITLES=\"" + v.Subtitles + "\"")
+		}
 		b.WriteString("\n" + v.URI + "\n")
 	}
 	return []byte(b.String())
+}
+
+// quoted makes s fit a quoted-string attribute: no double quote, CR or LF.
+func quoted(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '"':
+			return '\''
+		case '\r', '\n':
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 func yesNo(b bool) string {

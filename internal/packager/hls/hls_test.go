@@ -94,3 +94,42 @@ func TestMultivariantRoundTrip(t *testing.T) {
 		t.Errorf("frame rate not 3 decimals:\n%s", text)
 	}
 }
+
+func TestVODPlaylistAndSubtitles(t *testing.T) {
+	p := MediaPlaylist{
+		TargetDuration: 4, MediaSequence: 1, PlaylistType: "VOD", EndList: true,
+		Segments: []Segment{{URI: "1.m4s", Duration: 4 * time.Second, Map: "init-1.mp4"}, {URI: "2.m4s", Duration: 1500 * time.Millisecond}},
+	}
+	text := p.Marshal()
+	var m playlist.Media
+	if err := m.Unmarshal(text); err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	if m.PlaylistType == nil || *m.PlaylistType != playlist.MediaPlaylistTypeVOD || !m.Endlist || len(m.Segments) != 2 ||
+		m.Segments[0].DateTime != nil || strings.Contains(string(text), "PROGRAM-DATE-TIME") {
+		t.Errorf("VOD playlist:\n%s", text)
+	}
+
+	mv := Multivariant{
+		Renditions: []Rendition{
+			{GroupID: "audio", Name: "English", Language: "en", Default: true, Autoselect: true, URI: "en/index.m3u8"},
+			{Type: Subtitles, GroupID: "subs", Name: `Say "hi"`, Language: "fr", Autoselect: true, URI: "subs/fr.m3u8"},
+		},
+		Variants: []Variant{{URI: "720p/index.m3u8", Bandwidth: 1000, Codecs: []string{"avc1.64001F", "mp4a.40.2"}, Audio: "audio", Subtitles: "subs"}},
+	}
+	text = mv.Marshal()
+	var got playlist.Multivariant
+	if err := got.Unmarshal(text); err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	if len(got.Renditions) != 2 || got.Renditions[0].Type != playlist.MultivariantRenditionTypeAudio || got.Renditions[0].Language != "en" {
+		t.Fatalf("renditions:\n%s", text)
+	}
+	s := got.Renditions[1]
+	if s.Type != playlist.MultivariantRenditionTypeSubtitles || s.GroupID != "subs" || s.Name != "Say 'hi'" || s.Default || *s.URI != "subs/fr.m3u8" {
+		t.Errorf("subtitles %+v", s)
+	}
+	if got.Variants[0].Subtitles != "subs" || got.Variants[0].Audio != "audio" {
+		t.Errorf("variant %+v", got.Variants[0])
+	}
+}

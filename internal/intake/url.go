@@ -1,0 +1,212 @@
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+)
+
+const (
+	maxRedirects = 5
+	maxURLBytes  = 8 << 10
+)
+
+var errTooManyRedirects = errors.New("too many redirects")
+
+// newHTTPClient is the client FromURL uses: no proxy from the environment
+// (the guard must see the real destination), the SSRF guard on every
+// dial, at most five redirects to http(s) URLs, bounded waits for
+// connections and response headers.
+func (s *Service) newHTTPClient() *http.Client {
+	dialer := &net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second, Control: s.dialControl}
+	transport := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		TLSHandshakeTimeout:   15 * time.Second,
+		ResponseHeaderTimeout: 60 * time.Second,
+		MaxIdleConns:          4,
+		IdleConnTimeout:       30 * time.Second,
+	}
+	return &http.Client{
+		Transport: transport,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) > maxRedirects {
+				return errTooManyRedirects
+			}
+			if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
+				return fmt.Errorf("redirected to a %s URL; only http and https are supported", req.URL.Scheme)
+			}
+			return nil
+		},
+	}
+}
+
+// FromURL downloads an http or https URL into the uploads folder and
+// returns the file; the caller hands it on and owns it. Addresses that are
+// not public (loopback, private, link-local, ...) are refused unless
+// AllowPrivateURLs is set, also after redirects. Refusals caused by the URL
+// or its server are *Error: 400 for a malformed URL, 413 over the size
+// limit, 422 when the source cannot be fetched.
+func (s *Service) FromURL(ctx context.Context, rawURL string) (File, error) {
+	u, err := s.parseSourceURL(rawURL)
+	if err != nil {
+		return File{}, err
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, s.cfg.FetchTimeout,
+		fmt.Errorf("the download took longer than %v", s.cfg.FetchTimeout))
+	defer cancel()
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return File{}, errBadRequest("source_url is not usable: %v", err)
+	}
+	req.Header.Set("User-Agent", "Osprey")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return File{}, s.fetchError(ctx, u, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return File{}, errUnprocessable(nil, "fetching the source URL failed: the server answered %q", resp.Status)
+	}
+	if resp.ContentLength > s.cfg.MaxSize {
+		return File{}, errTooLarge(s.cfg.MaxSize)
+	}
+
+	// A stalled download is aborted after FetchIdle without data.
+	idle := fmt.Errorf("the source sent no data for %v", s.cfg.FetchIdle)
+	timer := time.AfterFunc(s.cfg.FetchIdle, func() { stop(idle) })
+	defer timer.Stop()
+	body := &progressReader{r: resp.Body, onData: func() { timer.Reset(s.cfg.FetchIdle) }}
+
+	p, n, err := s.receive(body, "url")
+	if err != nil {
+		var (
+			ie *Error
+			se *sourceError
+		)
+		switch {
+		case errors.As(err, &ie):
+			return File{}, err
+		case errors.As(err, &se):
+			return File{}, s.fetchError(ctx, u, se.err)
+		}
+		return File{}, fmt.Errorf("intake: downloading %s: %w", u.Redacted(), err)
+	}
+	if n == 0 {
+		removeQuietly(p)
+		return File{}, errUnprocessable(nil, "the source URL returned an empty file")
+	}
+	name := filenameFrom(resp.Header.Get("Content-Disposition"), resp.Request.URL)
+	s.log.Info("source downloaded", "url", u.Redacted(), "size", n, "filename", name)
+	return File{Path: p, Filename: name, Size: n, Origin: "url", URL: u.Redacted()}, nil
+}
+
+// parseSourceURL checks that raw is an absolute http(s) URL, and refuses a
+// literal address the guard would refuse anyway, with a clearer message.
+func (s *Service) parseSourceURL(raw string) (*url.URL, error) {
+	raw = strings.TrimSpace(raw)
+	switch {
+	case raw == "":
+		return nil, errBadRequest("source_url is required")
+	case len(raw) > maxURLBytes:
+		return nil, errBadRequest("source_url is longer than %d bytes", maxURLBytes)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, errBadRequest("source_url is not a valid URL: %v", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, errBadRequest("source_url must be an http or https URL, not %q", raw)
+	}
+	if u.Hostname() == "" {
+		return nil, errBadRequest("source_url %q has no host", u.Redacted())
+	}
+	if ip, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err == nil && !s.cfg.AllowPrivateURLs {
+		port := u.Port()
+		if port == "" {
+			port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+		}
+		ap, _ := netip.ParseAddrPort(net.JoinHostPort(ip.String(), port))
+		if r := blockedReason(ip); r != "" && (s.allowAddr == nil || !s.allowAddr(ap)) {
+			return nil, blockedMessage(&blockedError{addr: ip.Unmap(), reason: r}, nil)
+		}
+	}
+	u.Fragment, u.RawFragment = "", ""
+	return u, nil
+}
+
+func blockedMessage(b *blockedError, cause error) *Error {
+	if cause == nil {
+		cause = b
+	}
+	return errUnprocessable(cause, "refusing to fetch the source URL: it leads to %s, %s; "+
+		"fetching from non-public addresses is disabled (set vod.allow_private_urls to allow it)", b.addr, b.reason)
+}
+
+// fetchError explains why fetching u failed.
+func (s *Service) fetchError(ctx context.Context, u *url.URL, err error) error {
+	var (
+		blocked *blockedError
+		dnsErr  *net.DNSError
+	)
+	switch {
+	case errors.As(err, &blocked):
+		return blockedMessage(blocked, err)
+	case errors.Is(err, errTooManyRedirects):
+		return errUnprocessable(err, "fetching the source URL failed: more than %d redirects", maxRedirects)
+	case context.Cause(ctx) != nil && !errors.Is(context.Cause(ctx), context.Canceled):
+		return errUnprocessable(err, "fetching the source URL failed: %v", context.Cause(ctx))
+	case ctx.Err() != nil: // the caller gave up (the client left, or shutdown)
+		return &Error{Status: http.StatusBadRequest, Message: "the request was cancelled while fetching the source URL", Err: err}
+	case errors.As(err, &dnsErr):
+		return errUnprocessable(err, "fetching the source URL failed: cannot resolve host %q", dnsErr.Name)
+	}
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		err = uerr.Err
+	}
+	return errUnprocessable(err, "fetching the source URL failed: %v", err)
+}
+
+// progressReader calls onData after every read that returned data.
+type progressReader struct {
+	r      io.Reader
+	onData func()
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.onData()
+	}
+	return n, err
+}
+
+// filenameFrom takes the file name from a Content-Disposition header, or
+// else from the last element of the URL's path.
+func filenameFrom(disposition string, u *url.URL) string {
+	if disposition != "" {
+		if _, params, err := mime.ParseMediaType(disposition); err == nil {
+			if name := cleanName(params["filename"]); name != "" {
+				return name
+			}
+		}
+	}
+	if u == nil || strings.HasSuffix(u.Path, "/") {
+		return ""
+	}
+	return cleanName(path.Base(u.Path))
+}

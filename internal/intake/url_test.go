@@ -1,0 +1,249 @@
+package intake
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// serveBytes serves data; a Content-Disposition of "" is left out.
+func serveBytes(t *testing.T, data []byte, disposition string) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if disposition != "" {
+			w.Header().Set("Content-Disposition", disposition)
+		}
+		_, _ = w.Write(data)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func addrPort(t *testing.T, srv *httptest.Server) netip.AddrPort {
+	t.Helper()
+	u, _ := url.Parse(srv.URL)
+	ap, err := netip.ParseAddrPort(u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ap
+}
+
+func TestFromURLRefusesLoopbackByDefault(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	t.Cleanup(srv.Close)
+	port := addrPort(t, srv).Port()
+	s, _ := newTestService(t)
+	for _, raw := range []string{
+		srv.URL + "/video.mp4",
+		"http://localhost:" + strconv.Itoa(int(port)) + "/video.mp4", // resolved, then refused at dial time
+	} {
+		_, err := s.FromURL(context.Background(), raw)
+		wantErrorStatus(t, err, http.StatusUnprocessableEntity, "a loopback address")
+		wantErrorStatus(t, err, http.StatusUnprocessableEntity, "vod.allow_private_urls")
+	}
+	if hits.Load() != 0 {
+		t.Fatalf("the loopback server got %d requests", hits.Load())
+	}
+	if names := dirNames(t, uploadsDir(s)); len(names) != 0 {
+		t.Fatalf("uploads folder holds %v", names)
+	}
+}
+
+func TestFromURLAllowedWithOption(t *testing.T) {
+	t.Parallel()
+	data := randomBytes(t, 100<<10)
+	tests := []struct {
+		name, disposition, path, want string
+	}{
+		{"name from Content-Disposition", `attachment; filename="My Talk.mp4"`, "/dl?id=7", "My Talk.mp4"},
+		{"RFC 5987 name", `attachment; filename*=UTF-8''caf%C3%A9.mov`, "/dl", "café.mov"},
+		{"name from the path", "", "/media/clip%20one.mkv", "clip one.mkv"},
+		{"no name", "", "/", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := serveBytes(t, data, tt.disposition)
+			s, _ := newTestService(t, func(c *Config) { c.AllowPrivateURLs = true })
+			f, err := s.FromURL(context.Background(), srv.URL+tt.path+"#frag")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.ReadFile(f.Path)
+			if err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("downloaded file differs (err %v)", err)
+			}
+			if f.Filename != tt.want || f.Origin != "url" || f.URL != srv.URL+tt.path || f.Size != int64(len(data)) {
+				t.Fatalf("File = %+v", f)
+			}
+		})
+	}
+}
+
+func TestFromURLRedirectToLoopbackRefused(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	private := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	t.Cleanup(private.Close)
+	public := httptest.NewServer(http.RedirectHandler(private.URL+"/secret", http.StatusFound))
+	t.Cleanup(public.Close)
+
+	s, _ := newTestService(t)
+	// Treat the first server as if it were on the internet.
+	publicAddr := addrPort(t, public)
+	s.allowAddr = func(ap netip.AddrPort) bool { return ap == publicAddr }
+
+	_, err := s.FromURL(context.Background(), public.URL+"/video.mp4")
+	wantErrorStatus(t, err, http.StatusUnprocessableEntity, "a loopback address")
+	if hits.Load() != 0 {
+		t.Fatal("the redirect reached the private server")
+	}
+}
+
+func TestFromURLTooManyRedirects(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := hits.Add(1)
+		http.Redirect(w, r, srv.URL+"/r"+strconv.Itoa(int(n)), http.StatusFound)
+	}))
+	t.Cleanup(srv.Close)
+	s, _ := newTestService(t, func(c *Config) { c.AllowPrivateURLs = true })
+	_, err := s.FromURL(context.Background(), srv.URL)
+	wantErrorStatus(t, err, http.StatusUnprocessableEntity, "more than 5 redirects")
+	if n := hits.Load(); n != 6 {
+		t.Fatalf("server got %d requests, want 6 (the first and five redirects)", n)
+	}
+}
+
+func TestFromURLSizeLimit(t *testing.T) {
+	t.Parallel()
+	const max = 1000
+	big := bytes.Repeat([]byte("z"), 5*max)
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+	}{
+		{"Content-Length over the limit", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(big) }},
+		{"chunked, over the limit while copying", func(w http.ResponseWriter, r *http.Request) {
+			for i := 0; i < 5; i++ {
+				_, _ = w.Write(big[:max])
+				w.(http.Flusher).Flush()
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(tt.handler)
+			t.Cleanup(srv.Close)
+			s, _ := newTestService(t, func(c *Config) { c.AllowPrivateURLs = true; c.MaxSize = max })
+			_, err := s.FromURL(context.Background(), srv.URL)
+			wantErrorStatus(t, err, http.StatusRequestEntityTooLarge, "larger than the limit")
+			if names := dirNames(t, uploadsDir(s)); len(names) != 0 {
+				t.Fatalf("uploads folder holds %v", names)
+			}
+		})
+	}
+}
+
+func TestFromURLSourceFailures(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		msg     string
+	}{
+		{"not found", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }, `"404 Not Found"`},
+		{"empty", func(w http.ResponseWriter, r *http.Request) {}, "empty file"},
+		{"stalls", func(w http.ResponseWriter, r *http.Request) {
+			_, _ = w.Write([]byte("some"))
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+			case <-time.After(5 * time.Second):
+			}
+		}, "no data for 200ms"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(tt.handler)
+			t.Cleanup(srv.Close)
+			s, _ := newTestService(t, func(c *Config) { c.AllowPrivateURLs = true; c.FetchIdle = 200 * time.Millisecond })
+			_, err := s.FromURL(context.Background(), srv.URL+"/v.mp4")
+			wantErrorStatus(t, err, http.StatusUnprocessableEntity, tt.msg)
+			if names := dirNames(t, uploadsDir(s)); len(names) != 0 {
+				t.Fatalf("uploads folder holds %v", names)
+			}
+		})
+	}
+}
+
+func TestFromURLBadInput(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestService(t)
+	tests := []struct {
+		raw    string
+		status int
+		msg    string
+	}{
+		{"", 400, "source_url is required"},
+		{"ftp://example.com/a.mp4", 400, "http or https"},
+		{"file:///etc/passwd", 400, "http or https"},
+		{"example.com/a.mp4", 400, "http or https"},
+		{"http:///a.mp4", 400, "no host"},
+		{"http://exa mple.com/", 400, "not a valid URL"},
+		{"http://169.254.169.254/latest/meta-data/", 422, "link-local"},
+		{"http://[::1]:8080/", 422, "loopback"},
+		{"http://10.0.0.5/a.mp4", 422, "a private address"},
+		{"http://[::ffff:192.168.0.1]/", 422, "leads to 192.168.0.1, a private address"},
+		{"http://0.0.0.0:80/", 422, "unspecified"},
+		{"https://100.64.1.1/", 422, "carrier-grade NAT"},
+		{"http://" + strings.Repeat("a", 9000) + ".com/", 400, "longer than"},
+	}
+	for _, tt := range tests {
+		_, err := s.FromURL(context.Background(), tt.raw)
+		wantErrorStatus(t, err, tt.status, tt.msg)
+	}
+}
+
+func TestBlockedReason(t *testing.T) {
+	t.Parallel()
+	blocked := []string{
+		"127.0.0.1", "127.1.2.3", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1",
+		"169.254.169.254", "100.64.0.1", "100.127.255.255", "0.0.0.0", "0.1.2.3", "224.0.0.1",
+		"255.255.255.255", "240.0.0.1", "198.18.0.1", "192.0.0.8",
+		"::1", "::", "fc00::1", "fd12:3456::1", "fe80::1", "ff02::1", "::ffff:127.0.0.1",
+		"::ffff:169.254.169.254", "64:ff9b::a9fe:a9fe", "64:ff9b::7f00:1", "2002:7f00:1::", "2002:a00:1::",
+		"64:ff9b:1::1", "fec0::1", "::127.0.0.1", "2001:db8::1",
+	}
+	public := []string{
+		"8.8.8.8", "1.1.1.1", "93.184.216.34", "100.128.0.1", "100.63.255.255", "172.32.0.1",
+		"192.169.0.1", "169.255.0.1", "2606:4700:4700::1111", "2a00:1450:4001::200e",
+		"64:ff9b::808:808", "2002:808:808::", "::ffff:8.8.8.8",
+	}
+	for _, a := range blocked {
+		if r := blockedReason(netip.MustParseAddr(a)); r == "" {
+			t.Errorf("%s is allowed, want it refused", a)
+		}
+	}
+	for _, a := range public {
+		if r := blockedReason(netip.MustParseAddr(a)); r != "" {
+			t.Errorf("%s is refused as %s, want it allowed", a, r)
+		}
+	}
+}

@@ -1,0 +1,290 @@
+package packager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ospreyvideo/osprey/internal/media"
+	"github.com/ospreyvideo/osprey/internal/packager/cmaf"
+	"github.com/ospreyvideo/osprey/internal/storage"
+)
+
+// core is what the live and the VOD packager share: the store under a
+// prefix and the cutter that turns an epoch's units into aligned CMAF
+// segments (cut.go, track.go), storing each segment as it closes. Live and
+// VOD embed it and differ in what they do with closed segments: Live
+// publishes a sliding window, VOD keeps records until End.
+type core struct {
+	store  storage.Store
+	prefix string
+	ctx    context.Context
+	log    *slog.Logger
+	segDur time.Duration // target segment duration, the cutting grid's step
+
+	// startNS maps a unit timestamp to media time: a sample at timestamp ts
+	// has media time startNS+ts nanoseconds (since the Unix epoch, for Live).
+	startNS int64
+	// gridOrigin is the timestamp at which the cutting grid starts.
+	gridOrigin time.Duration
+	// zeroAtFirstCut makes the lead's first cut the start of media time and
+	// of the grid (VOD): startNS and gridOrigin are set from it.
+	zeroAtFirstCut bool
+
+	// alloc returns the number of a new segment.
+	alloc func() (uint64, error)
+
+	ep         *epoch
+	publishDue bool // a segment closed since the last publish
+
+	dropped     int64
+	storeErrors int64
+	storeErr    error // first failed segment write
+}
+
+// epoch is the time between two Begin calls.
+type epoch struct {
+	index   int
+	tracks  []*track
+	lead    *track
+	cuts    []cut
+	slots   map[uint64]*slot
+	nextPub uint64
+	disc    bool // its first segment is discontinuous
+
+	initDecided bool
+	initV       uint64
+	newPeriod   bool
+}
+
+// slot collects the closed segments of one number until every track has one.
+type slot struct {
+	res  []closedSeg
+	have int
+}
+
+type closedSeg struct {
+	done, gap bool
+	t, d      uint64
+	size      int
+	count     int
+}
+
+func (c *core) opCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.ctx, storeTimeout)
+}
+
+// key returns the storage key of rel, a key relative to the prefix.
+func (c *core) key(rel string) string { return joinKey(c.prefix, rel) }
+
+func joinKey(prefix, rel string) string {
+	if prefix == "" {
+		return rel
+	}
+	return prefix + "/" + rel
+}
+
+func (c *core) put(key string, data []byte) error {
+	ctx, cancel := c.opCtx()
+	defer cancel()
+	return c.store.Put(ctx, key, data)
+}
+
+// newTracks checks a ladder and prepares its tracks.
+func newTracks(rs []Rendition) ([]*track, error) {
+	if len(rs) == 0 {
+		return nil, errors.New("packager: no renditions")
+	}
+	seen := map[string]bool{}
+	tracks := make([]*track, 0, len(rs))
+	for i, r := range rs {
+		if !validName(r.Name) || seen[r.Name] {
+			return nil, fmt.Errorf("packager: rendition %d: invalid or duplicate name %q", i, r.Name)
+		}
+		seen[r.Name] = true
+		if r.Track == nil {
+			return nil, fmt.Errorf("packager: rendition %s: no track", r.Name)
+		}
+		t := &track{idx: i, r: r, name: r.Name, kind: r.Track.Kind, codec: r.Track.Codec, ts: cmaf.Timescale(r.Track)}
+		switch {
+		case t.kind == media.Video && (t.codec == media.H264 || t.codec == media.H265):
+		case t.kind == media.Audio && (t.codec == media.AAC || t.codec == media.Opus):
+			data, info, err := cmaf.BuildInit(r.Track)
+			if err != nil {
+				return nil, fmt.Errorf("packager: rendition %s: %w", r.Name, err)
+			}
+			t.hasInit, t.init, t.info, t.ts = true, data, info, info.Timescale
+			t.aac = t.codec == media.AAC
+		default:
+			return nil, fmt.Errorf("packager: rendition %s: unsupported %s track %q", r.Name, t.kind, t.codec)
+		}
+		tracks = append(tracks, t)
+	}
+	return tracks, nil
+}
+
+func validName(s string) bool {
+	if s == "" || s == "." || s == ".." || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// newEpoch starts an epoch of tracks; its lead is the first video track,
+// else the first track.
+func newEpoch(index int, tracks []*track) *epoch {
+	ep := &epoch{index: index, tracks: tracks, slots: map[uint64]*slot{}, lead: tracks[0]}
+	for _, t := range tracks {
+		if t.kind == media.Video {
+			ep.lead = t
+			break
+		}
+	}
+	ep.lead.lead = true
+	return ep
+}
+
+// checkUnit reports whether a unit of the rendition with that index can be
+// cut now.
+func (c *core) checkUnit(rendition int) error {
+	if c.ep == nil {
+		return errors.New("packager: WriteUnit before Begin")
+	}
+	if rendition < 0 || rendition >= len(c.ep.tracks) {
+		return fmt.Errorf("packager: no rendition %d", rendition)
+	}
+	return nil
+}
+
+// cutUnit hands one unit of the rendition with that index (checked by
+// checkUnit) to the cutter.
+func (c *core) cutUnit(rendition int, u *media.Unit) error {
+	t := c.ep.tracks[rendition]
+	x := unit{pts: u.PTS, dts: u.DTS, key: u.Key, nalus: u.NALUs, data: u.Data}
+	if t.kind == media.Video {
+		if len(u.NALUs) == 0 {
+			c.dropped++
+			return nil
+		}
+		x.data = nil
+	} else {
+		if len(u.Data) == 0 {
+			c.dropped++
+			return nil
+		}
+		x.dts, x.key, x.nalus = u.PTS, true, nil
+	}
+	if t.lead {
+		return c.leadUnit(t, &x)
+	}
+	c.otherUnit(t, &x)
+	return nil
+}
+
+// flushCuts closes every open segment of the current epoch, as short as it
+// may be, and marks what a track never closed as a gap, so that every slot
+// of the epoch is complete.
+func (c *core) flushCuts() {
+	ep := c.ep
+	lead := ep.lead
+	leadEnd := lead.lastPTS + ticksDur(uint64(max(lead.lastDur, 1)), lead.ts)
+	if lead.open != nil {
+		c.closeSegment(lead)
+	}
+	for _, t := range ep.tracks {
+		if t == lead {
+			continue
+		}
+		for t.pending() > 0 {
+			u := t.peek()
+			if u.pts < leadEnd {
+				c.append(t, &u)
+			} else {
+				c.dropped++
+			}
+			t.pop()
+		}
+		if t.open != nil {
+			c.closeSegment(t)
+		}
+	}
+	for _, cu := range ep.cuts {
+		for _, t := range ep.tracks {
+			if s := ep.slots[cu.n]; s == nil || !s.res[t.idx].done {
+				c.markGap(cu.n, t)
+			}
+		}
+	}
+}
+
+// closeSegment encodes and stores t's open segment.
+func (c *core) closeSegment(t *track) {
+	s := t.open
+	t.open = nil
+	data := s.frag.Encode(uint32(s.n), s.base)
+	t.payloadHint, t.samplesHint = s.frag.PayloadSize(), s.frag.Len()
+	res := closedSeg{done: true, t: s.base, d: s.frag.Duration(), size: len(data), count: s.frag.Len()}
+	if err := c.put(c.key(segmentKey(t.name, s.n)), data); err != nil {
+		c.storeErrors++
+		if c.storeErr == nil {
+			c.storeErr = fmt.Errorf("storing %s: %w", segmentKey(t.name, s.n), err)
+		}
+		c.log.Error("storing segment", "rendition", t.name, "segment", s.n, "error", err)
+		res.gap = true
+	}
+	c.ep.setClosed(s.n, t.idx, res, len(c.ep.tracks))
+	c.publishDue = true
+}
+
+func (c *core) markGap(n uint64, t *track) {
+	c.ep.setClosed(n, t.idx, closedSeg{done: true, gap: true}, len(c.ep.tracks))
+	c.publishDue = true
+}
+
+func (ep *epoch) setClosed(n uint64, i int, res closedSeg, tracks int) {
+	s := ep.slots[n]
+	if s == nil {
+		s = &slot{res: make([]closedSeg, tracks)}
+		ep.slots[n] = s
+	}
+	if !s.res[i].done {
+		s.have++
+	}
+	s.res[i] = res
+}
+
+// nextReady returns the next slot in number order that every track has
+// closed, removing it from the epoch, or nil.
+func (ep *epoch) nextReady() (uint64, *slot) {
+	s := ep.slots[ep.nextPub]
+	if s == nil || s.have < len(ep.tracks) {
+		return 0, nil
+	}
+	n := ep.nextPub
+	delete(ep.slots, n)
+	ep.nextPub++
+	return n, s
+}
+
+// record describes the complete slot n: one entry per track, in track
+// order. A gap without media gets the lead's times in its timescale.
+func (ep *epoch) record(n uint64, s *slot) *segRecord {
+	lead := s.res[ep.lead.idx]
+	rec := &segRecord{n: n, initV: ep.initV, lead: ep.lead.name, entries: make([]entry, 0, len(ep.tracks))}
+	for _, t := range ep.tracks {
+		r := s.res[t.idx]
+		e := entry{name: t.name, kind: t.kind, ts: t.ts, t: r.t, d: r.d, size: r.size, count: r.count, gap: r.gap}
+		if r.gap && r.d == 0 {
+			e.t, e.d = rescale(lead.t, ep.lead.ts, t.ts), rescale(lead.d, ep.lead.ts, t.ts)
+		}
+		rec.entries = append(rec.entries, e)
+	}
+	return rec
+}

@@ -1,0 +1,137 @@
+// Package thumbnail makes the still images of a video asset with ffmpeg: a
+// poster frame, sprite sheets of small thumbnails at a regular interval,
+// and the WebVTT thumbnails track that tells players which tile of which
+// sheet shows each moment (the "#xywh=" media fragment convention).
+//
+// It decodes as little as it can: the sprites come from the keyframes only
+// (-skip_frame nokey), the poster from a fast seek. So a thumbnail shows
+// the keyframe nearest its time: exact for sources with a keyframe at
+// least every interval, up to half a GOP off otherwise. Rotation is
+// honoured (ffmpeg's autorotate) and non-square pixels are scaled to square.
+package thumbnail
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	_ "image/jpeg" // DecodeConfig of the sprite sheets
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Options tunes Generate. Zero values take the defaults.
+type Options struct {
+	FFmpeg   string        // ffmpeg binary; default "ffmpeg"
+	Interval time.Duration // between thumbnails; 0: duration/100 within [1 s, 10 s]
+	Width    int           // thumbnail width; default 160 (height keeps the aspect, even)
+	// Tiles per sprite sheet; default 10x10. A video with fewer
+	// thumbnails than a sheet holds gets a sheet of as many rows as it needs.
+	Columns, Rows int
+}
+
+// Result names the files Generate wrote, relative to its directory.
+type Result struct {
+	Poster        string   // "poster.jpg": display size, at most 1280 wide
+	Sprites       []string // "sprite-0.jpg", "sprite-1.jpg", ...
+	VTT           string   // "thumbnails.vtt"
+	Width, Height int      // of one thumbnail
+	Interval      time.Duration
+}
+
+// File names Generate writes.
+const (
+	PosterName = "poster.jpg"
+	VTTName    = "thumbnails.vtt"
+)
+
+// MaxPosterWidth caps the poster's width; narrower video keeps its size.
+const MaxPosterWidth = 1280
+
+func (o *Options) setDefaults(duration time.Duration) {
+	if o.FFmpeg == "" {
+		o.FFmpeg = "ffmpeg"
+	}
+	if o.Interval <= 0 {
+		o.Interval = min(max(duration/100, time.Second), 10*time.Second)
+	}
+	if o.Width <= 0 {
+		o.Width = 160
+	}
+	o.Width = max(o.Width&^1, 2)
+	if o.Columns <= 0 {
+		o.Columns = 10
+	}
+	if o.Rows <= 0 {
+		o.Rows = 10
+	}
+}
+
+// Generate writes the poster, sprite sheets and thumbnails track of the
+// video at input (a local file of the given duration) into dir, with two
+// ffmpeg runs side by side. The track's cues cover [0, duration) exactly.
+func Generate(ctx context.Context, opt Options, input string, duration time.Duration, dir string) (Result, error) {
+	if duration <= 0 {
+		return Result{}, errors.New("thumbnails: the video's duration is unknown")
+	}
+	opt.setDefaults(duration)
+	n := int((duration + opt.Interval - 1) / opt.Interval) // thumbnails, the last one possibly shorter
+	cols := min(opt.Columns, n)
+	rows := min(opt.Rows, (n+cols-1)/cols)
+	perSheet := cols * rows
+	sheets := (n + perSheet - 1) / perSheet
+
+	var wg sync.WaitGroup
+	var posterErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		posterErr = poster(ctx, opt.FFmpeg, input, duration, filepath.Join(dir, PosterName))
+	}()
+	spriteErr := sprites(ctx, opt, input, n, cols, rows, filepath.Join(dir, "sprite-%d.jpg"))
+	wg.Wait()
+	if err := errors.Join(spriteErr, posterErr); err != nil {
+		return Result{}, err
+	}
+
+	res := Result{Poster: PosterName, VTT: VTTName, Interval: opt.Interval}
+	for i := range sheets {
+		res.Sprites = append(res.Sprites, "sprite-"+strconv.Itoa(i)+".jpg")
+	}
+	// The tile size is what ffmpeg made of the display aspect ratio: read
+	// it back from the first sheet (tile adds no margin or padding).
+	w, h, err := imageSize(filepath.Join(dir, res.Sprites[0]))
+	if err != nil {
+		return Result{}, fmt.Errorf("thumbnails: %w", err)
+	}
+	if w != cols*opt.Width || h%rows != 0 {
+		return Result{}, fmt.Errorf("thumbnails: sprite sheet is %dx%d, want %d columns of %d pixels and %d rows", w, h, cols, opt.Width, rows)
+	}
+	res.Width, res.Height = opt.Width, h/rows
+	for _, name := range res.Sprites[1:] {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			return Result{}, fmt.Errorf("thumbnails: ffmpeg made fewer sprite sheets than %d: %w", sheets, err)
+		}
+	}
+	vtt := buildVTT(n, cols, perSheet, res.Width, res.Height, opt.Interval, duration, res.Sprites)
+	if err := os.WriteFile(filepath.Join(dir, VTTName), vtt, 0o644); err != nil {
+		return Result{}, fmt.Errorf("thumbnails: %w", err)
+	}
+	return res, nil
+}
+
+func imageSize(path string) (int, int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	cfg, _, err := image.DecodeConfig(f)
+	if err != nil {
+		return 0, 0, fmt.Errorf("reading %s: %w", filepath.Base(path), err)
+	}
+	return cfg.Width, cfg.Height, nil
+}
