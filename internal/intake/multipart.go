@@ -88,9 +88,8 @@ func (s *Service) FromMultipart(w http.ResponseWriter, r *http.Request) (File, e
 	if f.Path == "" {
 		return File{}, errBadRequest("the \"file\" field is required")
 	}
-	if f.Size == 0 {
-		return File{}, errBadRequest("the file is empty")
-	}
+	// An empty file is accepted: like any file that is not media, it
+	// becomes an asset that fails with a reason ("the file is empty").
 	if f.Title, err = CheckTitle(title); err != nil {
 		return File{}, err
 	}

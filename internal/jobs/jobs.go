@@ -72,7 +72,7 @@ func OpenSQLite(ctx context.Context, db *sql.DB, cfg Config, log *slog.Logger) (
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 250 * time.Millisecond
 	}
-	migrator, err := rivermigrate.New(riversqlite.New(db), &rivermigrate.Config{Logger: log})
+	migrator, err := rivermigrate.New(riversqlite.New(db), &rivermigrate.Config{Logger: slog.New(quietHandler{log.Handler()})})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: preparing migrations: %w", err)
 	}
@@ -113,7 +113,7 @@ func (q *Queue) Start(ctx context.Context) error {
 		// A running job is never rescued while this process lives: only a
 		// restart (OpenSQLite) releases jobs left running.
 		RescueStuckJobsAfter: 100 * 365 * 24 * time.Hour,
-		Logger:               q.log.With("component", "river"),
+		Logger:               slog.New(quietHandler{q.log.Handler()}).With("component", "river"),
 	})
 	if err != nil {
 		return fmt.Errorf("jobs: creating the client: %w", err)

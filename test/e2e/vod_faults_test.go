@@ -83,7 +83,8 @@ func referencedFiles(t *testing.T, a asset) map[string]bool {
 	t.Helper()
 	base := strings.TrimSuffix(a.Playback.HLS, "index.m3u8")
 	rel := func(u string) string { return strings.TrimPrefix(u, base) }
-	out := map[string]bool{"index.m3u8": true, "manifest.mpd": true}
+	// vod.json is the packager's record of the segment list (never served).
+	out := map[string]bool{"index.m3u8": true, "manifest.mpd": true, "vod.json": true}
 	mv := multivariant(t, a.Playback.HLS)
 	var lists []string
 	for _, v := range mv.Variants {

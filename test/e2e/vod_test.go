@@ -32,7 +32,7 @@ func vodSources() []vodSource {
 			[]string{"-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "500k", "-c:a", "libopus", "-shortest"})},
 		{name: "audio-only-m4a", file: "audio.m4a", audio: true, args: join(toneIn(secs), []string{"-c:a", "aac"})},
 		{name: "portrait-rotated-mp4", file: "portrait.mp4", portrait: true, args: join(videoIn("640x360", secs), toneIn(secs),
-			[]string{"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", "-metadata:s:v:0", "rotate=90"})},
+			[]string{"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"})},
 	}
 }
 
@@ -45,6 +45,10 @@ func TestVODSourcesOfEveryKind(t *testing.T) {
 	ids := map[string]string{}
 	for _, src := range vodSources() {
 		path := makeSource(t, dir, src.file, src.args...)
+		if src.portrait {
+			// ffmpeg 5.1 writes the rotation only when stream-copying.
+			path = makeSource(t, dir, "rotated-"+src.file, "-i", path, "-c", "copy", "-metadata:s:v:0", "rotate=90")
+		}
 		code, a, raw := s.uploadMultipart(path, src.name)
 		if code != http.StatusCreated {
 			t.Fatalf("%s: upload: HTTP %d %s", src.name, code, raw)
