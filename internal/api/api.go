@@ -11,6 +11,19 @@
 //	DELETE /api/v1/channels/{id}             disconnect, delete media and channel -> 204
 //	POST   /api/v1/channels/{id}/rotate-key  new stream key -> 200
 //
+// Video on demand (assets.go, webhooks.go have the details):
+//
+//	POST   /api/v1/assets                    multipart file or {"source_url"} -> 201
+//	GET    /api/v1/assets                    ?upload_id=&status=&limit=&cursor=
+//	GET    /api/v1/assets/{id}               one asset, with progress while processing
+//	DELETE /api/v1/assets/{id}               cancel, delete every stored object -> 204
+//	POST   /api/v1/assets/{id}/cancel        stop processing
+//	POST   /api/v1/assets/{id}/subtitles     add a WebVTT track
+//	*      /api/v1/uploads/                  tus 1.0 resumable uploads
+//	POST   /api/v1/webhooks                  {"url","events"} -> 201 with the signing secret
+//	GET    /api/v1/webhooks[/{id}]           endpoints; DELETE /api/v1/webhooks/{id}
+//	GET    /api/v1/webhooks/{id}/deliveries  the delivery log
+//
 // Rotating a key does not disconnect a publisher that is already streaming;
 // the old key only stops working for new publishes.
 //

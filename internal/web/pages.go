@@ -11,8 +11,9 @@ import (
 // contentSecurityPolicy allows the pages nothing but their own scripts and
 // styles, media and XHR/fetch from this origin, and blob: URLs, which Media
 // Source Extensions (media-src) and hls.js's transmuxing worker need.
+// data: in media-src is for the empty <track src="data:,WEBVTT"> hls.js adds for subtitles.
 const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; " +
-	"img-src 'self' data:; media-src 'self' blob:; connect-src 'self'; worker-src 'self' blob:; " +
+	"img-src 'self' data:; media-src 'self' blob: data:; connect-src 'self'; worker-src 'self' blob:; " +
 	"base-uri 'none'; form-action 'none'"
 
 // pageSet holds one parsed template per page, each with the shared layout.
