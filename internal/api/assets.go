@@ -3,7 +3,8 @@ package api
 // Asset endpoints, all under the /api/v1 authentication:
 //
 //	POST   /api/v1/assets                    multipart/form-data (file, optional title), or
-//	                                         JSON {"source_url": "...", "title": "..."} -> 201 asset
+//	                                         JSON {"source_url": "...", "title": "..."} -> 201 asset;
+//	                                         ?priority=1..4 (1 runs first; default 2)
 //	GET    /api/v1/assets                    ?upload_id=&status=&limit=&cursor= -> {"items":[...],"next_cursor":"..."}
 //	GET    /api/v1/assets/{id}               one asset
 //	DELETE /api/v1/assets/{id}               cancel, delete media and asset -> 204
@@ -98,6 +99,14 @@ func (a *API) createAsset(w http.ResponseWriter, r *http.Request) error {
 	if a.deps.VOD == nil || a.deps.Intake == nil {
 		return errUnavailable("video on demand is not enabled on this server")
 	}
+	priority := 0
+	if p := r.URL.Query().Get("priority"); p != "" {
+		n, perr := strconv.Atoi(p)
+		if perr != nil || n < 1 || n > 4 {
+			return errInvalid("priority must be 1 (highest) to 4, got %q", p)
+		}
+		priority = n
+	}
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	var (
 		f   intake.File
@@ -127,6 +136,7 @@ func (a *API) createAsset(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return assetError(err, "", "receiving the source of")
 	}
+	f.Priority = priority
 	// The VOD owns the file from here on; it finishes even if the client leaves.
 	asset, err := a.deps.VOD.CreateAsset(context.WithoutCancel(r.Context()), f)
 	if err != nil {

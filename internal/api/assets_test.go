@@ -87,6 +87,17 @@ func TestCreateAssetMultipart(t *testing.T) {
 	if dir := filepath.Dir(srcs[0].File.Path); dir != filepath.Join(e.dataDir, "uploads") {
 		t.Fatalf("source arrived in %s", dir)
 	}
+	if srcs[0].File.Priority != 0 {
+		t.Fatalf("priority %d without ?priority", srcs[0].File.Priority)
+	}
+	req := multipartRequest(t, [2]string{"file", "x"})
+	req.URL.RawQuery = "priority=1"
+	if w := e.serve(req); w.Code != http.StatusCreated {
+		t.Fatalf("with priority: %d %s", w.Code, w.Body)
+	}
+	if srcs = e.vod.sources(); len(srcs) != 2 || srcs[1].File.Priority != 1 {
+		t.Fatalf("?priority=1 did not reach the VOD: %+v", srcs[len(srcs)-1].File)
+	}
 
 	w = e.do(http.MethodGet, "/api/v1/assets/"+got.ID, "")
 	if w.Code != http.StatusOK || decode[Asset](t, w).ID != got.ID {
@@ -120,6 +131,7 @@ func TestCreateAssetRefusals(t *testing.T) {
 		{"plain text", request("POST", "/api/v1/assets", "hello"), 415, CodeUnsupportedMediaType, "multipart/form-data"},
 		{"multipart without file", multipartRequest(t, [2]string{"title", "x"}), 400, CodeInvalidArgument, `"file" field is required`},
 		{"multipart too large", multipartRequest(t, [2]string{"file", strings.Repeat("x", 1001)}), 413, CodeTooLarge, "larger than the limit"},
+		{"priority out of range", jsonRequest("POST", "/api/v1/assets?priority=9", string(body)), 400, CodeInvalidArgument, "priority must be 1 (highest) to 4"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"net/http"
 	"os"
 	"os/exec"
@@ -173,3 +174,30 @@ type cliError struct {
 }
 
 func (e *cliError) Error() string { return e.err.Error() + ": " + e.stderr }
+
+// TestVODTusJSClient uploads with tus-js-client (the client Uppy uses), in
+// chunks: any tus client works.
+func TestVODTusJSClient(t *testing.T) {
+	s := startOsprey(t)
+	path := makeSource(t, t.TempDir(), "js.mp4", vodSources()[0].args...)
+	script, _ := filepath.Abs("browser/tus-upload.mjs")
+	out, err := exec.Command("node", script, s.httpBase+"/api/v1/uploads/", path, adminToken).Output()
+	if err != nil {
+		t.Fatalf("tus-js-client: %v\n%s", err, out)
+	}
+	var res struct {
+		OK  bool   `json:"ok"`
+		URL string `json:"url"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil || !res.OK {
+		t.Fatalf("tus-js-client: %s", out)
+	}
+	var list assetList
+	waitFor(t, 10*time.Second, "the asset of the upload", func() bool {
+		s.api("GET", "/api/v1/assets?upload_id="+filepath.Base(res.URL), nil, &list)
+		return len(list.Items) == 1
+	})
+	if a := s.waitAsset(list.Items[0].ID, 60*time.Second); a.Status != "ready" || a.Title != "via tus-js-client" {
+		t.Fatalf("asset: %s %q (%s)", a.Status, a.Title, a.Error)
+	}
+}
