@@ -13,6 +13,8 @@ import (
 	"github.com/ospreyvideo/osprey/internal/config"
 	"github.com/ospreyvideo/osprey/internal/media"
 	"github.com/ospreyvideo/osprey/internal/transcode"
+
+	"github.com/ospreyvideo/osprey/bench/internal/benchkit"
 )
 
 // cpu compares the CPU time of Osprey (its Go process plus the ffmpeg it
@@ -27,14 +29,14 @@ func (b *bench) cpu(rounds int) {
 		log.Printf("cpu round %d/%d: osprey", r+1, rounds)
 		s := startServer(b.osprey, filepath.Join(b.work, fmt.Sprintf("cpu-%d", r)))
 		ch := s.createChannel("cpu")
-		pid := s.cmd.Process.Pid
-		self0, child0 := procTimes(pid)
+		pid := s.Cmd.Process.Pid
+		self0, child0 := benchkit.ProcTimes(pid)
 		pub := publish(b.source, ch.Ingest.RTMP)
 		if err := pub.Wait(); err != nil {
 			log.Fatalf("publisher: %v", err)
 		}
 		s.waitIdle(ch.ID) // the transcoder has exited and been reaped
-		self1, child1 := procTimes(pid)
+		self1, child1 := benchkit.ProcTimes(pid)
 		s.stop()
 		goCPU = append(goCPU, self1-self0)
 		ffCPU = append(ffCPU, child1-child0)
@@ -71,16 +73,7 @@ func (b *bench) cpu(rounds int) {
 			r+1, perSec(goCPU[r]), perSec(ffCPU[r]), perSec(total), perSec(refCPU[r]), ratio, share)
 	}
 	fmt.Printf("\nMedian ratio Osprey / plain ffmpeg: **%.3f×**; median Go share of Osprey's CPU: **%.1f %%**.\n",
-		median(ratios), median(shares))
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+		benchkit.Median(ratios), benchkit.Median(shares))
 }
 
 // referenceArgs turns Osprey's transcoder command line into a standalone

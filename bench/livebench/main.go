@@ -21,6 +21,8 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+
+	"github.com/ospreyvideo/osprey/bench/internal/benchkit"
 )
 
 var verbose = flag.Bool("v", false, "log each measurement")
@@ -45,7 +47,7 @@ func main() {
 	b := &bench{work: work, seconds: *seconds, osprey: *bin}
 	if b.osprey == "" {
 		b.osprey = filepath.Join(work, "osprey")
-		run("go", "build", "-o", b.osprey, "./cmd/osprey")
+		benchkit.Run("go", "build", "-o", b.osprey, "./cmd/osprey")
 	}
 	b.source = filepath.Join(work, "source-720p30.mp4")
 	log.Printf("encoding a %d s 1280x720 30 fps source", b.seconds)

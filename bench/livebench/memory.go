@@ -24,7 +24,7 @@ func (b *bench) memory(n int) {
 	}
 	for _, channels := range []int{1, n} {
 		s := startServer(b.osprey, filepath.Join(b.work, fmt.Sprintf("memory-%d", channels)), "--config", conf, "--ladder", "bench")
-		pid := s.cmd.Process.Pid
+		pid := s.Cmd.Process.Pid
 		var chans []channel
 		for i := 0; i < channels; i++ {
 			chans = append(chans, s.createChannel(fmt.Sprintf("memory %d", i)))

@@ -35,6 +35,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ospreyvideo/osprey/bench/internal/benchkit"
 	"github.com/ospreyvideo/osprey/internal/config"
 	"github.com/ospreyvideo/osprey/internal/media"
 	"github.com/ospreyvideo/osprey/internal/probe"
@@ -66,11 +67,11 @@ func main() {
 	osprey := *bin
 	if osprey == "" {
 		osprey = filepath.Join(work, "osprey")
-		run("go", "build", "-o", osprey, "./cmd/osprey")
+		benchkit.Run("go", "build", "-o", osprey, "./cmd/osprey")
 	}
 	source := filepath.Join(work, "source.mp4")
 	log.Printf("encoding a %d s %s 30 fps source", *seconds, *size)
-	run("ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+	benchkit.Run("ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
 		"-f", "lavfi", "-i", "testsrc2=size="+*size+":rate=30",
 		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
 		"-t", strconv.Itoa(*seconds),
@@ -102,7 +103,7 @@ func main() {
 		fmt.Printf("| %d | %.1f s | %.1f s | %.3f× | %.1f s | %.1f s | %.3f× |\n", i+1,
 			plain[i].wall.Seconds(), osp[i].wall.Seconds(), w, plain[i].cpu.Seconds(), osp[i].cpu.Seconds(), c)
 	}
-	fmt.Printf("\nMedian ratios Osprey / plain ffmpeg: wall **%.3f×**, CPU **%.3f×**.\n\n", median(wr), median(cr))
+	fmt.Printf("\nMedian ratios Osprey / plain ffmpeg: wall **%.3f×**, CPU **%.3f×**.\n\n", benchkit.Median(wr), benchkit.Median(cr))
 	src := float64(2 * *seconds)
 	fmt.Println("| two jobs at once | wall | CPU | source seconds per wall second |")
 	fmt.Println("| --- | --- | --- | --- |")
@@ -202,7 +203,7 @@ func runOsprey(bin, work, source string, n int) result {
 	// Uploads are posted while the queue could already start the first:
 	// the clock starts before the first post; the upload of a 60 MB file
 	// on loopback takes a fraction of a second.
-	self0, child0 := procTimes(s.cmd.Process.Pid)
+	self0, child0 := benchkit.ProcTimes(s.Cmd.Process.Pid)
 	start := time.Now()
 	for i := range ids {
 		ids[i] = s.upload(files[i])
@@ -211,23 +212,6 @@ func runOsprey(bin, work, source string, n int) result {
 		s.waitReady(id)
 	}
 	wall := time.Since(start)
-	self1, child1 := procTimes(s.cmd.Process.Pid)
+	self1, child1 := benchkit.ProcTimes(s.Cmd.Process.Pid)
 	return result{wall: wall, cpu: (self1 - self0) + (child1 - child0)}
-}
-
-func run(name string, args ...string) {
-	cmd := exec.Command(name, args...)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		log.Fatalf("%s %v: %v", name, args, err)
-	}
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

@@ -84,19 +84,8 @@ func (p Plan) FFmpegArgs(input []*media.Track, segment time.Duration) []string {
 			a = append(a, "-map", fmt.Sprintf("0:%d", r.input), fmt.Sprintf("-c:v:%d", vOut), "copy")
 			vOut++
 		case r.Track.Kind == media.Video:
-			s := strconv.Itoa(vOut)
-			a = append(a, "-map", fmt.Sprintf("[v%d]", i),
-				"-c:v:"+s, "libx264",
-				"-preset:v:"+s, p.Preset,
-				"-profile:v:"+s, r.profile,
-				"-b:v:"+s, strconv.Itoa(r.Bitrate),
-				"-maxrate:v:"+s, strconv.Itoa(r.MaxBitrate),
-				"-bufsize:v:"+s, strconv.Itoa(r.MaxBitrate*2),
-				"-force_key_frames:v:"+s, forceKey,
-			)
-			if p.Tune != "" {
-				a = append(a, "-tune:v:"+s, p.Tune)
-			}
+			a = append(a, "-map", fmt.Sprintf("[v%d]", i))
+			a = append(a, p.x264Args(vOut, r, forceKey)...)
 			vOut++
 		case r.Track.Kind == media.Audio:
 			a = append(a, "-map", fmt.Sprintf("0:%d", r.input),
@@ -122,4 +111,23 @@ func (p Plan) hasPassthrough() bool {
 		}
 	}
 	return false
+}
+
+// x264Args are the encoder options of video output n for rendition r:
+// the ladder's preset, profile and rate control, keyframes at forceKey.
+func (p Plan) x264Args(n int, r Rendition, forceKey string) []string {
+	s := strconv.Itoa(n)
+	a := []string{
+		"-c:v:" + s, "libx264",
+		"-preset:v:" + s, p.Preset,
+		"-profile:v:" + s, r.profile,
+		"-b:v:" + s, strconv.Itoa(r.Bitrate),
+		"-maxrate:v:" + s, strconv.Itoa(r.MaxBitrate),
+		"-bufsize:v:" + s, strconv.Itoa(r.MaxBitrate * 2),
+		"-force_key_frames:v:" + s, forceKey,
+	}
+	if p.Tune != "" {
+		a = append(a, "-tune:v:"+s, p.Tune)
+	}
+	return a
 }

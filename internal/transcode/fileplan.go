@@ -148,19 +148,8 @@ func (p Plan) FileArgs(input string, segment time.Duration) []string {
 	for i, r := range p.Renditions {
 		switch r.Track.Kind {
 		case media.Video:
-			s := strconv.Itoa(vOut)
-			a = append(a, "-map", fmt.Sprintf("[v%d]", i),
-				"-c:v:"+s, "libx264",
-				"-preset:v:"+s, p.Preset,
-				"-profile:v:"+s, r.profile,
-				"-b:v:"+s, strconv.Itoa(r.Bitrate),
-				"-maxrate:v:"+s, strconv.Itoa(r.MaxBitrate),
-				"-bufsize:v:"+s, strconv.Itoa(r.MaxBitrate*2),
-				"-force_key_frames:v:"+s, forceKey,
-			)
-			if p.Tune != "" {
-				a = append(a, "-tune:v:"+s, p.Tune)
-			}
+			a = append(a, "-map", fmt.Sprintf("[v%d]", i))
+			a = append(a, p.x264Args(vOut, r, forceKey)...)
 			vOut++
 		case media.Audio:
 			s := strconv.Itoa(aOut)

@@ -1,0 +1,109 @@
+// Package benchkit holds what the benchmark commands share: running the
+// osprey binary, reading CPU times from /proc, and small statistics.
+package benchkit
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Run runs a command with its output on stderr; failure is fatal.
+func Run(name string, args ...string) {
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		log.Fatalf("%s %v: %v", name, args, err)
+	}
+}
+
+// Server is a running `osprey serve`.
+type Server struct {
+	Cmd     *exec.Cmd
+	Base    string // http://127.0.0.1:port
+	RTMP    string // bound RTMP address, "" when disabled
+	DataDir string
+	done    chan struct{}
+}
+
+// StartServer runs `osprey serve` on dataDir with HTTP on a free loopback
+// port, JSON logs and the admin token, plus extra arguments, and waits
+// until it serves. ERROR log lines are passed on to the log.
+func StartServer(bin, dataDir, token string, extra ...string) *Server {
+	args := append([]string{"serve", "--data", dataDir, "--http", "127.0.0.1:0", "--log-format", "json"}, extra...)
+	s := &Server{Cmd: exec.Command(bin, args...), done: make(chan struct{}), DataDir: dataDir}
+	s.Cmd.Env = append(os.Environ(), "OSPREY_ADMIN_TOKEN="+token)
+	out, _ := s.Cmd.StderrPipe()
+	if err := s.Cmd.Start(); err != nil {
+		log.Fatal(err)
+	}
+	ready := make(chan map[string]any, 1)
+	go func() {
+		defer close(s.done)
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			var rec map[string]any
+			if json.Unmarshal(sc.Bytes(), &rec) != nil {
+				continue
+			}
+			if rec["msg"] == "osprey is serving" {
+				ready <- rec
+			}
+			if rec["level"] == "ERROR" {
+				log.Printf("osprey: %s", sc.Text())
+			}
+		}
+		_ = s.Cmd.Wait()
+	}()
+	select {
+	case rec := <-ready:
+		s.Base = "http://" + rec["http"].(string)
+		s.RTMP, _ = rec["rtmp"].(string)
+	case <-s.done:
+		log.Fatal("osprey exited at start")
+	case <-time.After(20 * time.Second):
+		log.Fatal("osprey did not start")
+	}
+	return s
+}
+
+// Stop interrupts the server and waits for it to exit.
+func (s *Server) Stop() {
+	_ = s.Cmd.Process.Signal(os.Interrupt)
+	<-s.done
+}
+
+// ProcTimes reads a process's CPU time: its own, and that of its
+// waited-for children.
+func ProcTimes(pid int) (self, children time.Duration) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Fields after the command name, which is in parentheses.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	tick := func(i int) time.Duration { // field numbers from proc(5), minus 3
+		v, _ := strconv.ParseInt(f[i-3], 10, 64)
+		return time.Duration(v) * time.Second / 100 // USER_HZ
+	}
+	return tick(14) + tick(15), tick(16) + tick(17)
+}
+
+// Median of v (the mean of the middle two for an even count).
+func Median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
