@@ -71,12 +71,14 @@ func (s *Service) CreateAsset(ctx context.Context, f intake.File) (catalog.Asset
 		}
 		return catalog.Asset{}, fmt.Errorf("vod: creating the asset: %w", err)
 	}
-	if updated, err := s.cfg.Catalog.UpdateAsset(ctx, id, func(a *catalog.Asset) error {
+	if _, err := s.cfg.Catalog.UpdateAsset(ctx, id, func(a *catalog.Asset) error {
 		a.JobID = jobID
 		return nil
-	}); err == nil {
-		a = updated
+	}); err != nil {
+		s.log.Warn("recording the job of a new asset", "asset", id, "job", jobID, "error", err)
 	}
+	// The asset as created: the worker may already have moved it on.
+	a.JobID = jobID
 	s.log.Info("asset created", "asset", id, "origin", f.Origin, "filename", a.Source.Filename, "size", f.Size, "job", jobID)
 	s.emit(ctx, eventCreated, a)
 	return a, nil

@@ -41,7 +41,13 @@ func (s *Service) AddSubtitle(ctx context.Context, id string, sub catalog.AssetS
 	if err := s.cfg.Storage.Put(ctx, subtitleSourceKey(id, sub.Name), vtt); err != nil {
 		return catalog.Asset{}, fmt.Errorf("vod: storing the subtitle: %w", err)
 	}
+	var replaced string // output path of the track this one replaces
 	a, err := s.cfg.Catalog.UpdateAsset(ctx, id, func(a *catalog.Asset) error {
+		for _, x := range a.Output.Subtitles {
+			if x.Name == sub.Name {
+				replaced = x.Path
+			}
+		}
 		a.Output.Subtitles = slices.DeleteFunc(a.Output.Subtitles, func(x catalog.AssetSubtitle) bool { return x.Name == sub.Name })
 		a.Output.Subtitles = append(a.Output.Subtitles, sub)
 		return nil
@@ -55,6 +61,12 @@ func (s *Service) AddSubtitle(ctx context.Context, id string, sub catalog.AssetS
 		}
 		if err := s.publishSubtitles(ctx, a); err != nil {
 			return catalog.Asset{}, err
+		}
+		if replaced != "" && replaced != sub.Path {
+			// No manifest lists it any more.
+			if err := s.cfg.Storage.Delete(ctx, Prefix(id)+"/"+replaced); err != nil {
+				s.log.Warn("removing a replaced subtitle", "asset", id, "path", replaced, "error", err)
+			}
 		}
 	}
 	return a, nil

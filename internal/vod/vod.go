@@ -82,6 +82,10 @@ type Service struct {
 
 	mu      sync.Mutex
 	running map[string]*run // asset id → its attempt running in this process
+
+	// retryUnit is NextRetry's base delay; 0 means 10 s. Tests shorten it
+	// before the queue starts.
+	retryUnit time.Duration
 }
 
 // run is an attempt in progress.

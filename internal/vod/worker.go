@@ -20,7 +20,11 @@ type worker struct {
 
 // NextRetry backs off 10 s, 40 s, 90 s, ... (10 s × attempt²), at most 10 min.
 func (w *worker) NextRetry(job *river.Job[processArgs]) time.Time {
-	d := min(time.Duration(job.Attempt*job.Attempt)*10*time.Second, 10*time.Minute)
+	unit := w.s.retryUnit
+	if unit <= 0 {
+		unit = 10 * time.Second
+	}
+	d := min(time.Duration(job.Attempt*job.Attempt)*unit, 10*time.Minute)
 	return time.Now().Add(d)
 }
 
@@ -60,8 +64,9 @@ func (w *worker) Work(ctx context.Context, job *river.Job[processArgs]) error {
 	case err == nil:
 		log.Info("asset ready", "took", time.Since(started).Round(time.Millisecond))
 		return nil
-	case errors.Is(context.Cause(runCtx), errCancelled):
-		// Cancel or Delete already recorded the outcome.
+	case errors.Is(context.Cause(runCtx), errCancelled) || errors.Is(err, errNotProcessing):
+		// Cancel or Delete already recorded the outcome (also when the
+		// attempt saw it before Cancel stopped the attempt).
 		p.discardOutputs(context.WithoutCancel(ctx))
 		log.Info("processing cancelled")
 		return river.JobCancel(errCancelled)
@@ -76,24 +81,29 @@ func (w *worker) Work(ctx context.Context, job *river.Job[processArgs]) error {
 	log.Warn("processing failed", "error", err, "final", last)
 	if last {
 		p.discardOutputs(context.WithoutCancel(ctx))
-		a, uerr := s.cfg.Catalog.UpdateAsset(context.WithoutCancel(ctx), id, func(a *catalog.Asset) error {
+		a, uerr := p.update(context.WithoutCancel(ctx), func(a *catalog.Asset) {
 			a.Status = catalog.AssetFailed
 			a.Stage = ""
 			a.Error = reason
-			return nil
 		})
+		if errors.Is(uerr, errNotProcessing) {
+			return river.JobCancel(err) // cancelled or deleted meanwhile: that outcome stands
+		}
 		if uerr != nil {
 			return fmt.Errorf("recording the failure of %s: %w (after %w)", id, uerr, err)
 		}
 		s.emit(ctx, eventFailed, a)
 		return river.JobCancel(err)
 	}
-	if _, uerr := s.cfg.Catalog.UpdateAsset(context.WithoutCancel(ctx), id, func(a *catalog.Asset) error {
+	if _, uerr := p.update(context.WithoutCancel(ctx), func(a *catalog.Asset) {
 		a.Status = catalog.AssetQueued
 		a.Stage = ""
 		a.Error = fmt.Sprintf("attempt %d of %d failed (%s); it will be retried", job.Attempt, job.MaxAttempts, reason)
-		return nil
-	}); uerr != nil {
+	}); errors.Is(uerr, errNotProcessing) {
+		// Cancelled or deleted meanwhile: no retry, and no outputs left.
+		p.discardOutputs(context.WithoutCancel(ctx))
+		return river.JobCancel(err)
+	} else if uerr != nil {
 		log.Error("recording a failed attempt", "error", uerr)
 	}
 	return err
