@@ -31,7 +31,7 @@ func TestVODPage(t *testing.T) {
 				`<video id="video"`, `id="state"`, `id="rendition"`, `id="errors"`,
 				`id="scrub"`, `id="preview-image"`, `id="quality"`, `id="subtitles"`,
 				"This video is not ready yet or does not exist.",
-				`href="?player=dash"`, `/assets/hls.min.`, `/assets/vod.`, `/assets/osprey.`,
+				`href="?player=dash"`, `/assets/hls.min.`, `/assets/common.`, `/assets/vod.`, `/assets/osprey.`,
 			},
 			absent: []string{"dash.mediaplayer", "/assets/player.", "/live/"},
 		},
@@ -116,7 +116,7 @@ func TestVODAssets(t *testing.T) {
 			linked[m[1]] = true
 		}
 	}
-	for _, name := range []string{"vod.js", "vod.css", "osprey.css", "hls.min.js", "dash.mediaplayer.min.js"} {
+	for _, name := range []string{"common.js", "vod.js", "vod.css", "osprey.css", "hls.min.js", "dash.mediaplayer.min.js"} {
 		url := findLinked(linked, name)
 		if url == "" {
 			t.Errorf("the VoD page does not link %s (linked: %v)", name, linked)

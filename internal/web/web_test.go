@@ -147,7 +147,7 @@ func TestPages(t *testing.T) {
 				`data-channel="ch_live1"`, `data-engine="hls"`,
 				`data-hls="/live/ch_live1/index.m3u8"`, `data-dash="/live/ch_live1/manifest.mpd"`, `data-time="/time"`,
 				`<video id="video"`, `id="state"`, `id="rendition"`, `id="errors"`,
-				`href="?player=dash"`, `/assets/hls.min.`, `/assets/player.`,
+				`href="?player=dash"`, `/assets/hls.min.`, `/assets/common.`, `/assets/player.`,
 			},
 			absent:     []string{"dash.mediaplayer"},
 			wantLookup: true,
@@ -156,7 +156,7 @@ func TestPages(t *testing.T) {
 			name:       "watch with dash.js",
 			path:       "/watch/ch_live1?player=dash",
 			status:     http.StatusOK,
-			contains:   []string{`data-engine="dash"`, `/assets/dash.mediaplayer.min.`, `/assets/player.`, `href="?player=hls"`},
+			contains:   []string{`data-engine="dash"`, `/assets/dash.mediaplayer.min.`, `/assets/common.`, `/assets/player.`, `href="?player=hls"`},
 			absent:     []string{"/assets/hls.min."},
 			wantLookup: true,
 		},
@@ -313,7 +313,7 @@ func TestAssetsLinkedByPages(t *testing.T) {
 			linked[m[1]] = true
 		}
 	}
-	want := []string{"hls.min.js", "dash.mediaplayer.min.js", "player.js", "osprey.css"}
+	want := []string{"hls.min.js", "dash.mediaplayer.min.js", "common.js", "player.js", "osprey.css"}
 	if len(linked) != len(want) {
 		t.Errorf("pages link %d assets, want %d: %v", len(linked), len(want), linked)
 	}

@@ -14,6 +14,10 @@
 //     errors: [{time, engine, fatal, type, details, message, status}],
 //   }
 //
+// The engines, the state and the error list are common.js's (loaded first);
+// this script adds what is live: probing the manifest, waiting for a
+// publisher, muted autoplay, the stall watchdog and DASH clock sync.
+//
 // The page's settings come from data- attributes on <body>; there is no
 // inline script, so the page runs under a strict Content-Security-Policy.
 (function () {
@@ -21,15 +25,8 @@
 
   const IDLE_POLL_MS = 3000; // manifest 404: look for a publisher this often
   const ENDED_POLL_MS = 5000; // after the end: look for a new session this often
-  const RETRY_MS = [2000, 4000, 8000, 15000]; // back-off after fatal errors
   const STALL_MS = 20000; // no playhead progress this long while playing: start again
-  const KEPT_ERRORS = 100; // window.osprey.errors keeps every fatal one and the latest others
-  const SHOWN_ERRORS = 5;
   const DASH_TIME_SCHEME = 'urn:mpeg:dash:utc:http-iso:2014';
-  // dash.js error codes it recovers from by itself: time sync failed (16),
-  // fragment loader failures (17, 18), segment download failed (27), timed
-  // text parse (33).
-  const DASH_NONFATAL = new Set([16, 17, 18, 27, 33]);
 
   const STATE_TEXT = {
     connecting: 'Connecting…',
@@ -41,6 +38,7 @@
     error: 'Playback failed',
   };
 
+  const { createCore, renditionName, errorText } = window.OspreyCommon;
   const body = document.body;
   const page = {
     channel: body.dataset.channel || '',
@@ -50,9 +48,7 @@
     time: new URL(body.dataset.time || '/time', location.href).href,
   };
   const video = document.getElementById('video');
-  const stateEl = document.getElementById('state');
   const renditionEl = document.getElementById('rendition');
-  const errorsEl = document.getElementById('errors');
 
   const osprey = {
     channel: page.channel,
@@ -67,93 +63,61 @@
   window.osprey = osprey;
 
   const manifestURL = page.engine === 'dash' ? page.dash : page.hls;
-  let player = null; // {destroy()} around the engine in use
-  let session = 0; // bumped by teardown: events of an old player are ignored
-  let timer = 0;
-  let failures = 0; // consecutive fatal errors, for the back-off
   let progressAt = 0; // when the playhead last moved, or the player started
   let lastTime = -1;
-  let heightFromDecoder = () => false; // does the rendition name wait for the decoded height?
+  // The hls.js level declares no resolution (a bare media playlist): the
+  // decoder will know it (see the video's resize event).
+  let levelHeightUnknown = false;
 
-  function setState(state, text) {
-    osprey.state = state;
-    stateEl.dataset.state = state;
-    stateEl.textContent = text || STATE_TEXT[state];
-  }
-
-  function formatBitrate(bps) {
-    if (bps >= 1e6) return (bps / 1e6).toFixed(1) + ' Mb/s';
-    return Math.round(bps / 1e3) + ' kb/s';
-  }
-
-  // renditionName prefers a real name ("720p", "source") over a number.
-  function renditionName(name, height, bitrate) {
-    if (name && !/^\d+$/.test(String(name))) return String(name);
-    if (height > 0) return height + 'p';
-    if (bitrate > 0) return formatBitrate(bitrate);
-    return name ? String(name) : 'default';
-  }
-
-  function showRendition(name, bitrate) {
-    osprey.rendition = name;
-    osprey.bitrate = bitrate || 0;
-    if (!osprey.renditions.includes(name)) osprey.renditions.push(name);
-    renditionEl.textContent = bitrate > 0 ? name + ' · ' + formatBitrate(bitrate) : name;
-  }
-
-  function report(err) {
-    const entry = Object.assign(
-      { time: new Date().toISOString(), engine: osprey.engine, fatal: false, type: '', details: '', message: '' },
-      err
-    );
-    const list = osprey.errors;
-    list.push(entry);
-    if (list.length > KEPT_ERRORS) {
-      const minor = list.findIndex((e) => !e.fatal);
-      list.splice(minor >= 0 ? minor : 0, 1);
-    }
-    const li = document.createElement('li');
-    const what = [entry.type, entry.details].filter(Boolean).join(' / ');
-    li.textContent =
-      (entry.fatal ? '' : '(non-fatal) ') + what + (entry.message && entry.message !== entry.details ? ': ' + entry.message : '');
-    errorsEl.prepend(li);
-    while (errorsEl.children.length > SHOWN_ERRORS) errorsEl.lastElementChild.remove();
-  }
-
-  function teardown() {
-    session++;
-    clearTimeout(timer);
-    heightFromDecoder = () => false;
-    osprey.rendition = '';
-    osprey.bitrate = 0;
-    renditionEl.textContent = '';
-    if (player) {
-      const p = player;
-      player = null;
-      try {
-        p.destroy();
-      } catch (e) {
-        report({ type: 'teardown', message: String((e && e.message) || e) });
-      }
-    }
-  }
-
-  function later(fn, ms) {
-    clearTimeout(timer);
-    timer = setTimeout(fn, ms);
-  }
-
-  // fatal records an error the engine cannot get over, drops the player and
-  // starts again after a back-off (connect finds out whether the channel is
-  // still there).
-  function fatal(err) {
-    report(Object.assign({}, err, { fatal: true }));
-    teardown();
-    failures++;
-    const wait = RETRY_MS[Math.min(failures, RETRY_MS.length) - 1];
-    setState('error', STATE_TEXT.error + ' — retrying in ' + Math.round(wait / 1000) + ' s');
-    later(connect, wait);
-  }
+  const core = createCore({
+    osprey,
+    video,
+    els: { state: document.getElementById('state'), rendition: renditionEl, errors: document.getElementById('errors') },
+    page,
+    stateText: STATE_TEXT,
+    reconnect: connect, // finds out whether the channel is still there
+    onTeardown: () => {
+      levelHeightUnknown = false;
+    },
+    hls: {
+      config: { liveSyncDurationCount: 3, liveMaxLatencyDurationCount: 10, backBufferLength: 30 },
+      levelSwitched: (l, bitrate) => {
+        levelHeightUnknown = !l.height;
+        const height = l.height || video.videoHeight;
+        if (l.name || height || bitrate) core.showRendition(renditionName(l.name, height, bitrate), bitrate);
+      },
+      setup: ({ on, Events, token }) => {
+        on(Events.LEVEL_LOADED, (d) => {
+          osprey.live = !!(d.details && d.details.live);
+        });
+        autoplay(token);
+      },
+    },
+    native: ({ token }) => {
+      autoplay(token);
+    },
+    dash: {
+      // Clock sync only against Osprey itself: the MPD's UTCTiming (/time)
+      // first, then this same source as the default, then the MPD response's
+      // Date header. dash.js's built-in default is an external time server.
+      settings: {
+        streaming: {
+          utcSynchronization: {
+            enabled: true,
+            useManifestDateHeaderTimeSource: true,
+            defaultTimingSource: { scheme: DASH_TIME_SCHEME, value: page.time },
+          },
+        },
+      },
+      autostart: true,
+      setup: ({ dash, on, Events, token }) => {
+        on(Events.STREAM_INITIALIZED, () => {
+          osprey.live = dash.isDynamic();
+        });
+        on(Events.PLAYBACK_NOT_ALLOWED, () => playMuted(token));
+      },
+    },
+  });
 
   // probe tells whether the channel's manifest is there and still live:
   // 'absent' (404: nobody is publishing), 'live' or 'finished'.
@@ -181,26 +145,26 @@
   }
 
   async function connect() {
-    clearTimeout(timer);
-    const token = session;
+    core.cancel();
+    const token = core.session;
     let found;
     try {
       found = await probe();
     } catch (e) {
-      if (token !== session) return;
-      report({ type: 'networkError', details: 'manifestProbe', message: String((e && e.message) || e) });
-      setState('error', 'Cannot reach the stream — retrying');
-      later(connect, IDLE_POLL_MS);
+      if (token !== core.session) return;
+      core.report({ type: 'networkError', details: 'manifestProbe', message: errorText(e) });
+      core.setState('error', 'Cannot reach the stream — retrying');
+      core.later(connect, IDLE_POLL_MS);
       return;
     }
-    if (token !== session) return;
+    if (token !== core.session) return;
     if (found === 'absent') {
-      setState('waiting');
-      later(connect, IDLE_POLL_MS);
+      core.setState('waiting');
+      core.later(connect, IDLE_POLL_MS);
       return;
     }
     if (found === 'finished' && osprey.state === 'ended') {
-      later(connect, ENDED_POLL_MS); // the same finished stream: wait for a new one
+      core.later(connect, ENDED_POLL_MS); // the same finished stream: wait for a new one
       return;
     }
     osprey.live = found === 'live';
@@ -208,170 +172,9 @@
   }
 
   function start() {
-    teardown();
-    setState('starting');
     progressAt = Date.now();
     lastTime = -1;
-    const token = session;
-    if (page.engine === 'dash') startDASH(token);
-    else startHLS(token);
-  }
-
-  function startHLS(token) {
-    const Hls = window.Hls;
-    if (!(Hls && Hls.isSupported())) {
-      if (video.canPlayType('application/vnd.apple.mpegurl')) {
-        startNative(token);
-        return;
-      }
-      fatal({ type: 'unsupported', message: 'this browser can play neither HLS nor Media Source Extensions' });
-      return;
-    }
-    osprey.engine = 'hls';
-    const hls = new Hls({
-      liveSyncDurationCount: 3,
-      liveMaxLatencyDurationCount: 10,
-      backBufferLength: 30,
-    });
-    player = { destroy: () => hls.destroy() };
-    let recoveredMedia = false;
-    let levelHeightUnknown = false;
-    heightFromDecoder = () => levelHeightUnknown;
-    const mine = (fn) => (event, data) => {
-      if (token === session) fn(data);
-    };
-    hls.on(
-      Hls.Events.LEVEL_LOADED,
-      mine((d) => {
-        osprey.live = !!(d.details && d.details.live);
-      })
-    );
-    hls.on(
-      Hls.Events.LEVEL_SWITCHED,
-      mine((d) => {
-        const l = hls.levels[d.level];
-        if (!l) return;
-        const avg = l.attrs && parseInt(l.attrs['AVERAGE-BANDWIDTH'], 10);
-        const bitrate = avg > 0 ? avg : l.bitrate;
-        // A bare media playlist declares no resolution: the decoder will know
-        // it (see the video's resize event).
-        levelHeightUnknown = !l.height;
-        const height = l.height || video.videoHeight;
-        if (l.name || height || bitrate) showRendition(renditionName(l.name, height, bitrate), bitrate);
-      })
-    );
-    hls.on(
-      Hls.Events.ERROR,
-      mine((d) => {
-        const err = {
-          fatal: !!d.fatal,
-          type: d.type,
-          details: d.details,
-          message: d.error && d.error.message ? d.error.message : d.reason || '',
-          status: d.response && d.response.code ? d.response.code : undefined,
-        };
-        if (!d.fatal) {
-          report(err);
-          return;
-        }
-        if (d.type === Hls.ErrorTypes.MEDIA_ERROR && !recoveredMedia) {
-          recoveredMedia = true; // one attempt per session, as hls.js advises
-          report(Object.assign(err, { fatal: false, message: (err.message || d.details) + ' (recovering)' }));
-          hls.recoverMediaError();
-          return;
-        }
-        fatal(err);
-      })
-    );
-    hls.attachMedia(video);
-    hls.loadSource(page.hls);
-    autoplay(token);
-  }
-
-  function startNative(token) {
-    osprey.engine = 'native';
-    player = {
-      destroy: () => {
-        video.removeAttribute('src');
-        video.load();
-      },
-    };
-    video.src = page.hls;
-    autoplay(token);
-  }
-
-  function startDASH(token) {
-    osprey.engine = 'dash';
-    const dashjs = window.dashjs;
-    if (!dashjs) {
-      fatal({ type: 'unsupported', message: 'dash.js did not load' });
-      return;
-    }
-    if (!(window.MediaSource || window.ManagedMediaSource)) {
-      fatal({ type: 'unsupported', message: 'DASH needs Media Source Extensions, which this browser lacks' });
-      return;
-    }
-    const dash = dashjs.MediaPlayer().create();
-    // Clock sync only against Osprey itself: the MPD's UTCTiming (/time) first,
-    // then this same source as the default, then the MPD response's Date
-    // header. dash.js's built-in default is an external time server.
-    dash.updateSettings({
-      debug: { logLevel: dashjs.Debug.LOG_LEVEL_WARNING },
-      streaming: {
-        utcSynchronization: {
-          enabled: true,
-          useManifestDateHeaderTimeSource: true,
-          defaultTimingSource: { scheme: DASH_TIME_SCHEME, value: page.time },
-        },
-      },
-    });
-    player = { destroy: () => dash.destroy() };
-    const E = dashjs.MediaPlayer.events;
-    const mine = (fn) => (e) => {
-      if (token === session) fn(e);
-    };
-    const hasVideo = () => {
-      try {
-        return dash.getRepresentationsByType('video').length > 0;
-      } catch (e) {
-        return true;
-      }
-    };
-    dash.on(
-      E.STREAM_INITIALIZED,
-      mine(() => {
-        osprey.live = dash.isDynamic();
-      })
-    );
-    dash.on(
-      E.QUALITY_CHANGE_RENDERED,
-      mine((e) => {
-        if (e.mediaType !== 'video' && !(e.mediaType === 'audio' && !hasVideo())) return;
-        const r = e.newRepresentation;
-        if (!r) return;
-        showRendition(renditionName(r.id, r.height, r.bandwidth), r.bandwidth);
-      })
-    );
-    dash.on(
-      E.ERROR,
-      mine((e) => {
-        const err = (e && e.error) || {};
-        const entry = { type: 'dashError', details: String(err.code || ''), message: String(err.message || '') };
-        // dash.js carries on after these (it skips the segment, or uses the
-        // device clock); if playback stops for good, the stall watchdog acts.
-        if (DASH_NONFATAL.has(err.code)) report(entry);
-        else fatal(entry);
-      })
-    );
-    dash.on(
-      E.PLAYBACK_ERROR,
-      mine((e) => {
-        const err = (e && e.error) || {};
-        fatal({ type: 'mediaError', details: String(err.code || ''), message: String(err.message || '') });
-      })
-    );
-    dash.on(E.PLAYBACK_NOT_ALLOWED, mine(() => playMuted(token)));
-    dash.initialize(video, page.dash, true);
+    core.start();
   }
 
   // autoplay starts playback once the first media is there; where the browser
@@ -380,7 +183,7 @@
     video.addEventListener(
       'canplay',
       () => {
-        if (token !== session || !video.paused) return;
+        if (token !== core.session || !video.paused) return;
         video.play().catch((e) => {
           if (e && e.name === 'NotAllowedError') playMuted(token);
         });
@@ -390,22 +193,22 @@
   }
 
   function playMuted(token) {
-    if (token !== session || video.muted) return;
+    if (token !== core.session || video.muted) return;
     video.muted = true;
     renditionEl.title = 'Muted to start playing: unmute with the volume control';
-    video.play().catch((e) => report({ type: 'autoplay', message: String((e && e.message) || e) }));
+    video.play().catch((e) => core.report({ type: 'autoplay', message: errorText(e) }));
   }
 
   video.addEventListener('playing', () => {
-    if (!player) return;
-    failures = 0;
-    setState(osprey.live === false ? 'playing' : 'live');
+    if (!core.player) return;
+    core.failures = 0;
+    core.setState(osprey.live === false ? 'playing' : 'live');
   });
   video.addEventListener('ended', () => {
-    if (!player) return;
-    teardown();
-    setState('ended');
-    later(connect, ENDED_POLL_MS);
+    if (!core.player) return;
+    core.teardown();
+    core.setState('ended');
+    core.later(connect, ENDED_POLL_MS);
   });
   video.addEventListener('play', () => {
     progressAt = Date.now(); // the watchdog counts from a resume, not from the pause
@@ -419,19 +222,14 @@
   // The stall watchdog: a player that neither plays nor was paused by the
   // viewer (paused with data ready means autoplay was refused) is restarted.
   setInterval(() => {
-    if (!player || video.ended || Date.now() - progressAt < STALL_MS) return;
+    if (!core.player || video.ended || Date.now() - progressAt < STALL_MS) return;
     const starting = osprey.state === 'starting';
     if (video.paused && !(starting && video.readyState < 3)) return;
-    fatal({ type: 'stalled', message: 'no playback progress for ' + STALL_MS / 1000 + ' s' });
+    core.fatal({ type: 'stalled', message: 'no playback progress for ' + STALL_MS / 1000 + ' s' });
   }, 1000);
   video.addEventListener('resize', () => {
-    if (!player || !(video.videoHeight > 0)) return;
-    if (osprey.engine === 'native' || heightFromDecoder()) showRendition(video.videoHeight + 'p', osprey.bitrate);
-  });
-  video.addEventListener('error', () => {
-    if (osprey.engine !== 'native' || !player) return;
-    const err = video.error || {};
-    fatal({ type: 'mediaError', details: String(err.code || ''), message: String(err.message || '') });
+    if (!core.player || !(video.videoHeight > 0)) return;
+    if (osprey.engine === 'native' || levelHeightUnknown) core.showRendition(video.videoHeight + 'p', osprey.bitrate);
   });
 
   connect();

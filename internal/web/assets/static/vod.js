@@ -20,18 +20,17 @@
 //     errors: [{time, engine, fatal, type, details, message, status}],
 //   }
 //
+// The engines, the state and the error list are common.js's (loaded first);
+// this script adds what is on-demand: the not-ready notice, the menus, the
+// scrub bar with thumbnails, resuming after a restart and autoplay.
+//
 // The page's settings come from data- attributes on <body>; there is no
 // inline script, so the page runs under a strict Content-Security-Policy.
 (function () {
   'use strict';
 
   const ABSENT_POLL_MS = 4000; // manifest 404: ask again this often
-  const RETRY_MS = [2000, 4000, 8000, 15000]; // back-off after fatal errors
-  const KEPT_ERRORS = 100;
-  const SHOWN_ERRORS = 5;
   const KEY_SEEK_S = 5;
-  // dash.js errors it carries on after (see player.js).
-  const DASH_NONFATAL = new Set([16, 17, 18, 27, 33]);
 
   const STATE_TEXT = {
     connecting: 'Connecting…',
@@ -43,6 +42,7 @@
     error: 'Playback failed',
   };
 
+  const { createCore, renditionName, errorText } = window.OspreyCommon;
   const $ = (id) => document.getElementById(id);
   const body = document.body;
   const page = {
@@ -90,69 +90,39 @@
   window.osprey = osprey;
 
   const manifestURL = page.engine === 'dash' ? page.dash : page.hls;
-  let player = null; // the engine in use: {destroy, setQuality(i), setSubtitle(i)}
-  let session = 0; // bumped by teardown: events of an old player are ignored
-  let timer = 0;
-  let failures = 0;
   let resumeAt = 0; // where to continue after a restart
   let wantPlay = page.autoplay; // start (again) by itself: until the viewer pauses
   let cues = []; // thumbnail cues: {start, end, url, x, y, w, h}
 
-  // ---- state, labels, errors ----
-
-  function setState(state, text) {
-    osprey.state = state;
-    el.state.dataset.state = state;
-    el.state.textContent = text || STATE_TEXT[state];
-  }
-
-  function formatBitrate(bps) {
-    if (bps >= 1e6) return (bps / 1e6).toFixed(1) + ' Mb/s';
-    return Math.round(bps / 1e3) + ' kb/s';
-  }
-
-  function formatTime(s) {
-    if (!(s >= 0) || !isFinite(s)) s = 0;
-    s = Math.floor(s);
-    const h = Math.floor(s / 3600);
-    const m = Math.floor(s / 60) % 60;
-    const sec = String(s % 60).padStart(2, '0');
-    return h > 0 ? h + ':' + String(m).padStart(2, '0') + ':' + sec : m + ':' + sec;
-  }
-
-  // renditionName prefers a real name ("720p") over a number.
-  function renditionName(name, height, bitrate) {
-    if (name && !/^\d+$/.test(String(name))) return String(name);
-    if (height > 0) return height + 'p';
-    if (bitrate > 0) return formatBitrate(bitrate);
-    return name ? String(name) : 'default';
-  }
-
-  function showRendition(name, bitrate) {
-    osprey.rendition = name;
-    osprey.bitrate = bitrate || 0;
-    if (!osprey.renditions.includes(name)) osprey.renditions.push(name);
-    el.rendition.textContent = bitrate > 0 ? name + ' · ' + formatBitrate(bitrate) : name;
-  }
-
-  function report(err) {
-    const entry = Object.assign(
-      { time: new Date().toISOString(), engine: osprey.engine, fatal: false, type: '', details: '', message: '' },
-      err
-    );
-    const list = osprey.errors;
-    list.push(entry);
-    if (list.length > KEPT_ERRORS) {
-      const minor = list.findIndex((e) => !e.fatal);
-      list.splice(minor >= 0 ? minor : 0, 1);
-    }
-    const li = document.createElement('li');
-    const what = [entry.type, entry.details].filter(Boolean).join(' / ');
-    li.textContent =
-      (entry.fatal ? '' : '(non-fatal) ') + what + (entry.message && entry.message !== entry.details ? ': ' + entry.message : '');
-    el.errors.prepend(li);
-    while (el.errors.children.length > SHOWN_ERRORS) el.errors.lastElementChild.remove();
-  }
+  // The player carries the menus' controls: setQuality(i), setSubtitle(i).
+  const core = createCore({
+    osprey,
+    video,
+    els: el,
+    page,
+    stateText: STATE_TEXT,
+    reconnect: connect,
+    onFatal: () => {
+      if (video.currentTime > 0) resumeAt = video.currentTime; // start again where playback was
+    },
+    onTeardown: () => {
+      setQualities([]);
+      setSubtitles([], -1);
+    },
+    hls: {
+      config: { backBufferLength: 60 },
+      levelSwitched: (l, bitrate) => core.showRendition(renditionName(l.name, l.height || video.videoHeight, bitrate), bitrate),
+      setup: hlsMenus,
+    },
+    native: nativeMenus,
+    dash: {
+      autostart: false,
+      setup: (ctx) => {
+        ctx.on(ctx.Events.PLAYBACK_NOT_ALLOWED, () => core.setState('paused', 'Press play to start'));
+        return dashMenus(ctx);
+      },
+    },
+  });
 
   // ---- menus ----
 
@@ -189,125 +159,32 @@
   }
 
   el.quality.addEventListener('change', () => {
-    if (!player) return;
+    if (!core.player) return;
     const i = el.quality.value === 'auto' ? -1 : Number(el.quality.value);
     osprey.quality = i < 0 ? 'auto' : osprey.qualities[i];
-    player.setQuality(i);
+    core.player.setQuality(i);
   });
   el.subtitles.addEventListener('change', () => {
-    if (!player) return;
+    if (!core.player) return;
     const i = el.subtitles.value === 'off' ? -1 : Number(el.subtitles.value);
     osprey.subtitle = i;
-    player.setSubtitle(i);
+    core.player.setSubtitle(i);
   });
 
-  // ---- lifecycle ----
-
-  function later(fn, ms) {
-    clearTimeout(timer);
-    timer = setTimeout(fn, ms);
-  }
-
-  function teardown() {
-    session++;
-    clearTimeout(timer);
-    osprey.rendition = '';
-    osprey.bitrate = 0;
-    el.rendition.textContent = '';
-    setQualities([]);
-    setSubtitles([], -1);
-    if (player) {
-      const p = player;
-      player = null;
-      try {
-        p.destroy();
-      } catch (e) {
-        report({ type: 'teardown', message: String((e && e.message) || e) });
-      }
-    }
-  }
-
-  // fatal records an error the engine cannot get over and starts again,
-  // where playback was, after a back-off.
-  function fatal(err) {
-    report(Object.assign({}, err, { fatal: true }));
-    if (video.currentTime > 0) resumeAt = video.currentTime;
-    teardown();
-    failures++;
-    const wait = RETRY_MS[Math.min(failures, RETRY_MS.length) - 1];
-    setState('error', STATE_TEXT.error + ' — retrying in ' + Math.round(wait / 1000) + ' s');
-    later(connect, wait);
-  }
-
-  // connect checks that the manifest is there before handing it to a player,
-  // so that a missing or unfinished asset gets a clear message, not an error.
-  async function connect() {
-    clearTimeout(timer);
-    const token = session;
-    let res;
-    try {
-      res = await fetch(manifestURL, { cache: 'no-store' });
-    } catch (e) {
-      if (token !== session) return;
-      report({ type: 'networkError', details: 'manifestProbe', message: String((e && e.message) || e) });
-      setState('error', 'Cannot reach the server — retrying');
-      later(connect, ABSENT_POLL_MS);
-      return;
-    }
-    if (token !== session) return;
-    if (res.status === 404 || res.status === 410) {
-      el.notice.hidden = false;
-      setState('waiting');
-      later(connect, ABSENT_POLL_MS);
-      return;
-    }
-    if (!res.ok) {
-      report({ type: 'networkError', details: 'manifestProbe', message: manifestURL + ': HTTP ' + res.status, status: res.status });
-      setState('error', 'The server answered HTTP ' + res.status + ' — retrying');
-      later(connect, ABSENT_POLL_MS);
-      return;
-    }
-    el.notice.hidden = true;
-    loadThumbnails();
-    start();
-  }
-
-  function start() {
-    teardown();
-    setState('starting');
-    const token = session;
-    if (page.engine === 'dash') startDASH(token);
-    else startHLS(token);
-    if (resumeAt > 0) {
-      const at = resumeAt;
-      video.addEventListener('loadedmetadata', () => token === session && (video.currentTime = at), { once: true });
-    }
-    video.addEventListener('canplay', () => token === session && autoplay(), { once: true });
-  }
-
-  // autoplay starts playback where the browser allows it; where it wants a
-  // click first, the poster stays up and the page says so.
-  function autoplay() {
-    if (!wantPlay || !video.paused) return;
-    video.play().catch((e) => {
-      if (e && e.name === 'NotAllowedError') setState('paused', 'Press play to start');
+  // hlsMenus fills the menus from hls.js's levels and subtitle tracks.
+  function hlsMenus({ hls, Events, on }) {
+    on(Events.MANIFEST_PARSED, () => {
+      setQualities(hls.levels.map((l) => ({ label: renditionName(l.name, l.height, l.bitrate) })));
     });
-  }
-
-  function startHLS(token) {
-    const Hls = window.Hls;
-    if (!(Hls && Hls.isSupported())) {
-      if (video.canPlayType('application/vnd.apple.mpegurl')) {
-        startNative(token);
-        return;
-      }
-      fatal({ type: 'unsupported', message: 'this browser can play neither HLS nor Media Source Extensions' });
-      return;
-    }
-    osprey.engine = 'hls';
-    const hls = new Hls({ backBufferLength: 60 });
-    player = {
-      destroy: () => hls.destroy(),
+    on(Events.SUBTITLE_TRACKS_UPDATED, (d) => {
+      const tracks = (d && d.subtitleTracks) || hls.subtitleTracks || [];
+      setSubtitles(tracks.map((t, i) => ({ label: trackLabel(t, i), lang: t.lang || '' })), hls.subtitleTrack);
+    });
+    on(Events.SUBTITLE_TRACK_SWITCH, (d) => {
+      osprey.subtitle = d.id;
+      el.subtitles.value = d.id >= 0 ? String(d.id) : 'off';
+    });
+    return {
       setQuality: (i) => {
         hls.currentLevel = i;
       },
@@ -316,72 +193,13 @@
         hls.subtitleTrack = i;
       },
     };
-    let recoveredMedia = false;
-    const mine = (fn) => (event, data) => {
-      if (token === session) fn(data);
-    };
-    hls.on(
-      Hls.Events.MANIFEST_PARSED,
-      mine(() => {
-        setQualities(hls.levels.map((l) => ({ label: renditionName(l.name, l.height, l.bitrate) })));
-      })
-    );
-    hls.on(
-      Hls.Events.SUBTITLE_TRACKS_UPDATED,
-      mine((d) => {
-        const tracks = (d && d.subtitleTracks) || hls.subtitleTracks || [];
-        setSubtitles(tracks.map((t, i) => ({ label: trackLabel(t, i), lang: t.lang || '' })), hls.subtitleTrack);
-      })
-    );
-    hls.on(
-      Hls.Events.SUBTITLE_TRACK_SWITCH,
-      mine((d) => {
-        osprey.subtitle = d.id;
-        el.subtitles.value = d.id >= 0 ? String(d.id) : 'off';
-      })
-    );
-    hls.on(
-      Hls.Events.LEVEL_SWITCHED,
-      mine((d) => {
-        const l = hls.levels[d.level];
-        if (!l) return;
-        const avg = l.attrs && parseInt(l.attrs['AVERAGE-BANDWIDTH'], 10);
-        const bitrate = avg > 0 ? avg : l.bitrate;
-        showRendition(renditionName(l.name, l.height || video.videoHeight, bitrate), bitrate);
-      })
-    );
-    hls.on(
-      Hls.Events.ERROR,
-      mine((d) => {
-        const err = {
-          fatal: !!d.fatal,
-          type: d.type,
-          details: d.details,
-          message: d.error && d.error.message ? d.error.message : d.reason || '',
-          status: d.response && d.response.code ? d.response.code : undefined,
-        };
-        if (!d.fatal) {
-          report(err);
-          return;
-        }
-        if (d.type === Hls.ErrorTypes.MEDIA_ERROR && !recoveredMedia) {
-          recoveredMedia = true; // one attempt per session, as hls.js advises
-          report(Object.assign(err, { fatal: false, message: (err.message || d.details) + ' (recovering)' }));
-          hls.recoverMediaError();
-          return;
-        }
-        fatal(err);
-      })
-    );
-    hls.attachMedia(video);
-    hls.loadSource(page.hls);
   }
 
-  function startNative(token) {
-    osprey.engine = 'native';
+  // nativeMenus lists the browser's own text tracks; it picks the quality itself.
+  function nativeMenus({ token }) {
     const tracks = () => Array.from(video.textTracks).filter((t) => t.kind === 'subtitles' || t.kind === 'captions');
     const listTracks = () => {
-      if (token !== session) return;
+      if (token !== core.session) return;
       const list = tracks();
       setSubtitles(
         list.map((t, i) => ({ label: trackLabel(t, i), lang: t.language || '' })),
@@ -389,35 +207,37 @@
       );
     };
     video.textTracks.addEventListener('addtrack', listTracks);
-    player = {
-      destroy: () => {
-        video.textTracks.removeEventListener('addtrack', listTracks);
-        video.removeAttribute('src');
-        video.load();
-      },
+    return {
+      destroy: () => video.textTracks.removeEventListener('addtrack', listTracks),
       setQuality: () => {}, // Safari chooses by itself
       setSubtitle: (i) => tracks().forEach((t, j) => (t.mode = j === i ? 'showing' : 'disabled')),
     };
-    video.src = page.hls;
   }
 
-  function startDASH(token) {
-    osprey.engine = 'dash';
-    const dashjs = window.dashjs;
-    if (!dashjs) {
-      fatal({ type: 'unsupported', message: 'dash.js did not load' });
-      return;
-    }
-    if (!(window.MediaSource || window.ManagedMediaSource)) {
-      fatal({ type: 'unsupported', message: 'DASH needs Media Source Extensions, which this browser lacks' });
-      return;
-    }
-    const dash = dashjs.MediaPlayer().create();
-    dash.updateSettings({ debug: { logLevel: dashjs.Debug.LOG_LEVEL_WARNING } });
+  // dashMenus fills the menus from dash.js's video representations and text tracks.
+  function dashMenus({ dash, Events, on }) {
     let videoReps = [];
-    const abr = (on) => dash.updateSettings({ streaming: { abr: { autoSwitchBitrate: { video: on } } } });
-    player = {
-      destroy: () => dash.destroy(),
+    const abr = (enabled) => dash.updateSettings({ streaming: { abr: { autoSwitchBitrate: { video: enabled } } } });
+    on(Events.STREAM_INITIALIZED, () => {
+      try {
+        videoReps = dash.getRepresentationsByType('video').slice().sort((a, b) => a.bandwidth - b.bandwidth);
+      } catch (e) {
+        videoReps = [];
+      }
+      setQualities(videoReps.map((r) => ({ label: renditionName(r.id, r.height, r.bandwidth) })));
+    });
+    on(Events.TEXT_TRACKS_ADDED, (e) => {
+      const tracks = (e && e.tracks) || [];
+      const label = (t, i) => {
+        const l = Array.isArray(t.labels) && t.labels[0] ? t.labels[0].text || t.labels[0] : '';
+        return String(l || t.lang || 'Track ' + (i + 1));
+      };
+      setSubtitles(
+        tracks.map((t, i) => ({ label: label(t, i), lang: t.lang || '' })),
+        dash.isTextEnabled() && e.index >= 0 ? e.index : -1
+      );
+    });
+    return {
       setQuality: (i) => {
         if (i < 0 || !videoReps[i]) {
           abr(true);
@@ -431,68 +251,59 @@
         if (i >= 0) dash.setTextTrack(i);
       },
     };
-    const E = dashjs.MediaPlayer.events;
-    const mine = (fn) => (e) => {
-      if (token === session) fn(e);
-    };
-    const hasVideo = () => {
-      try {
-        return dash.getRepresentationsByType('video').length > 0;
-      } catch (e) {
-        return true;
-      }
-    };
-    dash.on(
-      E.STREAM_INITIALIZED,
-      mine(() => {
-        try {
-          videoReps = dash.getRepresentationsByType('video').slice().sort((a, b) => a.bandwidth - b.bandwidth);
-        } catch (e) {
-          videoReps = [];
-        }
-        setQualities(videoReps.map((r) => ({ label: renditionName(r.id, r.height, r.bandwidth) })));
-      })
-    );
-    dash.on(
-      E.TEXT_TRACKS_ADDED,
-      mine((e) => {
-        const tracks = (e && e.tracks) || [];
-        const label = (t, i) => {
-          const l = Array.isArray(t.labels) && t.labels[0] ? t.labels[0].text || t.labels[0] : '';
-          return String(l || t.lang || 'Track ' + (i + 1));
-        };
-        setSubtitles(
-          tracks.map((t, i) => ({ label: label(t, i), lang: t.lang || '' })),
-          dash.isTextEnabled() && e.index >= 0 ? e.index : -1
-        );
-      })
-    );
-    dash.on(
-      E.QUALITY_CHANGE_RENDERED,
-      mine((e) => {
-        if (e.mediaType !== 'video' && !(e.mediaType === 'audio' && !hasVideo())) return;
-        const r = e.newRepresentation;
-        if (r) showRendition(renditionName(r.id, r.height, r.bandwidth), r.bandwidth);
-      })
-    );
-    dash.on(
-      E.ERROR,
-      mine((e) => {
-        const err = (e && e.error) || {};
-        const entry = { type: 'dashError', details: String(err.code || ''), message: String(err.message || '') };
-        if (DASH_NONFATAL.has(err.code)) report(entry);
-        else fatal(entry);
-      })
-    );
-    dash.on(
-      E.PLAYBACK_ERROR,
-      mine((e) => {
-        const err = (e && e.error) || {};
-        fatal({ type: 'mediaError', details: String(err.code || ''), message: String(err.message || '') });
-      })
-    );
-    dash.on(E.PLAYBACK_NOT_ALLOWED, mine(() => setState('paused', 'Press play to start')));
-    dash.initialize(video, page.dash, false);
+  }
+
+  // ---- lifecycle ----
+
+  // connect checks that the manifest is there before handing it to a player,
+  // so that a missing or unfinished asset gets a clear message, not an error.
+  async function connect() {
+    core.cancel();
+    const token = core.session;
+    let res;
+    try {
+      res = await fetch(manifestURL, { cache: 'no-store' });
+    } catch (e) {
+      if (token !== core.session) return;
+      core.report({ type: 'networkError', details: 'manifestProbe', message: errorText(e) });
+      core.setState('error', 'Cannot reach the server — retrying');
+      core.later(connect, ABSENT_POLL_MS);
+      return;
+    }
+    if (token !== core.session) return;
+    if (res.status === 404 || res.status === 410) {
+      el.notice.hidden = false;
+      core.setState('waiting');
+      core.later(connect, ABSENT_POLL_MS);
+      return;
+    }
+    if (!res.ok) {
+      core.report({ type: 'networkError', details: 'manifestProbe', message: manifestURL + ': HTTP ' + res.status, status: res.status });
+      core.setState('error', 'The server answered HTTP ' + res.status + ' — retrying');
+      core.later(connect, ABSENT_POLL_MS);
+      return;
+    }
+    el.notice.hidden = true;
+    loadThumbnails();
+    start();
+  }
+
+  function start() {
+    const token = core.start();
+    if (resumeAt > 0) {
+      const at = resumeAt;
+      video.addEventListener('loadedmetadata', () => token === core.session && (video.currentTime = at), { once: true });
+    }
+    video.addEventListener('canplay', () => token === core.session && autoplay(), { once: true });
+  }
+
+  // autoplay starts playback where the browser allows it; where it wants a
+  // click first, the poster stays up and the page says so.
+  function autoplay() {
+    if (!wantPlay || !video.paused) return;
+    video.play().catch((e) => {
+      if (e && e.name === 'NotAllowedError') core.setState('paused', 'Press play to start');
+    });
   }
 
   // ---- thumbnails ----
@@ -550,13 +361,22 @@
       cues = parseVTT(await res.text(), res.url);
       osprey.thumbnails = cues.length;
     } catch (e) {
-      report({ type: 'thumbnails', message: String((e && e.message) || e) });
+      core.report({ type: 'thumbnails', message: errorText(e) });
     }
   }
 
   // ---- scrub bar ----
 
   let dragging = false;
+
+  function formatTime(s) {
+    if (!(s >= 0) || !isFinite(s)) s = 0;
+    s = Math.floor(s);
+    const h = Math.floor(s / 3600);
+    const m = Math.floor(s / 60) % 60;
+    const sec = String(s % 60).padStart(2, '0');
+    return h > 0 ? h + ':' + String(m).padStart(2, '0') + ':' + sec : m + ':' + sec;
+  }
 
   function duration() {
     const d = video.duration;
@@ -650,32 +470,27 @@
     drawProgress();
   });
   video.addEventListener('playing', () => {
-    if (!player) return;
-    failures = 0;
-    setState('playing');
+    if (!core.player) return;
+    core.failures = 0;
+    core.setState('playing');
   });
   video.addEventListener('play', () => {
     wantPlay = true;
   });
   video.addEventListener('pause', () => {
-    if (!player || video.ended) return;
+    if (!core.player || video.ended) return;
     // A pause while seeking or stalled is the browser's; only the viewer's counts.
     if (osprey.state === 'playing') wantPlay = false;
-    setState('paused');
+    core.setState('paused');
   });
   video.addEventListener('ended', () => {
-    if (player) setState('ended');
+    if (core.player) core.setState('ended');
   });
   video.addEventListener('canplay', () => {
-    if (player && osprey.state === 'starting') setState('paused', 'Ready');
+    if (core.player && osprey.state === 'starting') core.setState('paused', 'Ready');
   });
   video.addEventListener('resize', () => {
-    if (player && osprey.engine === 'native' && video.videoHeight > 0) showRendition(video.videoHeight + 'p', 0);
-  });
-  video.addEventListener('error', () => {
-    if (osprey.engine !== 'native' || !player) return;
-    const err = video.error || {};
-    fatal({ type: 'mediaError', details: String(err.code || ''), message: String(err.message || '') });
+    if (core.player && osprey.engine === 'native' && video.videoHeight > 0) core.showRendition(video.videoHeight + 'p', 0);
   });
 
   connect();
