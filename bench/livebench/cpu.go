@@ -101,15 +101,7 @@ func referenceArgs(listenURL, dir string) []string {
 	// Output: MPEG-TS on stdout becomes HLS.
 	i = slices.Index(a, "-muxdelay")
 	a = a[:i]
-	var vsm string
-	nv := 0
-	for _, r := range plan.Renditions {
-		if r.Track.Kind == media.Video {
-			vsm += fmt.Sprintf("v:%d,agroup:aud,name:%s ", nv, r.Name)
-			nv++
-		}
-	}
-	vsm += "a:0,agroup:aud,name:audio"
+	vsm := benchkit.VarStreamMap(plan)
 	return append(a, "-f", "hls", "-hls_time", "2", "-hls_list_size", "6", "-hls_flags", "delete_segments+independent_segments",
 		"-hls_segment_type", "fmp4", "-master_pl_name", "index.m3u8", "-var_stream_map", vsm,
 		"-hls_segment_filename", filepath.Join(dir, "%v/%d.m4s"), filepath.Join(dir, "%v/index.m3u8"))

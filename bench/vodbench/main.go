@@ -37,7 +37,6 @@ import (
 
 	"github.com/ospreyvideo/osprey/bench/internal/benchkit"
 	"github.com/ospreyvideo/osprey/internal/config"
-	"github.com/ospreyvideo/osprey/internal/media"
 	"github.com/ospreyvideo/osprey/internal/probe"
 	"github.com/ospreyvideo/osprey/internal/transcode"
 )
@@ -130,15 +129,7 @@ func referenceArgs(source string) func(dir string) []string {
 	base = slices.Delete(slices.Clone(base), i, i+4)
 	// Output: MPEG-TS on stdout becomes HLS written by ffmpeg.
 	base = base[:slices.Index(base, "-max_muxing_queue_size")]
-	var vsm string
-	nv := 0
-	for _, r := range plan.Renditions {
-		if r.Track.Kind == media.Video {
-			vsm += fmt.Sprintf("v:%d,agroup:aud,name:%s ", nv, r.Name)
-			nv++
-		}
-	}
-	vsm += "a:0,agroup:aud,name:audio"
+	vsm := benchkit.VarStreamMap(plan)
 	return func(dir string) []string {
 		return append(slices.Clone(base), "-f", "hls", "-hls_time", strconv.Itoa(int(segment.Seconds())),
 			"-hls_playlist_type", "vod", "-hls_flags", "independent_segments",

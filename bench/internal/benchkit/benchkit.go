@@ -14,6 +14,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ospreyvideo/osprey/internal/media"
+	"github.com/ospreyvideo/osprey/internal/transcode"
 )
 
 // Run runs a command with its output on stderr; failure is fatal.
@@ -106,4 +109,19 @@ func Median(v []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// VarStreamMap is ffmpeg's HLS -var_stream_map for a plan: every video
+// rendition in the audio group "aud", then the audio, so that ffmpeg's
+// output has the same shape as Osprey's (one audio rendition).
+func VarStreamMap(plan transcode.Plan) string {
+	var vsm string
+	nv := 0
+	for _, r := range plan.Renditions {
+		if r.Track.Kind == media.Video {
+			vsm += fmt.Sprintf("v:%d,agroup:aud,name:%s ", nv, r.Name)
+			nv++
+		}
+	}
+	return vsm + "a:0,agroup:aud,name:audio"
 }
