@@ -1,8 +1,6 @@
 package api
 
 import (
-	"crypto/rand"
-	"encoding/base32"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/ospreyvideo/osprey/internal/catalog"
 )
 
 // AdminTokenFile is the name of the file in the data directory that holds a
@@ -42,7 +42,7 @@ func LoadOrCreateAdminToken(dataDir, fromEnv string, log *slog.Logger) (string, 
 	if !errors.Is(err, fs.ErrNotExist) {
 		return "", err
 	}
-	token = "osp_" + randomString(20)
+	token = "osp_" + catalog.RandomString(20)
 	if err := writeFileAtomic(path, []byte(token+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("storing the admin token: %w", err)
 	}
@@ -100,19 +100,8 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
 	return nil
 }
 
-// lowerBase32 encodes without padding in lowercase letters and digits 2-7,
-// which are safe in URLs, file names and RTMP/SRT stream IDs.
-var lowerBase32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
-
-// randomString returns n random bytes encoded with lowerBase32 (8 chars per 5 bytes).
-func randomString(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // never fails: crypto/rand aborts the program instead
-	return lowerBase32.EncodeToString(b)
-}
-
 // newChannelID returns "ch_" + 80 random bits.
-func newChannelID() string { return "ch_" + randomString(10) }
+func newChannelID() string { return catalog.NewID("ch_") }
 
 // newStreamKey returns "sk_" + 160 random bits.
-func newStreamKey() string { return "sk_" + randomString(20) }
+func newStreamKey() string { return "sk_" + catalog.RandomString(20) }

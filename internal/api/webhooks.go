@@ -97,7 +97,7 @@ func (a *API) createWebhook(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	hook := catalog.Webhook{
-		ID:        newWebhookID(),
+		ID:        catalog.NewID("wh_"),
 		URL:       u,
 		Secret:    webhook.NewSecret(),
 		Events:    events,
@@ -236,6 +236,3 @@ func checkEvents(events []string) ([]string, error) {
 	}
 	return out, nil
 }
-
-// newWebhookID returns "wh_" + 80 random bits.
-func newWebhookID() string { return "wh_" + randomString(10) }

@@ -159,20 +159,9 @@ func (a *assetCmd) client() (*client, error) {
 // assetCall sends a bodiless API request and returns the body of a 2xx
 // answer. A JSON 404 about assetID says that the asset does not exist.
 func assetCall(ctx context.Context, c *client, method, path, assetID string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
+	resp, data, err := c.call(ctx, method, path, nil)
 	if err != nil {
-		return nil, fmt.Errorf("building the request: %w", err)
-	}
-	req.Header.Set("Accept", "application/json")
-	c.authorize(req)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, c.transportError(err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
-		return nil, fmt.Errorf("reading the answer of %s: %w", c.base, err)
+		return nil, err
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return data, nil
@@ -181,13 +170,6 @@ func assetCall(ctx context.Context, c *client, method, path, assetID string) ([]
 		return nil, fmt.Errorf("asset %q not found on %s", assetID, c.base)
 	}
 	return nil, c.statusError(resp, data, "")
-}
-
-// authorize adds the admin token, if there is one.
-func (c *client) authorize(req *http.Request) {
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
 }
 
 // isAPIError tells an Osprey API error body from, say, a proxy's 404 page.

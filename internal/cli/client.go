@@ -28,38 +28,53 @@ const maxResponseBytes = 16 << 20
 // body of a 2xx answer. Other answers become errors that say what to do;
 // channelID, if set, names the channel a 404 is about.
 func (c *client) do(ctx context.Context, method, path string, in any, channelID string) ([]byte, error) {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return nil, fmt.Errorf("encoding the request: %w", err)
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	resp, data, err := c.call(ctx, method, path, in)
 	if err != nil {
-		return nil, fmt.Errorf("building the request: %w", err)
-	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Accept", "application/json")
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, c.transportError(err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
-		return nil, fmt.Errorf("reading the answer of %s: %w", c.base, err)
+		return nil, err
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return data, nil
 	}
 	return nil, c.statusError(resp, data, channelID)
+}
+
+// call sends a request with an optional JSON body and returns the answer,
+// whatever its status, with its body read and closed.
+func (c *client) call(ctx context.Context, method, path string, in any) (*http.Response, []byte, error) {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return nil, nil, fmt.Errorf("encoding the request: %w", err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return nil, nil, fmt.Errorf("building the request: %w", err)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	c.authorize(req)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, nil, c.transportError(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the answer of %s: %w", c.base, err)
+	}
+	return resp, data, nil
+}
+
+// authorize adds the admin token, if there is one.
+func (c *client) authorize(req *http.Request) {
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 }
 
 func (c *client) transportError(err error) error {

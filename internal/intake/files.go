@@ -111,6 +111,23 @@ func (s *Service) receive(src io.Reader, prefix string) (path string, size int64
 	return tmp.Name(), n, nil
 }
 
+// receiveError returns an error of receive as the caller shows it: a
+// refusal (*Error) as is, a failure to read the source as explain makes it,
+// anything else (the server's own failure) wrapped with what it was doing.
+func receiveError(err error, explain func(error) error, doing string) error {
+	var (
+		ie *Error
+		se *sourceError
+	)
+	switch {
+	case errors.As(err, &ie):
+		return err
+	case errors.As(err, &se):
+		return explain(se.err)
+	}
+	return fmt.Errorf("intake: %s: %w", doing, err)
+}
+
 // isTooLarge reports whether err is http.MaxBytesReader's refusal.
 func isTooLarge(err error) bool {
 	var maxErr *http.MaxBytesError

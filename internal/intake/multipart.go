@@ -58,17 +58,8 @@ func (s *Service) FromMultipart(w http.ResponseWriter, r *http.Request) (File, e
 			}
 			p, n, err := s.receive(part, "multipart")
 			if err != nil {
-				var (
-					ie *Error
-					se *sourceError
-				)
-				switch {
-				case errors.As(err, &ie):
-					return File{}, err
-				case errors.As(err, &se):
-					return File{}, clientReadError(se.err, s.cfg.MaxSize)
-				}
-				return File{}, fmt.Errorf("intake: receiving a multipart upload: %w", err)
+				return File{}, receiveError(err, func(err error) error { return clientReadError(err, s.cfg.MaxSize) },
+					"receiving a multipart upload")
 			}
 			f.Path, f.Size, f.Filename = p, n, cleanName(part.FileName())
 		case "title":

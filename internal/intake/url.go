@@ -93,17 +93,8 @@ func (s *Service) FromURL(ctx context.Context, rawURL string) (File, error) {
 
 	p, n, err := s.receive(body, "url")
 	if err != nil {
-		var (
-			ie *Error
-			se *sourceError
-		)
-		switch {
-		case errors.As(err, &ie):
-			return File{}, err
-		case errors.As(err, &se):
-			return File{}, s.fetchError(ctx, u, se.err)
-		}
-		return File{}, fmt.Errorf("intake: downloading %s: %w", u.Redacted(), err)
+		return File{}, receiveError(err, func(err error) error { return s.fetchError(ctx, u, err) },
+			"downloading "+u.Redacted())
 	}
 	if n == 0 {
 		removeQuietly(p)

@@ -33,6 +33,20 @@ func recoverCh(t testing.TB, st *memStore, clk *fakeClock, cfg Config) bool {
 	return ok
 }
 
+// beginLive starts a Live of the test ladder at sessionStart on a new
+// store, with a synthetic source of 60-frame GOPs for it.
+func beginLive(t testing.TB, cfg Config) (*memStore, *fakeClock, *Live, synth) {
+	t.Helper()
+	st := newMemStore()
+	clk := &fakeClock{t: sessionStart}
+	l := newTestLive(t, st, clk, cfg, sessionStart)
+	s := synth{gop: 60, rends: ladder()}
+	if err := l.Begin(s.rends); err != nil {
+		t.Fatal(err)
+	}
+	return st, clk, l, s
+}
+
 // mediaPlaylists lists the media playlists the multivariant playlist names.
 func mediaPlaylists(t testing.TB, st *memStore) []string {
 	t.Helper()
@@ -54,14 +68,8 @@ func mediaPlaylists(t testing.TB, st *memStore) []string {
 // A session killed without End is ended by Recover: the same segments,
 // now with EXT-X-ENDLIST and a static MPD.
 func TestRecoverEndsInterruptedSession(t *testing.T) {
-	st := newMemStore()
-	clk := &fakeClock{t: sessionStart}
 	cfg := Config{Window: 6}
-	l := newTestLive(t, st, clk, cfg, sessionStart)
-	s := synth{gop: 60, rends: ladder()}
-	if err := l.Begin(s.rends); err != nil {
-		t.Fatal(err)
-	}
+	st, clk, l, s := beginLive(t, cfg)
 	feed(t, l, s.units(0, 9*time.Second)) // 0..3 published, 4 open: then the process dies
 	if !readState(t, st).Session.Live {
 		t.Fatal("state does not say live while the session runs")
@@ -285,14 +293,8 @@ func TestRecoverFindsNothing(t *testing.T) {
 // After Recover a new session goes live again, numbering on past every
 // segment ever written, and replaces the ended manifests.
 func TestNewSessionAfterRecover(t *testing.T) {
-	st := newMemStore()
-	clk := &fakeClock{t: sessionStart}
 	cfg := Config{Window: 3, DeleteGrace: 20 * time.Second}
-	l := newTestLive(t, st, clk, cfg, sessionStart)
-	s := synth{gop: 60, rends: ladder()}
-	if err := l.Begin(s.rends); err != nil {
-		t.Fatal(err)
-	}
+	st, clk, l, s := beginLive(t, cfg)
 	feed(t, l, s.units(0, 11*time.Second))
 	written := uint64(0)
 	for _, k := range st.keys("live/ch/720p/") {
@@ -344,13 +346,7 @@ func TestNewSessionAfterRecover(t *testing.T) {
 // Without Recover, NewLive ends the interrupted session's manifests itself,
 // so that a session which publishes nothing leaves no live manifests behind.
 func TestNewLiveEndsInterruptedSession(t *testing.T) {
-	st := newMemStore()
-	clk := &fakeClock{t: sessionStart}
-	l := newTestLive(t, st, clk, Config{}, sessionStart)
-	s := synth{gop: 60, rends: ladder()}
-	if err := l.Begin(s.rends); err != nil {
-		t.Fatal(err)
-	}
+	st, clk, l, s := beginLive(t, Config{})
 	feed(t, l, s.units(0, 7*time.Second))
 	live := string(st.get(t, "live/ch/720p/index.m3u8"))
 
@@ -377,13 +373,7 @@ func TestNewLiveEndsInterruptedSession(t *testing.T) {
 // If End cannot store the ended manifests, state.json stays live and
 // Recover finishes the job.
 func TestRecoverAfterFailedEnd(t *testing.T) {
-	st := newMemStore()
-	clk := &fakeClock{t: sessionStart}
-	l := newTestLive(t, st, clk, Config{}, sessionStart)
-	s := synth{gop: 60, rends: ladder()}
-	if err := l.Begin(s.rends); err != nil {
-		t.Fatal(err)
-	}
+	st, clk, l, s := beginLive(t, Config{})
 	feed(t, l, s.units(0, 7*time.Second))
 	st.failPut = func(key string) bool { return key == "live/ch/manifest.mpd" }
 	if err := l.End(context.Background()); err == nil {
@@ -409,13 +399,7 @@ func TestRecoverAfterFailedEnd(t *testing.T) {
 // The session record in state.json stays small: the window, not the
 // session's history.
 func TestSessionStateSize(t *testing.T) {
-	st := newMemStore()
-	clk := &fakeClock{t: sessionStart}
-	l := newTestLive(t, st, clk, Config{}, sessionStart)
-	s := synth{gop: 60, rends: ladder()}
-	if err := l.Begin(s.rends); err != nil {
-		t.Fatal(err)
-	}
+	st, clk, l, s := beginLive(t, Config{})
 	var sizes []int
 	for sec := 0; sec < 120; sec += 2 {
 		feed(t, l, s.units(time.Duration(sec)*time.Second, time.Duration(sec+2)*time.Second))
@@ -440,13 +424,7 @@ var errCrash = errors.New("simulated crash")
 // listed a new segment but before the MPD did: the recovered manifests
 // list it too (state.json is saved before the manifests are written).
 func TestRecoverAfterCrashMidPublish(t *testing.T) {
-	st := newMemStore()
-	clk := &fakeClock{t: sessionStart}
-	l := newTestLive(t, st, clk, Config{}, sessionStart)
-	s := synth{gop: 60, rends: ladder()}
-	if err := l.Begin(s.rends); err != nil {
-		t.Fatal(err)
-	}
+	st, clk, l, s := beginLive(t, Config{})
 	feed(t, l, s.units(0, 7*time.Second)) // 0..2 published
 	st.failPut = func(key string) bool {
 		if key == "live/ch/manifest.mpd" {

@@ -52,7 +52,7 @@ func probe(t *testing.T, path string, args ...string) []probeStream {
 // a filesystem store and has ffprobe decode the HLS and DASH presentations.
 func TestVODPlaysInFFprobe(t *testing.T) {
 	if _, err := exec.LookPath("ffprobe"); err != nil {
-		t.Skip("ffprobe not installed")
+		t.Fatal("ffprobe is required (the README's test command installs it)")
 	}
 	clip := ingesttest.H264Clip(t)
 	asc, err := clip.Audio.Marshal()

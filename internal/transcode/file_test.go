@@ -77,20 +77,38 @@ func runFile(t *testing.T, ctx context.Context, input string, plan Plan, out Out
 	return RunFile(ctx, FileJob{FFmpeg: "ffmpeg", Input: input, Plan: plan, Segment: time.Second, Output: out, Progress: progress})
 }
 
+// filePlan plans the twoRungs ladder for src.
+func filePlan(t *testing.T, src probe.Source) Plan {
+	t.Helper()
+	plan, err := NewFilePlan(twoRungs, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan
+}
+
+// transcodeFile runs plan over input into a new collector, failing the
+// test if RunFile fails.
+func transcodeFile(t *testing.T, input string, plan Plan) *collector {
+	t.Helper()
+	c := &collector{t: t}
+	if err := runFile(t, context.Background(), input, plan, c, nil); err != nil {
+		t.Fatalf("RunFile: %v", err)
+	}
+	return c
+}
+
 func TestRunFileLadder(t *testing.T) {
 	in := makeFile(t, "in.mp4", "-f", "lavfi", "-i", "testsrc=size=640x360:rate=30",
 		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
 		"-t", "4", "-c:v", "libx264", "-preset", "ultrafast", "-g", "250", "-pix_fmt", "yuv420p",
 		"-c:a", "aac", "-metadata:s:a:0", "language=eng")
 	src := probeFile(t, in)
-	plan, err := NewFilePlan(twoRungs, src)
-	if err != nil {
-		t.Fatal(err)
-	}
+	plan := filePlan(t, src)
 	c := &collector{t: t}
 	var mu sync.Mutex
 	var reports []time.Duration
-	err = runFile(t, context.Background(), in, plan, c, func(d time.Duration) {
+	err := runFile(t, context.Background(), in, plan, c, func(d time.Duration) {
 		mu.Lock()
 		defer mu.Unlock()
 		reports = append(reports, d)
@@ -183,14 +201,7 @@ func TestRunFileRotatedIsPortrait(t *testing.T) {
 		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p")
 	in := makeFile(t, "rot.mp4", "-i", land, "-c", "copy", "-metadata:s:v", "rotate=90")
 	src := probeFile(t, in)
-	plan, err := NewFilePlan(twoRungs, src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &collector{t: t}
-	if err := runFile(t, context.Background(), in, plan, c, nil); err != nil {
-		t.Fatalf("RunFile: %v", err)
-	}
+	c := transcodeFile(t, in, filePlan(t, src))
 	// The encoded size (from the SPS) is what the plan said: portrait.
 	var got []string
 	for _, r := range c.renditions {
@@ -212,14 +223,7 @@ func TestRunFileVariableFrameRateBecomesConstant(t *testing.T) {
 	if !src.Video.VariableFrameRate {
 		t.Fatalf("test source is not variable-rate: %+v", src.Video)
 	}
-	plan, err := NewFilePlan(twoRungs, src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &collector{t: t}
-	if err := runFile(t, context.Background(), in, plan, c, nil); err != nil {
-		t.Fatalf("RunFile: %v", err)
-	}
+	c := transcodeFile(t, in, filePlan(t, src))
 	us := c.units[0]
 	pts := make([]time.Duration, len(us))
 	for i, u := range us {
@@ -239,14 +243,7 @@ func TestRunFileAudioOnly(t *testing.T) {
 		"-f", "lavfi", "-i", "sine=frequency=660:sample_rate=48000", "-map", "0", "-map", "1", "-t", "3",
 		"-c:a", "aac", "-ac:a:1", "2", "-metadata:s:a:1", "language=spa")
 	src := probeFile(t, in)
-	plan, err := NewFilePlan(twoRungs, src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &collector{t: t}
-	if err := runFile(t, context.Background(), in, plan, c, nil); err != nil {
-		t.Fatalf("RunFile: %v", err)
-	}
+	c := transcodeFile(t, in, filePlan(t, src))
 	var got []string
 	for _, r := range c.renditions {
 		got = append(got, r.Name+" "+r.Track.String()+" "+r.Language)
@@ -271,10 +268,7 @@ func TestRunFileAudioOnly(t *testing.T) {
 func TestRunFileCancel(t *testing.T) {
 	in := makeFile(t, "long.mp4", "-f", "lavfi", "-i", "testsrc=size=640x360:rate=30", "-t", "30",
 		"-c:v", "libx264", "-preset", "ultrafast")
-	plan, err := NewFilePlan(twoRungs, probeFile(t, in))
-	if err != nil {
-		t.Fatal(err)
-	}
+	plan := filePlan(t, probeFile(t, in))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var cancelled time.Time
@@ -285,7 +279,7 @@ func TestRunFileCancel(t *testing.T) {
 		}
 		return nil
 	}}
-	err = runFile(t, ctx, in, plan, c, nil)
+	err := runFile(t, ctx, in, plan, c, nil)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("RunFile = %v, want context.Canceled", err)
 	}
@@ -304,10 +298,7 @@ func TestRunFileCancel(t *testing.T) {
 func TestRunFileOutputErrorStopsFFmpeg(t *testing.T) {
 	in := makeFile(t, "long.mp4", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=30", "-t", "30",
 		"-c:v", "libx264", "-preset", "ultrafast")
-	plan, err := NewFilePlan(twoRungs, probeFile(t, in))
-	if err != nil {
-		t.Fatal(err)
-	}
+	plan := filePlan(t, probeFile(t, in))
 	full := errors.New("disk full")
 	c := &collector{t: t, onUnit: func(n int) error {
 		if n == 5 {
@@ -326,10 +317,7 @@ func TestRunFileOutputErrorStopsFFmpeg(t *testing.T) {
 func TestRunFileCorruptInput(t *testing.T) {
 	good := makeFile(t, "good.mp4", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=30", "-t", "2",
 		"-c:v", "libx264", "-preset", "ultrafast")
-	plan, err := NewFilePlan(twoRungs, probeFile(t, good))
-	if err != nil {
-		t.Fatal(err)
-	}
+	plan := filePlan(t, probeFile(t, good))
 	b, err := os.ReadFile(good)
 	if err != nil {
 		t.Fatal(err)

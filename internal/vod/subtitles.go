@@ -10,7 +10,6 @@ import (
 
 	"github.com/ospreyvideo/osprey/internal/catalog"
 	"github.com/ospreyvideo/osprey/internal/packager"
-	"github.com/ospreyvideo/osprey/internal/storage"
 )
 
 // languageTag is the shape of a BCP 47 tag, loosely: "en", "pt-BR", "zh-Hant".
@@ -29,7 +28,7 @@ func (s *Service) AddSubtitle(ctx context.Context, id string, sub catalog.AssetS
 	}
 	sub.Name = strings.ToLower(sub.Language)
 	// A new URL per upload: media files are served as immutable.
-	sub.Path = "subs/" + sub.Name + "-" + newAssetID()[3:9] + ".vtt"
+	sub.Path = "subs/" + sub.Name + "-" + catalog.RandomString(4) + ".vtt"
 	if strings.TrimSpace(sub.Label) == "" {
 		sub.Label = sub.Language
 	}
@@ -56,7 +55,7 @@ func (s *Service) AddSubtitle(ctx context.Context, id string, sub catalog.AssetS
 		return catalog.Asset{}, fmt.Errorf("vod: adding a subtitle to %s: %w", id, err)
 	}
 	if a.Status == catalog.AssetReady {
-		if err := s.Storage().Put(ctx, Prefix(id)+"/"+sub.Path, vtt); err != nil {
+		if err := s.cfg.Storage.Put(ctx, Prefix(id)+"/"+sub.Path, vtt); err != nil {
 			return catalog.Asset{}, fmt.Errorf("vod: storing the subtitle: %w", err)
 		}
 		if err := s.publishSubtitles(ctx, a); err != nil {
@@ -73,9 +72,6 @@ func (s *Service) AddSubtitle(ctx context.Context, id string, sub catalog.AssetS
 }
 
 func subtitleSourceKey(id, name string) string { return "sources/" + id + "/subs/" + name + ".vtt" }
-
-// Storage is where the pipeline keeps sources and outputs.
-func (s *Service) Storage() storage.FileStore { return s.cfg.Storage }
 
 // copySubtitles copies the asset's subtitle originals into its outputs.
 func (s *Service) copySubtitles(ctx context.Context, a catalog.Asset) error {

@@ -24,8 +24,6 @@ package vod
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base32"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -153,11 +151,7 @@ func Prefix(id string) string { return "vod/" + id }
 func sourceKey(id string) string { return "sources/" + id + "/source" }
 
 // newAssetID returns "as_" + 80 random bits in lowercase base32.
-func newAssetID() string {
-	b := make([]byte, 10)
-	_, _ = rand.Read(b)
-	return "as_" + base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding).EncodeToString(b)
-}
+func newAssetID() string { return catalog.NewID("as_") }
 
 // emit sends an event about a, logging (not returning) a failure: the
 // asset's state is in the catalog either way.

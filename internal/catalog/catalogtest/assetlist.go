@@ -87,8 +87,8 @@ func testListAssetsPaging(t *testing.T, s catalog.Store) {
 
 	for _, bad := range []string{"garbage!", "Zm9v", "bm90IGEgY3Vyc29y"} {
 		_, err := s.ListAssets(ctx, catalog.AssetFilter{After: bad})
-		if err == nil || errors.Is(err, catalog.ErrNotFound) {
-			t.Errorf("ListAssets(After: %q) = %v, want an invalid-cursor error", bad, err)
+		if !errors.Is(err, catalog.ErrInvalid) {
+			t.Errorf("ListAssets(After: %q) = %v, want an error wrapping catalog.ErrInvalid", bad, err)
 		}
 	}
 }

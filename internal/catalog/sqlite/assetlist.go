@@ -18,8 +18,8 @@ const (
 // ListAssets returns one page of assets matching f, newest first (by
 // CreatedAt, then ID, both descending). The cursor is opaque: the
 // base64url encoding of the last item's CreatedAt and ID, so pages stay
-// consistent while assets are added. A malformed cursor is an error that is
-// neither ErrNotFound nor ErrConflict.
+// consistent while assets are added. A malformed cursor is an error
+// wrapping catalog.ErrInvalid.
 func (s *Store) ListAssets(ctx context.Context, f catalog.AssetFilter) (catalog.AssetPage, error) {
 	limit := f.Limit
 	switch {
