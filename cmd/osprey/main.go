@@ -12,5 +12,5 @@ import (
 var version = ""
 
 func main() {
-	os.Exit(cli.Main(os.Args[1:], cli.Options{Serve: app.Run, Version: version}))
+	os.Exit(cli.Main(os.Args[1:], cli.Options{Serve: app.Run, Edge: app.RunEdge, Version: version}))
 }

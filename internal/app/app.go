@@ -132,6 +132,28 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		srtAddr = srtSrv.Addr().String()
 	}
 
+	requireName, requireValue := "", ""
+	if cfg.Origin.RequireHeader != "" {
+		requireName, requireValue, _ = config.ParseHeaderLine(cfg.Origin.RequireHeader) // validated
+	}
+	orig := origin.New(store, origin.Config{
+		AllowOrigin:     cfg.CORSOrigin,
+		SegmentDuration: cfg.Live.SegmentDuration,
+		PublicURL:       cfg.PublicURL,
+		RequireHeader:   requireName,
+		RequireValue:    requireValue,
+	}, log)
+	var edgeHandler http.Handler
+	if cfg.Edge.Enabled {
+		e, stopEdge, err := localEdge(cfg, orig, token, log)
+		if err != nil {
+			httpLn.Close()
+			return fmt.Errorf("starting the edge: %w", err)
+		}
+		defer stopEdge()
+		edgeHandler = e
+	}
+
 	handler := routes(routeDeps{
 		api: api.New(api.Deps{
 			Catalog:    cat,
@@ -144,11 +166,8 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			SRTAddr:    srtAddr,
 			Log:        log,
 		}),
-		origin: origin.New(store, origin.Config{
-			AllowOrigin:     cfg.CORSOrigin,
-			SegmentDuration: cfg.Live.SegmentDuration,
-			PublicURL:       cfg.PublicURL,
-		}, log),
+		origin: orig,
+		edge:   edgeHandler,
 		web: web.New(web.Config{
 			ChannelExists: func(ctx context.Context, id string) (bool, error) {
 				_, err := cat.GetChannel(ctx, id)
@@ -170,7 +189,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	go func() { serveErr <- srv.Serve(httpLn) }()
 	log.Info("osprey is serving",
 		"http", httpLn.Addr().String(), "rtmp", rtmpAddr, "srt", srtAddr,
-		"data", cfg.DataDir, "ladder", cfg.Live.Ladder)
+		"data", cfg.DataDir, "ladder", cfg.Live.Ladder, "edge", cfg.Edge.Enabled)
 
 	select {
 	case <-ctx.Done():

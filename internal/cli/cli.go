@@ -36,6 +36,8 @@ const (
 type Options struct {
 	// Serve runs the server until ctx is done (app.Run). Required for `serve`.
 	Serve func(ctx context.Context, cfg config.Config, log *slog.Logger) error
+	// Edge runs `osprey edge` until ctx is done (app.RunEdge).
+	Edge func(ctx context.Context, cfg config.Edge, adminToken string, log *slog.Logger) error
 	// Version is printed by `osprey version`; "" shows "devel".
 	Version string
 	// Stdout and Stderr default to os.Stdout and os.Stderr. Logs go to Stderr.
@@ -56,6 +58,8 @@ type rootCmd struct {
 	Channel channelCmd `cmd:"" help:"Manage live channels on a running server, through its HTTP API."`
 	Version versionCmd `cmd:"" help:"Print the version."`
 	Asset   assetCmd   `cmd:"" help:"Upload and manage on-demand videos (assets) on a running server, through its HTTP API."`
+	Edge    edgeCmd    `cmd:"" help:"Run a caching edge (CDN node) in front of one or more origins."`
+	SignURL signURLCmd `cmd:"" name:"sign-url" help:"Sign a URL (or make signed cookies) for an edge's protected paths, as CloudFront does."`
 }
 
 const description = `Osprey: a self-hosted live and on-demand video platform.
@@ -91,6 +95,7 @@ func Main(args []string, opts Options) (code int) {
 		kong.Exit(func(code int) { panic(exitPanic(code)) }),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 		defaultVars(),
+		edgeVars(),
 	)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "osprey: internal error: %v\n", err)
@@ -139,6 +144,9 @@ func (e usageError) Unwrap() error { return e.err }
 // for the top-level help.
 func flagSummary(root *kong.Node) string {
 	vars := defaultVars()
+	for k, v := range edgeVars() {
+		vars[k] = v
+	}
 	var b strings.Builder
 	for _, cmd := range root.Children {
 		if len(cmd.Flags) == 0 {
@@ -148,7 +156,11 @@ func flagSummary(root *kong.Node) string {
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 		for _, f := range cmd.Flags {
 			env := strings.Join(f.Envs, ", ")
-			def, ok := vars["default_"+strings.ReplaceAll(f.Name, "-", "_")]
+			prefix := "default_"
+			if _, edge := vars["edge_"+strings.ReplaceAll(f.Name, "-", "_")]; edge && cmd.Name == "edge" {
+				prefix = "edge_"
+			}
+			def, ok := vars[prefix+strings.ReplaceAll(f.Name, "-", "_")]
 			switch {
 			case f.IsBool():
 				def = "false"

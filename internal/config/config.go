@@ -20,10 +20,21 @@ type Config struct {
 
 	CORSOrigin string `yaml:"cors_origin"` // Access-Control-Allow-Origin on media; default "*"
 
+	Origin  Origin            `yaml:"origin"`
+	Edge    Edge              `yaml:"edge"` // the edge in front of the local origin (edge.enabled)
 	Live    Live              `yaml:"live"`
 	VOD     VOD               `yaml:"vod"`
 	FFmpeg  FFmpeg            `yaml:"ffmpeg"`
 	Ladders map[string]Ladder `yaml:"ladders"` // named presets, merged over the built-in ones
+}
+
+// Origin configures the HTTP origin that serves /live/ and /vod/.
+type Origin struct {
+	// RequireHeader, "Name: value", makes the origin refuse media requests
+	// that do not carry this header with 403: set the same line as the
+	// edge's origin_headers so that viewers must come through the edge (as
+	// MediaPackage does with CloudFront's CDN identifier). Default "".
+	RequireHeader string `yaml:"require_header"`
 }
 
 // Live configures live packaging.

@@ -42,6 +42,7 @@ func Default() Config {
 			MaxSourceSize:   20 << 30,
 			Inbox:           true,
 		},
+		Edge:    defaultServeEdge(),
 		FFmpeg:  FFmpeg{Path: "ffmpeg", ProbePath: "ffprobe"},
 		Ladders: BuiltinLadders(),
 	}
@@ -122,4 +123,11 @@ func (l Ladder) WithDefaults() Ladder {
 		l.Preset = DefaultPreset
 	}
 	return l
+}
+
+// defaultServeEdge is the edge inside serve: off, and without an access log.
+func defaultServeEdge() Edge {
+	e := DefaultEdge()
+	e.AccessLog = ""
+	return e
 }

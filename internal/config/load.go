@@ -21,7 +21,19 @@ import (
 // Load does not validate: the caller applies environment variables and flags
 // first, then calls Config.Validate.
 func Load(path string) (Config, error) {
+	return loadOnto(Default(), path)
+}
+
+// LoadEdge is Load for `osprey edge`: the same file format, whose edge
+// section starts from DefaultEdge (with its access log on standard output)
+// rather than from serve's defaults.
+func LoadEdge(path string) (Config, error) {
 	cfg := Default()
+	cfg.Edge = DefaultEdge()
+	return loadOnto(cfg, path)
+}
+
+func loadOnto(cfg Config, path string) (Config, error) {
 	if path == "" {
 		return cfg, nil
 	}

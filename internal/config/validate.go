@@ -107,6 +107,14 @@ func (c Config) Validate() error {
 	for _, name := range c.ladderNames() {
 		errs = append(errs, c.Ladders[name].validate("ladders."+name)...)
 	}
+	if c.Origin.RequireHeader != "" {
+		if _, _, err := ParseHeaderLine(c.Origin.RequireHeader); err != nil {
+			add("origin.require_header", "%v", err)
+		}
+	}
+	if c.Edge.Enabled {
+		errs = append(errs, c.Edge.Validate("edge.", false)...)
+	}
 	return errors.Join(errs...)
 }
 

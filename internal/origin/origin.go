@@ -18,6 +18,7 @@
 //   - ended manifests (#EXT-X-ENDLIST, or an MPD whose type is static): 30 s,
 //     not longer, because the channel may go live again under the same URL;
 //   - images (posters, thumbnails) may be refreshed in place: 10 s;
+//   - 403 when RequireHeader is set and the request lacks it;
 //   - 404s: "no-cache", so neither browsers nor CDNs keep serving a 404 once
 //     the object appears (a manifest is often requested just before its
 //     first write); other errors: "no-store".
@@ -25,6 +26,7 @@ package origin
 
 import (
 	"compress/gzip"
+	"crypto/subtle"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -50,6 +52,12 @@ type Config struct {
 	// Mounts maps URL path prefixes to storage key prefixes, first match
 	// wins; empty means DefaultMounts.
 	Mounts []Mount
+	// RequireHeader and RequireValue, when set, make the origin refuse
+	// media requests without that header value (403): the CDN identifier
+	// an edge adds to its origin requests, so that viewers cannot bypass
+	// the edge and its signed URLs.
+	RequireHeader string
+	RequireValue  string
 }
 
 // Mount serves the storage keys under Key at the URL paths under Path.
@@ -91,6 +99,8 @@ type Origin struct {
 	liveCC      string // Cache-Control of live manifests
 	now         func() time.Time
 	gzipPool    sync.Pool
+	reqHeader   string
+	reqValue    []byte
 }
 
 // New returns an Origin serving from store. It panics on a malformed mount
@@ -117,6 +127,8 @@ func New(store storage.Store, cfg Config, log *slog.Logger) *Origin {
 		publicBase:  xmlEscape(strings.TrimRight(cfg.PublicURL, "/")),
 		liveCC:      liveCacheControl(cfg.SegmentDuration),
 		now:         time.Now,
+		reqHeader:   cfg.RequireHeader,
+		reqValue:    []byte(cfg.RequireValue),
 	}
 	o.gzipPool.New = func() any {
 		zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed) // the level is valid
@@ -146,6 +158,10 @@ func (o *Origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		w.Header().Set("Allow", allowMethods)
 		o.fail(w, http.StatusMethodNotAllowed)
+		return
+	}
+	if o.reqHeader != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get(o.reqHeader)), o.reqValue) != 1 {
+		o.fail(w, http.StatusForbidden)
 		return
 	}
 	key, mt, status := o.route(r)

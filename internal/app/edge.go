@@ -1,0 +1,175 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ospreyvideo/osprey/internal/api"
+	"github.com/ospreyvideo/osprey/internal/config"
+	"github.com/ospreyvideo/osprey/internal/edge"
+	"github.com/ospreyvideo/osprey/internal/edge/cache"
+	"github.com/ospreyvideo/osprey/internal/edge/signedurl"
+)
+
+// RunEdge runs `osprey edge`: the caching edge alone, in front of
+// cfg.Origins, until ctx is done. adminToken comes from OSPREY_ADMIN_TOKEN
+// ("" : read or create <data>/admin-token).
+func RunEdge(ctx context.Context, cfg config.Edge, adminToken string, log *slog.Logger) error {
+	if errs := cfg.Validate("", true); len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("creating the data folder: %w", err)
+	}
+	unlock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	token, err := api.LoadOrCreateAdminToken(cfg.DataDir, adminToken, log)
+	if err != nil {
+		return err
+	}
+	accessLog, closeLog, err := openAccessLog(cfg.AccessLog)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	ecfg, err := edgeConfig(cfg, filepath.Join(cfg.DataDir, "cache"), token, accessLog, log)
+	if err != nil {
+		return err
+	}
+	ecfg.Origins = cfg.Origins
+	e, err := edge.New(ecfg)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listening for HTTP: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	st := e.CacheStats()
+	log.Info("osprey edge is serving", "http", ln.Addr().String(), "origins", cfg.Origins,
+		"cache_memory", config.ByteSize(st.MemoryLimit).String(), "cache_disk", config.ByteSize(st.DiskLimit).String(),
+		"cached_objects", st.DiskObjects, "data", cfg.DataDir)
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-serveErr:
+		return fmt.Errorf("HTTP server: %w", err)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutting down HTTP: %w", err)
+	}
+	return nil
+}
+
+// edgeConfig maps the configuration onto edge.Config (origins aside).
+func edgeConfig(cfg config.Edge, cacheDir, token string, accessLog io.Writer, log *slog.Logger) (edge.Config, error) {
+	ec := edge.Config{
+		Name: cfg.Name,
+		Cache: cache.Config{
+			MemoryBytes: int64(cfg.CacheMemory),
+			DiskBytes:   int64(cfg.CacheDisk),
+		},
+		MaxObjectSize:        int64(cfg.MaxObjectSize),
+		KeyQuery:             cfg.CacheKeyQuery,
+		NegativeTTL:          cfg.NegativeTTL,
+		StaleIfError:         cfg.StaleIfError,
+		StaleWhileRevalidate: cfg.StaleWhileRevalidate,
+		ConnectTimeout:       cfg.OriginConnectTimeout,
+		OriginTimeout:        cfg.OriginTimeout,
+		OriginRetryAfter:     cfg.OriginRetryAfter,
+		OriginHealthPath:     cfg.OriginHealthPath,
+		OriginHeader:         http.Header{},
+		RequireSigned:        cfg.RequireSigned,
+		AdminToken:           token,
+		AccessLog:            accessLog,
+		Log:                  log,
+	}
+	if cfg.CacheDisk > 0 {
+		ec.Cache.Dir = cacheDir
+	}
+	for _, rule := range cfg.TTL {
+		pattern, ttl, err := config.ParseTTLRule(rule)
+		if err != nil {
+			return edge.Config{}, err
+		}
+		ec.TTL = append(ec.TTL, edge.TTLRule{Pattern: pattern, TTL: ttl})
+	}
+	for _, line := range cfg.OriginHeaders {
+		name, value, err := config.ParseHeaderLine(line)
+		if err != nil {
+			return edge.Config{}, err
+		}
+		ec.OriginHeader.Add(name, value)
+	}
+	if len(cfg.TrustedKeys) > 0 {
+		keys := signedurl.NewKeySet()
+		for _, spec := range cfg.TrustedKeys {
+			if err := keys.AddSpec(spec); err != nil {
+				return edge.Config{}, err
+			}
+		}
+		ec.Verifier = &signedurl.Verifier{Keys: keys}
+	}
+	return ec, nil
+}
+
+// openAccessLog opens the access log destination: "" none, "-" standard
+// output, else a file opened for appending.
+func openAccessLog(dest string) (io.Writer, func(), error) {
+	switch dest {
+	case "":
+		return nil, func() {}, nil
+	case "-":
+		return os.Stdout, func() {}, nil
+	}
+	f, err := os.OpenFile(dest, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening the access log: %w", err)
+	}
+	return f, func() { f.Close() }, nil
+}
+
+// localEdge is the edge in front of the local origin inside `osprey serve`.
+func localEdge(cfg config.Config, originHandler http.Handler, token string, log *slog.Logger) (*edge.Edge, func(), error) {
+	accessLog, closeLog, err := openAccessLog(cfg.Edge.AccessLog)
+	if err != nil {
+		return nil, nil, err
+	}
+	ec, err := edgeConfig(cfg.Edge, filepath.Join(cfg.DataDir, "edge-cache"), token, accessLog, log)
+	if err != nil {
+		closeLog()
+		return nil, nil, err
+	}
+	ec.Origins = []string{"http://origin.local"}
+	ec.Transport = edge.HandlerTransport{Handler: originHandler}
+	ec.OriginHealthPath = ""
+	e, err := edge.New(ec)
+	if err != nil {
+		closeLog()
+		return nil, nil, err
+	}
+	return e, func() { e.Close(); closeLog() }, nil
+}

@@ -1,0 +1,274 @@
+// Package edge is Osprey's caching reverse proxy: the job CloudFront does in
+// front of a media origin, for HLS and DASH.
+//
+// An Edge answers GET and HEAD from a two-tier cache (memory, then disk; see
+// package cache), fetching from an ordered list of origins on a miss:
+//
+//   - Request collapsing: concurrent misses for one object make one origin
+//     request (a flight); every waiting viewer receives the body as it
+//     streams in, not after it completes, which live delivery needs.
+//   - Freshness from the origin (CDN-Cache-Control over Cache-Control:
+//     s-maxage, max-age, no-cache, no-store, private, must-revalidate;
+//     Expires), with per-path-pattern defaults when the origin says
+//     nothing, and brief caching of 404 and 410 (negative caching).
+//   - Expired objects are revalidated with a conditional request (304
+//     refreshes them) and served stale while revalidating
+//     (stale-while-revalidate) or when every origin fails (stale-if-error,
+//     by default up to a day past expiry).
+//   - Origin failover: a connect error, a timeout or a 5xx moves the request
+//     to the next origin; an origin that failed is skipped for a while and
+//     probed in the background until it answers again.
+//   - Range and conditional requests are answered from cache.
+//   - Age, Cache-Status (RFC 9211) and Via on every response, and one JSON
+//     access-log line per request with the CMCD data the player sent.
+//   - CloudFront-compatible signed URLs and cookies on protected paths, and
+//     a secret header on origin requests that the origin can insist on.
+//
+// Other methods, and requests with an Authorization header, are passed to
+// the origin uncached.
+package edge
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ospreyvideo/osprey/internal/edge/cache"
+	"github.com/ospreyvideo/osprey/internal/edge/signedurl"
+)
+
+// Config configures an Edge.
+type Config struct {
+	// Origins are base URLs, the primary first. Required.
+	Origins []string
+	// Transport carries origin requests; nil means an http.Transport with
+	// ConnectTimeout. (Serve passes one that calls its origin in-process.)
+	Transport http.RoundTripper
+	// Name identifies the edge in Via and Cache-Status; default "osprey-edge".
+	Name string
+	// Cache sizes and places the two tiers.
+	Cache cache.Config
+	// MaxObjectSize: larger responses are passed through uncached.
+	MaxObjectSize int64
+	// KeyQuery lists the query parameters that are part of the cache key
+	// (and forwarded to the origin); others are dropped.
+	KeyQuery []string
+	// TTL rules apply, first match wins, when the origin gives no lifetime.
+	TTL []TTLRule
+	// NegativeTTL caches 404 and 410 that have no explicit lifetime.
+	NegativeTTL time.Duration
+	// StaleIfError and StaleWhileRevalidate are the defaults when the origin
+	// does not set them.
+	StaleIfError         time.Duration
+	StaleWhileRevalidate time.Duration
+	// ConnectTimeout bounds dialing an origin (default transport only).
+	ConnectTimeout time.Duration
+	// OriginTimeout bounds the wait for an origin's response headers; the
+	// body may then take longer, but not stall for more than ten times it.
+	OriginTimeout time.Duration
+	// OriginRetryAfter is how long an origin that failed is skipped.
+	OriginRetryAfter time.Duration
+	// OriginHealthPath is probed while an origin is skipped; "" disables
+	// probing (the origin is then simply retried after OriginRetryAfter).
+	OriginHealthPath string
+	// OriginHeader is added to every origin request.
+	OriginHeader http.Header
+	// Verifier checks signed URLs on paths matching RequireSigned.
+	Verifier      *signedurl.Verifier
+	RequireSigned []string
+	// AdminToken authorizes the invalidation API; "" disables it.
+	AdminToken string
+	// AccessLog receives one JSON line per request; nil disables it.
+	AccessLog io.Writer
+	// Registry receives the edge's metrics; nil means a new registry.
+	Registry *prometheus.Registry
+	Log      *slog.Logger
+}
+
+// TTLRule is a default freshness lifetime for paths matching Pattern
+// ('*' matches any run of characters, '?' one).
+type TTLRule struct {
+	Pattern string
+	TTL     time.Duration
+}
+
+// DefaultTTLRules apply after the configured ones: manifests one second,
+// everything else a day (CloudFront's default TTL).
+func DefaultTTLRules() []TTLRule {
+	return []TTLRule{
+		{Pattern: "*.m3u8", TTL: time.Second},
+		{Pattern: "*.mpd", TTL: time.Second},
+		{Pattern: "*", TTL: 24 * time.Hour},
+	}
+}
+
+// Edge is the caching proxy; it is an http.Handler.
+type Edge struct {
+	cfg       Config
+	log       *slog.Logger
+	cache     *cache.Cache
+	origins   []*origin
+	transport http.RoundTripper
+	keyQuery  map[string]bool
+	ttl       []TTLRule
+	via       string
+	metrics   *metrics
+	registry  *prometheus.Registry
+	access    *accessLog
+	bypass    http.Handler
+	now       func() time.Time
+
+	flightsMu sync.Mutex
+	flights   map[string]*flight
+
+	invalidations invalidations
+
+	ctx    context.Context // ends at Close: flights and probes stop
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	close  sync.Once
+}
+
+// New opens the cache and returns an Edge. Close releases it.
+func New(cfg Config) (*Edge, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if len(cfg.Origins) == 0 {
+		return nil, fmt.Errorf("edge: no origin")
+	}
+	if cfg.Name == "" {
+		cfg.Name = "osprey-edge"
+	}
+	if cfg.OriginTimeout <= 0 {
+		cfg.OriginTimeout = time.Second
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = 500 * time.Millisecond
+	}
+	if cfg.OriginRetryAfter <= 0 {
+		cfg.OriginRetryAfter = 5 * time.Second
+	}
+	if cfg.MaxObjectSize <= 0 {
+		cfg.MaxObjectSize = 256 << 20
+	}
+	if len(cfg.RequireSigned) > 0 && (cfg.Verifier == nil || cfg.Verifier.Keys == nil || cfg.Verifier.Keys.Len() == 0) {
+		return nil, fmt.Errorf("edge: signed paths need at least one trusted key")
+	}
+	log := cfg.Log.With("component", "edge")
+	e := &Edge{
+		cfg:      cfg,
+		log:      log,
+		keyQuery: make(map[string]bool, len(cfg.KeyQuery)),
+		ttl:      append(append([]TTLRule(nil), cfg.TTL...), DefaultTTLRules()...),
+		via:      "1.1 " + cfg.Name,
+		flights:  make(map[string]*flight),
+		now:      time.Now,
+	}
+	for _, q := range cfg.KeyQuery {
+		e.keyQuery[q] = true
+	}
+	for _, raw := range cfg.Origins {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("edge: origin %q is not an absolute http(s) URL", raw)
+		}
+		u.Path = strings.TrimRight(u.Path, "/")
+		u.RawPath = ""
+		e.origins = append(e.origins, &origin{base: u, name: u.Host + u.Path})
+	}
+	e.transport = cfg.Transport
+	if e.transport == nil {
+		e.transport = newTransport(cfg.ConnectTimeout)
+	}
+	e.registry = cfg.Registry
+	if e.registry == nil {
+		e.registry = prometheus.NewRegistry()
+	}
+	cfg.Cache.Log = log
+	c, err := cache.Open(cfg.Cache)
+	if err != nil {
+		return nil, fmt.Errorf("edge: opening the cache: %w", err)
+	}
+	e.cache = c
+	e.metrics = newMetrics(e)
+	if err := e.metrics.register(e.registry); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("edge: registering metrics: %w", err)
+	}
+	if cfg.AccessLog != nil {
+		e.access = newAccessLog(cfg.AccessLog)
+	}
+	e.bypass = e.newBypass()
+	e.ctx, e.cancel = context.WithCancel(context.Background())
+	if e.access != nil {
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			e.access.flushLoop(e.ctx)
+		}()
+	}
+	return e, nil
+}
+
+// newTransport is the default origin transport: short dials, many idle
+// connections per origin (the edge sends a lot of small requests), and no
+// transparent decompression (responses are cached as the origin sent them).
+func newTransport(connectTimeout time.Duration) *http.Transport {
+	d := &net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                 nil,
+		DialContext:           d.DialContext,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   connectTimeout * 2,
+		DisableCompression:    true,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+// Registry returns the registry holding the edge's metrics.
+func (e *Edge) Registry() *prometheus.Registry { return e.registry }
+
+// CacheStats reports the tiers' use.
+func (e *Edge) CacheStats() cache.Stats { return e.cache.Stats() }
+
+// Close stops background work, waits for it, flushes the access log and
+// closes the cache. Requests still being served may fail.
+func (e *Edge) Close() error {
+	var err error
+	e.close.Do(func() {
+		e.cancel()
+		e.wg.Wait()
+		if e.access != nil {
+			e.access.flush()
+		}
+		err = e.cache.Close()
+	})
+	return err
+}
+
+// ServeHTTP serves the edge's own endpoints (/healthz, /metrics and the
+// invalidation API) and proxies everything else.
+func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path == "/healthz":
+		e.serveHealth(w, r)
+	case r.URL.Path == "/metrics":
+		e.metrics.handler.ServeHTTP(w, r)
+	case strings.HasPrefix(r.URL.Path, invalidationsPath):
+		e.serveInvalidations(w, r)
+	default:
+		e.ServeProxy(w, r)
+	}
+}

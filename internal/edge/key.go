@@ -1,0 +1,130 @@
+package edge
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// cacheKey returns the cache key of a request, the escaped path followed by
+// the allow-listed query parameters in a canonical order, and the query
+// string forwarded to the origin (the same parameters). Everything else in
+// the query (signatures, tokens, CMCD, cache busters) is ignored, so it
+// never splits the cache.
+func (e *Edge) cacheKey(r *http.Request) (key, query string) {
+	p := r.URL.EscapedPath()
+	if r.URL.RawQuery == "" || len(e.keyQuery) == 0 {
+		return p, ""
+	}
+	var kept []string
+	for part := range strings.SplitSeq(r.URL.RawQuery, "&") {
+		name, value, _ := strings.Cut(part, "=")
+		n, err := url.QueryUnescape(name)
+		if err != nil || !e.keyQuery[n] {
+			continue
+		}
+		v, err := url.QueryUnescape(value)
+		if err != nil {
+			continue
+		}
+		kept = append(kept, url.QueryEscape(n)+"="+url.QueryEscape(v))
+	}
+	if len(kept) == 0 {
+		return p, ""
+	}
+	slices.Sort(kept)
+	query = strings.Join(kept, "&")
+	return p + "?" + query, query
+}
+
+// keyPath is the path part of a cache key.
+func keyPath(key string) string {
+	if i := strings.IndexAny(key, "?\x00"); i >= 0 {
+		return key[:i]
+	}
+	return key
+}
+
+// variantKey returns the key under which the variant of key selected by the
+// request's values of the Vary header names is stored. ok is false when
+// the response varies on "*" (it cannot be cached).
+func variantKey(key string, vary []string, r *http.Request, ae string) (string, bool) {
+	var b strings.Builder
+	b.WriteString(key)
+	b.WriteString("\x00v")
+	for _, name := range vary {
+		name = strings.ToLower(name)
+		if name == "*" {
+			return "", false
+		}
+		b.WriteString("\x00")
+		b.WriteString(name)
+		b.WriteString("=")
+		if name == "accept-encoding" {
+			b.WriteString(ae)
+			continue
+		}
+		b.WriteString(strings.Join(r.Header.Values(name), ","))
+	}
+	return b.String(), true
+}
+
+// varyNames lists the header names of a response's Vary header, sorted and
+// lower-cased, without duplicates.
+func varyNames(h http.Header) []string {
+	var names []string
+	for _, v := range h.Values("Vary") {
+		for name := range strings.SplitSeq(v, ",") {
+			name = strings.ToLower(strings.TrimSpace(name))
+			if name != "" && !slices.Contains(names, name) {
+				names = append(names, name)
+			}
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// acceptEncoding normalizes a request's Accept-Encoding to what the edge
+// asks the origin for: "gzip" when the client takes gzip (listed, or
+// matched by "*", with a non-zero quality), "" otherwise. A ranged request
+// always gets the identity encoding, so that byte ranges mean the same
+// bytes for every client.
+func acceptEncoding(r *http.Request) string {
+	if r.Header.Get("Range") != "" {
+		return ""
+	}
+	star := false
+	for _, v := range r.Header.Values("Accept-Encoding") {
+		for part := range strings.SplitSeq(v, ",") {
+			coding, params, _ := strings.Cut(part, ";")
+			coding = strings.ToLower(strings.TrimSpace(coding))
+			ok := qualityNonZero(params)
+			switch coding {
+			case "gzip", "x-gzip":
+				if ok {
+					return "gzip"
+				}
+				return ""
+			case "*":
+				star = ok
+			}
+		}
+	}
+	if star {
+		return "gzip"
+	}
+	return ""
+}
+
+// qualityNonZero reports whether the q parameter is absent or above zero.
+func qualityNonZero(params string) bool {
+	for p := range strings.SplitSeq(params, ";") {
+		name, val, ok := strings.Cut(strings.TrimSpace(p), "=")
+		if ok && strings.EqualFold(strings.TrimSpace(name), "q") {
+			return strings.Trim(strings.TrimSpace(val), "0.") != ""
+		}
+	}
+	return true
+}

@@ -1,0 +1,280 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/ospreyvideo/osprey/internal/edge/cache"
+)
+
+// ServeProxy answers a viewer's request from the cache or the origins.
+func (e *Edge) ServeProxy(w http.ResponseWriter, r *http.Request) {
+	rec := e.begin(w, r)
+	defer e.end(rec)
+
+	if (r.Method != http.MethodGet && r.Method != http.MethodHead) || r.Header.Get("Authorization") != "" {
+		// RFC 9111 §3.5: a shared cache does not answer requests carrying
+		// credentials from its store; other methods are not cacheable.
+		rec.cache = statusBypass
+		e.bypass.ServeHTTP(rec, r)
+		return
+	}
+	if e.protected(r.URL.Path) {
+		if err := e.verifySigned(r); err != nil {
+			rec.cache = statusDenied
+			rec.detail = err.Error()
+			e.deny(rec, err)
+			return
+		}
+	}
+
+	key, query := e.cacheKey(r)
+	ae := acceptEncoding(r)
+	now := e.now()
+	ent := e.lookup(key, ae)
+	if ent != nil {
+		ttl := ent.Meta.TTL(now)
+		if ttl > 0 {
+			if e.serveEntry(rec, r, ent, cacheStatusHit(e.cfg.Name, ttl), statusHit) {
+				return
+			}
+			ent = nil // its file vanished: a miss
+		} else if -ttl <= ent.Meta.StaleWhileRevalidate {
+			e.revalidate(key, ae, r.URL.EscapedPath(), query, ent)
+			if e.serveEntry(rec, r, ent, e.cfg.Name+"; hit; ttl="+seconds(ttl)+"; detail=stale-while-revalidate", statusUpdating) {
+				return
+			}
+			ent = nil
+		}
+	}
+
+	path := r.URL.EscapedPath()
+	fkey := key + "\x00" + ae
+	f, fresh, leader := e.join(fkey, func() *cache.Entry {
+		if ent := e.lookup(key, ae); ent != nil && ent.Meta.TTL(e.now()) > 0 {
+			return ent
+		}
+		return nil
+	}, func() *flight {
+		return newFlight(fkey, key, ae, path, ent, e.invalidations.generation())
+	})
+	if fresh != nil {
+		if e.serveEntry(rec, r, fresh, cacheStatusHit(e.cfg.Name, fresh.Meta.TTL(now)), statusHit) {
+			return
+		}
+		// Extremely unlikely (evicted and unlinked between two lookups):
+		// fall through to a flight of our own.
+		f, _, leader = e.join(fkey, nil, func() *flight {
+			return newFlight(fkey, key, ae, path, nil, e.invalidations.generation())
+		})
+	}
+	if leader {
+		e.wg.Add(1)
+		go e.run(f, e.upstream(f, query))
+	} else {
+		rec.collapsed = true
+	}
+	e.serveFlight(rec, r, f, ent)
+}
+
+// lookup finds key's entry, following an Accept-Encoding variant marker.
+func (e *Edge) lookup(key, ae string) *cache.Entry {
+	ent, ok := e.cache.Get(key)
+	if !ok {
+		return nil
+	}
+	if ent.Meta.Status == 0 { // variant marker
+		if ent, ok = e.cache.Get(aeVariant(key, ae)); !ok {
+			return nil
+		}
+	}
+	return ent
+}
+
+// upstream is the origin request of a flight: the object itself, with the
+// validators of the entry being revalidated.
+func (e *Edge) upstream(f *flight, query string) upstreamRequest {
+	h := http.Header{
+		"Via":        {e.via},
+		"User-Agent": {"osprey-edge"},
+	}
+	if f.ae != "" {
+		h["Accept-Encoding"] = []string{f.ae}
+	}
+	if f.stale != nil {
+		if etag := f.stale.Meta.Header.Get("ETag"); etag != "" {
+			h["If-None-Match"] = []string{etag}
+		}
+		if lm := f.stale.Meta.Header.Get("Last-Modified"); lm != "" {
+			h["If-Modified-Since"] = []string{lm}
+		}
+	}
+	return upstreamRequest{method: http.MethodGet, path: f.path, query: query, header: h}
+}
+
+// revalidate starts (or joins) a background revalidation of an entry being
+// served stale (stale-while-revalidate).
+func (e *Edge) revalidate(key, ae, path, query string, ent *cache.Entry) {
+	fkey := key + "\x00" + ae
+	f, _, leader := e.join(fkey, nil, func() *flight {
+		return newFlight(fkey, key, ae, path, ent, e.invalidations.generation())
+	})
+	if leader {
+		e.wg.Add(1)
+		go e.run(f, e.upstream(f, query))
+	}
+}
+
+// serveFlight answers from a flight: streaming its body, or from the stale
+// entry when the origins failed and stale-if-error allows it.
+func (e *Edge) serveFlight(rec *record, r *http.Request, f *flight, stale *cache.Entry) {
+	ctx := r.Context()
+	select {
+	case <-f.ready:
+	case <-ctx.Done():
+		rec.cache = statusError
+		return
+	}
+	rec.origin = f.origin
+	rec.originStatus = f.status
+	now := e.now()
+	staleOK := stale != nil && -stale.Meta.TTL(now) <= stale.Meta.StaleIfError
+
+	switch {
+	case f.err != nil:
+		if staleOK && e.serveEntry(rec, r, stale, e.cfg.Name+"; fwd=stale; ttl="+seconds(stale.Meta.TTL(now))+"; detail=stale-if-error", statusStale) {
+			e.metrics.stale.WithLabelValues("error").Inc()
+			return
+		}
+		e.originFailed(rec, f.err)
+		return
+	case f.status >= 500:
+		if staleOK && e.serveEntry(rec, r, stale, e.cfg.Name+"; fwd=stale; fwd-status="+strconv.Itoa(f.status)+"; ttl="+seconds(stale.Meta.TTL(now))+"; detail=stale-if-error", statusStale) {
+			e.metrics.stale.WithLabelValues("5xx").Inc()
+			return
+		}
+	case f.refreshed != nil:
+		if e.serveEntry(rec, r, f.refreshed, e.cfg.Name+"; fwd=stale; fwd-status=304; ttl="+seconds(f.refreshed.Meta.TTL(now)), statusRevalidated) {
+			return
+		}
+		e.originFailed(rec, errors.New("revalidated object vanished"))
+		return
+	case f.pass != nil:
+		if f.pass.claimed.CompareAndSwap(false, true) {
+			defer close(f.pass.released)
+			rec.cache = statusPass
+			e.writeHead(rec, f, e.cfg.Name+"; fwd=miss; fwd-status="+strconv.Itoa(f.status)+"; detail=too-large")
+			if r.Method != http.MethodHead {
+				copyFlush(rec, f.pass.rc)
+			}
+			return
+		}
+		rec.cache = statusBypass
+		e.bypass.ServeHTTP(rec, r)
+		return
+	}
+
+	rec.cache = statusMiss
+	if !f.storeable {
+		rec.cache = statusPass
+	}
+	fwd := "miss"
+	if stale != nil {
+		fwd = "stale"
+	}
+	cs := e.cfg.Name + "; fwd=" + fwd + "; fwd-status=" + strconv.Itoa(f.status)
+	if rec.collapsed {
+		cs += "; collapsed"
+	}
+	if f.storeable {
+		cs += "; stored"
+	}
+
+	// Ranges and conditionals need the whole object: wait for it and
+	// answer like a hit would.
+	if f.status == http.StatusOK && (r.Header.Get("Range") != "" || hasConditional(r)) {
+		body, err := f.complete(ctx)
+		if err != nil {
+			e.originFailed(rec, err)
+			return
+		}
+		ent := flightEntry(f, body, now)
+		e.serveBytes(rec, r, ent, body, cs)
+		return
+	}
+
+	e.writeHead(rec, f, cs)
+	if r.Method == http.MethodHead {
+		return
+	}
+	e.streamFlight(rec, ctx, f)
+}
+
+// streamFlight copies the flight's body to the viewer as it arrives.
+func (e *Edge) streamFlight(rec *record, ctx context.Context, f *flight) {
+	off := 0
+	for {
+		chunk, end, err := f.next(ctx, off)
+		if end {
+			if err != nil && ctx.Err() == nil {
+				// The origin failed mid-body: cut the connection so the
+				// viewer sees a broken response, not a short complete one.
+				rec.broken = true
+				panic(http.ErrAbortHandler)
+			}
+			return
+		}
+		if _, werr := rec.Write(chunk); werr != nil {
+			return
+		}
+		rec.Flush()
+		off += len(chunk)
+	}
+}
+
+// writeHead sends the flight's status and headers.
+func (e *Edge) writeHead(rec *record, f *flight, cacheStatus string) {
+	h := rec.Header()
+	for k, v := range f.header {
+		h[k] = v
+	}
+	if f.size >= 0 {
+		h.Set("Content-Length", strconv.FormatInt(f.size, 10))
+	}
+	h.Set("Age", seconds(f.age))
+	e.addTrace(h, cacheStatus)
+	rec.WriteHeader(f.status)
+}
+
+// flightEntry presents a completed flight as an entry, to answer ranges.
+func flightEntry(f *flight, body []byte, now time.Time) *cache.Meta {
+	return &cache.Meta{Key: f.key, Status: f.status, Header: f.header, Size: int64(len(body)), Stored: now, InitialAge: f.age}
+}
+
+func hasConditional(r *http.Request) bool {
+	return r.Header.Get("If-None-Match") != "" || r.Header.Get("If-Modified-Since") != "" ||
+		r.Header.Get("If-Match") != "" || r.Header.Get("If-Unmodified-Since") != ""
+}
+
+// originFailed answers 504 when the origins timed out, 502 otherwise.
+func (e *Edge) originFailed(rec *record, err error) {
+	rec.cache = statusError
+	rec.detail = err.Error()
+	status := http.StatusBadGateway
+	var oe *originError
+	if errors.As(err, &oe) && oe.timeout {
+		status = http.StatusGatewayTimeout
+	}
+	h := rec.Header()
+	h.Set("Cache-Control", "no-store")
+	e.addTrace(h, e.cfg.Name+"; fwd=miss; detail=origin-unreachable")
+	http.Error(rec, http.StatusText(status)+": the origin did not answer", status)
+}
+
+// seconds formats a duration as whole seconds (truncated toward zero).
+func seconds(d time.Duration) string {
+	return strconv.FormatInt(int64(d/time.Second), 10)
+}

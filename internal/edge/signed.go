@@ -1,0 +1,76 @@
+package edge
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+
+	"github.com/ospreyvideo/osprey/internal/edge/signedurl"
+)
+
+// protected reports whether path needs a signed URL or signed cookies.
+func (e *Edge) protected(path string) bool {
+	for _, p := range e.cfg.RequireSigned {
+		if signedurl.Match(p, path) {
+			return true
+		}
+	}
+	return false
+}
+
+// verifySigned checks the request's signed URL or cookies against the URL
+// the viewer used: scheme, Host, path and query. The scheme is https on a
+// TLS connection; X-Forwarded-Proto is believed only from a loopback or
+// private-network peer (a load balancer terminating TLS in front of the
+// edge), never from a viewer.
+func (e *Edge) verifySigned(r *http.Request) error {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
+		if peer := clientAddr(r); peer.IsLoopback() || peer.IsPrivate() {
+			scheme = p
+		}
+	}
+	u := &url.URL{Scheme: scheme, Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+	return e.cfg.Verifier.Verify(u, clientAddr(r), r.Cookies())
+}
+
+// clientAddr is the viewer's IP address (the connection's peer).
+func clientAddr(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	a, _ := netip.ParseAddr(host)
+	return a.Unmap()
+}
+
+// deny answers 403 with the reason.
+func (e *Edge) deny(rec *record, err error) {
+	reason := "denied"
+	for _, s := range []struct {
+		err  error
+		name string
+	}{
+		{signedurl.ErrUnsigned, "unsigned"}, {signedurl.ErrMalformed, "malformed"},
+		{signedurl.ErrUnknownKey, "unknown-key"}, {signedurl.ErrBadSignature, "bad-signature"},
+		{signedurl.ErrExpired, "expired"}, {signedurl.ErrNotYetValid, "not-yet-valid"},
+		{signedurl.ErrWrongResource, "wrong-resource"}, {signedurl.ErrIPNotAllowed, "ip"},
+	} {
+		if errors.Is(err, s.err) {
+			reason = s.name
+			break
+		}
+	}
+	e.metrics.denied.WithLabelValues(reason).Inc()
+	h := rec.Header()
+	h.Set("Cache-Control", "no-store")
+	e.addTrace(h, e.cfg.Name+"; detail=signature-"+reason)
+	msg := strings.TrimPrefix(err.Error(), "signedurl: ")
+	http.Error(rec, "403 Forbidden: "+msg, http.StatusForbidden)
+}
