@@ -79,7 +79,7 @@ func TestFailoverOnConnectErrorTimeoutAnd5xx(t *testing.T) {
 		if !te.origins[0].up(time.Now()) {
 			t.Error("a 5xx marked the primary down; only connect errors and timeouts should")
 		}
-		lines := te.accessLines()
+		lines := te.accessLines(t, 1)
 		if !strings.Contains(lines[len(lines)-1], `"origin":"`+strings.TrimPrefix(backup.URL, "http://")+`"`) {
 			t.Errorf("access log does not name the backup origin: %s", lines[len(lines)-1])
 		}

@@ -120,7 +120,7 @@ func (e *Edge) run(f *flight, ur upstreamRequest) {
 		if f.stale == nil {
 			f.err = &originError{origin: got.origin.name, err: errors.New("unexpected 304 to an unconditional request")}
 		} else {
-			f.refreshed = e.refresh(f, resp.Header, got.requested, now)
+			f.refreshed = e.refresh(f, resp.Header, now)
 			f.status = http.StatusNotModified
 		}
 		e.leave(f)
@@ -181,6 +181,12 @@ func (e *Edge) run(f *flight, ur upstreamRequest) {
 		if n > 0 {
 			idle.Reset(idleLimit)
 			buf = buf[:len(buf)+n]
+			if int64(len(buf)) == f.size {
+				// Complete: store before the viewers get the last bytes,
+				// so that a viewer who has the whole body finds the
+				// object in the cache on its next request.
+				break
+			}
 			f.publish(buf, false, nil)
 			if int64(len(buf)) > e.cfg.MaxObjectSize {
 				f.storeable = false // keep streaming, never store
@@ -203,11 +209,17 @@ func (e *Edge) run(f *flight, ur upstreamRequest) {
 		f.publish(buf, true, readErr)
 		return
 	}
+	// Store and leave the map at once (see join): a viewer who saw the new
+	// object in the cache never joins this finished flight, and one who
+	// joins it gets the same object.
+	e.flightsMu.Lock()
 	if f.storeable && !e.invalidatedSince(f.gen, f.key) {
-		e.store(f, fr, buf, got.requested, now)
+		e.store(f, fr, buf, now)
 	}
-	// Stored before leaving the map: see join.
-	e.leave(f)
+	if e.flights[f.fkey] == f {
+		delete(e.flights, f.fkey)
+	}
+	e.flightsMu.Unlock()
 	f.publish(buf, true, nil)
 }
 
@@ -264,7 +276,7 @@ func (f *flight) complete(ctx context.Context) ([]byte, error) {
 
 // store puts a complete response in the cache: under its key, or, when it
 // varies on Accept-Encoding, under the variant key with a marker at the key.
-func (e *Edge) store(f *flight, fr freshness, body []byte, requested, now time.Time) {
+func (e *Edge) store(f *flight, fr freshness, body []byte, now time.Time) {
 	meta := cache.Meta{
 		Key:                  f.key,
 		Status:               f.status,
@@ -293,7 +305,7 @@ func aeVariant(key, ae string) string { return key + "\x00ae=" + ae }
 // refresh applies a 304 to the entry being revalidated (RFC 9111 §4.3.4:
 // the stored headers are updated with those of the 304) and returns the
 // entry to serve.
-func (e *Edge) refresh(f *flight, h http.Header, requested, now time.Time) *cache.Entry {
+func (e *Edge) refresh(f *flight, h http.Header, now time.Time) *cache.Entry {
 	header := f.stale.Meta.Header.Clone()
 	for k, v := range storedHeader(h) {
 		switch k {

@@ -130,13 +130,17 @@ func TestStaleIfError(t *testing.T) {
 		}
 	}
 
+	te.waitIdle(t)
 	origin.Close() // connection refused from now on
+	// (and no kept-alive connection to the old server either)
+	te.transport.(*http.Transport).CloseIdleConnections()
 	for range 20 {
 		resp, b := get(t, te.srv.URL+"/live/c/1.m3u8")
 		if resp.StatusCode != 200 || sum(b) != sum(body) {
 			t.Fatalf("origin down: got %d, want the stale 200", resp.StatusCode)
 		}
 	}
+	te.waitIdle(t)
 	clock.Advance(2 * time.Minute)
 	resp, _ := get(t, te.srv.URL+"/live/c/1.m3u8")
 	if resp.StatusCode != http.StatusBadGateway {

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"bytes"
+	"fmt"
 	"crypto/sha256"
 	"io"
 	"log/slog"
@@ -101,12 +102,20 @@ func newTestEdge(t *testing.T, cfg Config, origins ...string) *testEdge {
 	return &testEdge{Edge: e, srv: srv, log: &logBuf.buf, mu: &logBuf.mu}
 }
 
-// accessLines returns the access log so far, flushed.
-func (te *testEdge) accessLines() []string {
-	te.access.flush()
-	te.mu.Lock()
-	defer te.mu.Unlock()
-	return strings.Split(strings.TrimSpace(te.log.String()), "\n")
+// accessLines waits until the access log holds n lines (a line is written
+// after the handler returns, which may be just after the viewer has the
+// whole response) and returns them.
+func (te *testEdge) accessLines(t *testing.T, n int) []string {
+	t.Helper()
+	var lines []string
+	waitFor(t, 5*time.Second, fmt.Sprintf("%d access-log lines", n), func() bool {
+		te.access.flush()
+		te.mu.Lock()
+		defer te.mu.Unlock()
+		lines = strings.Split(strings.TrimSpace(te.log.String()), "\n")
+		return len(lines) >= n && lines[0] != ""
+	})
+	return lines
 }
 
 type lockedBuffer struct {
@@ -230,4 +239,15 @@ func (te *testEdge) useFakeClock() *fakeClock {
 	c := &fakeClock{t: time.Now()}
 	te.now = c.Now
 	return c
+}
+
+// waitIdle waits until no flight runs (a flight may outlive the request
+// that started it, e.g. reading a 5xx body after the stale object was served).
+func (te *testEdge) waitIdle(t *testing.T) {
+	t.Helper()
+	waitFor(t, 5*time.Second, "flights to end", func() bool {
+		te.flightsMu.Lock()
+		defer te.flightsMu.Unlock()
+		return len(te.flights) == 0
+	})
 }

@@ -102,7 +102,7 @@ func (m *metrics) register(reg *prometheus.Registry) error {
 	return nil
 }
 
-func (m *metrics) request(rec *record, elapsed time.Duration) {
+func (m *metrics) request(rec *record) {
 	m.requests.WithLabelValues(rec.cache).Inc()
 	m.bytes.WithLabelValues(rec.cache).Add(float64(rec.bytes))
 	m.duration.WithLabelValues(rec.cache).Observe(rec.firstByte.Seconds())

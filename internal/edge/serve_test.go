@@ -270,16 +270,21 @@ func TestAccessLogWithCMCD(t *testing.T) {
 	te := newTestEdge(t, Config{}, origin.URL)
 	get(t, te.srv.URL+`/vod/a/seg1.m4s?CMCD=bl%3D21300%2Cbr%3D3200%2Cbs%2Ccid%3D%22faec5fc2%22%2Cot%3Dv%2Csid%3D%226e2fb550%2C-x%22%2Csu%2Ctb%3D6000%2Cpr%3D1.08&token=zz`, "User-Agent", "hls.js test")
 	get(t, te.srv.URL+"/vod/a/seg1.m4s", "CMCD-Request", "bl=100,mtp=25400", "CMCD-Session", `sid="s2",sf=h`, "Range", "bytes=0-9")
-	lines := te.accessLines()
+	lines := te.accessLines(t, 2)
 	if len(lines) != 2 {
 		t.Fatalf("%d access-log lines, want 2:\n%s", len(lines), strings.Join(lines, "\n"))
 	}
 	var first, second map[string]any
-	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
-		t.Fatalf("line 1 is not JSON: %v\n%s", err, lines[0])
-	}
-	if err := json.Unmarshal([]byte(lines[1]), &second); err != nil {
-		t.Fatalf("line 2 is not JSON: %v\n%s", err, lines[1])
+	for _, line := range lines {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("access-log line is not JSON: %v\n%s", err, line)
+		}
+		if rec["cache"] == "miss" {
+			first = rec
+		} else {
+			second = rec
+		}
 	}
 	want := map[string]any{"method": "GET", "path": "/vod/a/seg1.m4s", "status": float64(200), "bytes": float64(1234), "cache": "miss", "query": "token=zz", "user_agent": "hls.js test"}
 	for k, v := range want {
@@ -383,7 +388,7 @@ func TestDiskTierAfterRestart(t *testing.T) {
 	if sum(b) != sum(body) || !strings.Contains(resp.Header.Get("Cache-Status"), "; hit") {
 		t.Fatalf("after restart: Cache-Status %q", resp.Header.Get("Cache-Status"))
 	}
-	lines := te2.accessLines()
+	lines := te2.accessLines(t, 1)
 	if !strings.Contains(lines[len(lines)-1], `"tier":"disk"`) {
 		t.Errorf("expected a disk hit: %s", lines[len(lines)-1])
 	}

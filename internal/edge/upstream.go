@@ -61,11 +61,9 @@ type upstreamRequest struct {
 
 // fetched is the response chosen among the origins.
 type fetched struct {
-	resp      *http.Response
-	origin    *origin
-	requested time.Time
-	cancel    context.CancelFunc // ends the attempt's context (body reads)
-	tries     int
+	resp   *http.Response
+	origin *origin
+	cancel context.CancelFunc // ends the attempt's context (body reads)
 }
 
 // order returns the origins in the order to try them: those up, in their
@@ -98,14 +96,18 @@ func (e *Edge) order(now time.Time) []*origin {
 func (e *Edge) fetch(ctx context.Context, ur upstreamRequest) (*fetched, error) {
 	var last5xx *fetched
 	var lastErr error
-	tries := 0
 	for _, o := range e.order(e.now()) {
-		tries++
 		f, err := e.try(ctx, o, ur)
 		if err != nil {
 			lastErr = err
 			if ctx.Err() != nil {
 				break
+			}
+			var oe *originError
+			if errors.As(err, &oe) && oe.timeout {
+				e.metrics.originFailover(o.name, "timeout")
+			} else {
+				e.metrics.originFailover(o.name, "error")
 			}
 			continue
 		}
@@ -120,11 +122,9 @@ func (e *Edge) fetch(ctx context.Context, ur upstreamRequest) (*fetched, error) 
 		if last5xx != nil {
 			last5xx.close()
 		}
-		f.tries = tries
 		return f, nil
 	}
 	if last5xx != nil {
-		last5xx.tries = tries
 		return last5xx, nil
 	}
 	if lastErr == nil {
@@ -174,7 +174,7 @@ func (e *Edge) try(parent context.Context, o *origin, ur upstreamRequest) (*fetc
 	}
 	e.metrics.originResult(o.name, statusClass(resp.StatusCode), elapsed)
 	o.downUntil.Store(0)
-	return &fetched{resp: resp, origin: o, requested: start, cancel: cancel}, nil
+	return &fetched{resp: resp, origin: o, cancel: cancel}, nil
 }
 
 func (f *fetched) close() {
