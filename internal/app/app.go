@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
@@ -44,10 +43,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if !ok {
 		return fmt.Errorf("live ladder %q is not defined", cfg.Live.Ladder)
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return fmt.Errorf("creating the data folder: %w", err)
-	}
-	unlock, err := lockDataDir(cfg.DataDir)
+	unlock, err := openDataDir(cfg.DataDir)
 	if err != nil {
 		return err
 	}

@@ -26,10 +26,7 @@ func RunEdge(ctx context.Context, cfg config.Edge, adminToken string, log *slog.
 	if errs := cfg.Validate("", true); len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return fmt.Errorf("creating the data folder: %w", err)
-	}
-	unlock, err := lockDataDir(cfg.DataDir)
+	unlock, err := openDataDir(cfg.DataDir)
 	if err != nil {
 		return err
 	}

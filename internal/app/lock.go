@@ -8,6 +8,14 @@ import (
 	"syscall"
 )
 
+// openDataDir creates the data folder if needed and locks it (lockDataDir).
+func openDataDir(dir string) (release func(), err error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("creating the data folder: %w", err)
+	}
+	return lockDataDir(dir)
+}
+
 // lockDataDir takes an exclusive lock on <data>/osprey.lock for the life of
 // the process, so that two servers never share a data folder: the catalog
 // and the job queue rely on one process owning the database (jobs left

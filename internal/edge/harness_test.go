@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ospreyvideo/osprey/internal/edge/cache"
+	"github.com/ospreyvideo/osprey/internal/clocktest"
 )
 
 // testOrigin is an origin server whose handler can be changed while it
@@ -214,29 +214,9 @@ func (te *testEdge) joined(key string) int32 {
 	return n
 }
 
-var _ = cache.TierMemory
-
-// fakeClock is a settable clock for the edge's freshness arithmetic.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // useFakeClock makes te use a fake clock starting now.
-func (te *testEdge) useFakeClock() *fakeClock {
-	c := &fakeClock{t: time.Now()}
+func (te *testEdge) useFakeClock() *clocktest.Clock {
+	c := clocktest.New(time.Now())
 	te.now = c.Now
 	return c
 }

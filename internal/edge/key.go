@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/ospreyvideo/osprey/internal/httpheader"
 )
 
 // cacheKey returns the cache key of a request, the escaped path followed by
@@ -87,44 +89,12 @@ func varyNames(h http.Header) []string {
 }
 
 // acceptEncoding normalizes a request's Accept-Encoding to what the edge
-// asks the origin for: "gzip" when the client takes gzip (listed, or
-// matched by "*", with a non-zero quality), "" otherwise. A ranged request
-// always gets the identity encoding, so that byte ranges mean the same
-// bytes for every client.
+// asks the origin for: "gzip" when the client takes gzip, "" otherwise. A
+// ranged request always gets the identity encoding, so that byte ranges
+// mean the same bytes for every client.
 func acceptEncoding(r *http.Request) string {
-	if r.Header.Get("Range") != "" {
-		return ""
-	}
-	star := false
-	for _, v := range r.Header.Values("Accept-Encoding") {
-		for part := range strings.SplitSeq(v, ",") {
-			coding, params, _ := strings.Cut(part, ";")
-			coding = strings.ToLower(strings.TrimSpace(coding))
-			ok := qualityNonZero(params)
-			switch coding {
-			case "gzip", "x-gzip":
-				if ok {
-					return "gzip"
-				}
-				return ""
-			case "*":
-				star = ok
-			}
-		}
-	}
-	if star {
+	if r.Header.Get("Range") == "" && httpheader.AcceptsGzip(r.Header) {
 		return "gzip"
 	}
 	return ""
-}
-
-// qualityNonZero reports whether the q parameter is absent or above zero.
-func qualityNonZero(params string) bool {
-	for p := range strings.SplitSeq(params, ";") {
-		name, val, ok := strings.Cut(strings.TrimSpace(p), "=")
-		if ok && strings.EqualFold(strings.TrimSpace(name), "q") {
-			return strings.Trim(strings.TrimSpace(val), "0.") != ""
-		}
-	}
-	return true
 }

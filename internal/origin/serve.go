@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ospreyvideo/osprey/internal/httpheader"
 	"github.com/ospreyvideo/osprey/internal/storage"
 )
 
@@ -86,7 +87,7 @@ func (o *Origin) serveManifest(w http.ResponseWriter, r *http.Request, obj stora
 		h.Set("Cache-Control", o.liveCC)
 	}
 
-	if r.Header.Get("Range") == "" && acceptsGzip(r.Header) {
+	if r.Header.Get("Range") == "" && httpheader.AcceptsGzip(r.Header) {
 		etag += "--gzip"
 		h.Set("Content-Encoding", "gzip")
 		// A revalidation that will be answered 304 needs no body.
@@ -144,40 +145,6 @@ func (o *Origin) gzip(body []byte) ([]byte, error) {
 		return nil, err
 	}
 	return out.Bytes(), nil
-}
-
-// acceptsGzip reports whether Accept-Encoding allows gzip: listed (or
-// matched by "*") with a non-zero quality.
-func acceptsGzip(h http.Header) bool {
-	star := false
-	for _, v := range h.Values("Accept-Encoding") {
-		for part := range strings.SplitSeq(v, ",") {
-			coding, params, _ := strings.Cut(part, ";")
-			coding = strings.ToLower(strings.TrimSpace(coding))
-			ok := qualityNonZero(params)
-			switch coding {
-			case "gzip", "x-gzip":
-				return ok
-			case "*":
-				star = ok
-			}
-		}
-	}
-	return star
-}
-
-// qualityNonZero parses the parameters after a coding and reports whether
-// q is absent or greater than zero.
-func qualityNonZero(params string) bool {
-	for p := range strings.SplitSeq(params, ";") {
-		name, val, ok := strings.Cut(strings.TrimSpace(p), "=")
-		if !ok || !strings.EqualFold(strings.TrimSpace(name), "q") {
-			continue
-		}
-		val = strings.TrimSpace(val)
-		return strings.Trim(val, "0.") != "" // "0", "0.0", "0.000" are zero
-	}
-	return true
 }
 
 // etagListed reports whether an If-None-Match value lists etag (weak

@@ -14,6 +14,8 @@ import (
 
 	"github.com/ospreyvideo/osprey/internal/media"
 	"github.com/ospreyvideo/osprey/internal/storage"
+
+	"github.com/ospreyvideo/osprey/internal/clocktest"
 )
 
 // memStore is an in-memory storage.Store that records every Put.
@@ -119,22 +121,7 @@ func (s *memStore) putIndex(key string) int {
 var _ io.Reader = (*memObject)(nil)
 
 // fakeClock is an injectable wall clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+type fakeClock = clocktest.Clock
 
 func mustHex(s string) []byte {
 	b, err := hex.DecodeString(s)

@@ -14,6 +14,8 @@ import (
 	"github.com/bluenviron/gohlslib/v2/pkg/playlist"
 
 	"github.com/ospreyvideo/osprey/internal/packager/hls"
+
+	"github.com/ospreyvideo/osprey/internal/clocktest"
 )
 
 // seg is a decoded media segment.
@@ -144,7 +146,7 @@ func TestLiveLadder(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := newMemStore()
-			l := newTestLive(t, st, &fakeClock{t: sessionStart.Add(time.Minute)}, Config{Window: 10}, sessionStart)
+			l := newTestLive(t, st, clocktest.New(sessionStart.Add(time.Minute)), Config{Window: 10}, sessionStart)
 			tc.s.rends = ladder()
 			if err := l.Begin(tc.s.rends); err != nil {
 				t.Fatal(err)
@@ -280,7 +282,7 @@ func checkLadder(t *testing.T, st *memStore, l *Live, origin time.Duration, bfra
 func TestSkewDoesNotChangeOutput(t *testing.T) {
 	run := func(skew []time.Duration) *memStore {
 		st := newMemStore()
-		l := newTestLive(t, st, &fakeClock{t: sessionStart}, Config{Window: 10}, sessionStart)
+		l := newTestLive(t, st, clocktest.New(sessionStart), Config{Window: 10}, sessionStart)
 		s := synth{gop: 60, rends: ladder(), skew: skew}
 		if err := l.Begin(s.rends); err != nil {
 			t.Fatal(err)
@@ -326,7 +328,7 @@ func TestCutRules(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := newMemStore()
-			l := newTestLive(t, st, &fakeClock{t: sessionStart}, Config{}, sessionStart)
+			l := newTestLive(t, st, clocktest.New(sessionStart), Config{}, sessionStart)
 			s := synth{gop: tc.gop, rends: ladder()}
 			if err := l.Begin(s.rends); err != nil {
 				t.Fatal(err)
@@ -356,7 +358,7 @@ func TestCutRules(t *testing.T) {
 
 func TestMisalignedRungWaitsForKeyframe(t *testing.T) {
 	st := newMemStore()
-	l := newTestLive(t, st, &fakeClock{t: sessionStart}, Config{}, sessionStart)
+	l := newTestLive(t, st, clocktest.New(sessionStart), Config{}, sessionStart)
 	// 360p's keyframes come 10 frames late.
 	s := synth{gop: 60, rends: ladder(), keyPlus: map[int]int{2: -10 + 60}}
 	if err := l.Begin(s.rends); err != nil {
@@ -381,7 +383,7 @@ func TestMisalignedRungWaitsForKeyframe(t *testing.T) {
 
 func TestRestartAndNewCodecParams(t *testing.T) {
 	st := newMemStore()
-	clk := &fakeClock{t: sessionStart}
+	clk := clocktest.New(sessionStart)
 	l := newTestLive(t, st, clk, Config{Window: 20}, sessionStart)
 	s := synth{gop: 60, rends: ladder()}
 	if err := l.Begin(s.rends); err != nil {
@@ -462,7 +464,7 @@ func TestRestartAndNewCodecParams(t *testing.T) {
 
 func TestCountersSurviveSessionsAndCrashes(t *testing.T) {
 	st := newMemStore()
-	clk := &fakeClock{t: sessionStart}
+	clk := clocktest.New(sessionStart)
 	cfg := Config{Window: 3, DeleteGrace: 20 * time.Second}
 	seen := map[string][]byte{}
 	record := func() {
@@ -555,7 +557,7 @@ func TestCountersSurviveSessionsAndCrashes(t *testing.T) {
 
 func TestWindowSlidesAndDeletesAfterGrace(t *testing.T) {
 	st := newMemStore()
-	clk := &fakeClock{t: sessionStart}
+	clk := clocktest.New(sessionStart)
 	l := newTestLive(t, st, clk, Config{Window: 3, DeleteGrace: 5 * time.Second}, sessionStart)
 	s := synth{gop: 60, rends: ladder()}
 	if err := l.Begin(s.rends); err != nil {
@@ -598,7 +600,7 @@ func TestWindowSlidesAndDeletesAfterGrace(t *testing.T) {
 
 func TestPublishOrderAndMultivariant(t *testing.T) {
 	st := newMemStore()
-	l := newTestLive(t, st, &fakeClock{t: sessionStart}, Config{}, sessionStart)
+	l := newTestLive(t, st, clocktest.New(sessionStart), Config{}, sessionStart)
 	s := synth{gop: 60, rends: ladder()}
 	if err := l.Begin(s.rends); err != nil {
 		t.Fatal(err)
@@ -645,7 +647,7 @@ func TestPublishOrderAndMultivariant(t *testing.T) {
 
 func TestAudioOnly(t *testing.T) {
 	st := newMemStore()
-	l := newTestLive(t, st, &fakeClock{t: sessionStart}, Config{}, sessionStart)
+	l := newTestLive(t, st, clocktest.New(sessionStart), Config{}, sessionStart)
 	rs := []Rendition{{Name: "audio", Track: audioTrack()}}
 	s := synth{rends: rs}
 	if err := l.Begin(rs); err != nil {
@@ -711,7 +713,7 @@ func TestErrors(t *testing.T) {
 func TestInbandParamSetsWinAndStoreFailureIsAGap(t *testing.T) {
 	st := newMemStore()
 	st.failPut = func(key string) bool { return key == "live/ch/480p/1.m4s" }
-	l := newTestLive(t, st, &fakeClock{t: sessionStart}, Config{}, sessionStart)
+	l := newTestLive(t, st, clocktest.New(sessionStart), Config{}, sessionStart)
 	rs := ladder()
 	s := synth{gop: 60, rends: ladder()}
 	rs[0].Track = videoTrack(sps480, 854, 480) // announced parameters are stale: in-band ones win
@@ -740,7 +742,7 @@ func TestInbandParamSetsWinAndStoreFailureIsAGap(t *testing.T) {
 // so EXT-X-TARGETDURATION holds.
 func TestCutsFollowTheSessionGridAfterRestart(t *testing.T) {
 	st := newMemStore()
-	l := newTestLive(t, st, &fakeClock{t: sessionStart}, Config{Window: 20}, sessionStart)
+	l := newTestLive(t, st, clocktest.New(sessionStart), Config{Window: 20}, sessionStart)
 	s := synth{gop: 60, rends: ladder()}
 	if err := l.Begin(s.rends); err != nil {
 		t.Fatal(err)
@@ -771,7 +773,7 @@ func TestCutsFollowTheSessionGridAfterRestart(t *testing.T) {
 // still lands in the one video AdaptationSet.
 func TestMPDAudioBetweenVideoRenditions(t *testing.T) {
 	st := newMemStore()
-	l := newTestLive(t, st, &fakeClock{t: sessionStart}, Config{}, sessionStart)
+	l := newTestLive(t, st, clocktest.New(sessionStart), Config{}, sessionStart)
 	rs := ladder()
 	rs = []Rendition{rs[0], rs[3], rs[1], rs[2]}
 	s := synth{gop: 60, rends: rs}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/bluenviron/gohlslib/v2/pkg/playlist"
+
+	"github.com/ospreyvideo/osprey/internal/clocktest"
 )
 
 func readState(t testing.TB, st *memStore) persisted {
@@ -38,7 +40,7 @@ func recoverCh(t testing.TB, st *memStore, clk *fakeClock, cfg Config) bool {
 func beginLive(t testing.TB, cfg Config) (*memStore, *fakeClock, *Live, synth) {
 	t.Helper()
 	st := newMemStore()
-	clk := &fakeClock{t: sessionStart}
+	clk := clocktest.New(sessionStart)
 	l := newTestLive(t, st, clk, cfg, sessionStart)
 	s := synth{gop: 60, rends: ladder()}
 	if err := l.Begin(s.rends); err != nil {
@@ -209,7 +211,7 @@ func TestRecoverEqualsEnd(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			run := func(end bool) *memStore {
 				st := newMemStore()
-				clk := &fakeClock{t: sessionStart}
+				clk := clocktest.New(sessionStart)
 				l := newTestLive(t, st, clk, tc.cfg, sessionStart)
 				tc.run(t, st, l, clk)
 				clk.Advance(3 * time.Second)

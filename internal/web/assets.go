@@ -10,10 +10,11 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ospreyvideo/osprey/internal/httpheader"
 )
 
 // embedded holds assets/pages (templates), assets/static (served under
@@ -148,36 +149,11 @@ func (s *server) asset(w http.ResponseWriter, r *http.Request) {
 	body, etag := a.raw, a.etag
 	if gz := a.gzipped(); gz != nil {
 		h.Add("Vary", "Accept-Encoding")
-		if acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		if httpheader.AcceptsGzip(r.Header) {
 			body, etag = gz, strings.TrimSuffix(a.etag, `"`)+`-gz"`
 			h.Set("Content-Encoding", "gzip")
 		}
 	}
 	h.Set("ETag", etag)
 	http.ServeContent(w, r, a.name, time.Time{}, bytes.NewReader(body))
-}
-
-// acceptsGzip reads an Accept-Encoding header: is gzip acceptable? An explicit
-// gzip entry decides over "*"; q=0 refuses.
-func acceptsGzip(header string) bool {
-	gzipQ, anyQ := -1.0, -1.0
-	for _, part := range strings.Split(header, ",") {
-		coding, params, _ := strings.Cut(part, ";")
-		q := 1.0
-		if k, v, ok := strings.Cut(params, "="); ok && strings.EqualFold(strings.TrimSpace(k), "q") {
-			if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
-				q = f
-			}
-		}
-		switch strings.ToLower(strings.TrimSpace(coding)) {
-		case "gzip", "x-gzip":
-			gzipQ = q
-		case "*":
-			anyQ = q
-		}
-	}
-	if gzipQ >= 0 {
-		return gzipQ > 0
-	}
-	return anyQ > 0
 }

@@ -442,32 +442,6 @@ func TestAssetServing(t *testing.T) {
 	}
 }
 
-func TestAcceptsGzip(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		header string
-		want   bool
-	}{
-		{"", false},
-		{"gzip", true},
-		{"GZIP", true},
-		{"deflate, gzip;q=0.5", true},
-		{"br", false},
-		{"gzip;q=0", false},
-		{"gzip; q=0.000", false},
-		{"*", true},
-		{"*;q=0", false},
-		{"gzip;q=0, *", false},
-		{"br, *;q=0.1", true},
-		{"x-gzip", true},
-	}
-	for _, tt := range tests {
-		if got := acceptsGzip(tt.header); got != tt.want {
-			t.Errorf("acceptsGzip(%q) = %v, want %v", tt.header, got, tt.want)
-		}
-	}
-}
-
 func TestHashedName(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ name, want string }{

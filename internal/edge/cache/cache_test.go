@@ -123,17 +123,17 @@ func TestExpiry(t *testing.T) {
 			}
 			clk := newFakeClock()
 			c := openTest(t, cfg, clk)
-			meta := newMeta("/live/seg-1", 100, clk.now())
+			meta := newMeta("/live/seg-1", 100, clk.Now())
 			meta.InitialAge, meta.Fresh = 2*time.Second, 10*time.Second
 			meta.StaleWhileRevalidate, meta.StaleIfError = 3*time.Second, 5*time.Second // Keep = 13s
 			c.Put(meta, bodyOf(1, 100))
 			c.Flush()
 
-			clk.advance(12 * time.Second)
+			clk.Advance(12 * time.Second)
 			if _, ok := c.Get(meta.Key); !ok {
 				t.Fatal("miss before Keep has passed")
 			}
-			clk.advance(2 * time.Second)
+			clk.Advance(2 * time.Second)
 			if e, ok := c.Get(meta.Key); ok {
 				t.Fatalf("hit on %v entry past Keep", e.Tier)
 			}
@@ -145,7 +145,7 @@ func TestExpiry(t *testing.T) {
 			}
 
 			// An entry already past Keep is not stored at all.
-			old := newMeta("/live/old", 10, clk.now().Add(-2*time.Hour)) // Keep is 1h8m
+			old := newMeta("/live/old", 10, clk.Now().Add(-2*time.Hour)) // Keep is 1h8m
 			c.Put(old, bodyOf(2, 10))
 			c.Flush()
 			if _, ok := c.Get(old.Key); ok {
@@ -160,7 +160,7 @@ func TestRefresh(t *testing.T) {
 	clk := newFakeClock()
 	cfg := Config{MemoryBytes: 1 << 20, Dir: dir, DiskBytes: 1 << 20}
 	c := openTest(t, cfg, clk)
-	meta := newMeta("/vod/m.m3u8", 500, clk.now())
+	meta := newMeta("/vod/m.m3u8", 500, clk.Now())
 	meta.InitialAge, meta.Fresh, meta.StaleWhileRevalidate, meta.StaleIfError = 0, 10*time.Second, 0, 0
 	body := bodyOf(1, 500)
 	c.Put(meta, body)
@@ -169,9 +169,9 @@ func TestRefresh(t *testing.T) {
 	if c.Refresh("/absent", func(*Meta) {}) {
 		t.Fatal("Refresh of an absent key returned true")
 	}
-	clk.advance(8 * time.Second)
+	clk.Advance(8 * time.Second)
 	want := meta
-	want.Stored = clk.now()
+	want.Stored = clk.Now()
 	want.Fresh = 10 * time.Second
 	want.Header = meta.Header.Clone()
 	want.Header.Set("X-Revalidated", "1")
@@ -195,7 +195,7 @@ func TestRefresh(t *testing.T) {
 	assertMeta(t, de.Meta, want)
 
 	// Refresh extends the expiry: the old Keep (10s) would have passed.
-	clk.advance(8 * time.Second)
+	clk.Advance(8 * time.Second)
 	if _, ok := c.mem.idx.GetIfPresent(meta.Key); !ok {
 		t.Fatal("memory entry expired at its pre-Refresh Keep")
 	}
@@ -332,11 +332,11 @@ func TestOpenAfterEviction(t *testing.T) {
 		{"deleted", func(c *Cache, _ *fakeClock, key string) { c.Delete(key) }},
 		{"evicted by budget", func(c *Cache, clk *fakeClock, key string) {
 			// Both do not fit: the older, never read, entry goes.
-			c.Put(newMeta("/other", 40<<10, clk.now()), bodyOf(9, 40<<10))
+			c.Put(newMeta("/other", 40<<10, clk.Now()), bodyOf(9, 40<<10))
 			c.Flush()
 		}},
 		{"expired", func(c *Cache, clk *fakeClock, _ string) {
-			clk.advance(2 * time.Hour)
+			clk.Advance(2 * time.Hour)
 			c.Flush()
 		}},
 	}
@@ -345,7 +345,7 @@ func TestOpenAfterEviction(t *testing.T) {
 			dir := t.TempDir()
 			clk := newFakeClock()
 			c := openTest(t, Config{Dir: dir, DiskBytes: 64 << 10}, clk)
-			meta := newMeta("/seg", 30<<10, clk.now())
+			meta := newMeta("/seg", 30<<10, clk.Now())
 			body := bodyOf(1, 30<<10)
 			c.Put(meta, body)
 			c.Flush()

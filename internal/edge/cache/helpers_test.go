@@ -13,33 +13,19 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/ospreyvideo/osprey/internal/clocktest"
 )
 
 func crcOf(b []byte) uint32 { return crc32.Checksum(b, crcTable) }
 
 // fakeClock is a manual clock for expiry tests.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type fakeClock = clocktest.Clock
 
 func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+	return clocktest.New(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
 }
 
 // openTest opens a cache closed at the end of the test; clk may be nil.
@@ -47,7 +33,7 @@ func openTest(t testing.TB, cfg Config, clk *fakeClock) *Cache {
 	t.Helper()
 	var now func() time.Time
 	if clk != nil {
-		now = clk.now
+		now = clk.Now
 	}
 	c, err := open(cfg, now)
 	if err != nil {

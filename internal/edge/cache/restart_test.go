@@ -83,15 +83,15 @@ func TestRestartDropsExpired(t *testing.T) {
 	dir := t.TempDir()
 	clk := newFakeClock()
 	c := openTest(t, Config{Dir: dir, DiskBytes: 1 << 20}, clk)
-	short := newMeta("/short", 10, clk.now())
+	short := newMeta("/short", 10, clk.Now())
 	short.Fresh, short.StaleIfError, short.StaleWhileRevalidate, short.InitialAge = 5*time.Second, 0, 0, 0
-	long := newMeta("/long", 10, clk.now())
+	long := newMeta("/long", 10, clk.Now())
 	c.Put(short, bodyOf(1, 10))
 	c.Put(long, bodyOf(2, 10))
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	clk.advance(time.Minute)
+	clk.Advance(time.Minute)
 	c2 := openTest(t, Config{Dir: dir, DiskBytes: 1 << 20}, clk)
 	if _, ok := c2.Get("/short"); ok {
 		t.Error("entry past Keep found after restart")
