@@ -53,7 +53,7 @@ type Edge struct {
 	StaleWhileRevalidate time.Duration `yaml:"stale_while_revalidate"`
 
 	OriginConnectTimeout time.Duration `yaml:"origin_connect_timeout"` // default 500ms
-	OriginTimeout        time.Duration `yaml:"origin_timeout"`         // time to response headers; default 1s
+	OriginTimeout        time.Duration `yaml:"origin_timeout"`         // time to response headers before the next origin is tried (the last gets 30s); default 1s
 	OriginRetryAfter     time.Duration `yaml:"origin_retry_after"`     // a failed origin is skipped this long; default 5s
 	// OriginHealthPath is probed on an origin marked down (any answer below
 	// 500 brings it back); default "/healthz".

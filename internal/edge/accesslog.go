@@ -27,6 +27,10 @@ type accessLog struct {
 	mu  sync.Mutex
 	w   *bufio.Writer
 	buf []byte
+	// The formatted second of the last line ("2026-11-21T20:08:05."), so
+	// that only the milliseconds are formatted per line.
+	sec     int64
+	secText []byte
 }
 
 func newAccessLog(w io.Writer) *accessLog {
@@ -58,7 +62,7 @@ func (a *accessLog) write(rec *record, elapsed time.Duration) {
 	defer a.mu.Unlock()
 	b := a.buf[:0]
 	b = append(b, `{"time":"`...)
-	b = rec.start.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+	b = a.appendTime(b, rec.start)
 	b = append(b, `","client":`...)
 	b = appendJSONString(b, clientAddr(r).String())
 	b = append(b, `,"method":`...)
@@ -126,6 +130,19 @@ func (a *accessLog) write(rec *record, elapsed time.Duration) {
 	b = append(b, "}\n"...)
 	a.w.Write(b)
 	a.buf = b
+}
+
+// appendTime appends t as RFC 3339 in UTC with milliseconds.
+func (a *accessLog) appendTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	if sec := t.Unix(); sec != a.sec || a.secText == nil {
+		a.sec = sec
+		a.secText = t.Truncate(time.Second).AppendFormat(a.secText[:0], "2006-01-02T15:04:05.")
+	}
+	b = append(b, a.secText...)
+	ms := t.Nanosecond() / int(time.Millisecond)
+	b = append(b, byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z')
+	return b
 }
 
 // appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.

@@ -72,8 +72,10 @@ type Config struct {
 	StaleWhileRevalidate time.Duration
 	// ConnectTimeout bounds dialing an origin (default transport only).
 	ConnectTimeout time.Duration
-	// OriginTimeout bounds the wait for an origin's response headers; the
-	// body may then take longer, but not stall for more than ten times it.
+	// OriginTimeout bounds the wait for an origin's response headers before
+	// the next origin is tried (the last one left gets 30 s); the body may
+	// then take longer, but not stall for more than ten times it (10 s at
+	// least).
 	OriginTimeout time.Duration
 	// OriginRetryAfter is how long an origin that failed is skipped.
 	OriginRetryAfter time.Duration

@@ -126,3 +126,17 @@ func TestOriginComesBackAfterProbe(t *testing.T) {
 		t.Error("the request went to the backup after the primary came back")
 	}
 }
+
+// With no other origin to fail over to, a slow answer is waited for rather
+// than turned into a 504 (a busy edge or origin is not a dead one).
+func TestLastOriginIsGivenLonger(t *testing.T) {
+	origin := newTestOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(700 * time.Millisecond)
+		w.Write([]byte("slow"))
+	})
+	te := newTestEdge(t, Config{OriginTimeout: 200 * time.Millisecond}, origin.URL)
+	resp, b := get(t, te.srv.URL+"/slow.m3u8")
+	if resp.StatusCode != 200 || string(b) != "slow" {
+		t.Fatalf("single slow origin: %d %q, want its answer", resp.StatusCode, b)
+	}
+}

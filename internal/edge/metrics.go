@@ -20,6 +20,7 @@ type metrics struct {
 	stale          *prometheus.CounterVec   // served stale because of "error" or "5xx"
 	denied         *prometheus.CounterVec   // signature rejections by reason
 	invalidated    prometheus.Counter
+	byOutcome      map[string]outcomeMetrics // the series of each cache outcome, resolved once
 	collectors     []prometheus.Collector
 	handler        http.Handler
 }
@@ -60,6 +61,15 @@ func newMetrics(e *Edge) *metrics {
 		invalidated: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "osprey_edge_invalidated_objects_total", Help: "Objects removed by invalidations.",
 		}),
+	}
+	m.byOutcome = map[string]outcomeMetrics{}
+	for _, c := range []string{statusHit, statusMiss, statusPass, statusRevalidated, statusUpdating,
+		statusStale, statusBypass, statusDenied, statusError} {
+		m.byOutcome[c] = outcomeMetrics{
+			requests: m.requests.WithLabelValues(c),
+			bytes:    m.bytes.WithLabelValues(c),
+			ttfb:     m.duration.WithLabelValues(c),
+		}
 	}
 	up := prometheus.NewGaugeFunc
 	m.collectors = append(m.collectors,
@@ -102,10 +112,21 @@ func (m *metrics) register(reg *prometheus.Registry) error {
 	return nil
 }
 
+// outcomeMetrics are the per-request series of one cache outcome.
+type outcomeMetrics struct {
+	requests prometheus.Counter
+	bytes    prometheus.Counter
+	ttfb     prometheus.Observer
+}
+
 func (m *metrics) request(rec *record) {
-	m.requests.WithLabelValues(rec.cache).Inc()
-	m.bytes.WithLabelValues(rec.cache).Add(float64(rec.bytes))
-	m.duration.WithLabelValues(rec.cache).Observe(rec.firstByte.Seconds())
+	om, ok := m.byOutcome[rec.cache]
+	if !ok {
+		om = outcomeMetrics{m.requests.WithLabelValues(rec.cache), m.bytes.WithLabelValues(rec.cache), m.duration.WithLabelValues(rec.cache)}
+	}
+	om.requests.Inc()
+	om.bytes.Add(float64(rec.bytes))
+	om.ttfb.Observe(rec.firstByte.Seconds())
 	if rec.collapsed {
 		m.collapsed.Inc()
 	}

@@ -20,6 +20,23 @@ func (e *Edge) serveEntry(rec *record, r *http.Request, ent *cache.Entry, cacheS
 		e.serveBytes(rec, r, &ent.Meta, b, cacheStatus)
 		return true
 	}
+	if ent.Meta.Status == http.StatusOK && r.Header.Get("Range") == "" && !hasConditional(r) {
+		// A whole body from disk: sendfile (a limited *os.File is what
+		// the server sends without copying through user space).
+		f, err := ent.OpenFile()
+		if err != nil {
+			e.log.Debug("cached body unreadable", "key", ent.Meta.Key, "err", err)
+			return false
+		}
+		defer f.Close()
+		e.head(rec, &ent.Meta, cacheStatus)
+		rec.Header().Set("Content-Length", strconv.FormatInt(ent.Meta.Size, 10))
+		rec.WriteHeader(http.StatusOK)
+		if r.Method != http.MethodHead {
+			rec.ReadFrom(io.LimitReader(f, ent.Meta.Size))
+		}
+		return true
+	}
 	body, err := ent.Open()
 	if err != nil {
 		e.log.Debug("cached body unreadable", "key", ent.Meta.Key, "err", err)

@@ -392,6 +392,10 @@ func TestDiskTierAfterRestart(t *testing.T) {
 	if !strings.Contains(lines[len(lines)-1], `"tier":"disk"`) {
 		t.Errorf("expected a disk hit: %s", lines[len(lines)-1])
 	}
+	resp, b = get(t, te2.srv.URL+"/vod/d/1.m4s", "Range", "bytes=1000-1999")
+	if resp.StatusCode != 206 || !bytes.Equal(b, body[1000:2000]) {
+		t.Errorf("range from the disk tier: %d, %d bytes", resp.StatusCode, len(b))
+	}
 	if n := origin.count.Load(); n != 1 {
 		t.Errorf("origin requests = %d, want 1", n)
 	}
@@ -421,5 +425,21 @@ func TestHandlerTransportStreams(t *testing.T) {
 	rest, _ := io.ReadAll(resp.Body)
 	if string(rest) != "def" {
 		t.Errorf("rest %q", rest)
+	}
+}
+
+func TestAccessLogTime(t *testing.T) {
+	a := &accessLog{}
+	for _, tt := range []struct {
+		t    time.Time
+		want string
+	}{
+		{time.Date(2026, 11, 21, 20, 8, 5, 7_000_000, time.UTC), "2026-11-21T20:08:05.007Z"},
+		{time.Date(2026, 11, 21, 20, 8, 5, 999_999_999, time.UTC), "2026-11-21T20:08:05.999Z"},
+		{time.Date(2026, 11, 21, 20, 8, 6, 120_000_000, time.FixedZone("X", 3600)), "2026-11-21T19:08:06.120Z"},
+	} {
+		if got := string(a.appendTime(nil, tt.t)); got != tt.want {
+			t.Errorf("appendTime(%v) = %s, want %s", tt.t, got, tt.want)
+		}
 	}
 }

@@ -59,6 +59,10 @@ type upstreamRequest struct {
 	header http.Header
 }
 
+// lastOriginTimeout bounds the wait for the response headers of the last
+// origin left to try (nginx's proxy_read_timeout is 60 s).
+const lastOriginTimeout = 30 * time.Second
+
 // fetched is the response chosen among the origins.
 type fetched struct {
 	resp   *http.Response
@@ -92,12 +96,21 @@ func (e *Edge) order(now time.Time) []*origin {
 // request on. When every origin fails, the last 5xx response is returned
 // if there was one, else the last error. ctx bounds the whole exchange,
 // body included; each attempt's wait for headers is bounded by
-// OriginTimeout.
+// OriginTimeout, except the last origin's (lastOriginTimeout).
 func (e *Edge) fetch(ctx context.Context, ur upstreamRequest) (*fetched, error) {
 	var last5xx *fetched
 	var lastErr error
-	for _, o := range e.order(e.now()) {
-		f, err := e.try(ctx, o, ur)
+	list := e.order(e.now())
+	for i, o := range list {
+		// OriginTimeout bounds the wait when another origin can take
+		// over; the last one is given longer, since giving up on it only
+		// turns a slow answer (an edge busy with a storm of viewers, an
+		// origin under load) into an error.
+		timeout := e.cfg.OriginTimeout
+		if i == len(list)-1 {
+			timeout = max(timeout, lastOriginTimeout)
+		}
+		f, err := e.try(ctx, o, ur, timeout)
 		if err != nil {
 			lastErr = err
 			if ctx.Err() != nil {
@@ -134,7 +147,7 @@ func (e *Edge) fetch(ctx context.Context, ur upstreamRequest) (*fetched, error) 
 }
 
 // try makes one attempt on origin o.
-func (e *Edge) try(parent context.Context, o *origin, ur upstreamRequest) (*fetched, error) {
+func (e *Edge) try(parent context.Context, o *origin, ur upstreamRequest, timeout time.Duration) (*fetched, error) {
 	ctx, cancel := context.WithCancel(parent)
 	req, err := http.NewRequestWithContext(ctx, ur.method, o.url(ur.path, ur.query), nil)
 	if err != nil {
@@ -148,7 +161,7 @@ func (e *Edge) try(parent context.Context, o *origin, ur upstreamRequest) (*fetc
 		req.Header[k] = v
 	}
 	timedOut := atomic.Bool{}
-	timer := time.AfterFunc(e.cfg.OriginTimeout, func() {
+	timer := time.AfterFunc(timeout, func() {
 		timedOut.Store(true)
 		cancel()
 	})

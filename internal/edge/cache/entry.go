@@ -41,6 +41,25 @@ func (e *Entry) Open() (Body, error) {
 	return &fileBody{SectionReader: io.NewSectionReader(f, e.file.bodyOff, e.Meta.Size), f: f}, nil
 }
 
+// OpenFile opens a disk entry's file positioned at the start of its body
+// (Meta.Size bytes follow), so that a caller can send it with sendfile by
+// copying from io.LimitReader(f, Meta.Size). For a memory entry it returns
+// nil and no error. The caller closes f.
+func (e *Entry) OpenFile() (*os.File, error) {
+	if e.file == nil {
+		return nil, nil
+	}
+	f, err := os.Open(e.file.path)
+	if err != nil {
+		return nil, fmt.Errorf("opening cached body of %q: %w", e.Meta.Key, err)
+	}
+	if _, err := f.Seek(e.file.bodyOff, io.SeekStart); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("seeking to the cached body of %q: %w", e.Meta.Key, err)
+	}
+	return f, nil
+}
+
 // Bytes returns the body of a memory entry, nil for a disk entry.
 func (e *Entry) Bytes() []byte {
 	if e.file != nil {
