@@ -15,20 +15,22 @@ func (e *Edge) ServeProxy(w http.ResponseWriter, r *http.Request) {
 	rec := e.begin(w, r)
 	defer e.end(rec)
 
-	if (r.Method != http.MethodGet && r.Method != http.MethodHead) || r.Header.Get("Authorization") != "" {
-		// RFC 9111 §3.5: a shared cache does not answer requests carrying
-		// credentials from its store; other methods are not cacheable.
-		rec.cache = statusBypass
-		e.bypass.ServeHTTP(rec, r)
-		return
-	}
-	if e.protected(r.URL.Path) {
+	// Protected paths need a signature whatever the method (a CORS
+	// preflight, which carries no cookies and reveals nothing, excepted).
+	if r.Method != http.MethodOptions && e.protected(r.URL.Path) {
 		if err := e.verifySigned(r); err != nil {
 			rec.cache = statusDenied
 			rec.detail = err.Error()
 			e.deny(rec, err)
 			return
 		}
+	}
+	if (r.Method != http.MethodGet && r.Method != http.MethodHead) || r.Header.Get("Authorization") != "" {
+		// RFC 9111 §3.5: a shared cache does not answer requests carrying
+		// credentials from its store; other methods are not cacheable.
+		rec.cache = statusBypass
+		e.bypass.ServeHTTP(rec, r)
+		return
 	}
 
 	key, query := e.cacheKey(r)

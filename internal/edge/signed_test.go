@@ -89,6 +89,23 @@ func TestSignedURLsOnProtectedPaths(t *testing.T) {
 		t.Errorf("origin requests for /vod/a/1.m4s = %d, want 1", n)
 	}
 
+	t.Run("no bypass around the signature", func(t *testing.T) {
+		// Requests the cache passes through (credentials, other methods)
+		// are checked too.
+		if resp, _ := get(t, base+"/vod/a/1.m4s", "Authorization", "Bearer anything"); resp.StatusCode != 403 {
+			t.Errorf("unsigned request with Authorization: %d, want 403", resp.StatusCode)
+		}
+		req, _ := http.NewRequest(http.MethodPost, base+"/vod/a/1.m4s", strings.NewReader("x"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 403 {
+			t.Errorf("unsigned POST: %d, want 403", resp.StatusCode)
+		}
+	})
+
 	t.Run("signed cookies", func(t *testing.T) {
 		cookies, err := sha1.SignCookies(signedurl.Policy{Resource: base + "/vod/a/*", DateLessThan: hour})
 		if err != nil {

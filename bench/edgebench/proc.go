@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// procStat returns the fields of /proc/PID/stat after the command name
+// (field 3 of proc(5) first), or nil when the process is gone.
+func procStat(pid int) []string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return nil
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 > len(b) {
+		return nil
+	}
+	return strings.Fields(string(b[i+2:]))
+}
+
+// procCPU is a process's own user + system time; 0 when it is gone.
+func procCPU(pid int) time.Duration {
+	f := procStat(pid)
+	if len(f) < 13 {
+		return 0
+	}
+	tick := func(field int) time.Duration { // field numbers from proc(5)
+		v, _ := strconv.ParseInt(f[field-3], 10, 64)
+		return time.Duration(v) * time.Second / 100 // USER_HZ
+	}
+	return tick(14) + tick(15)
+}
+
+// childPIDs lists the live processes whose parent is pid.
+func childPIDs(pid int) []int {
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	var kids []int
+	want := strconv.Itoa(pid)
+	for _, d := range dirs {
+		p, err := strconv.Atoi(filepath.Base(d))
+		if err != nil || p == pid {
+			continue
+		}
+		if f := procStat(p); len(f) > 1 && f[1] == want { // field 4: ppid
+			kids = append(kids, p)
+		}
+	}
+	return kids
+}
+
+// machineBusy is the CPU time all processors have spent busy (not idle,
+// not waiting for I/O) since boot, from /proc/stat.
+func machineBusy() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+	var busy int64
+	for i, s := range f[1:] {
+		if i == 3 || i == 4 || i >= 8 { // idle, iowait; guest times are in user already
+			continue
+		}
+		v, _ := strconv.ParseInt(s, 10, 64)
+		busy += v
+	}
+	return time.Duration(busy) * time.Second / 100 // USER_HZ
+}
