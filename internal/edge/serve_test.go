@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -441,5 +444,41 @@ func TestAccessLogTime(t *testing.T) {
 		if got := string(a.appendTime(nil, tt.t)); got != tt.want {
 			t.Errorf("appendTime(%v) = %s, want %s", tt.t, got, tt.want)
 		}
+	}
+}
+
+// When the disk tier cannot write (full disk, broken folder), viewers are
+// still served, from memory or the origin, and the edge logs why.
+func TestDiskWriteFailureKeepsServing(t *testing.T) {
+	body := payload(300<<10, 12)
+	origin := newTestOrigin(t, staticHandler(body, "max-age=600"))
+	dir := t.TempDir()
+	var logBuf lockedBuffer
+	te := newTestEdge(t, Config{
+		Cache: cache.Config{MemoryBytes: 1 << 20, DiskBytes: 64 << 20, Dir: dir},
+		Log:   slog.New(slog.NewTextHandler(&logBuf, nil)),
+	}, origin.URL)
+	// Every write of the disk tier now fails (its scratch folder is a file).
+	if err := os.RemoveAll(filepath.Join(dir, "tmp")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tmp"), []byte("not a folder"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		resp, b := get(t, te.srv.URL+"/vod/big/1.m4s")
+		if resp.StatusCode != 200 || sum(b) != sum(body) {
+			t.Fatalf("with the disk tier failing: %d, %d bytes", resp.StatusCode, len(b))
+		}
+		te.cache.Flush()
+	}
+	if st := te.CacheStats(); st.DiskObjects != 0 {
+		t.Errorf("disk objects = %d after failed writes", st.DiskObjects)
+	}
+	logBuf.mu.Lock()
+	logged := logBuf.buf.String()
+	logBuf.mu.Unlock()
+	if !strings.Contains(logged, "disk cache write failed") {
+		t.Errorf("no warning about the failed writes in the log:\n%s", logged)
 	}
 }
