@@ -175,14 +175,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			Logger: log,
 		}),
 	})
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(httpLn) }()
+	srv, serveErr := serveHTTP(httpLn, handler, log)
 	log.Info("osprey is serving",
 		"http", httpLn.Addr().String(), "rtmp", rtmpAddr, "srt", srtAddr,
 		"data", cfg.DataDir, "ladder", cfg.Live.Ladder, "edge", cfg.Edge.Enabled)
@@ -202,4 +195,18 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return fmt.Errorf("shutting down HTTP: %w", err)
 	}
 	return nil
+}
+
+// serveHTTP serves handler on ln in a goroutine; the channel receives
+// Serve's error.
+func serveHTTP(ln net.Listener, handler http.Handler, log *slog.Logger) (*http.Server, <-chan error) {
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	return srv, serveErr
 }

@@ -55,14 +55,7 @@ func RunEdge(ctx context.Context, cfg config.Edge, adminToken string, log *slog.
 	if err != nil {
 		return fmt.Errorf("listening for HTTP: %w", err)
 	}
-	srv := &http.Server{
-		Handler:           e,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	srv, serveErr := serveHTTP(ln, e, log)
 	st := e.CacheStats()
 	log.Info("osprey edge is serving", "http", ln.Addr().String(), "origins", cfg.Origins,
 		"cache_memory", config.ByteSize(st.MemoryLimit).String(), "cache_disk", config.ByteSize(st.DiskLimit).String(),
