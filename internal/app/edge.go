@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -55,9 +56,24 @@ func RunEdge(ctx context.Context, cfg config.Edge, adminToken string, log *slog.
 	if err != nil {
 		return fmt.Errorf("listening for HTTP: %w", err)
 	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("loading the TLS certificate: %w", err)
+		}
+		// HTTP/2 is negotiated with ALPN by the server.
+		ln = tls.NewListener(ln, &tls.Config{
+			Certificates: []tls.Certificate{cert},
+			NextProtos:   []string{"h2", "http/1.1"},
+			MinVersion:   tls.VersionTLS12,
+		})
+		scheme = "https"
+	}
 	srv, serveErr := serveHTTP(ln, e, log)
 	st := e.CacheStats()
-	log.Info("osprey edge is serving", "http", ln.Addr().String(), "origins", cfg.Origins,
+	log.Info("osprey edge is serving", "http", ln.Addr().String(), "scheme", scheme, "origins", cfg.Origins,
 		"cache_memory", config.ByteSize(st.MemoryLimit).String(), "cache_disk", config.ByteSize(st.DiskLimit).String(),
 		"cached_objects", st.DiskObjects, "data", cfg.DataDir)
 	select {

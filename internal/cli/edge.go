@@ -38,6 +38,8 @@ type edgeCmd struct {
 	TrustedKey           []string         `name:"trusted-key" env:"OSPREY_EDGE_TRUSTED_KEY" placeholder:"ID=PUBLIC.pem" help:"Public key of a CloudFront-style key pair, for signed URLs and cookies (repeatable, for rotation)."`
 	RequireSigned        []string         `name:"require-signed" env:"OSPREY_EDGE_REQUIRE_SIGNED" placeholder:"PATTERN" help:"Paths matching PATTERN (\"/vod/*\") need a signed URL or signed cookies (repeatable)."`
 	AccessLog            *string          `name:"access-log" env:"OSPREY_EDGE_ACCESS_LOG" placeholder:"FILE" help:"JSON access log: a file, \"-\" for standard output, \"\" for none (default \"${edge_access_log}\")."`
+	TLSCert              *string          `name:"tls-cert" env:"OSPREY_EDGE_TLS_CERT" placeholder:"FILE" help:"Certificate (PEM, with its chain) to serve HTTPS and HTTP/2 instead of HTTP; needs --tls-key."`
+	TLSKey               *string          `name:"tls-key" env:"OSPREY_EDGE_TLS_KEY" placeholder:"FILE" help:"Private key (PEM) of --tls-cert."`
 	LogLevel             *string          `name:"log-level" env:"OSPREY_EDGE_LOG_LEVEL" placeholder:"LEVEL" help:"debug, info, warn or error (default \"${default_log_level}\")."`
 	LogFormat            *string          `name:"log-format" env:"OSPREY_EDGE_LOG_FORMAT" placeholder:"FORMAT" help:"text or json (default \"${default_log_format}\")."`
 }
@@ -92,6 +94,8 @@ func (c *edgeCmd) buildConfig() (config.Config, error) {
 	setSlice(&e.TrustedKeys, c.TrustedKey)
 	setSlice(&e.RequireSigned, c.RequireSigned)
 	set(&e.AccessLog, c.AccessLog)
+	set(&e.TLSCert, c.TLSCert)
+	set(&e.TLSKey, c.TLSKey)
 	set(&cfg.LogLevel, c.LogLevel)
 	set(&cfg.LogFormat, c.LogFormat)
 	var errs []string

@@ -71,6 +71,10 @@ type Edge struct {
 	// AccessLog is where the JSON access log goes: a file path, "-" for
 	// standard output, "" for none. Default "-" for `osprey edge`, "" in serve.
 	AccessLog string `yaml:"access_log"`
+	// TLSCert and TLSKey (PEM files) make `osprey edge` serve HTTPS (and
+	// HTTP/2) on its address instead of plain HTTP. Default: none.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
 }
 
 // DefaultEdge returns the edge defaults.
@@ -189,6 +193,9 @@ func (e Edge) Validate(prefix string, needOrigins bool) []error {
 		if !strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "*") {
 			add(fmt.Sprintf("require_signed[%d]", i), "%q must be a path pattern starting with / or *", p)
 		}
+	}
+	if (e.TLSCert == "") != (e.TLSKey == "") {
+		add("tls_cert", "tls_cert and tls_key go together")
 	}
 	if len(e.RequireSigned) > 0 && len(e.TrustedKeys) == 0 {
 		add("require_signed", "needs at least one trusted key (--trusted-key ID=public.pem)")

@@ -36,7 +36,7 @@ func startEdge(t *testing.T, args ...string) *edgeProc {
 	if err := e.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	ready := make(chan string, 1)
+	ready := make(chan map[string]any, 1)
 	go func() {
 		defer close(e.exited)
 		sc := bufio.NewScanner(out)
@@ -46,7 +46,7 @@ func startEdge(t *testing.T, args ...string) *edgeProc {
 			e.logs.add(line)
 			var rec map[string]any
 			if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "osprey edge is serving" {
-				ready <- rec["http"].(string)
+				ready <- rec
 			}
 		}
 		_ = e.cmd.Wait()
@@ -60,8 +60,8 @@ func startEdge(t *testing.T, args ...string) *edgeProc {
 		}
 	})
 	select {
-	case addr := <-ready:
-		e.base = "http://" + addr
+	case rec := <-ready:
+		e.base = rec["scheme"].(string) + "://" + rec["http"].(string)
 	case <-e.exited:
 		t.Fatalf("osprey edge exited at start:\n%s", strings.Join(e.logs.all(), "\n"))
 	case <-time.After(20 * time.Second):

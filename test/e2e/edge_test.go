@@ -3,6 +3,8 @@ package e2e
 import (
 	"bytes"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -305,5 +307,63 @@ func TestEdgeBadInput(t *testing.T) {
 	}
 	if st, b := get(t, e.base+"/x.m4s"); st != 200 || string(b) != "ok" {
 		t.Errorf("after garbage on the port: %d %q", st, b)
+	}
+}
+
+// An edge with a certificate serves HTTPS and HTTP/2, and URLs signed for
+// its https:// address are accepted.
+func TestEdgeServesHTTPS(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	signKey, signPub := filepath.Join(dir, "sign.pem"), filepath.Join(dir, "sign.pub.pem")
+	for _, args := range [][]string{
+		{"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+			"-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert},
+		{"genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", signKey},
+		{"pkey", "-in", signKey, "-pubout", "-out", signPub},
+	} {
+		if out, err := exec.Command("openssl", args...).CombinedOutput(); err != nil {
+			t.Fatalf("openssl %v: %v\n%s", args, err, out)
+		}
+	}
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Write([]byte("over tls"))
+	}))
+	defer origin.Close()
+	e := startEdge(t, "--origin", origin.URL, "--tls-cert", cert, "--tls-key", key,
+		"--trusted-key", "K1="+signPub, "--require-signed", "/vod/*")
+	if !strings.HasPrefix(e.base, "https://") {
+		t.Fatalf("edge base %s, want https", e.base)
+	}
+	pool := x509.NewCertPool()
+	pem, _ := os.ReadFile(cert)
+	pool.AppendCertsFromPEM(pem)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
+	signed, err := exec.Command(ospreyBin, "sign-url", "--key-pair-id", "K1", "--private-key", signKey, "--expires", "5m", e.base+"/vod/a/1.m4s").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{e.base + "/live/a/1.m4s", strings.TrimSpace(string(signed))} {
+		resp, err := client.Get(u)
+		if err != nil {
+			t.Fatalf("GET %s: %v", u, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(b) != "over tls" || resp.ProtoMajor != 2 {
+			t.Errorf("GET %s: %d %q over %s, want 200 over HTTP/2", u, resp.StatusCode, b, resp.Proto)
+		}
+	}
+	// Signed for http:// is not valid on https://.
+	httpSigned, _ := exec.Command(ospreyBin, "sign-url", "--key-pair-id", "K1", "--private-key", signKey, "--expires", "5m",
+		strings.Replace(e.base, "https://", "http://", 1)+"/vod/a/1.m4s").Output()
+	resp, err := client.Get(strings.Replace(strings.TrimSpace(string(httpSigned)), "http://", "https://", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("URL signed for http:// fetched over https: %d, want 403", resp.StatusCode)
 	}
 }
