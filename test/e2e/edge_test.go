@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -365,5 +366,68 @@ func TestEdgeServesHTTPS(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 403 {
 		t.Errorf("URL signed for http:// fetched over https: %d, want 403", resp.StatusCode)
+	}
+}
+
+// A live channel watched through an edge: the playlists keep moving (their
+// one-second lifetime is honoured, not stretched by the cache) and every
+// segment the edge serves is byte for byte the origin's.
+func TestEdgeDeliversALiveStream(t *testing.T) {
+	s := startOsprey(t)
+	ch := s.createChannel("edge live")
+	pub := publish(t, rtmpURL(ch), "flv", "320x240", 25)
+	defer pub.cancel()
+	waitLive(t, s, ch)
+	e := startEdge(t, "--origin", s.httpBase)
+
+	master, err := url.Parse(strings.Replace(ch.Playback.HLS, s.httpBase, e.base, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body := get(t, master.String())
+	var child *url.URL
+	for _, line := range strings.Split(string(body), "\n") {
+		if line != "" && !strings.HasPrefix(line, "#") {
+			child = master.ResolveReference(&url.URL{Path: line})
+			break
+		}
+	}
+	if child == nil {
+		t.Fatalf("no media playlist in the master playlist:\n%s", body)
+	}
+	newest := map[string]bool{} // the newest segment of each playlist seen
+	checked := 0
+	deadline := time.Now().Add(8 * time.Second)
+	for time.Now().Before(deadline) {
+		st, pl := get(t, child.String())
+		if st != 200 {
+			t.Fatalf("media playlist through the edge: %d", st)
+		}
+		var last string
+		for _, line := range strings.Split(string(pl), "\n") {
+			if line != "" && !strings.HasPrefix(line, "#") {
+				last = line
+			}
+		}
+		if last != "" {
+			newest[last] = true
+			seg := child.ResolveReference(&url.URL{Path: last})
+			_, viaEdge := get(t, seg.String())
+			_, direct := get(t, strings.Replace(seg.String(), e.base, s.httpBase, 1))
+			if !bytes.Equal(viaEdge, direct) || len(direct) == 0 {
+				t.Errorf("segment %s: %d bytes through the edge, %d from the origin", last, len(viaEdge), len(direct))
+			}
+			checked++
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if len(newest) < 3 {
+		t.Errorf("the live playlist through the edge ended with %v in 8 s; a new segment should appear every 2 s", newest)
+	}
+	if checked == 0 {
+		t.Error("no segment checked")
+	}
+	if p := ffprobe(t, master.String()); len(p.Streams) == 0 {
+		t.Error("ffprobe sees no stream through the edge")
 	}
 }
