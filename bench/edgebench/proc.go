@@ -1,40 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ospreyvideo/osprey/bench/internal/benchkit"
 )
-
-// procStat returns the fields of /proc/PID/stat after the command name
-// (field 3 of proc(5) first), or nil when the process is gone.
-func procStat(pid int) []string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return nil
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 || i+2 > len(b) {
-		return nil
-	}
-	return strings.Fields(string(b[i+2:]))
-}
-
-// procCPU is a process's own user + system time; 0 when it is gone.
-func procCPU(pid int) time.Duration {
-	f := procStat(pid)
-	if len(f) < 13 {
-		return 0
-	}
-	tick := func(field int) time.Duration { // field numbers from proc(5)
-		v, _ := strconv.ParseInt(f[field-3], 10, 64)
-		return time.Duration(v) * time.Second / 100 // USER_HZ
-	}
-	return tick(14) + tick(15)
-}
 
 // childPIDs lists the live processes whose parent is pid.
 func childPIDs(pid int) []int {
@@ -46,7 +20,7 @@ func childPIDs(pid int) []int {
 		if err != nil || p == pid {
 			continue
 		}
-		if f := procStat(p); len(f) > 1 && f[1] == want { // field 4: ppid
+		if f := benchkit.ProcStat(p); len(f) > 1 && f[1] == want { // field 4: ppid
 			kids = append(kids, p)
 		}
 	}

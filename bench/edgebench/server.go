@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/ospreyvideo/osprey/bench/internal/benchkit"
 )
 
 // server is an edge under test: a child process serving HTTP on Base.
@@ -104,9 +106,9 @@ func (s *server) stop() {
 // manager), user + system.
 func (s *server) cpu() time.Duration {
 	pid := s.cmd.Process.Pid
-	total := procCPU(pid)
+	total := benchkit.SelfCPU(pid)
 	for _, c := range childPIDs(pid) {
-		total += procCPU(c)
+		total += benchkit.SelfCPU(c)
 	}
 	return total
 }

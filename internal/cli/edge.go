@@ -99,15 +99,8 @@ func (c *edgeCmd) buildConfig() (config.Config, error) {
 	set(&cfg.LogLevel, c.LogLevel)
 	set(&cfg.LogFormat, c.LogFormat)
 	var errs []string
-	for _, err := range e.Validate("", true) {
+	for _, err := range append(e.Validate("", true), config.CheckLogging(cfg.LogLevel, cfg.LogFormat)...) {
 		errs = append(errs, err.Error())
-	}
-	if err := cfg.Validate(); err != nil { // log settings
-		for _, line := range strings.Split(err.Error(), "\n") {
-			if strings.HasPrefix(line, "log_") {
-				errs = append(errs, line)
-			}
-		}
 	}
 	if len(errs) > 0 {
 		return config.Config{}, fmt.Errorf("invalid configuration (keys as in the config file's edge section):\n  %s",

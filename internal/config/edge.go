@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -128,7 +127,7 @@ func (e Edge) Validate(prefix string, needOrigins bool) []error {
 		add("origins", "at least one origin URL is needed (--origin http://origin.example.com)")
 	}
 	for i, o := range e.Origins {
-		if err := checkOriginURL(o); err != nil {
+		if err := checkBaseURL(o); err != nil {
 			add(fmt.Sprintf("origins[%d]", i), "%v", err)
 		}
 	}
@@ -159,12 +158,12 @@ func (e Edge) Validate(prefix string, needOrigins bool) []error {
 			add(fmt.Sprintf("ttl[%d]", i), "%v", err)
 		}
 	}
-	for key, d := range map[string]time.Duration{
-		"negative_ttl": e.NegativeTTL, "stale_if_error": e.StaleIfError,
-		"stale_while_revalidate": e.StaleWhileRevalidate,
-	} {
-		if d < 0 {
-			add(key, "must not be negative, got %s", d)
+	for _, d := range []struct {
+		key string
+		val time.Duration
+	}{{"negative_ttl", e.NegativeTTL}, {"stale_if_error", e.StaleIfError}, {"stale_while_revalidate", e.StaleWhileRevalidate}} {
+		if d.val < 0 {
+			add(d.key, "must not be negative, got %s", d.val)
 		}
 	}
 	if e.OriginConnectTimeout <= 0 || e.OriginConnectTimeout > time.Minute {
@@ -228,20 +227,4 @@ func ParseHeaderLine(line string) (name, value string, err error) {
 		return "", "", fmt.Errorf("%q must be a header line like \"X-Osprey-CDN-Identifier: s3cret\"", line)
 	}
 	return http.CanonicalHeaderKey(name), value, nil
-}
-
-// checkOriginURL accepts an absolute http(s) URL with a host, an optional
-// path prefix and no query, fragment or user info.
-func checkOriginURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("%q is not a URL: %w", raw, err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q must be an absolute http:// or https:// URL", raw)
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return fmt.Errorf("%q must not have a query, fragment or user info", raw)
-	}
-	return nil
 }

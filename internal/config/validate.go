@@ -66,12 +66,7 @@ func (c Config) Validate() error {
 			add("public_url", "%v", err)
 		}
 	}
-	if !slices.Contains(logLevels, c.LogLevel) {
-		add("log_level", "%q is not one of %s", c.LogLevel, strings.Join(logLevels, ", "))
-	}
-	if !slices.Contains(logFormats, c.LogFormat) {
-		add("log_format", "%q is not one of %s", c.LogFormat, strings.Join(logFormats, ", "))
-	}
+	errs = append(errs, CheckLogging(c.LogLevel, c.LogFormat)...)
 	if err := checkOrigin(c.CORSOrigin); err != nil {
 		add("cors_origin", "%v", err)
 	}
@@ -179,6 +174,18 @@ func (l Ladder) validate(key string) []error {
 	}
 	if l.Tune != "" && !slices.Contains(tunes, l.Tune) {
 		add(key+".tune", "%q is not an x264 tune (%s)", l.Tune, strings.Join(tunes, ", "))
+	}
+	return errs
+}
+
+// CheckLogging validates the log settings (shared by serve and edge).
+func CheckLogging(level, format string) []error {
+	var errs []error
+	if !slices.Contains(logLevels, level) {
+		errs = append(errs, fmt.Errorf("log_level: %q is not one of %s", level, strings.Join(logLevels, ", ")))
+	}
+	if !slices.Contains(logFormats, format) {
+		errs = append(errs, fmt.Errorf("log_format: %q is not one of %s", format, strings.Join(logFormats, ", ")))
 	}
 	return errs
 }

@@ -3,7 +3,6 @@ package edge
 import (
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 )
 
@@ -113,10 +112,26 @@ func cmcdValue(v string, hasVal bool) []byte {
 		s = strings.ReplaceAll(s, `\\`, `\`)
 		return appendJSONString(nil, s)
 	}
-	if _, err := strconv.ParseFloat(v, 64); err == nil && v != "" && !strings.ContainsAny(v, "xXeEiInN_") {
+	if isDecimal(v) {
 		return []byte(v)
 	}
 	return appendJSONString(nil, v)
+}
+
+// isDecimal reports whether v is a CMCD number: an integer or a decimal,
+// optionally negative ("-12", "1.08"), which is also valid JSON.
+func isDecimal(v string) bool {
+	v = strings.TrimPrefix(v, "-")
+	whole, frac, dot := strings.Cut(v, ".")
+	digits := func(s string) bool {
+		for _, c := range []byte(s) {
+			if c < '0' || c > '9' {
+				return false
+			}
+		}
+		return s != ""
+	}
+	return digits(whole) && (!dot || digits(frac)) && (len(whole) == 1 || whole[0] != '0')
 }
 
 // cmcdQueryRemoved returns a query without its CMCD argument (for the log:

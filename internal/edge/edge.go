@@ -186,7 +186,7 @@ func New(cfg Config) (*Edge, error) {
 		}
 		u.Path = strings.TrimRight(u.Path, "/")
 		u.RawPath = ""
-		e.origins = append(e.origins, &origin{base: u, name: u.Host + u.Path})
+		e.origins = append(e.origins, &origin{base: u, prefix: u.Scheme + "://" + u.Host + u.EscapedPath(), name: u.Host + u.Path})
 	}
 	e.transport = cfg.Transport
 	if e.transport == nil {

@@ -3,6 +3,7 @@ package edge
 import (
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -82,9 +83,9 @@ func TestExpiredObjectIsRevalidatedWith304(t *testing.T) {
 		t.Errorf("second: Cache-Status %q, want a hit", cs)
 	}
 	clock.Advance(1500 * time.Millisecond)
-	var sawINM string
+	var sawINM atomic.Value
 	origin.set(func(w http.ResponseWriter, r *http.Request) {
-		sawINM = r.Header.Get("If-None-Match")
+		sawINM.Store(r.Header.Get("If-None-Match"))
 		staticHandler(body, "public, max-age=1")(w, r)
 	})
 	resp, b = get(t, te.srv.URL+"/live/c/index.m3u8")
@@ -94,7 +95,7 @@ func TestExpiredObjectIsRevalidatedWith304(t *testing.T) {
 	if cs := resp.Header.Get("Cache-Status"); !strings.Contains(cs, "fwd=stale; fwd-status=304") {
 		t.Errorf("revalidated: Cache-Status %q", cs)
 	}
-	if sawINM == "" {
+	if v, _ := sawINM.Load().(string); v == "" {
 		t.Error("the origin did not get If-None-Match")
 	}
 	if resp.Header.Get("Age") != "0" {
@@ -152,11 +153,9 @@ func TestStaleIfError(t *testing.T) {
 }
 
 func TestStaleWhileRevalidate(t *testing.T) {
-	v := 1
-	origin := newTestOrigin(t, nil)
-	origin.set(func(w http.ResponseWriter, r *http.Request) {
+	origin := newTestOrigin(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=1, stale-while-revalidate=30")
-		w.Write([]byte{byte(v)})
+		w.Write([]byte{1})
 	})
 	te := newTestEdge(t, Config{}, origin.URL)
 	clock := te.useFakeClock()

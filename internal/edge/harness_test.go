@@ -3,6 +3,7 @@ package edge
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -129,6 +130,10 @@ func (b *lockedBuffer) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
+// viewerTransport carries the tests' viewer requests (no redirects
+// followed, connections kept alive between requests).
+var viewerTransport = http.DefaultTransport.(*http.Transport).Clone()
+
 // get fetches url with optional header pairs and returns the response with
 // its body read.
 func get(t *testing.T, url string, header ...string) (*http.Response, []byte) {
@@ -140,7 +145,7 @@ func get(t *testing.T, url string, header ...string) (*http.Response, []byte) {
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := http.DefaultTransport.(*http.Transport).Clone().RoundTrip(req)
+	resp, err := viewerTransport.RoundTrip(req)
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}
@@ -165,7 +170,8 @@ func sum(b []byte) [32]byte { return sha256.Sum256(b) }
 
 // staticHandler serves body with the given Cache-Control and an ETag.
 func staticHandler(body []byte, cacheControl string) http.HandlerFunc {
-	etag := `"` + strings.ToLower(strings.TrimRight(string(hexOf(sum(body))[:16]), "=")) + `"`
+	h := sum(body)
+	etag := `"` + hex.EncodeToString(h[:8]) + `"`
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "video/iso.segment")
 		if cacheControl != "" {
@@ -178,15 +184,6 @@ func staticHandler(body []byte, cacheControl string) http.HandlerFunc {
 		}
 		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 	}
-}
-
-func hexOf(b [32]byte) []byte {
-	const digits = "0123456789abcdef"
-	out := make([]byte, 64)
-	for i, c := range b {
-		out[2*i], out[2*i+1] = digits[c>>4], digits[c&15]
-	}
-	return out
 }
 
 // waitFor polls cond every 5 ms for up to d.

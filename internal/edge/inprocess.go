@@ -39,7 +39,7 @@ func (t HandlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			// A handler that panics (http.ErrAbortHandler or worse) ends
 			// its response as a broken one, as the HTTP server would.
 			if p := recover(); p != nil {
-				w.fail(http.StatusInternalServerError)
+				w.WriteHeader(http.StatusInternalServerError) // no-op if written
 				pw.CloseWithError(io.ErrUnexpectedEOF)
 			}
 		}()
@@ -105,8 +105,6 @@ func (w *pipeWriter) Write(p []byte) (int, error) {
 }
 
 func (w *pipeWriter) Flush() {}
-
-func (w *pipeWriter) fail(code int) { w.WriteHeader(code) }
 
 // pipeBody closes the pipe's read side, which makes the handler's writes
 // fail so that it stops.

@@ -48,30 +48,6 @@ func keyPath(key string) string {
 	return key
 }
 
-// variantKey returns the key under which the variant of key selected by the
-// request's values of the Vary header names is stored. ok is false when
-// the response varies on "*" (it cannot be cached).
-func variantKey(key string, vary []string, r *http.Request, ae string) (string, bool) {
-	var b strings.Builder
-	b.WriteString(key)
-	b.WriteString("\x00v")
-	for _, name := range vary {
-		name = strings.ToLower(name)
-		if name == "*" {
-			return "", false
-		}
-		b.WriteString("\x00")
-		b.WriteString(name)
-		b.WriteString("=")
-		if name == "accept-encoding" {
-			b.WriteString(ae)
-			continue
-		}
-		b.WriteString(strings.Join(r.Header.Values(name), ","))
-	}
-	return b.String(), true
-}
-
 // varyNames lists the header names of a response's Vary header, sorted and
 // lower-cased, without duplicates.
 func varyNames(h http.Header) []string {

@@ -71,14 +71,12 @@ func newMetrics(e *Edge) *metrics {
 			ttfb:     m.duration.WithLabelValues(c),
 		}
 	}
-	up := prometheus.NewGaugeFunc
 	m.collectors = append(m.collectors,
 		m.requests, m.bytes, m.duration, m.collapsed, m.originRequests, m.originLatency,
 		m.failovers, m.stale, m.denied, m.invalidated,
 	)
 	for _, o := range e.origins {
-		o := o
-		m.collectors = append(m.collectors, up(prometheus.GaugeOpts{
+		m.collectors = append(m.collectors, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "osprey_edge_origin_up", Help: "1 when the origin is in use, 0 while it is skipped after failing.",
 			ConstLabels: prometheus.Labels{"origin": o.name},
 		}, func() float64 {
@@ -89,7 +87,7 @@ func newMetrics(e *Edge) *metrics {
 		}))
 	}
 	stat := func(name, help, tier string, f func() float64) prometheus.Collector {
-		return up(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: prometheus.Labels{"tier": tier}}, f)
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: prometheus.Labels{"tier": tier}}, f)
 	}
 	m.collectors = append(m.collectors,
 		stat("osprey_edge_cache_bytes", "Bytes held by a cache tier.", "memory", func() float64 { return float64(e.cache.Stats().MemoryBytes) }),

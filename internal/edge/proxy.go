@@ -34,6 +34,7 @@ func (e *Edge) ServeProxy(w http.ResponseWriter, r *http.Request) {
 	}
 
 	key, query := e.cacheKey(r)
+	path := keyPath(key)
 	ae := acceptEncoding(r)
 	now := e.now()
 	ent := e.lookup(key, ae)
@@ -45,7 +46,7 @@ func (e *Edge) ServeProxy(w http.ResponseWriter, r *http.Request) {
 			}
 			ent = nil // its file vanished: a miss
 		} else if -ttl <= ent.Meta.StaleWhileRevalidate {
-			e.revalidate(key, ae, r.URL.EscapedPath(), query, ent)
+			e.revalidate(key, ae, path, query, ent)
 			if e.serveEntry(rec, r, ent, e.cfg.Name+"; hit; ttl="+seconds(ttl)+"; detail=stale-while-revalidate", statusUpdating) {
 				return
 			}
@@ -53,7 +54,6 @@ func (e *Edge) ServeProxy(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	path := r.URL.EscapedPath()
 	fkey := key + "\x00" + ae
 	f, fresh, leader := e.join(fkey, func() *cache.Entry {
 		if ent := e.lookup(key, ae); ent != nil && ent.Meta.TTL(e.now()) > 0 {
@@ -203,8 +203,7 @@ func (e *Edge) serveFlight(rec *record, r *http.Request, f *flight, stale *cache
 			e.originFailed(rec, err)
 			return
 		}
-		ent := flightEntry(f, body, now)
-		e.serveBytes(rec, r, ent, body, cs)
+		e.serveBytes(rec, r, flightMeta(f, body, now), body, cs)
 		return
 	}
 
@@ -251,8 +250,9 @@ func (e *Edge) writeHead(rec *record, f *flight, cacheStatus string) {
 	rec.WriteHeader(f.status)
 }
 
-// flightEntry presents a completed flight as an entry, to answer ranges.
-func flightEntry(f *flight, body []byte, now time.Time) *cache.Meta {
+// flightMeta describes a completed flight's response like a cached one,
+// to answer ranges and conditionals from it.
+func flightMeta(f *flight, body []byte, now time.Time) *cache.Meta {
 	return &cache.Meta{Key: f.key, Status: f.status, Header: f.header, Size: int64(len(body)), Stored: now, InitialAge: f.age}
 }
 

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -317,22 +319,25 @@ func TestAccessLogWithCMCD(t *testing.T) {
 }
 
 func TestOriginHeaderIsSent(t *testing.T) {
-	var got string
+	var got atomic.Value
 	origin := newTestOrigin(t, func(w http.ResponseWriter, r *http.Request) {
-		got = r.Header.Get("X-Osprey-Cdn-Identifier")
+		got.Store(r.Header.Get("X-Osprey-Cdn-Identifier"))
 		w.Write([]byte("ok"))
 	})
 	te := newTestEdge(t, Config{OriginHeader: http.Header{"X-Osprey-Cdn-Identifier": {"s3cret"}}}, origin.URL)
 	get(t, te.srv.URL+"/a.m4s")
-	if got != "s3cret" {
-		t.Errorf("origin saw CDN identifier %q", got)
+	if v, _ := got.Load().(string); v != "s3cret" {
+		t.Errorf("origin saw CDN identifier %q", v)
 	}
 }
 
 func TestBypass(t *testing.T) {
+	var mu sync.Mutex
 	var methods []string
 	origin := newTestOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
 		methods = append(methods, r.Method)
+		mu.Unlock()
 		w.Header().Set("Cache-Control", "max-age=60")
 		w.Write([]byte(r.Method))
 	})
@@ -346,6 +351,8 @@ func TestBypass(t *testing.T) {
 		resp.Body.Close()
 		get(t, te.srv.URL+"/private.m4s", "Authorization", "Bearer x")
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if strings.Join(methods, ",") != "POST,GET,POST,GET" {
 		t.Errorf("origin saw %v; POSTs and credentialed GETs must all pass through", methods)
 	}

@@ -16,6 +16,7 @@ import (
 // again; meanwhile a probe may bring it back earlier.
 type origin struct {
 	base      *url.URL // scheme, host and path prefix (no trailing slash)
+	prefix    string   // base as a string: requests append the escaped path
 	name      string
 	downUntil atomic.Int64 // UnixNano; 0 when up
 	probing   atomic.Bool
@@ -23,7 +24,7 @@ type origin struct {
 
 // url returns the origin's URL for an escaped path and a query.
 func (o *origin) url(escapedPath, query string) string {
-	u := o.base.Scheme + "://" + o.base.Host + o.base.EscapedPath() + escapedPath
+	u := o.prefix + escapedPath
 	if query != "" {
 		u += "?" + query
 	}

@@ -1,11 +1,9 @@
 package e2e
 
 import (
-	"bufio"
 	"encoding/json"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,73 +12,24 @@ import (
 
 // edgeProc is a running `osprey edge`.
 type edgeProc struct {
+	*process
 	t         *testing.T
-	cmd       *exec.Cmd
 	base      string
 	dataDir   string
 	accessLog string
-	logs      *logBuffer
-	exited    chan struct{}
 }
 
 // startEdge runs osprey edge on a loopback port, its access log in a file.
 func startEdge(t *testing.T, args ...string) *edgeProc {
 	t.Helper()
 	dir := t.TempDir()
-	e := &edgeProc{t: t, dataDir: dir, accessLog: filepath.Join(dir, "access.log"), logs: &logBuffer{}, exited: make(chan struct{})}
+	e := &edgeProc{t: t, dataDir: dir, accessLog: filepath.Join(dir, "access.log")}
 	full := append([]string{"edge", "--http", "127.0.0.1:0", "--data", dir, "--access-log", e.accessLog,
 		"--log-format", "json", "--cache-disk", "64MiB"}, args...)
-	e.cmd = exec.Command(ospreyBin, full...)
-	e.cmd.Env = append(os.Environ(), "OSPREY_ADMIN_TOKEN="+adminToken)
-	out, _ := e.cmd.StderrPipe()
-	if err := e.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan map[string]any, 1)
-	go func() {
-		defer close(e.exited)
-		sc := bufio.NewScanner(out)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			e.logs.add(line)
-			var rec map[string]any
-			if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "osprey edge is serving" {
-				ready <- rec
-			}
-		}
-		_ = e.cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		e.stop()
-		if t.Failed() {
-			for _, l := range e.logs.all() {
-				t.Log("edge: " + l)
-			}
-		}
-	})
-	select {
-	case rec := <-ready:
-		e.base = rec["scheme"].(string) + "://" + rec["http"].(string)
-	case <-e.exited:
-		t.Fatalf("osprey edge exited at start:\n%s", strings.Join(e.logs.all(), "\n"))
-	case <-time.After(20 * time.Second):
-		t.Fatal("osprey edge did not start in 20 s")
-	}
+	p, rec := runOsprey(t, "osprey edge is serving", full...)
+	e.process = p
+	e.base = rec["scheme"].(string) + "://" + rec["http"].(string)
 	return e
-}
-
-func (e *edgeProc) stop() {
-	if e.cmd.Process == nil {
-		return
-	}
-	_ = e.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-e.exited:
-	case <-time.After(15 * time.Second):
-		_ = e.cmd.Process.Kill()
-		<-e.exited
-	}
 }
 
 // access returns the access-log records written so far (the edge flushes

@@ -46,16 +46,82 @@ func TestMain(m *testing.M) {
 
 const adminToken = "e2e-admin-token"
 
+// process is a running osprey command and its JSON log.
+type process struct {
+	cmd    *exec.Cmd
+	logs   *logBuffer
+	exited chan struct{}
+}
+
+// runOsprey starts `osprey args...` with the admin token, keeps its JSON log
+// lines (stdout and stderr), and returns once it logs a record whose
+// message is ready, with that record. The process is stopped at the end of
+// the test, and its log printed if the test failed.
+func runOsprey(t *testing.T, ready string, args ...string) (*process, map[string]any) {
+	t.Helper()
+	p := &process{cmd: exec.Command(ospreyBin, args...), logs: &logBuffer{}, exited: make(chan struct{})}
+	p.cmd.Env = append(os.Environ(), "OSPREY_ADMIN_TOKEN="+adminToken)
+	stdout, _ := p.cmd.StdoutPipe()
+	p.cmd.Stderr = p.cmd.Stdout
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("starting osprey %s: %v", args[0], err)
+	}
+	readyRec := make(chan map[string]any, 1)
+	go func() {
+		defer close(p.exited)
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			p.logs.add(line)
+			var rec map[string]any
+			if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == ready {
+				readyRec <- rec
+			}
+		}
+		_ = p.cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		p.stop()
+		if t.Failed() {
+			for _, l := range p.logs.all() {
+				t.Logf("osprey %s: %s", args[0], l)
+			}
+		}
+	})
+	select {
+	case rec := <-readyRec:
+		return p, rec
+	case <-p.exited:
+		t.Fatalf("osprey %s exited at start:\n%s", args[0], strings.Join(p.logs.all(), "\n"))
+	case <-time.After(20 * time.Second):
+		t.Fatalf("osprey %s did not start in 20 s", args[0])
+	}
+	return nil, nil
+}
+
+// stop sends SIGINT and waits (30 s at most, then kills).
+func (p *process) stop() {
+	if p.cmd.Process == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-p.exited:
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	}
+}
+
 // server is a running `osprey serve`.
 type server struct {
+	*process
 	t        *testing.T
-	cmd      *exec.Cmd
 	dataDir  string
 	httpBase string
 	rtmpAddr string
 	srtAddr  string
-	logs     *logBuffer
-	exited   chan struct{}
 }
 
 // logBuffer keeps osprey's JSON log lines.
@@ -100,66 +166,16 @@ func startOsprey(t *testing.T, extraArgs ...string) *server {
 // startOspreyIn runs osprey serve on the data folder dir.
 func startOspreyIn(t *testing.T, dir string, extraArgs ...string) *server {
 	t.Helper()
-	s := &server{t: t, dataDir: dir, logs: &logBuffer{}, exited: make(chan struct{})}
 	args := append([]string{"serve",
-		"--data", s.dataDir,
+		"--data", dir,
 		"--http", "127.0.0.1:0", "--rtmp", "127.0.0.1:0", "--srt", "127.0.0.1:0",
 		"--log-format", "json", "--log-level", "debug",
 	}, extraArgs...)
-	s.cmd = exec.Command(ospreyBin, args...)
-	s.cmd.Env = append(os.Environ(), "OSPREY_ADMIN_TOKEN="+adminToken)
-	stdout, _ := s.cmd.StdoutPipe()
-	s.cmd.Stderr = s.cmd.Stdout
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("starting osprey: %v", err)
-	}
-	ready := make(chan map[string]any, 1)
-	go func() {
-		defer close(s.exited)
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			s.logs.add(line)
-			var rec map[string]any
-			if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "osprey is serving" {
-				ready <- rec
-			}
-		}
-		_ = s.cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		s.stop()
-		if t.Failed() {
-			for _, l := range s.logs.all() {
-				t.Log("osprey: " + l)
-			}
-		}
-	})
-	select {
-	case rec := <-ready:
-		s.httpBase = "http://" + rec["http"].(string)
-		s.rtmpAddr, _ = rec["rtmp"].(string)
-		s.srtAddr, _ = rec["srt"].(string)
-	case <-s.exited:
-		t.Fatalf("osprey exited at start:\n%s", strings.Join(s.logs.all(), "\n"))
-	case <-time.After(20 * time.Second):
-		t.Fatal("osprey did not start in 20 s")
-	}
+	p, rec := runOsprey(t, "osprey is serving", args...)
+	s := &server{process: p, t: t, dataDir: dir, httpBase: "http://" + rec["http"].(string)}
+	s.rtmpAddr, _ = rec["rtmp"].(string)
+	s.srtAddr, _ = rec["srt"].(string)
 	return s
-}
-
-func (s *server) stop() {
-	if s.cmd.Process == nil {
-		return
-	}
-	_ = s.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-s.exited:
-	case <-time.After(30 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.exited
-	}
 }
 
 // api calls the admin API and decodes the JSON answer into out.

@@ -85,20 +85,47 @@ func (s *Server) Stop() {
 	<-s.done
 }
 
-// ProcTimes reads a process's CPU time: its own, and that of its
-// waited-for children.
-func ProcTimes(pid int) (self, children time.Duration) {
+// ProcStat returns the fields of /proc/PID/stat after the command name
+// (field 3 of proc(5) first), or nil when the process is gone.
+func ProcStat(pid int) []string {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		log.Fatal(err)
+		return nil
 	}
-	// Fields after the command name, which is in parentheses.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	i := bytes.LastIndexByte(b, ')') // the command name is in parentheses
+	if i < 0 || i+2 > len(b) {
+		return nil
+	}
+	return strings.Fields(string(b[i+2:]))
+}
+
+// statTimes reads the user+system times of a process and of its waited-for
+// children from ProcStat's fields.
+func statTimes(f []string) (self, children time.Duration) {
+	if len(f) < 15 {
+		return 0, 0
+	}
 	tick := func(i int) time.Duration { // field numbers from proc(5), minus 3
 		v, _ := strconv.ParseInt(f[i-3], 10, 64)
 		return time.Duration(v) * time.Second / 100 // USER_HZ
 	}
 	return tick(14) + tick(15), tick(16) + tick(17)
+}
+
+// ProcTimes reads a process's CPU time: its own, and that of its
+// waited-for children. The process must exist.
+func ProcTimes(pid int) (self, children time.Duration) {
+	f := ProcStat(pid)
+	if f == nil {
+		log.Fatalf("process %d is gone", pid)
+	}
+	return statTimes(f)
+}
+
+// SelfCPU is a process's own user + system time; 0 when it is gone.
+func SelfCPU(pid int) time.Duration {
+	self, _ := statTimes(ProcStat(pid))
+	return self
 }
 
 // Median of v (the mean of the middle two for an even count).
