@@ -3,8 +3,6 @@
 // in increasing order of precedence.
 package config
 
-import "time"
-
 // Config is everything `osprey serve` needs.
 type Config struct {
 	DataDir   string `yaml:"data"`       // --data, OSPREY_DATA; default "./osprey-data"
@@ -20,12 +18,15 @@ type Config struct {
 
 	CORSOrigin string `yaml:"cors_origin"` // Access-Control-Allow-Origin on media; default "*"
 
-	Origin  Origin            `yaml:"origin"`
-	Edge    Edge              `yaml:"edge"` // the edge in front of the local origin (edge.enabled)
-	Live    Live              `yaml:"live"`
-	VOD     VOD               `yaml:"vod"`
-	FFmpeg  FFmpeg            `yaml:"ffmpeg"`
-	Ladders map[string]Ladder `yaml:"ladders"` // named presets, merged over the built-in ones
+	Origin   Origin            `yaml:"origin"`
+	Edge     Edge              `yaml:"edge"` // the edge in front of the local origin (edge.enabled)
+	Live     Live              `yaml:"live"`
+	VOD      VOD               `yaml:"vod"`
+	Webhooks Webhooks          `yaml:"webhooks"`
+	Ingest   Ingest            `yaml:"ingest"`   // RTMP/SRT front door: connection caps and deadlines
+	Security Security          `yaml:"security"` // HTTP front door: TLS, rate limits, access rules
+	FFmpeg   FFmpeg            `yaml:"ffmpeg"`
+	Ladders  map[string]Ladder `yaml:"ladders"` // named presets, merged over the built-in ones
 }
 
 // Origin configures the HTTP origin that serves /live/ and /vod/.
@@ -35,28 +36,6 @@ type Origin struct {
 	// edge's origin_headers so that viewers must come through the edge (as
 	// MediaPackage does with CloudFront's CDN identifier). Default "".
 	RequireHeader string `yaml:"require_header"`
-}
-
-// Live configures live packaging.
-type Live struct {
-	SegmentDuration time.Duration `yaml:"segment_duration"` // target; default 2s
-	Window          int           `yaml:"window"`           // segments listed in live playlists; default 6
-	Ladder          string        `yaml:"ladder"`           // preset name; default "default"
-}
-
-// VOD configures the video-on-demand pipeline.
-type VOD struct {
-	SegmentDuration time.Duration `yaml:"segment_duration"` // target; default 4s
-	Ladder          string        `yaml:"ladder"`           // preset name; default "default"
-	Concurrency     int           `yaml:"concurrency"`      // jobs run at once on this node; default 1
-	MaxAttempts     int           `yaml:"max_attempts"`     // tries per asset before it fails; default 3
-	MaxSourceSize   int64         `yaml:"max_source_size"`  // bytes; default 20 GiB
-	// AllowPrivateURLs lets POST /api/v1/assets {"source_url"} fetch from
-	// loopback, link-local and private addresses (off: no SSRF).
-	AllowPrivateURLs bool `yaml:"allow_private_urls"`
-	// Inbox watches <data>/inbox: a file that finishes arriving there
-	// becomes an asset. Default true.
-	Inbox bool `yaml:"inbox"`
 }
 
 // FFmpeg locates the transcoder binaries.

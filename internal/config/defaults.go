@@ -1,7 +1,5 @@
 package config
 
-import "time"
-
 // Names of the built-in ladder presets.
 const (
 	LadderDefault     = "default"
@@ -29,22 +27,14 @@ func Default() Config {
 		LogLevel:   "info",
 		LogFormat:  "text",
 		CORSOrigin: "*",
-		Live: Live{
-			SegmentDuration: 2 * time.Second,
-			Window:          6,
-			Ladder:          LadderDefault,
-		},
-		VOD: VOD{
-			SegmentDuration: 4 * time.Second,
-			Ladder:          LadderDefault,
-			Concurrency:     1,
-			MaxAttempts:     3,
-			MaxSourceSize:   20 << 30,
-			Inbox:           true,
-		},
-		Edge:    defaultServeEdge(),
-		FFmpeg:  FFmpeg{Path: "ffmpeg", ProbePath: "ffprobe"},
-		Ladders: BuiltinLadders(),
+		Live:       defaultLive(),
+		VOD:        defaultVOD(),
+		Webhooks:   defaultWebhooks(),
+		Ingest:     defaultIngest(),
+		Security:   defaultSecurity(),
+		Edge:       defaultServeEdge(),
+		FFmpeg:     FFmpeg{Path: "ffmpeg", ProbePath: "ffprobe"},
+		Ladders:    BuiltinLadders(),
 	}
 }
 

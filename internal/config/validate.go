@@ -71,31 +71,11 @@ func (c Config) Validate() error {
 		add("cors_origin", "%v", err)
 	}
 
-	d := c.Live.SegmentDuration
-	if d < MinSegmentDuration || d > MaxSegmentDuration {
-		add("live.segment_duration", "must be between %s and %s, got %s", MinSegmentDuration, MaxSegmentDuration, d)
-	}
-	if c.Live.Window < MinWindow {
-		add("live.window", "must be at least %d, got %d", MinWindow, c.Live.Window)
-	}
-	if d := c.VOD.SegmentDuration; d < MinSegmentDuration || d > MaxSegmentDuration {
-		add("vod.segment_duration", "must be between %s and %s, got %s", MinSegmentDuration, MaxSegmentDuration, d)
-	}
-	if _, ok := c.Ladders[c.VOD.Ladder]; !ok {
-		add("vod.ladder", "no ladder named %q (have %s)", c.VOD.Ladder, strings.Join(c.ladderNames(), ", "))
-	}
-	if c.VOD.Concurrency < 1 || c.VOD.Concurrency > 64 {
-		add("vod.concurrency", "must be between 1 and 64, got %d", c.VOD.Concurrency)
-	}
-	if c.VOD.MaxAttempts < 1 || c.VOD.MaxAttempts > 25 {
-		add("vod.max_attempts", "must be between 1 and 25, got %d", c.VOD.MaxAttempts)
-	}
-	if c.VOD.MaxSourceSize < 1 {
-		add("vod.max_source_size", "must be positive, got %d", c.VOD.MaxSourceSize)
-	}
-	if _, ok := c.Ladders[c.Live.Ladder]; !ok {
-		add("live.ladder", "no ladder named %q (have %s)", c.Live.Ladder, strings.Join(c.ladderNames(), ", "))
-	}
+	errs = append(errs, c.Live.validate(c)...)
+	errs = append(errs, c.VOD.validate(c)...)
+	errs = append(errs, c.Webhooks.validate()...)
+	errs = append(errs, c.Ingest.validate()...)
+	errs = append(errs, c.Security.validate()...)
 	if strings.TrimSpace(c.FFmpeg.Path) == "" {
 		add("ffmpeg.path", "must not be empty")
 	}
@@ -112,6 +92,9 @@ func (c Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// ladderList is the ladder names for error messages: "a, b, c".
+func (c Config) ladderList() string { return strings.Join(c.ladderNames(), ", ") }
 
 func (c Config) ladderNames() []string {
 	names := make([]string, 0, len(c.Ladders))

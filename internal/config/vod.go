@@ -1,0 +1,56 @@
+package config
+
+import (
+	"fmt"
+	"time"
+)
+
+// VOD configures the video-on-demand pipeline.
+type VOD struct {
+	SegmentDuration time.Duration `yaml:"segment_duration"` // target; default 4s
+	Ladder          string        `yaml:"ladder"`           // preset name; default "default"
+	Concurrency     int           `yaml:"concurrency"`      // jobs run at once on this node; default 1
+	MaxAttempts     int           `yaml:"max_attempts"`     // tries per asset before it fails; default 3
+	MaxSourceSize   int64         `yaml:"max_source_size"`  // bytes; default 20 GiB
+	// AllowPrivateURLs lets POST /api/v1/assets {"source_url"} fetch from
+	// loopback, link-local and private addresses (off: no SSRF).
+	AllowPrivateURLs bool `yaml:"allow_private_urls"`
+	// Inbox watches <data>/inbox: a file that finishes arriving there
+	// becomes an asset. Default true.
+	Inbox bool `yaml:"inbox"`
+}
+
+func defaultVOD() VOD {
+	return VOD{
+		SegmentDuration: 4 * time.Second,
+		Ladder:          LadderDefault,
+		Concurrency:     1,
+		MaxAttempts:     3,
+		MaxSourceSize:   20 << 30,
+		Inbox:           true,
+	}
+}
+
+// validate checks the vod section; ladders are those of the whole config.
+func (v VOD) validate(c Config) []error {
+	var errs []error
+	add := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if d := v.SegmentDuration; d < MinSegmentDuration || d > MaxSegmentDuration {
+		add("vod.segment_duration", "must be between %s and %s, got %s", MinSegmentDuration, MaxSegmentDuration, d)
+	}
+	if _, ok := c.Ladders[v.Ladder]; !ok {
+		add("vod.ladder", "no ladder named %q (have %s)", v.Ladder, c.ladderList())
+	}
+	if v.Concurrency < 1 || v.Concurrency > 64 {
+		add("vod.concurrency", "must be between 1 and 64, got %d", v.Concurrency)
+	}
+	if v.MaxAttempts < 1 || v.MaxAttempts > 25 {
+		add("vod.max_attempts", "must be between 1 and 25, got %d", v.MaxAttempts)
+	}
+	if v.MaxSourceSize < 1 {
+		add("vod.max_source_size", "must be positive, got %d", v.MaxSourceSize)
+	}
+	return errs
+}
