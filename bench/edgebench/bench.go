@@ -83,7 +83,7 @@ func (b *bench) startServer(name, dir string) (*server, error) {
 		b.nginxConf = conf
 		return s, err
 	}
-	return startOsprey(b.o.osprey, dir, b.origin.base, b.o)
+	return startOsprey(name, b.o.osprey, dir, b.origin.base, b.o)
 }
 
 // measure runs one edge through the hit runs and the miss storm.

@@ -26,6 +26,19 @@
 // same loads (extra, unmeasured runs). -edges nginx runs one edge alone,
 // to test the harness.
 //
+// With -ratelimit, the two edges are instead osprey with its per-client
+// rate limiter off (osprey-rl-off: security.rate_limits.media rate 0) and
+// on (osprey-rl-on: a media limit no benchmark client reaches, 10^6/s, so
+// every request pays for the check and none is refused); loopback is not
+// exempt in either (security.unlimited_clients: []). The report then gives
+// the on/off ratio of hit throughput, the goal being ≥ 0.97×:
+//
+//	go run ./bench/edgebench -ratelimit -rounds 3
+//
+// and, to check the harness in one short round:
+//
+//	go run ./bench/edgebench -ratelimit -rounds 1 -duration 1s -warmup 1s -storm-objects 2 -storm-clients 10
+//
 // nginx and wrk are installed with apt-get when missing. nginx runs as a
 // foreground child with its configuration, pid, logs, temp files and cache
 // in a temporary folder; the system service is never started.
@@ -53,7 +66,15 @@ import (
 const (
 	nginxName  = "nginx"
 	ospreyName = "osprey"
+	// osprey with its rate limiter off and on (-ratelimit).
+	ospreyRLOff = "osprey-rl-off"
+	ospreyRLOn  = "osprey-rl-on"
 )
+
+// isOsprey reports whether the edge named name is an osprey variant.
+func isOsprey(name string) bool {
+	return name == ospreyName || name == ospreyRLOff || name == ospreyRLOn
+}
 
 // opts are the command's settings.
 type opts struct {
@@ -93,13 +114,17 @@ func main() {
 	flag.StringVar(&o.profile, "profile", "", "after the rounds, record perf profiles of each edge under the same loads into this folder")
 	flag.BoolVar(&o.verbose, "v", false, "log wrk's output")
 	edges := flag.String("edges", "nginx,osprey", "edges to measure (one alone: no comparison, to test the harness)")
+	rateLimit := flag.Bool("ratelimit", false, "measure osprey with its rate limiter on against off, in the same run, instead of nginx against osprey")
 	extra := flag.String("osprey-args", "", "more arguments for osprey edge, space-separated (e.g. \"--origin-timeout 5s\")")
 	flag.Parse()
 	o.ospreyExtra = strings.Fields(*extra)
 	o.edges = strings.Split(*edges, ",")
+	if *rateLimit {
+		o.edges = []string{ospreyRLOff, ospreyRLOn}
+	}
 	for i, e := range o.edges {
-		if (e != nginxName && e != ospreyName) || slices.Contains(o.edges[:i], e) {
-			log.Fatalf("-edges: %q: want nginx, osprey or both, each once", *edges)
+		if (e != nginxName && !isOsprey(e)) || slices.Contains(o.edges[:i], e) {
+			log.Fatalf("-edges: %q: want nginx, osprey (or %s, %s) or both, each once", *edges, ospreyRLOff, ospreyRLOn)
 		}
 	}
 	log.SetFlags(log.Ltime)
@@ -128,7 +153,7 @@ func run(o opts) error {
 	if err := os.Chmod(work, 0o755); err != nil { // nginx's workers walk into it
 		return err
 	}
-	if o.osprey == "" && slices.Contains(o.edges, ospreyName) {
+	if o.osprey == "" && slices.ContainsFunc(o.edges, isOsprey) {
 		o.osprey = filepath.Join(work, "osprey")
 		log.Print("building osprey")
 		benchkit.Run("go", "build", "-o", o.osprey, "./cmd/osprey")

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,6 +37,10 @@ func (b *bench) report(w io.Writer) {
 
 // hitTable prints the rounds of working set i and their medians.
 func (b *bench) hitTable(w io.Writer, i int) {
+	if slices.Contains(b.o.edges, ospreyRLOn) && slices.Contains(b.o.edges, ospreyRLOff) {
+		b.rateLimitTable(w, i)
+		return
+	}
 	if len(b.o.edges) != 2 {
 		b.singleTable(w, i)
 		return
@@ -68,6 +73,28 @@ func (b *bench) hitTable(w io.Writer, i int) {
 		"wrk errors (socket errors, timeouts, non-2xx/3xx) nginx %d, Osprey %d. "+
 		"At most %.2f CPU-s were used by other processes during a measured run, and wrk used at most %.2f CPU-s, of %.0f CPU-s available.\n\n",
 		originReqs[0], originReqs[1], errs[0], errs[1], others.Seconds(), wrkCPU.Seconds(), b.o.duration.Seconds()*float64(runtime.NumCPU()))
+}
+
+// rateLimitTable prints the rounds of working set i with the rate limiter
+// on against off, and their medians (goal: on/off ≥ 0.97×).
+func (b *bench) rateLimitTable(w io.Writer, i int) {
+	fmt.Fprintln(w, "| round | first | limiter off req/s | limiter on req/s | **req/s ratio on/off** | off p99 | on p99 | off CPU | on CPU | off req per CPU-s | on req per CPU-s |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	var ratios, effRatios []float64
+	var errs [2]int64
+	for k, rd := range b.rounds {
+		off, on := rd.results[ospreyRLOff].hits[i], rd.results[ospreyRLOn].hits[i]
+		ratio := on.RPS() / off.RPS()
+		offEff, onEff := float64(off.Requests)/off.cpu.Seconds(), float64(on.Requests)/on.cpu.Seconds()
+		fmt.Fprintf(w, "| %d | %s | %.0f | %.0f | **%.3f×** | %s | %s | %.2f s | %.2f s | %.0f | %.0f |\n",
+			k+1, rd.order[0], off.RPS(), on.RPS(), ratio, fmtMs(off.P99), fmtMs(on.P99),
+			off.cpu.Seconds(), on.cpu.Seconds(), offEff, onEff)
+		ratios, effRatios = append(ratios, ratio), append(effRatios, onEff/offEff)
+		errs[0], errs[1] = errs[0]+off.Errors, errs[1]+on.Errors
+	}
+	m := benchkit.Median
+	fmt.Fprintf(w, "\nMedian req/s ratio on/off **%.3f×** (goal ≥ 0.97×); requests per CPU-second on/off %.3f×. "+
+		"wrk errors (non-2xx included, so any 429) off %d, on %d: both must be 0.\n\n", m(ratios), m(effRatios), errs[0], errs[1])
 }
 
 // singleTable prints the rounds of working set i for one edge alone.
@@ -153,7 +180,14 @@ func (b *bench) commands(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "```sh")
 	fmt.Fprintln(w, cmdline("go", append([]string{"run", "./bench/edgebench"}, os.Args[1:]...))+"   # reproduces all of this")
-	fmt.Fprintln(w, "GOMAXPROCS="+fmt.Sprint(o.cores)+" OSPREY_ADMIN_TOKEN=... "+cmdline("osprey", ospreyArgs("http://ORIGIN", "127.0.0.1:PORT", "DIR", o)))
+	for _, name := range o.edges {
+		if isOsprey(name) {
+			fmt.Fprintln(w, "GOMAXPROCS="+fmt.Sprint(o.cores)+" OSPREY_ADMIN_TOKEN=... "+cmdline("osprey", ospreyArgs(name, "http://ORIGIN", "127.0.0.1:PORT", "DIR", o)))
+			if conf := rateLimitConfig(name); conf != "" {
+				fmt.Fprintf(w, "# DIR/security.yaml of %s:\n# %s\n", name, strings.ReplaceAll(strings.TrimSpace(conf), "\n", "\n# "))
+			}
+		}
+	}
 	fmt.Fprintln(w, cmdline("nginx", nginxArgs("DIR")))
 	fmt.Fprintln(w, cmdline("wrk", wrkArgs(o, o.duration, "DIR/segments.lua", "http://127.0.0.1:PORT")))
 	fmt.Fprintln(w, "```")

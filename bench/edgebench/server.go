@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -138,21 +139,26 @@ func ospreyLogFilter(line string) {
 	}
 }
 
-// startOsprey runs `osprey edge` in front of originBase on a fixed free
-// port, with a fresh data folder under dir.
-func startOsprey(bin, dir, originBase string, o opts) (*server, error) {
+// startOsprey runs `osprey edge` (the variant name) in front of
+// originBase on a fixed free port, with a fresh data folder under dir.
+func startOsprey(name, bin, dir, originBase string, o opts) (*server, error) {
 	addr, err := freePort()
 	if err != nil {
 		return nil, err
 	}
+	if conf := rateLimitConfig(name); conf != "" {
+		if err := os.WriteFile(filepath.Join(dir, "security.yaml"), []byte(conf), 0o644); err != nil {
+			return nil, err
+		}
+	}
 	s := &server{
-		Name:      ospreyName,
+		Name:      name,
 		Base:      "http://" + addr,
 		Dir:       dir,
 		AccessLog: dir + "/access.log",
 		HitHeader: "Cache-Status",
 	}
-	s.cmd = exec.Command(bin, ospreyArgs(originBase, addr, dir, o)...)
+	s.cmd = exec.Command(bin, ospreyArgs(name, originBase, addr, dir, o)...)
 	s.cmd.Env = append(os.Environ(),
 		"OSPREY_ADMIN_TOKEN=edgebench-admin-token",
 		"GOMAXPROCS="+strconv.Itoa(o.cores))
@@ -162,10 +168,27 @@ func startOsprey(bin, dir, originBase string, o opts) (*server, error) {
 	return s, nil
 }
 
-// ospreyArgs is osprey's command line.
-func ospreyArgs(originBase, addr, dir string, o opts) []string {
+// ospreyArgs is the command line of the osprey variant name.
+func ospreyArgs(name, originBase, addr, dir string, o opts) []string {
 	args := []string{"edge", "--origin", originBase, "--http", addr, "--data", dir + "/data",
 		"--cache-memory", o.cacheMemory, "--cache-disk", o.cacheDisk,
 		"--access-log", dir + "/access.log", "--log-format", "json"}
+	if rateLimitConfig(name) != "" {
+		args = append(args, "--config", dir+"/security.yaml")
+	}
 	return append(args, o.ospreyExtra...)
+}
+
+// rateLimitConfig is the config file of the -ratelimit variants: the same
+// front door, loopback not exempt (with a connection cap per address above
+// the storm's clients), the media limiter off or on at a rate no benchmark
+// client reaches (every request is checked, none refused).
+func rateLimitConfig(name string) string {
+	switch name {
+	case ospreyRLOff:
+		return "security:\n  unlimited_clients: []\n  max_connections_per_ip: 10000\n  rate_limits:\n    media: {rate: 0, burst: 0}\n"
+	case ospreyRLOn:
+		return "security:\n  unlimited_clients: []\n  max_connections_per_ip: 10000\n  rate_limits:\n    media: {rate: 1000000, burst: 1000000}\n"
+	}
+	return ""
 }

@@ -19,7 +19,7 @@ func (b *bench) latency() {
 	defer s.stop()
 	ch := s.createChannel("latency")
 	pub := publish(b.source, ch.Ingest.RTMP)
-	url := strings.TrimSuffix(ch.Playback.HLS, "index.m3u8") + "720p/index.m3u8"
+	url := "" // the 720p media playlist, once the multivariant playlist names it
 
 	type seg struct {
 		listed, pdt time.Time
@@ -40,6 +40,11 @@ loop:
 			}
 			break loop
 		case <-poll.C:
+		}
+		if url == "" {
+			if url = renditionURL(ch.Playback.HLS, "720p"); url == "" {
+				continue
+			}
 		}
 		code, text := getText(url)
 		now := time.Now()
@@ -81,4 +86,20 @@ loop:
 	fmt.Println("| --- | --- | --- | --- |")
 	fmt.Printf("| last frame of a segment | %s | %s | %s |\n", secs(percentile(last, .5)), secs(percentile(last, .95)), secs(percentile(last, 1)))
 	fmt.Printf("| first frame of a segment | %s | %s | %s |\n", secs(percentile(first, .5)), secs(percentile(first, .95)), secs(percentile(first, 1)))
+}
+
+// renditionURL returns the URL of the named rendition's media playlist as
+// the multivariant playlist at mv lists it ({session}/{rendition}/index.m3u8
+// since each publication has playlists of its own), or "" while there is none.
+func renditionURL(mv, name string) string {
+	code, text := getText(mv)
+	if code != 200 {
+		return ""
+	}
+	for _, line := range strings.Split(text, "\n") {
+		if line == name+"/index.m3u8" || strings.HasSuffix(line, "/"+name+"/index.m3u8") {
+			return strings.TrimSuffix(mv, "index.m3u8") + line
+		}
+	}
+	return ""
 }

@@ -10,6 +10,7 @@
 //	GET    /api/v1/channels/{id}             one channel
 //	DELETE /api/v1/channels/{id}             disconnect, delete media and channel -> 204
 //	POST   /api/v1/channels/{id}/rotate-key  new stream key -> 200
+//	POST   /api/v1/channels/{id}/disconnect  end the current publication -> 200
 //
 // Video on demand (assets.go, webhooks.go have the details):
 //
@@ -24,8 +25,9 @@
 //	GET    /api/v1/webhooks[/{id}]           endpoints; DELETE /api/v1/webhooks/{id}
 //	GET    /api/v1/webhooks/{id}/deliveries  the delivery log
 //
-// Rotating a key does not disconnect a publisher that is already streaming;
-// the old key only stops working for new publishes.
+// Rotating a key does not disconnect a publisher that is already streaming
+// unless asked (rotate-key?disconnect=true or {"disconnect":true}); the old
+// key stops working for new publishes at once.
 //
 // URLs in responses are built from Deps.PublicURL when set. Otherwise they use
 // the request's Host header and "https" if the request came over TLS, else
@@ -132,17 +134,7 @@ func (a *API) routes() {
 	a.mux.HandleFunc("GET /readyz", a.readyz)
 
 	v1 := http.NewServeMux()
-	a.route(v1, "/api/v1/channels", map[string]handlerFunc{
-		http.MethodGet:  a.listChannels,
-		http.MethodPost: a.createChannel,
-	})
-	a.route(v1, "/api/v1/channels/{id}", map[string]handlerFunc{
-		http.MethodGet:    a.getChannel,
-		http.MethodDelete: a.deleteChannel,
-	})
-	a.route(v1, "/api/v1/channels/{id}/rotate-key", map[string]handlerFunc{
-		http.MethodPost: a.rotateKey,
-	})
+	a.channelRoutes(v1)
 	a.assetRoutes(v1)
 	a.webhookRoutes(v1)
 	v1.Handle("/api/v1/", a.handle(func(w http.ResponseWriter, r *http.Request) error {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -487,39 +486,6 @@ func TestHealthz(t *testing.T) {
 		if method == "GET" && w.Body.String() != "ok\n" {
 			t.Errorf("body = %q", w.Body)
 		}
-	}
-}
-
-func TestReadyz(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name    string
-		pingErr error
-		ready   func(context.Context) error
-		status  int
-		body    string
-	}{
-		{"ready", nil, nil, 200, "ok\n"},
-		{"ready with check", nil, func(ctx context.Context) error { return nil }, 200, "ok\n"},
-		{"catalog down", errBoom, nil, 503, "not ready: catalog: disk on fire\n"},
-		{"check fails", nil, func(ctx context.Context) error { return errors.New("rtmp listener not started") }, 503, "not ready: rtmp listener not started\n"},
-		{"check gets a deadline", nil, func(ctx context.Context) error {
-			if _, ok := ctx.Deadline(); !ok {
-				return errors.New("no deadline")
-			}
-			return nil
-		}, 200, "ok\n"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			e := newTestEnv(t, nil, func(d *Deps) { d.Ready = tt.ready })
-			e.cat.pingErr = tt.pingErr
-			w := e.serve(httptest.NewRequest("GET", "/readyz", nil)) // no token needed
-			if w.Code != tt.status || w.Body.String() != tt.body {
-				t.Fatalf("readyz = %d %q, want %d %q", w.Code, w.Body, tt.status, tt.body)
-			}
-		})
 	}
 }
 

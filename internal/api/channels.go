@@ -1,12 +1,14 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -90,17 +92,63 @@ func (a *API) deleteChannel(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// rotateKey gives the channel a new stream key. A publisher already streaming
-// keeps going; the old key is refused from the next publish on.
+// RotateKeyRequest is the optional body of POST
+// /api/v1/channels/{id}/rotate-key; ?disconnect=true does the same.
+type RotateKeyRequest struct {
+	// Disconnect also cuts off the publisher streaming with the old key.
+	Disconnect bool `json:"disconnect"`
+}
+
+// rotateKey gives the channel a new stream key; the old key is refused from
+// the next publish on. A publisher already streaming keeps going, unless
+// the request asks to disconnect it: then the answer comes once its
+// publication has ended, and its reconnects with the old key are refused.
 func (a *API) rotateKey(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
+	req, err := rotateKeyRequest(w, r)
+	if err != nil {
+		return err
+	}
 	ch, err := a.deps.Catalog.SetStreamKey(r.Context(), id, newStreamKey())
 	if err != nil {
 		return channelError(err, id, "rotating the stream key of")
 	}
-	a.log.Info("stream key rotated", "channel", id)
+	a.log.Info("stream key rotated", "channel", id, "disconnect", req.Disconnect)
+	if req.Disconnect {
+		if err := a.disconnect(r, id); err != nil {
+			return err
+		}
+	}
 	writeJSON(w, http.StatusOK, a.channelView(r, ch))
 	return nil
+}
+
+// rotateKeyRequest reads the optional body and the disconnect parameter.
+func rotateKeyRequest(w http.ResponseWriter, r *http.Request) (RotateKeyRequest, error) {
+	var req RotateKeyRequest
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	var maxErr *http.MaxBytesError
+	switch {
+	case errors.As(err, &maxErr):
+		return req, &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge,
+			Message: fmt.Sprintf("request body is larger than %d bytes", maxErr.Limit)}
+	case err != nil:
+		return req, errInvalid("reading the request body: %v", err)
+	}
+	if len(bytes.TrimSpace(body)) > 0 {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if err := decodeBody(w, r, &req); err != nil {
+			return req, err
+		}
+	}
+	if v := r.URL.Query().Get("disconnect"); v != "" {
+		d, err := strconv.ParseBool(v)
+		if err != nil {
+			return req, errInvalid("disconnect must be true or false, got %q", v)
+		}
+		req.Disconnect = req.Disconnect || d
+	}
+	return req, nil
 }
 
 // channelError turns catalog.ErrNotFound into a 404 and wraps anything else.

@@ -14,10 +14,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ospreyvideo/osprey/internal/api"
 	"github.com/ospreyvideo/osprey/internal/catalog"
 	"github.com/ospreyvideo/osprey/internal/catalog/sqlite"
 	"github.com/ospreyvideo/osprey/internal/config"
+	ingestfront "github.com/ospreyvideo/osprey/internal/ingest/front"
 	"github.com/ospreyvideo/osprey/internal/ingest/rtmp"
 	"github.com/ospreyvideo/osprey/internal/ingest/srt"
 	"github.com/ospreyvideo/osprey/internal/live"
@@ -69,9 +72,10 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	defer vodStack.stop()
 
 	mgr := live.NewManager(live.Config{
-		Ladder:    ladder.WithDefaults(),
-		Transcode: transcode.Config{FFmpegPath: ffmpeg, SegmentDuration: cfg.Live.SegmentDuration},
-		Packager:  packager.Config{SegmentDuration: cfg.Live.SegmentDuration, Window: cfg.Live.Window, TimeURL: "/time"},
+		Ladder:     ladder.WithDefaults(),
+		Transcode:  transcode.Config{FFmpegPath: ffmpeg, SegmentDuration: cfg.Live.SegmentDuration},
+		Packager:   packager.Config{SegmentDuration: cfg.Live.SegmentDuration, Window: cfg.Live.Window, TimeURL: "/time"},
+		NoShedding: !cfg.Live.ShedLoad,
 	}, cat, store, log)
 
 	chans, err := cat.ListChannels(ctx)
@@ -84,11 +88,17 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	mgr.Recover(ctx, ids)
 
+	front, err := openFrontDoor(ctx, cfg.Security, cfg.Security.TLSCert, cfg.Security.TLSKey, token, log)
+	if err != nil {
+		return err
+	}
+	defer front.close()
 	// Listen first, so that a taken port is an error before anything runs.
-	httpLn, err := net.Listen("tcp", cfg.HTTPAddr)
+	rawLn, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listening for HTTP: %w", err)
 	}
+	httpLn := front.listener(rawLn)
 	var rtmpSrv *rtmp.Server
 	var srtSrv *srt.Server
 	var stopOnce sync.Once
@@ -111,8 +121,14 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	defer stopIngest()
 	var rtmpAddr, srtAddr string
+	door := ingestfront.Config{
+		MaxConns:         cfg.Ingest.MaxConnections,
+		MaxConnsPerIP:    cfg.Ingest.MaxConnectionsPerIP,
+		HandshakeTimeout: cfg.Ingest.HandshakeTimeout,
+		IdleTimeout:      cfg.Ingest.IdleTimeout,
+	}
 	if cfg.RTMPAddr != "" {
-		rtmpSrv = rtmp.New(rtmp.Config{Addr: cfg.RTMPAddr}, mgr, log)
+		rtmpSrv = rtmp.New(rtmp.Config{Addr: cfg.RTMPAddr, Front: door}, mgr, log)
 		if err := rtmpSrv.Start(); err != nil {
 			httpLn.Close()
 			return fmt.Errorf("starting RTMP ingest: %w", err)
@@ -120,7 +136,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		rtmpAddr = rtmpSrv.Addr().String()
 	}
 	if cfg.SRTAddr != "" {
-		srtSrv = srt.New(srt.Config{Addr: cfg.SRTAddr}, mgr, log)
+		srtSrv = srt.New(srt.Config{Addr: cfg.SRTAddr, Front: door}, mgr, log)
 		if err := srtSrv.Start(); err != nil {
 			httpLn.Close()
 			return fmt.Errorf("starting SRT ingest: %w", err)
@@ -140,6 +156,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		RequireValue:    requireValue,
 	}, log)
 	var edgeHandler http.Handler
+	var gatherers []prometheus.Gatherer
 	if cfg.Edge.Enabled {
 		e, stopEdge, err := localEdge(cfg, orig, token, log)
 		if err != nil {
@@ -148,7 +165,15 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		}
 		defer stopEdge()
 		edgeHandler = e
+		gatherers = append(gatherers, e.Registry())
 	}
+	metrics := front.metricsHandler(gatherers...)
+	metricsAddr, stopMetrics, err := front.serveMetrics(metrics, log)
+	if err != nil {
+		httpLn.Close()
+		return err
+	}
+	defer stopMetrics()
 
 	handler := routes(routeDeps{
 		api: api.New(api.Deps{
@@ -162,8 +187,9 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			SRTAddr:    srtAddr,
 			Log:        log,
 		}),
-		origin: orig,
-		edge:   edgeHandler,
+		origin:  orig,
+		edge:    edgeHandler,
+		metrics: front.mainPortMetrics(metrics),
 		web: web.New(web.Config{
 			ChannelExists: func(ctx context.Context, id string) (bool, error) {
 				_, err := cat.GetChannel(ctx, id)
@@ -172,13 +198,14 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 				}
 				return err == nil, err
 			},
-			Logger: log,
+			Logger:       log,
+			EmbedOrigins: cfg.Security.EmbedOrigins,
 		}),
 	})
-	srv, serveErr := serveHTTP(httpLn, handler, log)
+	srv, serveErr := front.serveHTTP(httpLn, front.handler(serveClass, handler), log)
 	log.Info("osprey is serving",
-		"http", httpLn.Addr().String(), "rtmp", rtmpAddr, "srt", srtAddr,
-		"data", cfg.DataDir, "ladder", cfg.Live.Ladder, "edge", cfg.Edge.Enabled)
+		"http", httpLn.Addr().String(), "scheme", front.scheme(), "rtmp", rtmpAddr, "srt", srtAddr,
+		"metrics", metricsAddr, "data", cfg.DataDir, "ladder", cfg.Live.Ladder, "edge", cfg.Edge.Enabled)
 
 	select {
 	case <-ctx.Done():
@@ -195,18 +222,4 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return fmt.Errorf("shutting down HTTP: %w", err)
 	}
 	return nil
-}
-
-// serveHTTP serves handler on ln in a goroutine; the channel receives
-// Serve's error.
-func serveHTTP(ln net.Listener, handler http.Handler, log *slog.Logger) (*http.Server, <-chan error) {
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
-	return srv, serveErr
 }

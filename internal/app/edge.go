@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +17,7 @@ import (
 	"github.com/ospreyvideo/osprey/internal/edge"
 	"github.com/ospreyvideo/osprey/internal/edge/cache"
 	"github.com/ospreyvideo/osprey/internal/edge/signedurl"
+	"github.com/ospreyvideo/osprey/internal/httpguard"
 )
 
 // RunEdge runs `osprey edge`: the caching edge alone, in front of
@@ -52,28 +52,31 @@ func RunEdge(ctx context.Context, cfg config.Edge, adminToken string, log *slog.
 	}
 	defer e.Close()
 
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	certFile, keyFile := cfg.TLSCert, cfg.TLSKey
+	if certFile == "" {
+		certFile, keyFile = cfg.Security.TLSCert, cfg.Security.TLSKey
+	}
+	front, err := openFrontDoor(ctx, cfg.Security, certFile, keyFile, token, log)
+	if err != nil {
+		return err
+	}
+	defer front.close()
+	rawLn, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listening for HTTP: %w", err)
 	}
-	scheme := "http"
-	if cfg.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("loading the TLS certificate: %w", err)
-		}
-		// HTTP/2 is negotiated with ALPN by the server.
-		ln = tls.NewListener(ln, &tls.Config{
-			Certificates: []tls.Certificate{cert},
-			NextProtos:   []string{"h2", "http/1.1"},
-			MinVersion:   tls.VersionTLS12,
-		})
-		scheme = "https"
+	ln := front.listener(rawLn)
+	metrics := front.metricsHandler(e.Registry())
+	metricsAddr, stopMetrics, err := front.serveMetrics(metrics, log)
+	if err != nil {
+		ln.Close()
+		return err
 	}
-	srv, serveErr := serveHTTP(ln, e, log)
+	defer stopMetrics()
+	handler := front.handler(edgeClass, edgeRoutes(e, front.mainPortMetrics(metrics), front.admin))
+	srv, serveErr := front.serveHTTP(ln, handler, log)
 	st := e.CacheStats()
-	log.Info("osprey edge is serving", "http", ln.Addr().String(), "scheme", scheme, "origins", cfg.Origins,
+	log.Info("osprey edge is serving", "http", ln.Addr().String(), "scheme", front.scheme(), "metrics", metricsAddr, "origins", cfg.Origins,
 		"cache_memory", config.ByteSize(st.MemoryLimit).String(), "cache_disk", config.ByteSize(st.DiskLimit).String(),
 		"cached_objects", st.DiskObjects, "data", cfg.DataDir)
 	select {
@@ -88,6 +91,29 @@ func RunEdge(ctx context.Context, cfg config.Edge, adminToken string, log *slog.
 		return fmt.Errorf("shutting down HTTP: %w", err)
 	}
 	return nil
+}
+
+// edgeRoutes puts the front door's rules on the edge's own endpoints:
+// /metrics as metrics says, and /healthz minimal ({"status":"ok"}) unless
+// the admin token comes with it (the edge's report names its origins and
+// cache sizes). Everything else goes to the edge.
+func edgeRoutes(e http.Handler, metrics http.Handler, admin httpguard.Bearer) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/metrics":
+			metrics.ServeHTTP(w, r)
+		case "/healthz":
+			if admin.Authorized(r) {
+				e.ServeHTTP(w, r)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Cache-Control", "no-store")
+			_, _ = w.Write([]byte("{\"status\":\"ok\"}\n"))
+		default:
+			e.ServeHTTP(w, r)
+		}
+	})
 }
 
 // edgeConfig maps the configuration onto edge.Config (origins aside).

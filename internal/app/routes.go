@@ -1,6 +1,11 @@
 package app
 
-import "net/http"
+import (
+	"net/http"
+	"strings"
+
+	"github.com/ospreyvideo/osprey/internal/httpguard"
+)
 
 type routeDeps struct {
 	api    http.Handler
@@ -9,9 +14,12 @@ type routeDeps struct {
 		TimeHandler() http.Handler
 	}
 	// edge, when set, answers /live/ and /vod/ in front of the origin, and
-	// serves its invalidation API and /metrics.
+	// serves its invalidation API.
 	edge http.Handler
 	web  http.Handler
+	// metrics answers /metrics on this port: behind the admin token, or a
+	// 404 when metrics have their own address (see metricsFront).
+	metrics http.Handler
 }
 
 // routes mounts every HTTP surface of a single-process Osprey.
@@ -24,11 +32,62 @@ func routes(d routeDeps) http.Handler {
 	if d.edge != nil {
 		media = d.edge
 		mux.Handle("/api/v1/edge/", d.edge)
-		mux.Handle("/metrics", d.edge)
+	}
+	if d.metrics != nil {
+		mux.Handle("/metrics", d.metrics)
 	}
 	mux.Handle("/live/", media)
 	mux.Handle("/vod/", media)
 	mux.Handle("/time", d.origin.TimeHandler())
 	mux.Handle("/", d.web)
 	return mux
+}
+
+// serveClass sorts a request to `osprey serve` into its route class for
+// the front door's limits and rules.
+func serveClass(r *http.Request) httpguard.Class {
+	p := r.URL.Path
+	switch {
+	case p == "/healthz" || p == "/readyz":
+		return httpguard.ClassOpen
+	case strings.HasPrefix(p, "/live/") || strings.HasPrefix(p, "/vod/") || p == "/time":
+		return httpguard.ClassMedia
+	case p == "/metrics":
+		return httpguard.ClassMetrics
+	case strings.HasPrefix(p, "/api/"):
+		if isUpload(r) {
+			return httpguard.ClassUpload
+		}
+		return httpguard.ClassAPI
+	}
+	return httpguard.ClassWeb
+}
+
+// isUpload reports the API requests that carry files, which keep their own
+// size limits: tus, multipart asset creation and subtitle tracks.
+func isUpload(r *http.Request) bool {
+	p := r.URL.Path
+	switch {
+	case p == "/api/v1/uploads" || strings.HasPrefix(p, "/api/v1/uploads/"):
+		return true
+	case r.Method == http.MethodPost && p == "/api/v1/assets":
+		return strings.HasPrefix(strings.ToLower(r.Header.Get("Content-Type")), "multipart/")
+	case r.Method == http.MethodPost && strings.HasPrefix(p, "/api/v1/assets/") && strings.HasSuffix(p, "/subtitles"):
+		return true
+	}
+	return false
+}
+
+// edgeClass sorts a request to `osprey edge`.
+func edgeClass(r *http.Request) httpguard.Class {
+	p := r.URL.Path
+	switch {
+	case p == "/healthz":
+		return httpguard.ClassOpen
+	case p == "/metrics":
+		return httpguard.ClassMetrics
+	case strings.HasPrefix(p, "/api/"):
+		return httpguard.ClassAPI
+	}
+	return httpguard.ClassMedia
 }

@@ -21,11 +21,12 @@ type channelCmd struct {
 	Data   string `name:"data" env:"OSPREY_DATA" default:"${default_data}" placeholder:"DIR" help:"Data directory to read admin-token from when no token is given (default \"${default_data}\")."`
 	JSON   bool   `name:"json" help:"Print the server's JSON instead of text."`
 
-	Create    channelCreateCmd `cmd:"" help:"Create a channel and print its stream key, ingest and playback URLs."`
-	List      channelListCmd   `cmd:"" help:"List channels."`
-	Get       channelGetCmd    `cmd:"" help:"Show a channel, with its live status."`
-	Delete    channelDeleteCmd `cmd:"" help:"Delete a channel: disconnect its publisher and delete its media."`
-	RotateKey channelRotateCmd `cmd:"" name:"rotate-key" help:"Give a channel a new stream key. A publisher already streaming continues; the old key is refused from the next publish on."`
+	Create     channelCreateCmd     `cmd:"" help:"Create a channel and print its stream key, ingest and playback URLs."`
+	List       channelListCmd       `cmd:"" help:"List channels."`
+	Get        channelGetCmd        `cmd:"" help:"Show a channel, with its live status."`
+	Delete     channelDeleteCmd     `cmd:"" help:"Delete a channel: disconnect its publisher and delete its media."`
+	RotateKey  channelRotateCmd     `cmd:"" name:"rotate-key" help:"Give a channel a new stream key. A publisher already streaming continues (unless --disconnect); the old key is refused from the next publish on."`
+	Disconnect channelDisconnectCmd `cmd:"" help:"End a channel's current publication (the playlists end); the publisher may publish again with the same key."`
 }
 
 type channelCreateCmd struct {
@@ -43,6 +44,11 @@ type channelDeleteCmd struct {
 }
 
 type channelRotateCmd struct {
+	ID         string `arg:"" help:"Channel ID (ch_...)."`
+	Disconnect bool   `name:"disconnect" help:"Also cut off the publisher streaming with the old key."`
+}
+
+type channelDisconnectCmd struct {
 	ID string `arg:"" help:"Channel ID (ch_...)."`
 }
 
@@ -109,11 +115,32 @@ func (c *channelRotateCmd) Run(env *runEnv, ch *channelCmd) error {
 	if err != nil {
 		return err
 	}
-	body, err := cl.do(env.ctx, http.MethodPost, channelPath(c.ID)+"/rotate-key", nil, c.ID)
+	var req any
+	if c.Disconnect {
+		req = api.RotateKeyRequest{Disconnect: true}
+	}
+	body, err := cl.do(env.ctx, http.MethodPost, channelPath(c.ID)+"/rotate-key", req, c.ID)
 	if err != nil {
 		return err
 	}
 	return ch.printChannel(env, body)
+}
+
+func (c *channelDisconnectCmd) Run(env *runEnv, ch *channelCmd) error {
+	cl, err := ch.client()
+	if err != nil {
+		return err
+	}
+	body, err := cl.do(env.ctx, http.MethodPost, channelPath(c.ID)+"/disconnect", nil, c.ID)
+	if err != nil {
+		return err
+	}
+	if ch.JSON {
+		_, err := env.stdout.Write(body)
+		return err
+	}
+	_, err = fmt.Fprintf(env.stdout, "Disconnected the publisher of channel %s, if any.\n", c.ID)
+	return err
 }
 
 func channelPath(id string) string { return "/api/v1/channels/" + url.PathEscape(id) }

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -284,5 +285,67 @@ func TestChannelServerURLWithTrailingSlash(t *testing.T) {
 	r := run(Options{}, "channel", "create", "x", "--server", s.url+"/", "--token", adminToken)
 	if r.code != 0 {
 		t.Fatalf("%+v", r)
+	}
+}
+
+// recordingServer answers every request with a channel and records what it
+// was asked.
+type recordingServer struct {
+	url  string
+	mu   sync.Mutex
+	reqs []string // "METHOD /path?query body"
+}
+
+func newRecordingServer(t *testing.T) *recordingServer {
+	t.Helper()
+	rs := &recordingServer{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		rs.mu.Lock()
+		rs.reqs = append(rs.reqs, strings.TrimSpace(r.Method+" "+r.URL.RequestURI()+" "+string(body)))
+		rs.mu.Unlock()
+		if r.Header.Get("Authorization") != "Bearer "+adminToken {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(api.Channel{ID: "ch_aaaaaaaaaaaaaaaa", Name: "a", StreamKey: "sk_new", State: "idle"})
+	}))
+	t.Cleanup(srv.Close)
+	rs.url = srv.URL
+	return rs
+}
+
+func (rs *recordingServer) requests() []string {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return append([]string(nil), rs.reqs...)
+}
+
+func TestChannelDisconnect(t *testing.T) {
+	t.Parallel()
+	const id = "ch_aaaaaaaaaaaaaaaa"
+	tests := []struct {
+		args    []string
+		request string
+		stdout  string
+	}{
+		{[]string{"disconnect", id}, "POST /api/v1/channels/" + id + "/disconnect", "Disconnected the publisher of channel " + id + ", if any.\n"},
+		{[]string{"disconnect", "--json", id}, "POST /api/v1/channels/" + id + "/disconnect", `"stream_key":"sk_new"`},
+		{[]string{"rotate-key", "--disconnect", id}, "POST /api/v1/channels/" + id + `/rotate-key {"disconnect":true}`, "sk_new"},
+		{[]string{"rotate-key", id}, "POST /api/v1/channels/" + id + "/rotate-key", "sk_new"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Parallel()
+			rs := newRecordingServer(t)
+			r := run(Options{}, append([]string{"channel", "--server", rs.url, "--token", adminToken, "--data", "/nonexistent"}, tt.args...)...)
+			if r.code != 0 || !strings.Contains(r.stdout, tt.stdout) {
+				t.Errorf("%+v, want stdout with %q", r, tt.stdout)
+			}
+			if got := rs.requests(); len(got) != 1 || got[0] != tt.request {
+				t.Errorf("requests %q, want [%q]", got, tt.request)
+			}
+		})
 	}
 }

@@ -39,7 +39,8 @@ type edgeCmd struct {
 	RequireSigned        []string         `name:"require-signed" env:"OSPREY_EDGE_REQUIRE_SIGNED" placeholder:"PATTERN" help:"Paths matching PATTERN (\"/vod/*\") need a signed URL or signed cookies (repeatable)."`
 	AccessLog            *string          `name:"access-log" env:"OSPREY_EDGE_ACCESS_LOG" placeholder:"FILE" help:"JSON access log: a file, \"-\" for standard output, \"\" for none (default \"${edge_access_log}\")."`
 	TLSCert              *string          `name:"tls-cert" env:"OSPREY_EDGE_TLS_CERT" placeholder:"FILE" help:"Certificate (PEM, with its chain) to serve HTTPS and HTTP/2 instead of HTTP; needs --tls-key."`
-	TLSKey               *string          `name:"tls-key" env:"OSPREY_EDGE_TLS_KEY" placeholder:"FILE" help:"Private key (PEM) of --tls-cert."`
+	TLSKey               *string          `name:"tls-key" env:"OSPREY_EDGE_TLS_KEY" placeholder:"FILE" help:"Private key (PEM) of --tls-cert. Both are re-read when they change and on SIGHUP."`
+	MetricsAddr          *string          `name:"metrics-addr" env:"OSPREY_EDGE_METRICS_ADDR" placeholder:"ADDR" help:"Serve /metrics only on this address, without authentication; empty: /metrics on the HTTP address, behind the admin token."`
 	LogLevel             *string          `name:"log-level" env:"OSPREY_EDGE_LOG_LEVEL" placeholder:"LEVEL" help:"debug, info, warn or error (default \"${default_log_level}\")."`
 	LogFormat            *string          `name:"log-format" env:"OSPREY_EDGE_LOG_FORMAT" placeholder:"FORMAT" help:"text or json (default \"${default_log_format}\")."`
 }
@@ -48,7 +49,9 @@ func (c *edgeCmd) Help() string {
 	return `Runs a caching edge in front of one or more origins (an osprey serve, another
 edge as an origin shield, or any HTTP origin). The invalidation API
 (POST /api/v1/edge/invalidations) takes the admin token from
-OSPREY_ADMIN_TOKEN, else <data>/admin-token (generated on first start).`
+OSPREY_ADMIN_TOKEN, else <data>/admin-token (generated on first start); so
+does /metrics unless --metrics-addr serves it apart. The file's "security:"
+section (rate limits, access rules, connection caps) applies to the edge.`
 }
 
 // Run builds the edge configuration and runs the edge until a signal.
@@ -96,6 +99,9 @@ func (c *edgeCmd) buildConfig() (config.Config, error) {
 	set(&e.AccessLog, c.AccessLog)
 	set(&e.TLSCert, c.TLSCert)
 	set(&e.TLSKey, c.TLSKey)
+	// The file's top-level security section is the edge's front door too.
+	e.Security = cfg.Security
+	set(&e.Security.MetricsAddr, c.MetricsAddr)
 	set(&cfg.LogLevel, c.LogLevel)
 	set(&cfg.LogFormat, c.LogFormat)
 	var errs []string

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/config"
+	"github.com/ospreyvideo/osprey/internal/httpguard"
 )
 
 // serveCmd holds serve's flags. Pointers are nil unless the flag or its
@@ -30,13 +31,18 @@ type serveCmd struct {
 	SegmentDuration *time.Duration `name:"segment-duration" env:"OSPREY_SEGMENT_DURATION" placeholder:"DURATION" help:"Target live segment duration, 1s to 10s (default ${default_segment_duration})."`
 	Window          *int           `name:"window" env:"OSPREY_WINDOW" placeholder:"N" help:"Segments listed in live playlists, at least 3 (default ${default_window})."`
 	Ladder          *string        `name:"ladder" env:"OSPREY_LADDER" placeholder:"NAME" help:"ABR ladder preset for live channels: default, low, passthrough or one from the config file (default \"${default_ladder}\")."`
+	ShedLoad        *bool          `name:"shed-load" env:"OSPREY_SHED_LOAD" negatable:"" help:"Shed load when a live transcoder cannot keep up with real time: drop the top rung, then a faster preset, then half the frame rate (default true)."`
 	FFmpeg          *string        `name:"ffmpeg" env:"OSPREY_FFMPEG" placeholder:"PATH" help:"ffmpeg binary, by name in PATH or by path (default \"${default_ffmpeg}\")."`
+	TLSCert         *string        `name:"tls-cert" env:"OSPREY_TLS_CERT" placeholder:"FILE" help:"Certificate (PEM, with its chain) to serve HTTPS and HTTP/2 on the HTTP address; needs --tls-key. Re-read when the files change and on SIGHUP."`
+	TLSKey          *string        `name:"tls-key" env:"OSPREY_TLS_KEY" placeholder:"FILE" help:"Private key (PEM) of --tls-cert."`
+	MetricsAddr     *string        `name:"metrics-addr" env:"OSPREY_METRICS_ADDR" placeholder:"ADDR" help:"Serve /metrics only on this address, without authentication; empty: /metrics on the HTTP address, behind the admin token (default \"\")."`
 }
 
 func (s *serveCmd) Help() string {
 	return `The admin token for the API comes from OSPREY_ADMIN_TOKEN; without it, Osprey
 generates one on first start into <data>/admin-token (mode 0600).
-SIGINT or SIGTERM shuts down gracefully; a second one stops at once.`
+SIGINT or SIGTERM shuts down gracefully; a second one stops at once.
+SIGHUP reloads the TLS certificate (it is also reloaded when its files change).`
 }
 
 // Run builds the configuration, sets up logging and signals, and serves.
@@ -72,7 +78,11 @@ func (s *serveCmd) buildConfig() (config.Config, error) {
 	set(&cfg.Live.SegmentDuration, s.SegmentDuration)
 	set(&cfg.Live.Window, s.Window)
 	set(&cfg.Live.Ladder, s.Ladder)
+	set(&cfg.Live.ShedLoad, s.ShedLoad)
 	set(&cfg.FFmpeg.Path, s.FFmpeg)
+	set(&cfg.Security.TLSCert, s.TLSCert)
+	set(&cfg.Security.TLSKey, s.TLSKey)
+	set(&cfg.Security.MetricsAddr, s.MetricsAddr)
 	cfg.AdminToken = strings.TrimSpace(os.Getenv("OSPREY_ADMIN_TOKEN"))
 	if err := cfg.Validate(); err != nil {
 		return config.Config{}, fmt.Errorf("invalid configuration (keys as in the config file):\n  %s",
@@ -101,13 +111,37 @@ func newLogger(w io.Writer, level, format string) *slog.Logger {
 
 // serveWithSignals runs serve with a context that SIGINT and SIGTERM cancel.
 // After the first signal the default handling is restored, so a second one
-// ends the process at once if the graceful shutdown hangs.
+// ends the process at once if the graceful shutdown hangs. SIGHUP asks for
+// the TLS certificate to be read again: the context carries the requests
+// (httpguard.ReloadRequests).
 func serveWithSignals(parent context.Context, log *slog.Logger, serve func(context.Context) error) error {
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reload := make(chan struct{}, 1)
+	ctx = httpguard.WithReload(ctx, reload)
+
 	done := make(chan struct{})
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-hup:
+				log.Info("SIGHUP received; reloading the TLS certificate")
+				select {
+				case reload <- struct{}{}:
+				default: // one is already pending
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

@@ -32,7 +32,8 @@ func servedConfig(t *testing.T, args ...string) config.Config {
 func clearEnv(t *testing.T) {
 	for _, name := range []string{"OSPREY_CONFIG", "OSPREY_DATA", "OSPREY_HTTP", "OSPREY_RTMP", "OSPREY_SRT",
 		"OSPREY_PUBLIC_URL", "OSPREY_LOG_LEVEL", "OSPREY_LOG_FORMAT", "OSPREY_CORS_ORIGIN",
-		"OSPREY_SEGMENT_DURATION", "OSPREY_WINDOW", "OSPREY_LADDER", "OSPREY_FFMPEG", "OSPREY_ADMIN_TOKEN"} {
+		"OSPREY_SEGMENT_DURATION", "OSPREY_WINDOW", "OSPREY_LADDER", "OSPREY_FFMPEG", "OSPREY_ADMIN_TOKEN",
+		"OSPREY_TLS_CERT", "OSPREY_TLS_KEY", "OSPREY_METRICS_ADDR", "OSPREY_EDGE_METRICS_ADDR", "OSPREY_EDGE_ORIGIN"} {
 		t.Setenv(name, "") // registers restoration
 		os.Unsetenv(name)
 	}
@@ -106,7 +107,7 @@ live:
 			w := config.Default()
 			w.DataDir, w.HTTPAddr, w.RTMPAddr, w.SRTAddr = "/var/lib/osprey", "127.0.0.1:80", ":1936", ":9001"
 			w.PublicURL, w.LogLevel, w.LogFormat, w.CORSOrigin = "https://v.example.com", "debug", "json", "https://app.example.com"
-			w.Live = config.Live{SegmentDuration: 6 * time.Second, Window: 10, Ladder: "low"}
+			w.Live.SegmentDuration, w.Live.Window, w.Live.Ladder = 6*time.Second, 10, "low"
 			w.FFmpeg.Path, w.AdminToken = "/opt/ffmpeg", "secret-token-from-env"
 			if !reflect.DeepEqual(c, w) {
 				t.Fatalf("config = %+v\nwant %+v", c, w)
@@ -119,7 +120,7 @@ live:
 				w := config.Default()
 				w.DataDir, w.HTTPAddr, w.RTMPAddr, w.SRTAddr = "d", ":81", ":82", ":83"
 				w.PublicURL, w.LogLevel, w.LogFormat, w.CORSOrigin = "http://x.example", "warn", "json", ""
-				w.Live = config.Live{SegmentDuration: 1500 * time.Millisecond, Window: 3, Ladder: "passthrough"}
+				w.Live.SegmentDuration, w.Live.Window, w.Live.Ladder = 1500*time.Millisecond, 3, "passthrough"
 				w.FFmpeg.Path = "ff"
 				if !reflect.DeepEqual(c, w) {
 					t.Fatalf("config = %+v\nwant %+v", c, w)

@@ -74,6 +74,12 @@ type Edge struct {
 	// HTTP/2) on its address instead of plain HTTP. Default: none.
 	TLSCert string `yaml:"tls_cert"`
 	TLSKey  string `yaml:"tls_key"`
+
+	// Security is the HTTP front door of `osprey edge`: the CLI copies the
+	// file's top-level "security:" section here (and --metrics-addr over
+	// it). Inside `osprey serve`, the edge is behind serve's own front door
+	// and this is ignored.
+	Security Security `yaml:"-"`
 }
 
 // DefaultEdge returns the edge defaults.
@@ -92,6 +98,7 @@ func DefaultEdge() Edge {
 		OriginRetryAfter:     5 * time.Second,
 		OriginHealthPath:     "/healthz",
 		AccessLog:            "-",
+		Security:             defaultSecurity(),
 	}
 }
 
@@ -138,6 +145,7 @@ func (e Edge) Validate(prefix string, needOrigins bool) []error {
 		if strings.TrimSpace(e.DataDir) == "" {
 			add("data", "must not be empty")
 		}
+		errs = append(errs, e.Security.validate()...)
 	}
 	if e.CacheMemory < 1<<20 {
 		add("cache_memory", "must be at least 1 MiB, got %s", e.CacheMemory)

@@ -10,6 +10,11 @@ type Live struct {
 	SegmentDuration time.Duration `yaml:"segment_duration"` // target; default 2s
 	Window          int           `yaml:"window"`           // segments listed in live playlists; default 6
 	Ladder          string        `yaml:"ladder"`           // preset name; default "default"
+	// ShedLoad: a channel whose transcoder trails real time by more than
+	// 1.5 segments for 5 s restarts its ladder one step cheaper (the top
+	// rung dropped, then a faster x264 preset, then half the frame rate).
+	// Default true.
+	ShedLoad bool `yaml:"shed_load"`
 }
 
 func defaultLive() Live {
@@ -17,6 +22,7 @@ func defaultLive() Live {
 		SegmentDuration: 2 * time.Second,
 		Window:          6,
 		Ladder:          LadderDefault,
+		ShedLoad:        true,
 	}
 }
 

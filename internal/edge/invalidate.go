@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/catalog"
+	"github.com/ospreyvideo/osprey/internal/httpguard"
 )
 
 // invalidationsPath is the invalidation API, as CloudFront's
@@ -145,8 +145,8 @@ func (e *Edge) serveInvalidations(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusNotFound, "the invalidation API is disabled (no admin token)")
 		return
 	}
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), []byte(e.cfg.AdminToken)) != 1 {
+	// The same check as the API's: constant time on SHA-256 hashes.
+	if !httpguard.NewBearer(e.cfg.AdminToken).Authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="osprey"`)
 		jsonError(w, http.StatusUnauthorized, "missing or wrong admin token")
 		return

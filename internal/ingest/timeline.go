@@ -11,6 +11,13 @@ const (
 	maxForwardJump = 5 * time.Second
 	// Smallest DTS step forced between two units of a track.
 	minStep = time.Millisecond
+	// Largest step a discontinuity continues a track with: its last frame
+	// duration, unless that was a gap (a track that paused) rather than a
+	// frame.
+	maxFrameStep = time.Second
+	// Largest PTS - DTS kept: B-frame reordering takes a few frames;
+	// beyond this the PTS is nonsense and is replaced by the DTS.
+	maxCompositionOffset = 10 * time.Second
 )
 
 // Timeline maps a publisher's timestamps onto the session timeline: the
@@ -72,7 +79,7 @@ func (t *Timeline) Map(track int, pts, dts time.Duration) (sessPTS, sessDTS time
 		// tracks that jumped together stay in sync through the shared offset
 		target := t.maxDTS + minStep
 		if seen {
-			target = t.last[track] + max(t.step[track], minStep)
+			target = t.last[track] + min(max(t.step[track], minStep), maxFrameStep)
 		}
 		t.offset += target - out
 		out = target
@@ -92,5 +99,17 @@ func (t *Timeline) Map(track int, pts, dts time.Duration) (sessPTS, sessDTS time
 	t.seen[track] = true
 	t.maxDTS = max(t.maxDTS, out)
 
-	return out + max(pts-dts, 0), out, true
+	return out + compositionOffset(pts, dts), out, true
+}
+
+// compositionOffset is PTS - DTS, or 0 when that is negative, absurdly
+// large, or overflows.
+func compositionOffset(pts, dts time.Duration) time.Duration {
+	if pts <= dts {
+		return 0
+	}
+	if d := pts - dts; d > 0 && d <= maxCompositionOffset {
+		return d
+	}
+	return 0
 }

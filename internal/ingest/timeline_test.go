@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -108,6 +109,26 @@ func TestTimeline(t *testing.T) {
 				{0, 44 * ms, 44 * ms},
 			},
 			want: []tlOut{{0, 0, true}, {40 * ms, 40 * ms, true}, {80 * ms, 80 * ms, true}, {120 * ms, 120 * ms, true}},
+			disc: 1,
+		},
+		{
+			// found by FuzzTimeline: PTS - DTS overflowed into a PTS far below DTS
+			name:   "absurd composition offsets are dropped",
+			origin: 0,
+			in:     []tlIn{{0, 0, 0}, {0, math.MaxInt64, 40 * ms}, {0, 80*ms + 11*time.Second, 80 * ms}},
+			want:   []tlOut{{0, 0, true}, {40 * ms, 40 * ms, true}, {80 * ms, 80 * ms, true}},
+		},
+		{
+			// found by FuzzTimeline: the gap of a paused track was taken
+			// for its frame duration and repeated after a clock jump
+			name:   "a jump after a pause continues at most a second later",
+			origin: 0,
+			in: []tlIn{
+				{0, 0, 0}, {1, 0, 0},
+				{1, 4 * time.Second, 4 * time.Second}, // audio paused 4 s
+				{1, time.Hour, time.Hour},             // then jumped
+			},
+			want: []tlOut{{0, 0, true}, {0, 0, true}, {4 * time.Second, 4 * time.Second, true}, {5 * time.Second, 5 * time.Second, true}},
 			disc: 1,
 		},
 	}

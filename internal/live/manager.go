@@ -32,27 +32,72 @@ type Config struct {
 	// DrainTimeout bounds how long a session waits, after its publisher has
 	// left, for the transcoder to finish the last segments; default 15s.
 	DrainTimeout time.Duration
+	// EndTimeout bounds the writes that end the manifests, which come after
+	// the drain with a deadline of their own; default 15s.
+	EndTimeout time.Duration
+
+	// Shedding load: when the transcoder's output trails its input by more
+	// than ShedLag (default 1.5 segment durations, at least 3s: ffmpeg's
+	// start and encoder delay stay under it) for ShedAfter (default 5s),
+	// the ladder restarts one step cheaper. NoShedding turns it off.
+	ShedLag    time.Duration
+	ShedAfter  time.Duration
+	NoShedding bool
 }
 
-// Manager keeps the live sessions, at most one per channel.
+func (c *Config) setDefaults() {
+	if c.DrainTimeout == 0 {
+		c.DrainTimeout = 15 * time.Second
+	}
+	if c.EndTimeout == 0 {
+		c.EndTimeout = 15 * time.Second
+	}
+	if c.ShedLag == 0 {
+		seg := c.Transcode.SegmentDuration
+		if seg == 0 {
+			seg = 2 * time.Second
+		}
+		c.ShedLag = max(seg*3/2, 3*time.Second)
+	}
+	if c.ShedAfter == 0 {
+		c.ShedAfter = 5 * time.Second
+	}
+}
+
+// tombstoneTTL is how long a removed channel refuses publishers. Its
+// catalog row is deleted right after Remove, and from then on its key is
+// unknown anyway: the tombstone only covers a publisher whose key lookup
+// raced the deletion, which takes milliseconds.
+const tombstoneTTL = 10 * time.Minute
+
+// Manager keeps the live sessions, at most one per channel. Each session is
+// owned by a goroutine of its own (see session); the Manager's lock covers
+// only the registry.
 type Manager struct {
 	cfg      Config
 	channels Channels
 	store    storage.Store
 	log      *slog.Logger
+	now      func() time.Time
 
 	mu       sync.Mutex
 	sessions map[string]*session
-	removed  map[string]bool // channels being or already deleted: no new publisher
-	wg       sync.WaitGroup
+	removed  map[string]time.Time // channels being or lately deleted, when: no new publisher
+	wg       sync.WaitGroup       // one per session goroutine
 }
 
 // NewManager returns a Manager that packages into store.
 func NewManager(cfg Config, channels Channels, store storage.Store, log *slog.Logger) *Manager {
-	if cfg.DrainTimeout == 0 {
-		cfg.DrainTimeout = 15 * time.Second
+	cfg.setDefaults()
+	return &Manager{
+		cfg:      cfg,
+		channels: channels,
+		store:    store,
+		log:      log.With("component", "live"),
+		now:      time.Now,
+		sessions: map[string]*session{},
+		removed:  map[string]time.Time{},
 	}
-	return &Manager{cfg: cfg, channels: channels, store: store, log: log.With("component", "live"), sessions: map[string]*session{}, removed: map[string]bool{}}
 }
 
 // Publish implements ingest.Handler: it admits a publisher whose key
@@ -67,22 +112,17 @@ func (m *Manager) Publish(ctx context.Context, req ingest.Request) (ingest.Publi
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.removed[ch.ID] {
+	m.pruneTombstones()
+	if _, gone := m.removed[ch.ID]; gone {
 		return nil, ingest.ErrUnknownKey
 	}
 	if _, busy := m.sessions[ch.ID]; busy {
 		return nil, fmt.Errorf("channel %s: %w", ch.ID, ingest.ErrBusy)
 	}
-	s := &session{
-		m:      m,
-		ch:     ch,
-		req:    req,
-		since:  time.Now().UTC(),
-		log:    m.log.With("channel", ch.ID, "proto", req.Protocol, "remote", req.RemoteAddr.String()),
-		doneCh: make(chan struct{}),
-	}
+	s := newSession(m, ch, req)
 	m.sessions[ch.ID] = s
 	m.wg.Add(1)
+	go s.run()
 	s.log.Info("publisher connected")
 	return s, nil
 }
@@ -99,12 +139,14 @@ func (m *Manager) Status(channelID string) Status {
 }
 
 // Remove disconnects the channel's publisher, if any, and deletes the
-// channel's packaged media. From then on the channel admits no publisher
+// channel's packaged media. It returns once the session has ended, its
+// transcoder process reaped. From then on the channel admits no publisher
 // (its catalog row is deleted next); if Remove fails, it does again.
 func (m *Manager) Remove(ctx context.Context, channelID string) (err error) {
 	m.mu.Lock()
+	m.pruneTombstones()
 	s := m.sessions[channelID]
-	m.removed[channelID] = true
+	m.removed[channelID] = m.now()
 	m.mu.Unlock()
 	defer func() {
 		if err != nil {
@@ -114,9 +156,9 @@ func (m *Manager) Remove(ctx context.Context, channelID string) (err error) {
 		}
 	}()
 	if s != nil {
-		s.stop()
+		s.stop(ctx, true)
 		select {
-		case <-s.doneCh:
+		case <-s.done:
 		case <-ctx.Done():
 			return fmt.Errorf("waiting for channel %s to stop: %w", channelID, ctx.Err())
 		}
@@ -125,6 +167,36 @@ func (m *Manager) Remove(ctx context.Context, channelID string) (err error) {
 		return fmt.Errorf("deleting media of channel %s: %w", channelID, err)
 	}
 	return nil
+}
+
+// Disconnect ends the channel's current publication, if any, as if its
+// publisher had left: the transcoder finishes the last segments and the
+// manifests end. It returns once the session has ended; without a
+// publisher it does nothing. The publisher may publish again (rotate the
+// key first to keep it out).
+func (m *Manager) Disconnect(ctx context.Context, channelID string) error {
+	m.mu.Lock()
+	s := m.sessions[channelID]
+	m.mu.Unlock()
+	if s == nil {
+		return nil
+	}
+	s.stop(ctx, false)
+	select {
+	case <-s.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for the publication of channel %s to end: %w", channelID, ctx.Err())
+	}
+}
+
+// pruneTombstones forgets removals older than tombstoneTTL; m.mu is held.
+func (m *Manager) pruneTombstones() {
+	for id, at := range m.removed {
+		if m.now().Sub(at) > tombstoneTTL {
+			delete(m.removed, id)
+		}
+	}
 }
 
 // Wait blocks until every session has ended (after the ingest listeners
@@ -143,6 +215,7 @@ func (m *Manager) Wait(ctx context.Context) error {
 // Prefix is where a channel's live media are stored.
 func Prefix(channelID string) string { return "live/" + channelID }
 
+// forget unregisters a session that has ended.
 func (m *Manager) forget(s *session) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -5,21 +5,41 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/catalog"
 	"github.com/ospreyvideo/osprey/internal/ingest"
 	"github.com/ospreyvideo/osprey/internal/media"
-	"github.com/ospreyvideo/osprey/internal/packager"
 	"github.com/ospreyvideo/osprey/internal/transcode"
 )
 
-// errStopped ends a publication that the operator stopped.
-var errStopped = errors.New("channel stopped by the operator")
+// errStopped ends a publication that the operator stopped: the channel was
+// deleted or its publisher disconnected.
+var errStopped = errors.New("publication stopped by the operator")
+
+// state is where a session is in its life. A channel without a session is
+// idle; a session goes through these states in order and never back.
+type state int
+
+const (
+	authorised state = iota // the publisher's key was accepted; its tracks are not known yet
+	started                 // the transcoder runs
+	closing                 // the transcoder drains (or is killed) and the manifests end
+	closed                  // everything the session ran has ended
+)
+
+func (st state) String() string {
+	return [...]string{"authorised", "started", "closing", "closed"}[st]
+}
 
 // session is one publication of a channel; it implements ingest.Publication.
+//
+// One goroutine (run) owns the session's life: Start, Close and the
+// operator's stop are commands sent to it, so a stop that arrives before
+// Start means Start is refused and no transcoder ever runs, and a Start
+// that arrives after the end is refused the same way. Only WriteUnit, the
+// hot path, bypasses it: it reads the transcoder run published.
 type session struct {
 	m     *Manager
 	ch    catalog.Channel
@@ -27,33 +47,74 @@ type session struct {
 	since time.Time
 	log   *slog.Logger
 
-	stopped   atomic.Bool
-	closeOnce sync.Once
-	doneCh    chan struct{}
+	cmds chan command
+	done chan struct{} // closed when run has returned: nothing runs any more
 
-	out    packagerOutput // the transcoder's output, into the packager
-	anchor atomic.Int64   // Unix ns of session time 0
+	stopped atomic.Bool                          // WriteUnit refuses units: the session is closing
+	tc      atomic.Pointer[transcode.Supervisor] // set by run once started
+	view    atomic.Pointer[sessionView]          // what Status shows; replaced by run only
+	anchor  atomic.Int64                         // Unix ns of session time 0
 
-	mu     sync.Mutex
-	tracks []*media.Track
-	plan   transcode.Plan
-	tc     *transcode.Supervisor
+	out packagerOutput // the transcoder's output, into the packager
+}
+
+// sessionView is an immutable snapshot of the session for Status.
+type sessionView struct {
+	state    state
+	tracks   []*media.Track
+	plan     transcode.Plan
+	degraded *Degraded
+}
+
+type cmdKind int
+
+const (
+	cmdStart cmdKind = iota // the publisher's tracks are known
+	cmdClose                // the publisher left (or its listener cut it)
+	cmdStop                 // the operator ends the publication
+)
+
+type command struct {
+	kind   cmdKind
+	tracks []*media.Track // cmdStart
+	cause  error          // cmdClose
+	kill   bool           // cmdStop: kill the transcoder instead of letting it drain
+	reply  chan error     // cmdStart, buffered
+}
+
+func newSession(m *Manager, ch catalog.Channel, req ingest.Request) *session {
+	s := &session{
+		m:     m,
+		ch:    ch,
+		req:   req,
+		since: m.now().UTC(),
+		log:   m.log.With("channel", ch.ID, "proto", req.Protocol, "remote", req.RemoteAddr.String()),
+		cmds:  make(chan command),
+		done:  make(chan struct{}),
+	}
+	s.out.s = s
+	s.view.Store(&sessionView{state: authorised})
+	return s
+}
+
+// send hands c to run; false if the session has already ended.
+func (s *session) send(c command) bool {
+	select {
+	case s.cmds <- c:
+		return true
+	case <-s.done:
+		return false
+	}
 }
 
 // Start plans the ladder for the publisher's tracks and starts the
 // transcoder. The packager starts with the transcoder's first output.
 func (s *session) Start(tracks []*media.Track) error {
-	plan, err := transcode.NewPlan(s.m.cfg.Ladder, tracks)
-	if err != nil {
-		return fmt.Errorf("planning the ladder: %w", err)
+	reply := make(chan error, 1)
+	if !s.send(command{kind: cmdStart, tracks: tracks, reply: reply}) {
+		return errStopped
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.tracks, s.plan = tracks, plan
-	s.out.s = s
-	s.tc = transcode.Start(s.m.cfg.Transcode, plan, tracks, &s.out, s.log)
-	s.log.Info("live", "input", trackNames(tracks), "renditions", renditionNames(plan))
-	return nil
+	return <-reply
 }
 
 // WriteUnit passes a publisher's unit to the transcoder.
@@ -61,75 +122,166 @@ func (s *session) WriteUnit(track int, u *media.Unit) error {
 	if s.stopped.Load() {
 		return errStopped
 	}
+	tc := s.tc.Load()
+	if tc == nil {
+		return errors.New("unit before the publication started")
+	}
 	// The wall-clock time of session time 0: the earliest arrival time less
 	// the unit's DTS. Listeners may hand over the first units late (RTMP
 	// reads ahead to find the tracks), so the minimum is the estimate.
 	if a := time.Now().UnixNano() - int64(u.DTS); a < s.anchor.Load() || s.anchor.Load() == 0 {
 		s.anchor.Store(a)
 	}
-	return s.tc.WriteUnit(track, u)
+	return tc.WriteUnit(track, u)
 }
 
 // Close ends the session: the transcoder finishes the last segments and the
-// packager ends the playlists.
+// packager ends the playlists. It returns when all that is done.
 func (s *session) Close(cause error) {
-	s.closeOnce.Do(func() {
-		defer s.m.wg.Done()
-		defer close(s.doneCh)
-		defer s.m.forget(s)
-		if cause != nil {
-			s.log.Warn("publisher disconnected", "cause", cause)
-		} else {
-			s.log.Info("publisher finished")
-		}
-		s.mu.Lock()
-		tc := s.tc
-		s.mu.Unlock()
-		if tc == nil {
-			return // never started
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), s.m.cfg.DrainTimeout)
-		defer cancel()
-		if s.stopped.Load() {
-			tc.Kill()
-		}
-		if err := tc.Close(ctx); err != nil {
-			s.log.Error("transcoder ended with an error", "err", err)
-		}
-		if pkg := s.out.pkg.Load(); pkg != nil {
-			if err := pkg.End(ctx); err != nil {
-				s.log.Error("ending the playlists", "err", err)
-			}
-		}
-	})
+	s.send(command{kind: cmdClose, cause: cause})
+	<-s.done
 }
 
-// stop asks the publisher to go away: its next unit is refused.
-func (s *session) stop() {
+// stop ends the publication for the operator: the publisher's next unit
+// is refused. kill stops the transcoder at once (the channel is being
+// deleted) instead of letting it finish the last segments. stop returns
+// once run has the command (or ctx is done); wait on s.done for the end.
+func (s *session) stop(ctx context.Context, kill bool) {
 	s.stopped.Store(true)
-	s.mu.Lock()
-	tc := s.tc
-	s.mu.Unlock()
-	if tc == nil {
-		// Not started yet: nothing runs, end now.
-		s.Close(errStopped)
+	select {
+	case s.cmds <- command{kind: cmdStop, kill: kill}:
+	case <-s.done:
+	case <-ctx.Done():
 	}
+}
+
+// run is the session's owner: it serves commands until the session has
+// closed. While started, it also watches whether the transcoder keeps up.
+func (s *session) run() {
+	defer s.m.wg.Done()
+	defer close(s.done)
+	defer s.m.forget(s)
+	var (
+		tc     *transcode.Supervisor
+		shed   shedder
+		ticker *time.Ticker
+		tick   <-chan time.Time
+	)
+	defer func() {
+		if ticker != nil {
+			ticker.Stop()
+		}
+	}()
+	for {
+		select {
+		case c := <-s.cmds:
+			switch c.kind {
+			case cmdStart:
+				if tc != nil {
+					c.reply <- errors.New("publication already started")
+					continue
+				}
+				var err error
+				tc, err = s.start(c.tracks)
+				c.reply <- err
+				if tc != nil {
+					ticker = time.NewTicker(time.Second)
+					tick = ticker.C
+				}
+			case cmdClose, cmdStop:
+				s.finish(tc, c)
+				return
+			}
+		case <-tick:
+			s.checkLag(tc, &shed)
+		}
+	}
+}
+
+// start moves the session from authorised to started.
+func (s *session) start(tracks []*media.Track) (*transcode.Supervisor, error) {
+	plan, err := transcode.NewPlan(s.m.cfg.Ladder, tracks)
+	if err != nil {
+		return nil, fmt.Errorf("planning the ladder: %w", err)
+	}
+	tc := transcode.Start(s.m.cfg.Transcode, plan, tracks, &s.out, s.log)
+	s.tc.Store(tc)
+	s.setView(func(v *sessionView) { v.state, v.tracks, v.plan = started, tracks, plan })
+	s.log.Info("live", "input", trackNames(tracks), "renditions", renditionNames(plan))
+	return tc, nil
+}
+
+// finish moves the session through closing to closed: the transcoder
+// drains what it has (or is killed), then the packager ends the manifests
+// under a deadline of their own, so that a drain that times out still
+// leaves ended playlists. Commands that arrive meanwhile are answered: a
+// late Start is refused, an operator's kill cuts the drain short.
+func (s *session) finish(tc *transcode.Supervisor, c command) {
+	s.stopped.Store(true)
+	s.setView(func(v *sessionView) { v.state = closing })
+	defer s.setView(func(v *sessionView) { v.state = closed })
+	switch {
+	case c.kind == cmdStop:
+		s.log.Warn("publication stopped by the operator", "kill", c.kill)
+	case c.cause != nil:
+		s.log.Warn("publisher disconnected", "cause", c.cause)
+	default:
+		s.log.Info("publisher finished")
+	}
+	if tc == nil {
+		return // never started: nothing runs
+	}
+	if c.kill {
+		tc.Kill()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.m.cfg.DrainTimeout)
+	defer cancel()
+	drained := make(chan error, 1)
+	go func() { drained <- tc.Close(ctx) }()
+	for waiting := true; waiting; {
+		select {
+		case err := <-drained:
+			if err != nil {
+				s.log.Error("transcoder ended with an error", "err", err)
+			}
+			waiting = false
+		case c := <-s.cmds:
+			switch {
+			case c.kind == cmdStart:
+				c.reply <- errStopped
+			case c.kind == cmdStop && c.kill:
+				tc.Kill()
+			}
+		}
+	}
+	if pkg := s.out.pkg.Load(); pkg != nil {
+		ectx, cancel := context.WithTimeout(context.Background(), s.m.cfg.EndTimeout)
+		defer cancel()
+		if err := pkg.End(ectx); err != nil {
+			s.log.Error("ending the playlists", "err", err)
+		}
+	}
+}
+
+func (s *session) setView(change func(*sessionView)) {
+	v := *s.view.Load()
+	change(&v)
+	s.view.Store(&v)
 }
 
 func (s *session) status() Status {
 	since := s.since
+	v := s.view.Load()
 	st := Status{
 		State:      "live",
 		Protocol:   s.req.Protocol,
 		RemoteAddr: s.req.RemoteAddr.String(),
 		Since:      &since,
+		Input:      trackNames(v.tracks),
+		Renditions: renditionNames(v.plan),
+		Degraded:   v.degraded,
 	}
-	s.mu.Lock()
-	tracks, plan, tc := s.tracks, s.plan, s.tc
-	s.mu.Unlock()
-	st.Input = trackNames(tracks)
-	st.Renditions = renditionNames(plan)
-	if tc != nil {
+	if tc := s.tc.Load(); tc != nil {
 		ts := tc.Status()
 		st.Transcoder = &TranscoderStatus{
 			Running:  ts.Running,
@@ -158,34 +310,3 @@ func renditionNames(p transcode.Plan) []string {
 	}
 	return n
 }
-
-// packagerOutput hands the transcoder's renditions to the packager, which
-// it starts with the first output: by then the session's anchor to the wall
-// clock has seen units arrive in real time, and EXT-X-PROGRAM-DATE-TIME and
-// the DASH timeline tell when each frame reached Osprey.
-type packagerOutput struct {
-	s   *session
-	pkg atomic.Pointer[packager.Live]
-}
-
-func (o *packagerOutput) Begin(rs []transcode.Rendition) error {
-	pkg := o.pkg.Load()
-	if pkg == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		start := time.Unix(0, o.s.anchor.Load())
-		var err error
-		pkg, err = packager.NewLive(ctx, o.s.m.store, Prefix(o.s.ch.ID), start, o.s.m.cfg.Packager, o.s.log)
-		if err != nil {
-			return fmt.Errorf("starting the packager: %w", err)
-		}
-		o.pkg.Store(pkg)
-	}
-	prs := make([]packager.Rendition, len(rs))
-	for i, r := range rs {
-		prs[i] = packager.Rendition{Name: r.Name, Track: r.Track, Bitrate: r.Bitrate, MaxBitrate: r.MaxBitrate}
-	}
-	return pkg.Begin(prs)
-}
-
-func (o *packagerOutput) WriteUnit(i int, u *media.Unit) error { return o.pkg.Load().WriteUnit(i, u) }

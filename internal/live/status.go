@@ -11,6 +11,9 @@ type Status struct {
 	Input      []string          `json:"input,omitempty"`      // e.g. ["h264 1920x1080", "aac 48000Hz 2ch"]
 	Renditions []string          `json:"renditions,omitempty"` // e.g. ["1080p", "720p", "audio"]
 	Transcoder *TranscoderStatus `json:"transcoder,omitempty"`
+	// Degraded is set once the channel has shed load because the transcoder
+	// could not keep up with real time.
+	Degraded *Degraded `json:"degraded,omitempty"`
 }
 
 // TranscoderStatus reports the supervised ffmpeg process of a live channel.
@@ -21,4 +24,11 @@ type TranscoderStatus struct {
 	Lag      float64 `json:"lag_seconds"`   // how far output trails input, in seconds
 	Behind   bool    `json:"behind"`        // true while the transcoder cannot keep up with real time
 	Dropped  int64   `json:"dropped_units"` // input units dropped because the transcoder could not take them
+}
+
+// Degraded tells how far a live channel has shed load.
+type Degraded struct {
+	Level  int       `json:"level"`  // steps taken: 1 dropped the top rung, then faster presets, then half the frame rate
+	Reason string    `json:"reason"` // the last step, e.g. "dropped the top rung 1080p"
+	Since  time.Time `json:"since"`  // when the last step was taken
 }

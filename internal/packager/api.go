@@ -11,17 +11,28 @@
 //
 // Layout under the channel's prefix (e.g. "live/ch_abc"):
 //
-//	index.m3u8                  HLS multivariant playlist
-//	manifest.mpd                DASH MPD
-//	{rendition}/index.m3u8      HLS media playlist
-//	{rendition}/init-{v}.mp4    CMAF init segment, version v
-//	{rendition}/{n}.m4s         CMAF media segment n
-//	state.json                  counters that must survive restarts, the
-//	                            deletion queue and the window last published
+//	index.m3u8                    HLS multivariant playlist (stable URL)
+//	manifest.mpd                  DASH MPD (stable URL)
+//	s{k}/{rendition}/index.m3u8   HLS media playlist of session k
+//	s{k}/{rendition}/init-{v}.mp4 CMAF init segment, version v
+//	s{k}/{rendition}/{n}.m4s      CMAF media segment n
+//	state.json                    counters that must survive restarts, the
+//	                              deletion queue and the window last published
 //
-// Segment numbers and init versions never repeat for a channel, across
-// transcoder restarts, sessions and process restarts, so segment URLs can be
-// cached as immutable.
+// Each session (NewLive to End: one publication) writes its media
+// playlists and segments in a directory of its own, s{k}, k counting the
+// channel's sessions from 1. So a session's media playlists, once they
+// carry EXT-X-ENDLIST, never change (RFC 8216 6.2.1): the next session
+// writes new ones at new URLs. Only the multivariant playlist (which has no
+// EXT-X-ENDLIST) and the MPD, the URLs viewers bookmark, move on to the
+// newest session at its first publish: the MPD from static (ended) to a
+// fresh dynamic MPD. Segment numbers and init versions never repeat for a
+// channel either, across transcoder restarts, sessions and process
+// restarts, so segment URLs can be cached as immutable.
+//
+// Channels packaged before session directories existed have their
+// renditions straight under the prefix (state.json without next_session);
+// Recover ends such a session in place, and the next session moves to s1.
 //
 // # Use
 //
@@ -71,14 +82,21 @@
 // init segments get a new channel-wide version only if some rendition's
 // init bytes changed; then the playlists repeat EXT-X-MAP and the MPD
 // starts a new Period. Otherwise the Period goes on, with an explicit S@t
-// after the gap.
+// after the gap. A rendition the new epoch lacks (a smaller ladder) leaves
+// the multivariant playlist and the MPD; its media playlist stays as last
+// written while the session is live and gets EXT-X-ENDLIST when the
+// session ends (End or Recover), so no playlist of an ended session is
+// left live.
 //
 // # Deletion
 //
-// A segment that leaves the window, an init version no longer referenced
-// and a previous session's objects are deleted DeleteGrace later, checked at
-// each publish; the deletion queue is kept in state.json so it survives
-// restarts.
+// A segment that leaves the window and an init version no longer
+// referenced are deleted DeleteGrace later, checked at each publish. The
+// previous sessions' directories (ended playlists, segments, init
+// segments) are deleted DeleteGrace after the new session's first publish,
+// when the multivariant playlist and the MPD stop naming them; until a new
+// session publishes, the last session's ended window stays playable. The
+// deletion queue is kept in state.json so it survives restarts.
 //
 // # Recovery
 //

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/media"
@@ -20,6 +21,9 @@ import (
 type core struct {
 	store  storage.Store
 	prefix string
+	// dir is where a live session's renditions live under the prefix
+	// ("s{k}"); "" for VOD (and for sessions of the earlier layout).
+	dir    string
 	ctx    context.Context
 	log    *slog.Logger
 	segDur time.Duration // target segment duration, the cutting grid's step
@@ -78,6 +82,24 @@ func (c *core) opCtx() (context.Context, context.CancelFunc) {
 
 // key returns the storage key of rel, a key relative to the prefix.
 func (c *core) key(rel string) string { return joinKey(c.prefix, rel) }
+
+// inDir returns the key, relative to the prefix, of rel, a key relative to
+// the session's directory.
+func (c *core) inDir(rel string) string { return joinKey(c.dir, rel) }
+
+// segmentObject is c.key(c.inDir(segmentKey(name, n))) built with one
+// allocation: it runs for every segment of every rendition.
+func (c *core) segmentObject(name string, n uint64) string {
+	b := make([]byte, 0, 128)
+	for _, p := range [...]string{c.prefix, c.dir} {
+		if p != "" {
+			b = append(append(b, p...), '/')
+		}
+	}
+	b = append(append(b, name...), '/')
+	b = strconv.AppendUint(b, n, 10)
+	return string(append(b, ".m4s"...))
+}
 
 func joinKey(prefix, rel string) string {
 	if prefix == "" {
@@ -231,10 +253,10 @@ func (c *core) closeSegment(t *track) {
 	data := s.frag.Encode(uint32(s.n), s.base)
 	t.payloadHint, t.samplesHint = s.frag.PayloadSize(), s.frag.Len()
 	res := closedSeg{done: true, t: s.base, d: s.frag.Duration(), size: len(data), count: s.frag.Len()}
-	if err := c.put(c.key(segmentKey(t.name, s.n)), data); err != nil {
+	if err := c.put(c.segmentObject(t.name, s.n), data); err != nil {
 		c.storeErrors++
 		if c.storeErr == nil {
-			c.storeErr = fmt.Errorf("storing %s: %w", segmentKey(t.name, s.n), err)
+			c.storeErr = fmt.Errorf("storing %s: %w", c.inDir(segmentKey(t.name, s.n)), err)
 		}
 		c.log.Error("storing segment", "rendition", t.name, "segment", s.n, "error", err)
 		res.gap = true

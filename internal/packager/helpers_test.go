@@ -170,6 +170,8 @@ type synth struct {
 	keyPlus  map[int]int // per rendition: shift keyframes by this many frames (misaligned rung)
 	fpsDen   int         // 90 kHz ticks per frame, default 3000
 	payloadN int
+	// payloads, when set, gives payloadN per rendition (index as rends).
+	payloads []int
 }
 
 type tsUnit struct {
@@ -233,6 +235,9 @@ func (s *synth) units(from, to time.Duration) []tsUnit {
 			gi := i + int64(s.keyPlus[r])
 			key := gi%int64(s.gop) == 0
 			n := s.payloadN
+			if r < len(s.payloads) {
+				n = s.payloads[r]
+			}
 			if n == 0 {
 				n = 600
 			}

@@ -44,6 +44,7 @@ type Live struct {
 	reserved      uint64
 	nextInit      uint64
 	discSeq       uint64
+	nextSession   uint64
 	hadPrevious   bool // an earlier session of the channel published segments
 	oldListed     []listing
 	listed        listing // this session's objects
@@ -68,7 +69,8 @@ type Live struct {
 	segments    int64
 	pubTracks   []trackRef // ladder of the epoch that published last
 	pubEpoch    int
-	last        *view         // what the manifests were last rendered from
+	last        *view // what the manifests were last rendered from
+	frozen      []frozenPlaylist
 	finalized   bool          // End wrote the ended manifests of last
 	prev        *sessionState // the previous session's, as loaded from state.json
 
@@ -88,6 +90,7 @@ func NewLive(ctx context.Context, store storage.Store, prefix string, sessionSta
 	if err != nil {
 		return nil, err
 	}
+	l.startSession()
 	if _, err := l.endPrevious(); err != nil {
 		l.log.Error("ending the interrupted previous session", "error", err)
 	}
@@ -122,6 +125,17 @@ func openLive(ctx context.Context, store storage.Store, prefix string, sessionSt
 		return nil, fmt.Errorf("packager: %w", err)
 	}
 	return l, nil
+}
+
+// startSession gives the session the next session directory of the
+// channel (persisted with the next state.json, before any object is
+// stored in it).
+func (l *Live) startSession() {
+	k := max(l.nextSession, 1)
+	l.nextSession = k + 1
+	l.dir = sessionDir(k)
+	l.listed.Dir = l.dir
+	l.log = l.log.With("session", l.dir)
 }
 
 // Begin starts an epoch: called when the transcoder starts and again each

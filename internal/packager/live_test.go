@@ -80,6 +80,7 @@ type xAS struct {
 		Timescale uint64 `xml:"timescale,attr"`
 		PTO       uint64 `xml:"presentationTimeOffset,attr"`
 		Init      string `xml:"initialization,attr"`
+		Media     string `xml:"media,attr"`
 		Start     uint64 `xml:"startNumber,attr"`
 		S         []struct {
 			T *uint64 `xml:"t,attr"`
@@ -162,7 +163,7 @@ func checkLadder(t *testing.T, st *memStore, l *Live, origin time.Duration, bfra
 	// Segments are published while units arrive: 0..4 are complete (cuts at 0,2,4,6,8,10 s).
 	var lists [4]*playlist.Media
 	for i, name := range []string{"720p", "480p", "360p", "audio"} {
-		lists[i] = readMedia(t, st, "live/ch/"+name+"/index.m3u8")
+		lists[i] = readMedia(t, st, "live/ch/s1/"+name+"/index.m3u8")
 		if lists[i].Endlist {
 			t.Fatalf("%s: ENDLIST while live", name)
 		}
@@ -193,7 +194,7 @@ func checkLadder(t *testing.T, st *memStore, l *Live, origin time.Duration, bfra
 			if s.URI != s0.URI {
 				t.Errorf("%s segment %d is %s, 720p has %s", names[i], k, s.URI, s0.URI)
 			}
-			got := readSeg(t, st, "live/ch/"+names[i]+"/"+s.URI)
+			got := readSeg(t, st, "live/ch/s1/"+names[i]+"/"+s.URI)
 			if uint64(got.seq) != n {
 				t.Errorf("%s/%s: mfhd sequence %d", names[i], s.URI, got.seq)
 			}
@@ -257,7 +258,7 @@ func checkLadder(t *testing.T, st *memStore, l *Live, origin time.Duration, bfra
 		}
 		name := []string{"720p", "audio"}[a]
 		for k, e := range tline {
-			got := readSeg(t, st, fmt.Sprintf("live/ch/%s/%d.m4s", name, e.n))
+			got := readSeg(t, st, fmt.Sprintf("live/ch/s1/%s/%d.m4s", name, e.n))
 			if got.tfdt != e.t || got.dur != e.d {
 				t.Errorf("AS %d segment %d: timeline t=%d d=%d, segment tfdt=%d dur=%d", a, e.n, e.t, e.d, got.tfdt, got.dur)
 			}
@@ -265,11 +266,11 @@ func checkLadder(t *testing.T, st *memStore, l *Live, origin time.Duration, bfra
 				t.Errorf("PTO %d after first segment %d", as.ST.PTO, e.t)
 			}
 		}
-		if as.ST.Init != "$RepresentationID$/init-0.mp4" {
-			t.Errorf("init template %q", as.ST.Init)
+		if as.ST.Init != "s1/$RepresentationID$/init-0.mp4" || as.ST.Media != "s1/$RepresentationID$/$Number$.m4s" {
+			t.Errorf("templates %q, %q", as.ST.Init, as.ST.Media)
 		}
 	}
-	if !st.has("live/ch/720p/init-0.mp4") || !st.has("live/ch/audio/init-0.mp4") {
+	if !st.has("live/ch/s1/720p/init-0.mp4") || !st.has("live/ch/s1/audio/init-0.mp4") {
 		t.Error("init segments missing")
 	}
 	stats := l.Stats()
@@ -337,7 +338,7 @@ func TestCutRules(t *testing.T) {
 			if err := l.End(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			m := readMedia(t, st, "live/ch/720p/index.m3u8")
+			m := readMedia(t, st, "live/ch/s1/720p/index.m3u8")
 			if !m.Endlist || m.TargetDuration != tc.wantTD {
 				t.Errorf("endlist=%v td=%d", m.Endlist, m.TargetDuration)
 			}
@@ -348,7 +349,7 @@ func TestCutRules(t *testing.T) {
 			if fmt.Sprint(got) != fmt.Sprint(tc.wantDur) {
 				t.Errorf("durations %v, want %v", got, tc.wantDur)
 			}
-			a := readMedia(t, st, "live/ch/audio/index.m3u8")
+			a := readMedia(t, st, "live/ch/s1/audio/index.m3u8")
 			if len(a.Segments) != len(m.Segments) {
 				t.Errorf("audio has %d segments, video %d", len(a.Segments), len(m.Segments))
 			}
@@ -368,13 +369,13 @@ func TestMisalignedRungWaitsForKeyframe(t *testing.T) {
 	if err := l.End(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	m := readMedia(t, st, "live/ch/360p/index.m3u8")
-	ref := readMedia(t, st, "live/ch/720p/index.m3u8")
+	m := readMedia(t, st, "live/ch/s1/360p/index.m3u8")
+	ref := readMedia(t, st, "live/ch/s1/720p/index.m3u8")
 	if m.MediaSequence != ref.MediaSequence || len(m.Segments) != len(ref.Segments) {
 		t.Fatalf("360p: seq %d len %d; 720p: seq %d len %d", m.MediaSequence, len(m.Segments), ref.MediaSequence, len(ref.Segments))
 	}
 	for _, s := range m.Segments[1:] {
-		got := readSeg(t, st, "live/ch/360p/"+s.URI)
+		got := readSeg(t, st, "live/ch/s1/360p/"+s.URI)
 		if !got.samples[0].IsSync() {
 			t.Errorf("360p/%s starts without a keyframe", s.URI)
 		}
@@ -409,7 +410,7 @@ func TestRestartAndNewCodecParams(t *testing.T) {
 	}
 
 	for _, name := range []string{"720p", "audio"} {
-		m := readMedia(t, st, "live/ch/"+name+"/index.m3u8")
+		m := readMedia(t, st, "live/ch/s1/"+name+"/index.m3u8")
 		var disc []int
 		for i, s := range m.Segments {
 			if s.Discontinuity {
@@ -419,7 +420,7 @@ func TestRestartAndNewCodecParams(t *testing.T) {
 		if fmt.Sprint(disc) != "[3 6]" || *m.DiscontinuitySequence != 0 || m.MediaSequence != 0 || len(m.Segments) != 9 {
 			t.Errorf("%s: discontinuities at %v, dseq %d, seq %d, %d segments", name, disc, *m.DiscontinuitySequence, m.MediaSequence, len(m.Segments))
 		}
-		text := string(st.get(t, "live/ch/"+name+"/index.m3u8"))
+		text := string(st.get(t, "live/ch/s1/"+name+"/index.m3u8"))
 		if strings.Count(text, "#EXT-X-MAP:") != 2 || !strings.Contains(text, "#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"init-1.mp4\"") {
 			t.Errorf("%s: EXT-X-MAP not repeated exactly at the init change:\n%s", name, text)
 		}
@@ -429,7 +430,7 @@ func TestRestartAndNewCodecParams(t *testing.T) {
 		}
 	}
 	// 720p init-1 carries the new SPS.
-	f, err := mp4.DecodeFile(bytes.NewReader(st.get(t, "live/ch/720p/init-1.mp4")))
+	f, err := mp4.DecodeFile(bytes.NewReader(st.get(t, "live/ch/s1/720p/init-1.mp4")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,7 +445,7 @@ func TestRestartAndNewCodecParams(t *testing.T) {
 	}
 	p0, p1 := mpd.Periods[0], mpd.Periods[1]
 	v0, v1 := p0.AS[0].timeline(), p1.AS[0].timeline()
-	if len(v0) != 6 || len(v1) != 3 || v1[0].n != 6 || p1.AS[0].ST.Init != "$RepresentationID$/init-1.mp4" {
+	if len(v0) != 6 || len(v1) != 3 || v1[0].n != 6 || p1.AS[0].ST.Init != "s1/$RepresentationID$/init-1.mp4" {
 		t.Fatalf("timelines %v / %v", v0, v1)
 	}
 	if v0[3].t != v0[2].t+v0[2].d+2*90000 {
@@ -488,7 +489,7 @@ func TestCountersSurviveSessionsAndCrashes(t *testing.T) {
 		t.Fatal(err)
 	}
 	record()
-	m1 := readMedia(t, st, "live/ch/720p/index.m3u8")
+	m1 := readMedia(t, st, "live/ch/s1/720p/index.m3u8")
 	last1 := segNum(t, m1.Segments[len(m1.Segments)-1].URI)
 
 	// Session 2 starts later, crashes without End after a few segments.
@@ -500,19 +501,19 @@ func TestCountersSurviveSessionsAndCrashes(t *testing.T) {
 	}
 	feed(t, l2, s.units(0, 5*time.Second))
 	record()
-	m2 := readMedia(t, st, "live/ch/720p/index.m3u8")
+	m2 := readMedia(t, st, "live/ch/s2/720p/index.m3u8")
 	first2 := segNum(t, m2.Segments[0].URI)
 	if first2 != last1+1 || !m2.Segments[0].Discontinuity || *m2.DiscontinuitySequence != 0 || m2.Map.URI != "init-1.mp4" {
 		t.Errorf("session 2 starts at %d (after %d), disc=%v dseq=%d map=%s", first2, last1, m2.Segments[0].Discontinuity, *m2.DiscontinuitySequence, m2.Map.URI)
 	}
 	// Session 1's window is deleted only after the grace period.
-	if !st.has(fmt.Sprintf("live/ch/720p/%d.m4s", last1)) {
+	if !st.has(fmt.Sprintf("live/ch/s1/720p/%d.m4s", last1)) {
 		t.Error("session 1 segment deleted before grace")
 	}
 	lastWritten := uint64(0)
-	for _, k := range st.keys("live/ch/720p/") {
+	for _, k := range st.keys("live/ch/s2/720p/") {
 		var n uint64
-		if _, err := fmt.Sscanf(k, "live/ch/720p/%d.m4s", &n); err == nil {
+		if _, err := fmt.Sscanf(k, "live/ch/s2/720p/%d.m4s", &n); err == nil {
 			lastWritten = max(lastWritten, n)
 		}
 	}
@@ -525,7 +526,7 @@ func TestCountersSurviveSessionsAndCrashes(t *testing.T) {
 	}
 	feed(t, l3, s.units(0, 7*time.Second))
 	record()
-	m3 := readMedia(t, st, "live/ch/720p/index.m3u8")
+	m3 := readMedia(t, st, "live/ch/s3/720p/index.m3u8")
 	first3 := segNum(t, m3.Segments[0].URI)
 	if first3 <= lastWritten {
 		t.Errorf("session 3 reuses segment numbers: starts at %d, %d was written", first3, lastWritten)
@@ -534,23 +535,23 @@ func TestCountersSurviveSessionsAndCrashes(t *testing.T) {
 		t.Errorf("session 3 map=%s dseq=%d", m3.Map.URI, *m3.DiscontinuitySequence)
 	}
 	// Session 1's objects were due 20 s after session 2's first publish: gone.
-	if st.has(fmt.Sprintf("live/ch/720p/%d.m4s", last1)) || st.has("live/ch/720p/init-0.mp4") {
-		t.Error("session 1 objects not deleted after grace")
+	if keys := st.keys("live/ch/s1/"); len(keys) > 0 {
+		t.Errorf("session 1 objects not deleted after grace: %v", keys)
 	}
 	// Session 2's objects (crashed) are still there until session 3's grace passes.
-	if !st.has(fmt.Sprintf("live/ch/720p/%d.m4s", lastWritten)) {
+	if !st.has(fmt.Sprintf("live/ch/s2/720p/%d.m4s", lastWritten)) {
 		t.Error("session 2 objects deleted before grace")
 	}
 	clk.Advance(21 * time.Second)
 	feed(t, l3, s.units(7*time.Second, 9*time.Second))
-	if st.has(fmt.Sprintf("live/ch/720p/%d.m4s", lastWritten)) || st.has("live/ch/720p/init-1.mp4") {
-		t.Error("session 2 objects not deleted after grace")
+	if keys := st.keys("live/ch/s2/"); len(keys) > 0 {
+		t.Errorf("session 2 objects not deleted after grace: %v", keys)
 	}
 	var state persisted
 	if err := json.Unmarshal(st.get(t, "live/ch/state.json"), &state); err != nil {
 		t.Fatal(err)
 	}
-	if state.NextSegment <= segNum(t, readMedia(t, st, "live/ch/720p/index.m3u8").Segments[0].URI) || state.NextInit != 3 {
+	if state.NextSegment <= segNum(t, readMedia(t, st, "live/ch/s3/720p/index.m3u8").Segments[0].URI) || state.NextInit != 3 || state.NextSession != 4 {
 		t.Errorf("state %+v", state)
 	}
 }
@@ -568,7 +569,7 @@ func TestWindowSlidesAndDeletesAfterGrace(t *testing.T) {
 		feed(t, l, s.units(time.Duration(sec)*time.Second, time.Duration(sec+2)*time.Second))
 		clk.Advance(2 * time.Second)
 	}
-	m := readMedia(t, st, "live/ch/720p/index.m3u8")
+	m := readMedia(t, st, "live/ch/s1/720p/index.m3u8")
 	if len(m.Segments) != 3 {
 		t.Fatalf("%d segments listed, want 3", len(m.Segments))
 	}
@@ -585,15 +586,15 @@ func TestWindowSlidesAndDeletesAfterGrace(t *testing.T) {
 		// It left the window at the publish left-1 publishes (2 s each) before
 		// the last one, so its 5 s grace is over from left >= 4 on.
 		left := first - n
-		exists := st.has(fmt.Sprintf("live/ch/720p/%d.m4s", n))
+		exists := st.has(fmt.Sprintf("live/ch/s1/720p/%d.m4s", n))
 		if wantExists := left <= 3; exists != wantExists {
 			t.Errorf("segment %d (left %d publishes ago): exists=%v", n, left, exists)
 		}
-		if st.has(fmt.Sprintf("live/ch/audio/%d.m4s", n)) != exists {
+		if st.has(fmt.Sprintf("live/ch/s1/audio/%d.m4s", n)) != exists {
 			t.Errorf("segment %d: audio and video deletion differ", n)
 		}
 	}
-	if !st.has("live/ch/720p/init-0.mp4") {
+	if !st.has("live/ch/s1/720p/init-0.mp4") {
 		t.Error("init deleted while referenced")
 	}
 }
@@ -608,14 +609,14 @@ func TestPublishOrderAndMultivariant(t *testing.T) {
 	feed(t, l, s.units(0, 7*time.Second))
 	// Every segment and init is stored before the first manifest that names it.
 	for _, name := range []string{"720p", "audio"} {
-		pl := st.putIndex("live/ch/" + name + "/index.m3u8")
+		pl := st.putIndex("live/ch/s1/" + name + "/index.m3u8")
 		for _, k := range []string{"init-0.mp4", "0.m4s"} {
-			if i := st.putIndex("live/ch/" + name + "/" + k); i < 0 || i > pl {
+			if i := st.putIndex("live/ch/s1/" + name + "/" + k); i < 0 || i > pl {
 				t.Errorf("%s/%s stored at %d, playlist at %d", name, k, i, pl)
 			}
 		}
 	}
-	if mv, pl := st.putIndex("live/ch/index.m3u8"), st.putIndex("live/ch/360p/index.m3u8"); mv < pl {
+	if mv, pl := st.putIndex("live/ch/index.m3u8"), st.putIndex("live/ch/s1/360p/index.m3u8"); mv < pl {
 		t.Error("multivariant written before the media playlists")
 	}
 	pl, err := playlist.Unmarshal(st.get(t, "live/ch/index.m3u8"))
@@ -627,7 +628,7 @@ func TestPublishOrderAndMultivariant(t *testing.T) {
 		t.Fatalf("multivariant %+v", mv)
 	}
 	v := mv.Variants[0]
-	if v.URI != "720p/index.m3u8" || v.Resolution != "1280x720" || *v.FrameRate != 30 || v.Audio != "audio" ||
+	if v.URI != "s1/720p/index.m3u8" || v.Resolution != "1280x720" || *v.FrameRate != 30 || v.Audio != "audio" ||
 		strings.Join(v.Codecs, ",") != "avc1.64001F,mp4a.40.2" {
 		t.Errorf("720p variant %+v", v)
 	}
@@ -640,7 +641,7 @@ func TestPublishOrderAndMultivariant(t *testing.T) {
 		t.Errorf("360p variant %+v", v3)
 	}
 	r := mv.Renditions[0]
-	if *r.URI != "audio/index.m3u8" || *r.Channels != "2" || r.GroupID != "audio" || !r.Default {
+	if *r.URI != "s1/audio/index.m3u8" || *r.Channels != "2" || r.GroupID != "audio" || !r.Default {
 		t.Errorf("audio rendition %+v", r)
 	}
 }
@@ -662,10 +663,10 @@ func TestAudioOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	mv := pl.(*playlist.Multivariant)
-	if len(mv.Variants) != 1 || mv.Variants[0].URI != "audio/index.m3u8" || mv.Variants[0].Codecs[0] != "mp4a.40.2" {
+	if len(mv.Variants) != 1 || mv.Variants[0].URI != "s1/audio/index.m3u8" || mv.Variants[0].Codecs[0] != "mp4a.40.2" {
 		t.Fatalf("multivariant %+v", mv.Variants)
 	}
-	m := readMedia(t, st, "live/ch/audio/index.m3u8")
+	m := readMedia(t, st, "live/ch/s1/audio/index.m3u8")
 	if len(m.Segments) != 4 || !m.Endlist {
 		t.Fatalf("%d audio segments", len(m.Segments))
 	}
@@ -712,7 +713,7 @@ func TestErrors(t *testing.T) {
 
 func TestInbandParamSetsWinAndStoreFailureIsAGap(t *testing.T) {
 	st := newMemStore()
-	st.failPut = func(key string) bool { return key == "live/ch/480p/1.m4s" }
+	st.failPut = func(key string) bool { return key == "live/ch/s1/480p/1.m4s" }
 	l := newTestLive(t, st, clocktest.New(sessionStart), Config{}, sessionStart)
 	rs := ladder()
 	s := synth{gop: 60, rends: ladder()}
@@ -721,14 +722,14 @@ func TestInbandParamSetsWinAndStoreFailureIsAGap(t *testing.T) {
 		t.Fatal(err)
 	}
 	feed(t, l, s.units(0, 7*time.Second))
-	f, err := mp4.DecodeFile(bytes.NewReader(st.get(t, "live/ch/720p/init-0.mp4")))
+	f, err := mp4.DecodeFile(bytes.NewReader(st.get(t, "live/ch/s1/720p/init-0.mp4")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if avcC := f.Init.Moov.Trak.Mdia.Minf.Stbl.Stsd.AvcX.AvcC; !bytes.Equal(avcC.SPSnalus[0], sps720) {
 		t.Error("init does not carry the in-band SPS")
 	}
-	m := readMedia(t, st, "live/ch/480p/index.m3u8")
+	m := readMedia(t, st, "live/ch/s1/480p/index.m3u8")
 	if len(m.Segments) != 3 || m.Segments[0].Gap || !m.Segments[1].Gap || m.Segments[2].Gap {
 		t.Errorf("480p gaps: %+v", m.Segments)
 	}
@@ -757,7 +758,7 @@ func TestCutsFollowTheSessionGridAfterRestart(t *testing.T) {
 	if err := l.End(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	m := readMedia(t, st, "live/ch/720p/index.m3u8")
+	m := readMedia(t, st, "live/ch/s1/720p/index.m3u8")
 	var got []time.Duration
 	for _, seg := range m.Segments {
 		got = append(got, seg.Duration.Round(time.Millisecond))

@@ -57,8 +57,16 @@ func (l *Live) putManifests(v *view, final bool) []error {
 		if pl == nil {
 			continue
 		}
-		if err := l.put(l.key(t.name+"/"+playlistName), pl.Marshal()); err != nil {
+		if err := l.put(l.key(v.playlistPath(t.name)), pl.Marshal()); err != nil {
 			errs = append(errs, fmt.Errorf("storing %s playlist: %w", t.name, err))
+		}
+	}
+	if final {
+		keys, pls := v.endFrozen()
+		for i, k := range keys {
+			if err := l.put(l.key(k), pls[i]); err != nil {
+				errs = append(errs, fmt.Errorf("storing %s: %w", k, err))
+			}
 		}
 	}
 	if data, err := v.mpd(final, l.cfg.Now(), &l.cfg); err != nil {
@@ -132,7 +140,7 @@ func (v *view) multivariant() []byte {
 		}
 		m.Renditions = append(m.Renditions, hls.Rendition{
 			GroupID: audioGroup, Name: uniqueName(names, name, a.name), Language: a.ri.Language,
-			Default: i == def, Autoselect: true, Channels: a.ri.Channels, URI: a.name + "/" + playlistName,
+			Default: i == def, Autoselect: true, Channels: a.ri.Channels, URI: v.playlistPath(a.name),
 		})
 		// A variant's BANDWIDTH and CODECS cover every rendition of its group.
 		audioBW, audioAvg = max(audioBW, a.ri.Bandwidth), max(audioAvg, a.ri.Average)
@@ -153,7 +161,7 @@ func (v *view) multivariant() []byte {
 		}
 		hasVideo = true
 		vr := hls.Variant{
-			URI:              t.name + "/" + playlistName,
+			URI:              v.playlistPath(t.name),
 			Bandwidth:        ri.Bandwidth,
 			AverageBandwidth: ri.Average,
 			Codecs:           []string{ri.Codecs},
@@ -176,7 +184,7 @@ func (v *view) multivariant() []byte {
 		for _, t := range v.tracks {
 			if ri := v.rends[t.name]; ri != nil {
 				m.Variants = append(m.Variants, hls.Variant{
-					URI: t.name + "/" + playlistName, Bandwidth: ri.Bandwidth, AverageBandwidth: ri.Average,
+					URI: v.playlistPath(t.name), Bandwidth: ri.Bandwidth, AverageBandwidth: ri.Average,
 					Codecs: []string{ri.Codecs}, Subtitles: subGroup,
 				})
 			}
@@ -297,8 +305,8 @@ func (v *view) adaptationSets(recs []*segRecord, start time.Duration) []dash.Ada
 			ContentType:            kind,
 			Timescale:              ts,
 			PresentationTimeOffset: ticksAt(int64(start), ts),
-			Initialization:         "$RepresentationID$/" + initName(first.initV),
-			Media:                  "$RepresentationID$/$Number$.m4s",
+			Initialization:         joinKey(v.dir, "$RepresentationID$/"+initName(first.initV)),
+			Media:                  joinKey(v.dir, "$RepresentationID$/$Number$.m4s"),
 			StartNumber:            first.n,
 			Timeline:               timeline,
 		}

@@ -127,10 +127,11 @@ func (l *Live) publishSegment(ep *epoch, n uint64, s *slot) error {
 		l.pubEpoch, l.pubTracks = ep.index, trackRefs(ep.tracks)
 	}
 	if !l.published {
-		// The previous session's objects are no longer referenced once this
-		// session's manifests replace its manifests.
+		// The previous sessions' objects are no longer referenced once this
+		// session's manifests replace its manifests (its ended playlists,
+		// in its own directory, stay as they were until then).
 		for i := range l.oldListed {
-			l.scheduleDelete(l.oldListed[i].keys()...)
+			l.scheduleDeleteListing(&l.oldListed[i])
 		}
 		l.oldListed = nil
 	}
@@ -197,9 +198,9 @@ func (l *Live) decideInit(ep *epoch) error {
 		if !t.hasInit {
 			continue
 		}
-		if perr := l.put(l.key(initKey(t.name, v)), t.init); perr != nil {
+		if perr := l.put(l.key(l.inDir(initKey(t.name, v))), t.init); perr != nil {
 			l.storeErrors++
-			err = errors.Join(err, fmt.Errorf("storing init %s: %w", initKey(t.name, v), perr))
+			err = errors.Join(err, fmt.Errorf("storing init %s: %w", l.inDir(initKey(t.name, v)), perr))
 		}
 		inits[t.name] = t.init
 		names = append(names, t.name)
@@ -241,7 +242,7 @@ func (l *Live) slide(ep *epoch) {
 		l.window = l.window[1:]
 		keys := make([]string, 0, len(old.entries))
 		for _, e := range old.entries {
-			keys = append(keys, segmentKey(e.name, old.n))
+			keys = append(keys, l.inDir(segmentKey(e.name, old.n)))
 		}
 		l.scheduleDelete(keys...)
 		l.listed.FirstSegment = old.n + 1
@@ -258,7 +259,7 @@ func (l *Live) slide(ep *epoch) {
 		}
 		var keys []string
 		for _, name := range l.initNames[v] {
-			keys = append(keys, initKey(name, v))
+			keys = append(keys, l.inDir(initKey(name, v)))
 		}
 		l.scheduleDelete(keys...)
 		delete(l.initNames, v)

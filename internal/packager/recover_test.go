@@ -116,7 +116,7 @@ func TestRecoverEndsInterruptedSession(t *testing.T) {
 			t.Fatalf("%s timeline %v", as.ContentType, tline)
 		}
 		for k, e := range tline {
-			got := readSeg(t, st, fmt.Sprintf("live/ch/%s/%d.m4s", as.Reps[0].ID, e.n))
+			got := readSeg(t, st, fmt.Sprintf("live/ch/s1/%s/%d.m4s", as.Reps[0].ID, e.n))
 			if e.n != uint64(k) || got.tfdt != e.t || got.dur != e.d {
 				t.Errorf("%s timeline %d: n=%d t=%d d=%d; segment tfdt=%d dur=%d", as.ContentType, k, e.n, e.t, e.d, got.tfdt, got.dur)
 			}
@@ -186,7 +186,7 @@ func TestRecoverEqualsEnd(t *testing.T) {
 			}
 		}},
 		{"store failure gap", Config{}, func(t *testing.T, st *memStore, l *Live, clk *fakeClock) {
-			st.failPut = func(key string) bool { return key == "live/ch/480p/1.m4s" }
+			st.failPut = func(key string) bool { return key == "live/ch/s1/480p/1.m4s" }
 			ladderRun(t, st, l, clk)
 		}},
 		{"audio only", Config{}, func(t *testing.T, st *memStore, l *Live, clk *fakeClock) {
@@ -299,9 +299,9 @@ func TestNewSessionAfterRecover(t *testing.T) {
 	st, clk, l, s := beginLive(t, cfg)
 	feed(t, l, s.units(0, 11*time.Second))
 	written := uint64(0)
-	for _, k := range st.keys("live/ch/720p/") {
+	for _, k := range st.keys("live/ch/s1/720p/") {
 		var n uint64
-		if _, err := fmt.Sscanf(k, "live/ch/720p/%d.m4s", &n); err == nil {
+		if _, err := fmt.Sscanf(k, "live/ch/s1/720p/%d.m4s", &n); err == nil {
 			written = max(written, n)
 		}
 	}
@@ -309,8 +309,9 @@ func TestNewSessionAfterRecover(t *testing.T) {
 	if !recoverCh(t, st, clk, cfg) {
 		t.Fatal("nothing recovered")
 	}
-	ended := readMedia(t, st, "live/ch/720p/index.m3u8")
+	ended := readMedia(t, st, "live/ch/s1/720p/index.m3u8")
 	lastEnded := segNum(t, ended.Segments[len(ended.Segments)-1].URI)
+	endedBytes := bytes.Clone(st.get(t, "live/ch/s1/720p/index.m3u8"))
 
 	start2 := sessionStart.Add(time.Minute)
 	l2 := newTestLive(t, st, clk, cfg, start2)
@@ -318,7 +319,7 @@ func TestNewSessionAfterRecover(t *testing.T) {
 		t.Fatal(err)
 	}
 	feed(t, l2, s.units(0, 5*time.Second))
-	m := readMedia(t, st, "live/ch/720p/index.m3u8")
+	m := readMedia(t, st, "live/ch/s2/720p/index.m3u8")
 	first := segNum(t, m.Segments[0].URI)
 	if m.Endlist || first <= written || !m.Segments[0].Discontinuity || *m.DiscontinuitySequence != 0 || m.Map.URI != "init-1.mp4" {
 		t.Errorf("new session: endlist=%v first %d (written up to %d) disc=%v dseq=%d map=%s",
@@ -328,14 +329,18 @@ func TestNewSessionAfterRecover(t *testing.T) {
 		t.Error("new session is not live")
 	}
 	// The recovered session's segments go after the grace period, like an ended session's.
-	old := fmt.Sprintf("live/ch/720p/%d.m4s", lastEnded)
+	old := fmt.Sprintf("live/ch/s1/720p/%d.m4s", lastEnded)
 	if !st.has(old) {
 		t.Error("recovered window deleted before grace")
 	}
+	// Its ended playlist, at its own URL, never changes.
+	if got := st.get(t, "live/ch/s1/720p/index.m3u8"); !bytes.Equal(got, endedBytes) {
+		t.Errorf("the recovered session's ended playlist changed:\n%s\nnow:\n%s", endedBytes, got)
+	}
 	clk.Advance(21 * time.Second)
 	feed(t, l2, s.units(5*time.Second, 7*time.Second))
-	if st.has(old) || st.has("live/ch/720p/init-0.mp4") {
-		t.Error("recovered session's objects not deleted after grace")
+	if keys := st.keys("live/ch/s1/"); len(keys) > 0 {
+		t.Errorf("recovered session's objects not deleted after grace: %v", keys)
 	}
 	if err := l2.End(context.Background()); err != nil {
 		t.Fatal(err)
@@ -350,11 +355,11 @@ func TestNewSessionAfterRecover(t *testing.T) {
 func TestNewLiveEndsInterruptedSession(t *testing.T) {
 	st, clk, l, s := beginLive(t, Config{})
 	feed(t, l, s.units(0, 7*time.Second))
-	live := string(st.get(t, "live/ch/720p/index.m3u8"))
+	live := string(st.get(t, "live/ch/s1/720p/index.m3u8"))
 
 	clk.Advance(time.Minute)
 	l2 := newTestLive(t, st, clk, Config{}, sessionStart.Add(time.Minute))
-	if got := string(st.get(t, "live/ch/720p/index.m3u8")); got != live+"#EXT-X-ENDLIST\n" {
+	if got := string(st.get(t, "live/ch/s1/720p/index.m3u8")); got != live+"#EXT-X-ENDLIST\n" {
 		t.Errorf("after NewLive:\n%s", got)
 	}
 	if readMPD(t, st).Type != "static" || readState(t, st).Session.Live {
@@ -367,7 +372,7 @@ func TestNewLiveEndsInterruptedSession(t *testing.T) {
 	if err := l2.End(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := string(st.get(t, "live/ch/720p/index.m3u8")); got != live+"#EXT-X-ENDLIST\n" || readState(t, st).Session.Live {
+	if got := string(st.get(t, "live/ch/s1/720p/index.m3u8")); got != live+"#EXT-X-ENDLIST\n" || readState(t, st).Session.Live {
 		t.Errorf("after an empty session:\n%s", got)
 	}
 }
@@ -381,10 +386,10 @@ func TestRecoverAfterFailedEnd(t *testing.T) {
 	if err := l.End(context.Background()); err == nil {
 		t.Fatal("End reported no error")
 	}
-	if !readState(t, st).Session.Live || !readMedia(t, st, "live/ch/720p/index.m3u8").Endlist {
+	if !readState(t, st).Session.Live || !readMedia(t, st, "live/ch/s1/720p/index.m3u8").Endlist {
 		t.Fatal("want ended playlists but a live state after the failed End")
 	}
-	pl := bytes.Clone(st.get(t, "live/ch/720p/index.m3u8"))
+	pl := bytes.Clone(st.get(t, "live/ch/s1/720p/index.m3u8"))
 	st.failPut = nil
 	if !recoverCh(t, st, clk, Config{}) {
 		t.Fatal("nothing recovered")
@@ -393,7 +398,7 @@ func TestRecoverAfterFailedEnd(t *testing.T) {
 	if m := readMPD(t, st); m.Type != "static" || m.MPDur != "PT7S" {
 		t.Errorf("MPD type %s duration %s", m.Type, m.MPDur)
 	}
-	if !bytes.Equal(pl, st.get(t, "live/ch/720p/index.m3u8")) || readState(t, st).Session.Live {
+	if !bytes.Equal(pl, st.get(t, "live/ch/s1/720p/index.m3u8")) || readState(t, st).Session.Live {
 		t.Error("Recover did not complete End")
 	}
 }
@@ -444,7 +449,7 @@ func TestRecoverAfterCrashMidPublish(t *testing.T) {
 		t.Fatal("no crash")
 	}()
 	st.failPut = nil
-	if m := readMedia(t, st, "live/ch/720p/index.m3u8"); len(m.Segments) != 4 || m.Endlist {
+	if m := readMedia(t, st, "live/ch/s1/720p/index.m3u8"); len(m.Segments) != 4 || m.Endlist {
 		t.Fatalf("before Recover the playlist lists %d segments", len(m.Segments))
 	}
 	if !recoverCh(t, st, clk, Config{}) {

@@ -21,7 +21,10 @@ import (
 type sessionState struct {
 	// Live is set from the session's first publish until End (or Recover)
 	// has written its ended manifests.
-	Live            bool          `json:"live"`
+	Live bool `json:"live"`
+	// Dir is the session's directory under the prefix ("s{k}"); absent for
+	// a session of the earlier layout (renditions straight under the prefix).
+	Dir             string        `json:"dir,omitempty"`
 	SegmentDuration time.Duration `json:"segment_duration"`
 	MaxSegment      time.Duration `json:"max_segment"`
 	Streams         []streamState `json:"streams"`
@@ -29,6 +32,8 @@ type sessionState struct {
 	Renditions      []*rendView   `json:"renditions"`
 	Periods         []periodState `json:"periods"`
 	Window          []recordState `json:"window"`
+	// Frozen are the playlists of renditions that left the ladder.
+	Frozen []frozenPlaylist `json:"frozen,omitempty"`
 }
 
 // streamState is a rendition as an epoch had it (a name may come back with
@@ -58,7 +63,7 @@ type recordState struct {
 
 // encodeSession returns the persisted form of v.
 func encodeSession(v *view, live bool) *sessionState {
-	s := &sessionState{Live: live, SegmentDuration: v.segDur, MaxSegment: v.maxSegDur}
+	s := &sessionState{Live: live, Dir: v.dir, SegmentDuration: v.segDur, MaxSegment: v.maxSegDur, Frozen: v.frozen}
 	index := map[trackRef]int{}
 	stream := func(r trackRef) uint64 {
 		i, ok := index[r]
@@ -108,7 +113,16 @@ func (s *sessionState) view() (*view, error) {
 			return nil, fmt.Errorf("stream %d: invalid name %q or timescale %d", i, st.Name, st.Timescale)
 		}
 	}
-	v := &view{segDur: s.SegmentDuration, maxSegDur: s.MaxSegment, rends: make(map[string]*rendView, len(s.Renditions))}
+	if s.Dir != "" && !validDir(s.Dir) {
+		return nil, fmt.Errorf("invalid session directory %q", s.Dir)
+	}
+	for _, f := range s.Frozen {
+		if !validName(f.Name) || f.Playlist == nil {
+			return nil, fmt.Errorf("invalid frozen playlist %q", f.Name)
+		}
+	}
+	v := &view{segDur: s.SegmentDuration, maxSegDur: s.MaxSegment, dir: s.Dir, frozen: s.Frozen,
+		rends: make(map[string]*rendView, len(s.Renditions))}
 	for _, i := range s.Tracks {
 		if i < 0 || i >= len(s.Streams) {
 			return nil, fmt.Errorf("track: no stream %d", i)

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/storage"
@@ -28,6 +30,10 @@ type persisted struct {
 	NextInit uint64 `json:"next_init"`
 	// DiscontinuitySequence counts the discontinuities published so far.
 	DiscontinuitySequence uint64 `json:"discontinuity_sequence"`
+	// NextSession is above the number of every session directory ever
+	// used ("s{k}"); absent (0) in state written before sessions had
+	// directories.
+	NextSession uint64 `json:"next_session,omitempty"`
 	// Listed are objects that exist and are not yet scheduled for deletion,
 	// one entry per session (the last one is the current session's).
 	Listed []listing `json:"listed,omitempty"`
@@ -38,20 +44,63 @@ type persisted struct {
 	Session *sessionState `json:"session,omitempty"`
 }
 
-// listing describes a session's stored objects compactly.
+// listing describes a session's stored objects compactly. A session with a
+// directory (Dir) is deleted as a whole, directory and all; one without
+// (the earlier layout, objects straight under the prefix) object by object.
 type listing struct {
+	Dir          string   `json:"dir,omitempty"`
 	Renditions   []string `json:"renditions"`
 	FirstSegment uint64   `json:"first_segment"`
 	LastSegment  uint64   `json:"last_segment"` // inclusive; below FirstSegment when none
 	Inits        []uint64 `json:"inits,omitempty"`
 }
 
+// deletion is a batch of objects to delete at a time: keys, and whole
+// directories (ending in "/"), relative to the prefix.
 type deletion struct {
 	At   time.Time `json:"at"`
 	Keys []string  `json:"keys"`
+	Dirs []string  `json:"dirs,omitempty"`
 }
 
-// keys lists every object key of a listing (relative to the prefix).
+// maxCounter bounds the counters read from state.json: far above anything
+// reachable (a segment a second for 285 million years), low enough that
+// they never wrap around.
+const maxCounter = 1 << 53
+
+// Bounds of a listing read from state.json. A real one covers a window
+// and a reservation, a few dozen segments, for a ladder of a few renditions.
+const (
+	maxListedRenditions = 32
+	maxListedSegments   = 1 << 10
+)
+
+// check reports whether a listing read from state.json is one this code
+// could have written, so that deleting it stays bounded and inside the
+// prefix.
+func (ls *listing) check() error {
+	if ls.Dir != "" && !validDir(ls.Dir) {
+		return fmt.Errorf("invalid session directory %q", ls.Dir)
+	}
+	if len(ls.Renditions) > maxListedRenditions {
+		return fmt.Errorf("%d renditions", len(ls.Renditions))
+	}
+	for _, r := range ls.Renditions {
+		if !validName(r) {
+			return fmt.Errorf("invalid rendition %q", r)
+		}
+	}
+	if ls.LastSegment >= ls.FirstSegment && ls.LastSegment-ls.FirstSegment >= maxListedSegments {
+		return fmt.Errorf("segments %d to %d", ls.FirstSegment, ls.LastSegment)
+	}
+	if len(ls.Inits) > maxListedSegments {
+		return fmt.Errorf("%d init versions", len(ls.Inits))
+	}
+	return nil
+}
+
+// keys lists every object key of a listing of the earlier layout (relative
+// to the prefix).
 func (ls *listing) keys() []string {
 	var keys []string
 	for _, r := range ls.Renditions {
@@ -72,6 +121,24 @@ func (ls *listing) addRendition(name string) {
 		}
 	}
 	ls.Renditions = append(ls.Renditions, name)
+}
+
+// sessionDir is the directory, under the prefix, of the channel's session
+// number k.
+func sessionDir(k uint64) string { return "s" + strconv.FormatUint(k, 10) }
+
+// validDir reports whether d names a session directory.
+func validDir(d string) bool {
+	n, ok := strings.CutPrefix(d, "s")
+	if !ok || n == "" || len(n) > 20 || n[0] == '0' {
+		return false
+	}
+	for _, c := range n {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func segmentKey(rendition string, n uint64) string {
@@ -102,6 +169,17 @@ func (l *Live) loadState() error {
 	if err := json.Unmarshal(data, &st); err != nil {
 		return fmt.Errorf("decoding %s: %w", stateKey, err)
 	}
+	if st.NextSegment > maxCounter || st.NextInit > maxCounter || st.NextSession > maxCounter {
+		return fmt.Errorf("%s: counters out of range (next segment %d, init %d, session %d)",
+			stateKey, st.NextSegment, st.NextInit, st.NextSession)
+	}
+	st.Listed = slices.DeleteFunc(st.Listed, func(ls listing) bool {
+		if err := ls.check(); err != nil {
+			l.log.Warn("ignoring an invalid listing in state.json; its objects stay", "error", err)
+			return true
+		}
+		return false
+	})
 	l.nextSeg, l.reserved = st.NextSegment, st.NextSegment
 	l.nextInit = st.NextInit
 	l.discSeq = st.DiscontinuitySequence
@@ -109,6 +187,7 @@ func (l *Live) loadState() error {
 	l.deletes = st.Deletes
 	l.hadPrevious = st.NextSegment > 0
 	l.prev = st.Session
+	l.nextSession = st.NextSession
 	return nil
 }
 
@@ -120,6 +199,7 @@ func (l *Live) saveState(exact bool) error {
 		NextSegment:           max(l.reserved, l.nextSeg),
 		NextInit:              l.nextInit,
 		DiscontinuitySequence: l.discSeq,
+		NextSession:           l.nextSession,
 		Deletes:               l.deletes,
 		Session:               l.session(),
 	}
@@ -193,6 +273,25 @@ func (l *Live) scheduleDelete(keys ...string) {
 	l.deletes = append(l.deletes, deletion{At: l.cfg.Now().Add(l.cfg.DeleteGrace), Keys: keys})
 }
 
+// scheduleDeleteListing queues an earlier session's objects for deletion
+// after the grace period: its whole directory, or its objects one by one
+// for a session of the earlier layout.
+func (l *Live) scheduleDeleteListing(ls *listing) {
+	if ls.Dir == "" {
+		keys := ls.keys()
+		for _, r := range ls.Renditions {
+			keys = append(keys, r+"/"+playlistName) // no later session writes them
+		}
+		l.scheduleDelete(keys...)
+		return
+	}
+	if !validDir(ls.Dir) || ls.Dir == l.dir {
+		l.log.Warn("not deleting an invalid session directory", "dir", ls.Dir)
+		return
+	}
+	l.deletes = append(l.deletes, deletion{At: l.cfg.Now().Add(l.cfg.DeleteGrace), Dirs: []string{ls.Dir + "/"}})
+}
+
 // runDeletes deletes what is due.
 func (l *Live) runDeletes() {
 	now := l.cfg.Now()
@@ -205,6 +304,19 @@ func (l *Live) runDeletes() {
 			if err != nil {
 				l.storeErrors++
 				l.log.Warn("deleting expired object", "key", k, "error", err)
+			}
+		}
+		for _, d := range l.deletes[i].Dirs {
+			if !strings.HasSuffix(d, "/") || !validDir(strings.TrimSuffix(d, "/")) || d == l.dir+"/" {
+				l.log.Warn("not deleting an invalid session directory", "dir", d)
+				continue
+			}
+			ctx, cancel := l.opCtx()
+			err := l.store.DeletePrefix(ctx, l.key(d))
+			cancel()
+			if err != nil {
+				l.storeErrors++
+				l.log.Warn("deleting an earlier session", "dir", d, "error", err)
 			}
 		}
 	}

@@ -190,7 +190,9 @@ func (t *track) openSegment(n uint64, idx int, base uint64) {
 	if t.frag == nil {
 		t.frag = cmaf.NewFragment(t.kind == media.Video, t.payloadHint, t.samplesHint)
 	} else {
-		t.frag.Reset(t.payloadHint, t.samplesHint) // keeps the sample table, not the stored buffer
+		// The last segment was stored (Store.Put does not keep the slice)
+		// before this one opens: its buffer and sample table are reused.
+		t.frag.Reuse(t.payloadHint, t.samplesHint)
 	}
 	t.open = &openSeg{n: n, base: base, frag: t.frag}
 	t.segIdx = idx

@@ -17,6 +17,13 @@ type view struct {
 	tracks    []trackRef    // the ladder the manifests list, in order
 	rends     map[string]*rendView
 	window    []*segRecord // records are never modified once published
+	// dir is the session directory under the prefix that holds the
+	// renditions ("s{k}"); "" when they are straight under the prefix
+	// (VOD, and live sessions of the earlier layout).
+	dir string
+	// frozen are the playlists of renditions that left the ladder during
+	// a live session (see frozen.go); never modified once taken.
+	frozen []frozenPlaylist
 
 	// VOD only.
 	vod  bool       // audio renditions without label or language are "Audio N"
@@ -68,7 +75,10 @@ func (l *Live) snapshot() *view {
 		tracks:    l.pubTracks,
 		rends:     make(map[string]*rendView, len(l.pubTracks)),
 		window:    slices.Clone(l.window),
+		dir:       l.dir,
 	}
+	l.freeze(l.last, v)
+	v.frozen = slices.Clone(l.frozen)
 	add := func(name string) {
 		if ri := l.rends[name]; ri != nil && v.rends[name] == nil {
 			v.rends[name] = ri.view()
@@ -83,6 +93,12 @@ func (l *Live) snapshot() *view {
 		}
 	}
 	return v
+}
+
+// playlistPath is the path of a rendition's media playlist relative to the
+// prefix (and to the multivariant playlist).
+func (v *view) playlistPath(name string) string {
+	return joinKey(v.dir, name+"/"+playlistName)
 }
 
 // trackRefs lists an epoch's ladder.

@@ -35,6 +35,7 @@ type Info struct {
 // Store keeps objects by key.
 type Store interface {
 	// Put stores data under key, replacing any previous object atomically.
+	// It must not keep data after it returns: callers reuse the buffer.
 	Put(ctx context.Context, key string, data []byte) error
 	// Open opens the object under key; it returns an error wrapping
 	// ErrNotFound when there is none.

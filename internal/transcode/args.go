@@ -40,6 +40,9 @@ func (p Plan) FFmpegArgs(input []*media.Track, segment time.Duration) []string {
 	}
 	if len(scaled) > 0 {
 		in := fmt.Sprintf("[0:%d]", p.Renditions[scaled[0]].input)
+		if p.halfRate {
+			in += "framestep=2,"
+		}
 		var g strings.Builder
 		g.WriteString(in)
 		if len(scaled) > 1 {

@@ -9,6 +9,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts"
 	mcodecs "github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts/codecs"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts/substructs"
 
 	"github.com/ospreyvideo/osprey/internal/media"
 )
@@ -38,7 +39,9 @@ func newTSWriter(out io.Writer, input []*media.Track) (*tsWriter, error) {
 			}
 			c = &mcodecs.MPEG4Audio{Config: conf}
 		case media.Opus:
-			c = &mcodecs.Opus{ChannelCount: t.Channels}
+			// Channel configuration codes 1-8 are plain channel counts
+			// (ETSI TS Opus 0.1.3 table 4-3).
+			c = &mcodecs.Opus{Desc: &substructs.OpusAudioDescriptor{ChannelConfigCode: uint8(t.Channels)}}
 		}
 		var mt *mpegts.Track
 		if c != nil {

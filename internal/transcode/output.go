@@ -152,17 +152,33 @@ func isAUD(codec media.Codec, nalu []byte) bool {
 
 // aacTrack describes an AAC track from its first ADTS header.
 func aacTrack(pkt *mpeg4audio.ADTSPacket) (*media.Track, error) {
+	channels, err := aacChannels(pkt.ChannelConfig)
+	if err != nil {
+		return nil, err
+	}
 	conf := mpeg4audio.AudioSpecificConfig{
 		Type:          pkt.Type,
 		SampleRate:    pkt.SampleRate,
 		ChannelConfig: pkt.ChannelConfig,
-		ChannelCount:  pkt.ChannelCount, //nolint:staticcheck // still read by Marshal
 	}
 	b, err := conf.Marshal()
 	if err != nil {
 		return nil, fmt.Errorf("AAC config: %w", err)
 	}
-	return &media.Track{Kind: media.Audio, Codec: media.AAC, SampleRate: pkt.SampleRate, Channels: pkt.ChannelCount, AudioConfig: b}, nil //nolint:staticcheck
+	return &media.Track{Kind: media.Audio, Codec: media.AAC, SampleRate: pkt.SampleRate, Channels: channels, AudioConfig: b}, nil
+}
+
+// aacChannels is the channel count of an MPEG-4 audio channel
+// configuration (ISO 14496-3 table 1.19). ffmpeg's AAC encoder never writes
+// 0 (layout in a program config element), which Osprey does not read.
+func aacChannels(conf uint8) (int, error) {
+	switch {
+	case conf >= 1 && conf <= 6:
+		return int(conf), nil
+	case conf == 7:
+		return 8, nil
+	}
+	return 0, fmt.Errorf("AAC channel configuration %d is not supported", conf)
 }
 
 func (r *tsReader) setTrack(i int, t *media.Track) {

@@ -49,6 +49,11 @@ type Plan struct {
 	// File runs: the rate a variable-frame-rate source is made constant
 	// at, before the split into rungs; "" when it is not needed.
 	cfr string
+
+	// Live runs shedding load (Degrade): the top rung was dropped; every
+	// other input frame is dropped before the split.
+	droppedTop bool
+	halfRate   bool
 }
 
 // NewPlan chooses the renditions of ladder for the input tracks: every video

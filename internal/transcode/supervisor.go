@@ -23,6 +23,10 @@ type Config struct {
 	FFmpegPath      string        // default "ffmpeg"
 	SegmentDuration time.Duration // keyframe interval; default 2s
 	QueueUnits      int           // input units buffered for ffmpeg; default 4096 (about 30 s)
+	// QueueBytes bounds the bytes of the units buffered for ffmpeg; default
+	// 64 MiB (over 50 s of a 10 Mb/s publisher). Units past either bound are
+	// dropped up to the next keyframe.
+	QueueBytes int64
 	// BehindAfter is how far output may trail input before the transcoder
 	// counts as behind real time; default max(3 s, 2 segments).
 	BehindAfter time.Duration
@@ -41,6 +45,9 @@ func (c *Config) setDefaults() {
 	if c.QueueUnits == 0 {
 		c.QueueUnits = 4096
 	}
+	if c.QueueBytes == 0 {
+		c.QueueBytes = 64 << 20
+	}
 	if c.BehindAfter == 0 {
 		c.BehindAfter = max(3*time.Second, 2*c.SegmentDuration)
 	}
@@ -58,6 +65,7 @@ type Status struct {
 	Lag      time.Duration
 	Behind   bool
 	Dropped  int64
+	Queued   int64 // bytes of input waiting for ffmpeg
 }
 
 // ErrClosed is returned by WriteUnit once the input has ended.
@@ -81,10 +89,13 @@ type Supervisor struct {
 
 	needKey atomic.Bool // drop video until a keyframe (after a drop)
 	dropped atomic.Int64
+	queued  atomic.Int64 // bytes of the units in queue
 	lastIn  atomic.Int64 // DTS of the newest input unit, ns
 	lastOut atomic.Int64 // DTS of the newest output unit, ns
 
 	mu       sync.Mutex
+	next     *Plan         // Replan's plan, for the next run
+	runStop  chan struct{} // closed by Replan to end the current run
 	running  bool
 	pid      int
 	restarts int
@@ -96,6 +107,16 @@ type Supervisor struct {
 type queued struct {
 	track int
 	unit  *media.Unit
+	size  int64
+}
+
+// unitSize is what a unit weighs in the queue.
+func unitSize(u *media.Unit) int64 {
+	n := int64(len(u.Data))
+	for _, nalu := range u.NALUs {
+		n += int64(len(nalu))
+	}
+	return n
 }
 
 // Start launches ffmpeg for plan and returns at once. input are the
@@ -135,15 +156,36 @@ func (s *Supervisor) WriteUnit(track int, u *media.Unit) error {
 		}
 		s.needKey.Store(false)
 	}
-	select {
-	case s.queue <- queued{track, u}:
-	default:
-		if s.dropped.Add(1) == 1 || !s.needKey.Load() {
-			s.log.Warn("transcoder queue full: dropping input until the next keyframe", "dropped", s.dropped.Load())
+	size := unitSize(u)
+	if s.queued.Add(size) <= s.cfg.QueueBytes {
+		select {
+		case s.queue <- queued{track, u, size}:
+			return nil
+		default:
 		}
-		s.needKey.Store(true)
 	}
+	s.queued.Add(-size)
+	if s.dropped.Add(1) == 1 || !s.needKey.Load() {
+		s.log.Warn("transcoder queue full: dropping input until the next keyframe", "dropped", s.dropped.Load(), "queued_bytes", s.queued.Load())
+	}
+	s.needKey.Store(true)
 	return nil
+}
+
+// Replan restarts the transcoder with plan at once (a degraded ladder, say).
+// The input ffmpeg has not taken yet is dropped, so the new run starts at
+// the next keyframe the publisher sends: the output skips to live, and the
+// Output sees a new Begin, as after any restart. Replan after Close does
+// nothing.
+func (s *Supervisor) Replan(plan Plan) {
+	s.mu.Lock()
+	s.next = &plan
+	stop := s.runStop
+	s.runStop = nil
+	s.mu.Unlock()
+	if stop != nil {
+		close(stop)
+	}
 }
 
 // Close ends the input: ffmpeg finishes what it has and exits. Close waits
@@ -167,6 +209,10 @@ func (s *Supervisor) Kill() {
 	s.killOnce.Do(func() { close(s.kill) })
 }
 
+// Done is closed once the Supervisor has stopped for good: its last ffmpeg
+// has exited and been reaped, and none will start again.
+func (s *Supervisor) Done() <-chan struct{} { return s.done }
+
 // Status reports the transcoder's state.
 func (s *Supervisor) Status() Status {
 	s.mu.Lock()
@@ -180,6 +226,7 @@ func (s *Supervisor) Status() Status {
 		Lag:      lag,
 		Behind:   s.behind,
 		Dropped:  s.dropped.Load(),
+		Queued:   s.queued.Load(),
 	}
 }
 
@@ -192,19 +239,11 @@ func (s *Supervisor) ended() bool {
 	}
 }
 
-func (s *Supervisor) killed() bool {
-	select {
-	case <-s.kill:
-		return true
-	default:
-		return false
-	}
-}
-
 func (s *Supervisor) loop() {
 	defer close(s.done)
 	backoff := 500 * time.Millisecond
 	for {
+		s.applyReplan()
 		started := time.Now()
 		err := s.runOnce()
 		if s.ended() {
@@ -212,6 +251,13 @@ func (s *Supervisor) loop() {
 			s.err = err
 			s.mu.Unlock()
 			return
+		}
+		s.mu.Lock()
+		replanned := s.next != nil
+		s.mu.Unlock()
+		if replanned {
+			s.log.Info("transcoder stopped for a new ladder", "err", err)
+			continue
 		}
 		s.mu.Lock()
 		s.restarts++
@@ -227,6 +273,33 @@ func (s *Supervisor) loop() {
 		}
 		backoff = min(backoff*2, 10*time.Second)
 	}
+}
+
+// applyReplan switches to the plan Replan gave, if any, dropping the queued
+// input: the next run starts from live input. Output is counted as caught
+// up to the input dropped, so lag measures the new run only.
+func (s *Supervisor) applyReplan() {
+	s.mu.Lock()
+	next := s.next
+	s.next = nil
+	s.mu.Unlock()
+	if next == nil {
+		return
+	}
+	s.plan = *next
+	var n int64
+	for drained := false; !drained; {
+		select {
+		case q := <-s.queue:
+			s.queued.Add(-q.size)
+			n++
+		default:
+			drained = true
+		}
+	}
+	s.dropped.Add(n)
+	s.lastOut.Store(s.lastIn.Load())
+	s.log.Info("transcoder restarting with a new ladder", "renditions", s.plan.names(), "dropped_backlog", n)
 }
 
 // runOnce runs one ffmpeg process until it exits.
@@ -258,8 +331,14 @@ func (s *Supervisor) runOnce() error {
 	}
 	progW.Close()
 	s.log.Info("transcoder started", "pid", cmd.Process.Pid, "renditions", s.plan.names())
+	stop := make(chan struct{})
 	s.mu.Lock()
 	s.running, s.pid = true, cmd.Process.Pid
+	if s.next != nil {
+		close(stop) // replanned while starting
+	} else {
+		s.runStop = stop
+	}
 	s.mu.Unlock()
 
 	exited := make(chan struct{})  // closed once ffmpeg has been reaped
@@ -299,6 +378,8 @@ func (s *Supervisor) runOnce() error {
 		select {
 		case <-s.kill:
 			_ = cmd.Process.Kill()
+		case <-stop:
+			_ = cmd.Process.Kill()
 		case <-exited:
 		}
 	}()
@@ -311,6 +392,9 @@ func (s *Supervisor) runOnce() error {
 
 	s.mu.Lock()
 	s.running, s.pid = false, 0
+	if s.runStop == stop {
+		s.runStop = nil
+	}
 	s.mu.Unlock()
 
 	switch {
@@ -352,17 +436,20 @@ func (s *Supervisor) feed(stdin io.WriteCloser, outDone <-chan struct{}) error {
 		var q queued
 		select {
 		case q = <-s.queue:
+			s.queued.Add(-q.size)
 		default:
 			if err := tw.flush(); err != nil {
 				return fmt.Errorf("writing to ffmpeg: %w", err)
 			}
 			select {
 			case q = <-s.queue:
+				s.queued.Add(-q.size)
 			case <-s.inputDone:
 				// Drain what is left, then end ffmpeg's input.
 				for {
 					select {
 					case q = <-s.queue:
+						s.queued.Add(-q.size)
 						if err := write(q); err != nil {
 							return err
 						}

@@ -74,7 +74,11 @@ func makeInput(t *testing.T, seconds int, size string) ([]*media.Track, []inputU
 			})
 		case *mcodecs.MPEG4Audio:
 			conf, _ := c.Config.Marshal()
-			tracks = append(tracks, &media.Track{Kind: media.Audio, Codec: media.AAC, SampleRate: c.SampleRate, Channels: c.ChannelCount, AudioConfig: conf})
+			channels, err := aacChannels(c.ChannelConfig)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tracks = append(tracks, &media.Track{Kind: media.Audio, Codec: media.AAC, SampleRate: c.SampleRate, Channels: channels, AudioConfig: conf})
 			r.OnDataMPEG4Audio(mt, func(pts int64, aus [][]byte) error {
 				for j, au := range aus {
 					p := rel(pts) + time.Duration(j)*1024*time.Second/time.Duration(c.SampleRate)
@@ -119,16 +123,6 @@ func (r *recorder) WriteUnit(i int, u *media.Unit) error {
 	}
 	r.units[i] = append(r.units[i], u)
 	return nil
-}
-
-func (r *recorder) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n := 0
-	for _, us := range r.units {
-		n += len(us)
-	}
-	return n
 }
 
 // transcodeAll runs a Supervisor over units as fast as it takes them and

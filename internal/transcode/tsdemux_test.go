@@ -19,7 +19,7 @@ func writeTestTS(t testing.TB) ([]byte, [][]byte, []int64) {
 	t.Helper()
 	var buf bytes.Buffer
 	v := &mpegts.Track{Codec: &mcodecs.H264{}}
-	a := &mpegts.Track{Codec: &mcodecs.MPEG4Audio{Config: mpeg4audio.AudioSpecificConfig{Type: 2, SampleRate: 48000, ChannelCount: 2, ChannelConfig: 2}}}
+	a := &mpegts.Track{Codec: &mcodecs.MPEG4Audio{Config: mpeg4audio.AudioSpecificConfig{Type: 2, SampleRate: 48000, ChannelConfig: 2}}}
 	w := &mpegts.Writer{W: &buf, Tracks: []*mpegts.Track{v, a}}
 	if err := w.Initialize(); err != nil {
 		t.Fatal(err)

@@ -6,15 +6,34 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // contentSecurityPolicy allows the pages nothing but their own scripts and
 // styles, media and XHR/fetch from this origin, and blob: URLs, which Media
 // Source Extensions (media-src) and hls.js's transmuxing worker need.
 // data: in media-src is for the empty <track src="data:,WEBVTT"> hls.js adds for subtitles.
+// Pages may be framed by this origin only; player pages also by the
+// origins in Config.EmbedOrigins (see framePolicy).
 const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; " +
 	"img-src 'self' data:; media-src 'self' blob: data:; connect-src 'self'; worker-src 'self' blob:; " +
-	"base-uri 'none'; form-action 'none'"
+	"base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+
+// framePolicy is a page's Content-Security-Policy and X-Frame-Options:
+// player pages may be embedded by the configured origins, which
+// X-Frame-Options cannot list, so they get only the CSP's frame-ancestors.
+type framePolicy struct {
+	csp, xfo string
+}
+
+func newFramePolicies(embed []string) (page, player framePolicy) {
+	page = framePolicy{csp: contentSecurityPolicy, xfo: "SAMEORIGIN"}
+	if len(embed) == 0 {
+		return page, page
+	}
+	player = framePolicy{csp: contentSecurityPolicy + " " + strings.Join(embed, " ")}
+	return page, player
+}
 
 // pageSet holds one parsed template per page, each with the shared layout.
 type pageSet struct {
@@ -109,7 +128,14 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, t *t
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	h.Set("Cache-Control", "no-cache")
-	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	policy := s.pagePolicy
+	if t == s.pages.watch || t == s.pages.vod {
+		policy = s.playerPolicy
+	}
+	h.Set("Content-Security-Policy", policy.csp)
+	if policy.xfo != "" {
+		h.Set("X-Frame-Options", policy.xfo)
+	}
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	w.WriteHeader(status)

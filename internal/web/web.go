@@ -37,6 +37,10 @@ type Config struct {
 	ChannelExists func(ctx context.Context, id string) (bool, error)
 	// Logger receives request failures; nil discards them.
 	Logger *slog.Logger
+	// EmbedOrigins are the origins ("https://blog.example.com") whose pages
+	// may embed the player pages in an iframe (CSP frame-ancestors); every
+	// page may always be framed by this origin, and by no other.
+	EmbedOrigins []string
 }
 
 // URLs the player page fetches, on the same origin as the page.
@@ -61,11 +65,14 @@ func New(cfg Config) http.Handler {
 	if err != nil {
 		panic(err)
 	}
+	pagePolicy, playerPolicy := newFramePolicies(cfg.EmbedOrigins)
 	s := &server{
-		exists: cfg.ChannelExists,
-		log:    log.With("component", "web"),
-		assets: assets,
-		pages:  pages,
+		pagePolicy:   pagePolicy,
+		playerPolicy: playerPolicy,
+		exists:       cfg.ChannelExists,
+		log:          log.With("component", "web"),
+		assets:       assets,
+		pages:        pages,
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.home)
@@ -77,6 +84,8 @@ func New(cfg Config) http.Handler {
 }
 
 type server struct {
+	pagePolicy, playerPolicy framePolicy
+
 	exists func(ctx context.Context, id string) (bool, error)
 	log    *slog.Logger
 	assets *assetSet

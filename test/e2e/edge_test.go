@@ -93,7 +93,7 @@ func TestEdgeInFrontOfServe(t *testing.T) {
 	if st, cs, _ := getHeader(t, e.base+hlsPath, "Cache-Status"); st != 200 || !strings.Contains(cs, "fwd=miss") {
 		t.Errorf("after invalidation: %d %q, want a miss", st, cs)
 	}
-	if st, metrics := get(t, e.base+"/metrics"); st != 200 || !bytes.Contains(metrics, []byte(`osprey_edge_requests_total{cache="hit"}`)) {
+	if st, metrics := adminGet(t, e.base+"/metrics"); st != 200 || !bytes.Contains(metrics, []byte(`osprey_edge_requests_total{cache="hit"}`)) {
 		t.Errorf("/metrics: %d, no hit counter", st)
 	}
 }
@@ -261,7 +261,7 @@ func TestServeWithEdgeEnabled(t *testing.T) {
 	if st != 200 || !strings.Contains(cs1, "fwd=miss") || !strings.Contains(cs2, "; hit") || !bytes.Equal(b1, b2) {
 		t.Errorf("through the built-in edge: %d %q then %q", st, cs1, cs2)
 	}
-	if st, m := get(t, s.httpBase+"/metrics"); st != 200 || !bytes.Contains(m, []byte("osprey_edge_requests_total")) {
+	if st, m := adminGet(t, s.httpBase+"/metrics"); st != 200 || !bytes.Contains(m, []byte("osprey_edge_requests_total")) {
 		t.Errorf("/metrics: %d", st)
 	}
 	req, _ := http.NewRequest(http.MethodPost, s.httpBase+"/api/v1/edge/invalidations", strings.NewReader(`{"paths":["/vod/*"]}`))

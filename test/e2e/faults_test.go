@@ -130,12 +130,13 @@ func TestPublisherKilledMidStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 20*time.Second, "the channel to go idle", func() bool { return s.getChannel(ch.ID).State == "idle" })
-	m, _ := mediaPlaylist(t, resolve(t, ch.Playback.HLS, "360p/index.m3u8"))
+	u := renditionURL(t, ch.Playback.HLS, "360p")
+	m, _ := mediaPlaylist(t, u)
 	if !m.Endlist || len(m.Segments) == 0 {
 		t.Errorf("after the publisher died: endlist %v, %d segments", m.Endlist, len(m.Segments))
 	}
 	for _, seg := range m.Segments {
-		if code, _ := get(t, resolve(t, ch.Playback.HLS, "360p/"+seg.URI)); code != 200 {
+		if code, _ := get(t, resolve(t, u, seg.URI)); code != 200 {
 			t.Errorf("segment %s: HTTP %d", seg.URI, code)
 		}
 	}
@@ -172,7 +173,7 @@ func TestTranscoderKilledMidStream(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	playlistURL := resolve(t, ch.Playback.HLS, "360p/index.m3u8")
+	playlistURL := renditionURL(t, ch.Playback.HLS, "360p")
 	waitFor(t, 20*time.Second, "a discontinuity in the playlist", func() bool {
 		_, body := get(t, playlistURL)
 		return strings.Contains(string(body), "#EXT-X-DISCONTINUITY\n")
@@ -187,7 +188,7 @@ func TestTranscoderKilledMidStream(t *testing.T) {
 		m, _ := mediaPlaylist(t, playlistURL)
 		return m.MediaSequence+len(m.Segments) >= before+2
 	})
-	for _, u := range []string{playlistURL, resolve(t, ch.Playback.HLS, "audio/index.m3u8")} {
+	for _, u := range []string{playlistURL, renditionURL(t, ch.Playback.HLS, "audio")} {
 		m, _ := mediaPlaylist(t, u)
 		for _, seg := range m.Segments {
 			if code, _ := get(t, resolve(t, u, seg.URI)); code != 200 {
@@ -214,7 +215,7 @@ func TestOspreyKilledMidStream(t *testing.T) {
 	ch := s.createChannel("osprey killed")
 	pub := publish(t, rtmpURL(ch), "flv", "640x360", 60)
 	waitLive(t, s, ch)
-	playlistURL := resolve(t, ch.Playback.HLS, "360p/index.m3u8")
+	playlistURL := renditionURL(t, ch.Playback.HLS, "360p")
 	waitFor(t, 20*time.Second, "three segments", func() bool {
 		m, _ := mediaPlaylist(t, playlistURL)
 		return len(m.Segments) >= 3
@@ -228,13 +229,14 @@ func TestOspreyKilledMidStream(t *testing.T) {
 
 	s2 := startOspreyIn(t, dir)
 	base := s2.httpBase + "/live/" + ch.ID + "/"
-	m, _ := mediaPlaylist(t, base+"360p/index.m3u8")
+	u := renditionURL(t, base+"index.m3u8", "360p")
+	m, _ := mediaPlaylist(t, u)
 	if !m.Endlist || len(m.Segments) < 3 {
 		t.Fatalf("after the restart: endlist %v, %d segments", m.Endlist, len(m.Segments))
 	}
 	last := m.MediaSequence + len(m.Segments)
 	for _, seg := range m.Segments {
-		if code, _ := get(t, base+"360p/"+seg.URI); code != 200 {
+		if code, _ := get(t, resolve(t, u, seg.URI)); code != 200 {
 			t.Errorf("%s: HTTP %d", seg.URI, code)
 		}
 	}
@@ -251,11 +253,15 @@ func TestOspreyKilledMidStream(t *testing.T) {
 	}
 	ch2 := s2.getChannel(ch.ID)
 	pub2 := publish(t, rtmpURL(ch2), "flv", "640x360", 8)
+	var u2 string // a new session has playlists of its own
 	waitFor(t, 30*time.Second, "the new session's playlist", func() bool {
-		code, body := get(t, base+"360p/index.m3u8")
+		if u2 = renditionURL(t, base+"index.m3u8", "360p"); u2 == "" || u2 == u {
+			return false
+		}
+		code, body := get(t, u2)
 		return code == 200 && !strings.Contains(string(body), "#EXT-X-ENDLIST")
 	})
-	m2, _ := mediaPlaylist(t, base+"360p/index.m3u8")
+	m2, _ := mediaPlaylist(t, u2)
 	for _, seg := range m2.Segments {
 		if oldURIs[seg.URI] {
 			t.Errorf("the new session reuses segment %s", seg.URI)

@@ -60,7 +60,9 @@ type process struct {
 func runOsprey(t *testing.T, ready string, args ...string) (*process, map[string]any) {
 	t.Helper()
 	p := &process{cmd: exec.Command(ospreyBin, args...), logs: &logBuffer{}, exited: make(chan struct{})}
-	p.cmd.Env = append(os.Environ(), "OSPREY_ADMIN_TOKEN="+adminToken)
+	// Load shedding is off: these tests assert the exact ladder, and e2e
+	// suites share two cores. Shedding has its own tests (internal/live).
+	p.cmd.Env = append(os.Environ(), "OSPREY_ADMIN_TOKEN="+adminToken, "OSPREY_SHED_LOAD=false")
 	stdout, _ := p.cmd.StdoutPipe()
 	p.cmd.Stderr = p.cmd.Stdout
 	if err := p.cmd.Start(); err != nil {

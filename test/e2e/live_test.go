@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"os/exec"
+	"path"
 	"strings"
 	"testing"
 	"time"
@@ -47,7 +48,7 @@ func checkEndedStream(t *testing.T, s *server, ch channel, want map[string]rung)
 	var durations [][]time.Duration
 	var names []string
 	for _, v := range mv.Variants {
-		name := strings.Split(v.URI, "/")[0]
+		name := path.Base(path.Dir(v.URI)) // {session}/{rendition}/index.m3u8
 		r, ok := want[name]
 		if !ok {
 			t.Errorf("unexpected variant %s", v.URI)
@@ -221,8 +222,11 @@ func TestHEVCInputIsTranscoded(t *testing.T) {
 	if err != nil {
 		t.Fatalf("publisher: %v\n%s", err, out)
 	}
-	u := resolve(t, ch.Playback.HLS, "360p/index.m3u8")
+	var u string
 	waitFor(t, 30*time.Second, "EXT-X-ENDLIST", func() bool {
+		if u = renditionURL(t, ch.Playback.HLS, "360p"); u == "" {
+			return false
+		}
 		code, body := get(t, u)
 		return code == 200 && strings.Contains(string(body), "#EXT-X-ENDLIST")
 	})

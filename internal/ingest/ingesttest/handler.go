@@ -1,6 +1,7 @@
 // Package ingesttest holds test helpers for the ingest listeners: a fake
-// Handler that records publications, a short test clip and a goroutine
-// leak check.
+// Handler that records publications, a Contract publication that checks
+// every promise as units arrive (for fuzz targets), a short test clip and a
+// goroutine leak check.
 package ingesttest
 
 import (

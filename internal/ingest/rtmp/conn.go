@@ -18,14 +18,10 @@ var errPublisherLeft = errors.New("publisher ended the stream")
 // msgConn sits between gortmplib's Reader and the server connection. It
 // turns the end-of-stream commands (which the Reader ignores) into
 // errPublisherLeft, drops media of a kind that was not announced during
-// track detection (which the Reader would treat as fatal), and, once idle is
-// set, gives every message idle to arrive.
+// track detection (which the Reader would treat as fatal).
 type msgConn struct {
-	sc  *gortmplib.ServerConn
+	sc  gortmplib.Conn // the server connection (a fake in fuzz tests)
 	log *slog.Logger
-
-	nc   net.Conn
-	idle time.Duration
 
 	dropVideo, dropAudio bool
 	warnedLate           bool
@@ -39,9 +35,6 @@ func (c *msgConn) Write(msg message.Message) error { return c.sc.Write(msg) }
 
 func (c *msgConn) Read() (message.Message, error) {
 	for {
-		if c.idle > 0 {
-			_ = c.nc.SetReadDeadline(time.Now().Add(c.idle))
-		}
 		msg, err := c.sc.Read()
 		if err != nil {
 			return nil, err

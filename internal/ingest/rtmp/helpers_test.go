@@ -16,6 +16,7 @@ import (
 	"github.com/bluenviron/gortmplib/pkg/message"
 
 	"github.com/ospreyvideo/osprey/internal/ingest"
+	"github.com/ospreyvideo/osprey/internal/ingest/front"
 	"github.com/ospreyvideo/osprey/internal/ingest/ingesttest"
 	"github.com/ospreyvideo/osprey/internal/media"
 )
@@ -28,10 +29,9 @@ const (
 // fastConfig keeps timeouts short so robustness tests run quickly.
 func fastConfig() Config {
 	return Config{
-		HandshakeTimeout: 800 * time.Millisecond,
-		StartTimeout:     2 * time.Second,
-		ReadTimeout:      800 * time.Millisecond,
-		WriteTimeout:     time.Second,
+		Front:        front.Config{HandshakeTimeout: 800 * time.Millisecond, IdleTimeout: 800 * time.Millisecond},
+		StartTimeout: 2 * time.Second,
+		WriteTimeout: time.Second,
 	}
 }
 

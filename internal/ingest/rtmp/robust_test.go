@@ -85,7 +85,7 @@ func TestGarbageOnTCPPort(t *testing.T) {
 	}
 }
 
-// A connection that says nothing is closed after HandshakeTimeout and does
+// A connection that says nothing is closed at the handshake deadline and does
 // not hold up other publishers meanwhile.
 func TestHalfOpenConnectionClosed(t *testing.T) {
 	clip := ingesttest.H264Clip(t)
@@ -100,13 +100,13 @@ func TestHalfOpenConnectionClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.NextPublication(t, wait).WaitUnits(t, len(clip.Samples), wait)
-	if d := time.Since(start); d > cfg.HandshakeTimeout {
+	if d := time.Since(start); d > cfg.Front.HandshakeTimeout {
 		t.Errorf("publish took %s, longer than the idle connection's timeout", d)
 	}
 
 	assertClosedByServer(t, idle)
-	if d := time.Since(start); d < cfg.HandshakeTimeout-100*time.Millisecond || d > cfg.HandshakeTimeout+time.Second {
-		t.Errorf("idle connection closed after %s, want about %s", d, cfg.HandshakeTimeout)
+	if d := time.Since(start); d < cfg.Front.HandshakeTimeout-100*time.Millisecond || d > cfg.Front.HandshakeTimeout+time.Second {
+		t.Errorf("idle connection closed after %s, want about %s", d, cfg.Front.HandshakeTimeout)
 	}
 }
 
@@ -152,7 +152,7 @@ func TestSlowSenderDoesNotBlockOthers(t *testing.T) {
 	assertClosedByServer(t, slow)
 }
 
-// A publisher that goes silent mid-stream is cut after ReadTimeout, with
+// A publisher that goes silent mid-stream is cut after the idle timeout, with
 // ErrTimeout.
 func TestStalledPublisherTimesOut(t *testing.T) {
 	clip := ingesttest.H264Clip(t)
@@ -171,8 +171,8 @@ func TestStalledPublisherTimesOut(t *testing.T) {
 	if !errors.Is(cause, ingest.ErrTimeout) {
 		t.Errorf("cause = %v, want ErrTimeout", cause)
 	}
-	if d := time.Since(stalled); d > cfg.ReadTimeout+time.Second {
-		t.Errorf("stalled publisher cut after %s, want about %s", d, cfg.ReadTimeout)
+	if d := time.Since(stalled); d > cfg.Front.IdleTimeout+time.Second {
+		t.Errorf("stalled publisher cut after %s, want about %s", d, cfg.Front.IdleTimeout)
 	}
 	logs.WaitLine(t, wait, "level=WARN", "publication ended", "remote=127.0.0.1:", "timed out")
 	pub.CheckContract(t)
@@ -182,8 +182,8 @@ func TestStalledPublisherTimesOut(t *testing.T) {
 func TestMaxConns(t *testing.T) {
 	h := ingesttest.NewHandler(testKey)
 	cfg := fastConfig()
-	cfg.HandshakeTimeout = 3 * time.Second
-	cfg.MaxConns = 2
+	cfg.Front.HandshakeTimeout = 3 * time.Second
+	cfg.Front.MaxConns = 2
 	s, logs := startServer(t, h, cfg)
 	dialTCP(t, s)
 	dialTCP(t, s)
@@ -207,7 +207,7 @@ func TestCloseWithLiveSessions(t *testing.T) {
 	h := ingesttest.NewHandler(testKey)
 	log, _ := ingesttest.NewLogger()
 	cfg := fastConfig()
-	cfg.HandshakeTimeout, cfg.ReadTimeout = 30*time.Second, 30*time.Second
+	cfg.Front.HandshakeTimeout, cfg.Front.IdleTimeout = 30*time.Second, 30*time.Second
 	cfg.Addr = "127.0.0.1:0"
 	s := New(cfg, h, log)
 	if err := s.Start(); err != nil {

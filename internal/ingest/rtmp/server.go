@@ -10,10 +10,13 @@
 // and Opus (Enhanced RTMP) audio; one video and one audio track per session.
 // Units are delivered through ingest.Feed (see its documentation for the
 // timeline and ownership rules).
+//
+// Connections come in through the ingest front door (package ingest/front):
+// a global and a per-address cap, and a deadline for the handshake and
+// the stream key check, then an idle deadline while publishing.
 package rtmp
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,35 +25,32 @@ import (
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/ingest"
+	"github.com/ospreyvideo/osprey/internal/ingest/front"
 )
 
 // Defaults for the zero fields of Config.
 const (
-	DefaultHandshakeTimeout = 10 * time.Second
-	DefaultStartTimeout     = 10 * time.Second
-	DefaultReadTimeout      = 10 * time.Second
-	DefaultWriteTimeout     = 10 * time.Second
-	DefaultAuthTimeout      = 5 * time.Second
-	DefaultMaxConns         = 64
+	DefaultStartTimeout = 10 * time.Second
+	DefaultWriteTimeout = 10 * time.Second
+	DefaultAuthTimeout  = 5 * time.Second
 )
 
-// Config configures a Server. Zero durations and counts take the defaults.
+// Config configures a Server. Zero durations take the defaults.
 type Config struct {
 	Addr string // TCP address to listen on, e.g. ":1935"
 
-	// HandshakeTimeout bounds the time from TCP accept to the publish command.
-	HandshakeTimeout time.Duration
+	// Front caps the connections (in total and per client address) and
+	// sets the handshake deadline (from TCP accept to the accepted publish
+	// command, stream key check included) and the idle deadline of
+	// publishers. Zero fields take the front package's defaults.
+	Front front.Config
 	// StartTimeout bounds the time from the accepted publish command to the
 	// first key frame: tracks must be announced and media must flow.
 	StartTimeout time.Duration
-	// ReadTimeout is how long a publishing connection may stay silent.
-	ReadTimeout time.Duration
 	// WriteTimeout bounds every write to the publisher (acks, status).
 	WriteTimeout time.Duration
-	// AuthTimeout bounds Handler.Publish.
+	// AuthTimeout bounds Handler.Publish (within the handshake deadline).
 	AuthTimeout time.Duration
-	// MaxConns caps concurrent connections, publishing or not.
-	MaxConns int
 }
 
 func (c Config) withDefaults() Config {
@@ -59,65 +59,47 @@ func (c Config) withDefaults() Config {
 			*d = v
 		}
 	}
-	def(&c.HandshakeTimeout, DefaultHandshakeTimeout)
 	def(&c.StartTimeout, DefaultStartTimeout)
-	def(&c.ReadTimeout, DefaultReadTimeout)
 	def(&c.WriteTimeout, DefaultWriteTimeout)
 	def(&c.AuthTimeout, DefaultAuthTimeout)
-	if c.MaxConns <= 0 {
-		c.MaxConns = DefaultMaxConns
-	}
+	c.Front = c.Front.WithDefaults()
 	return c
 }
 
 // Server accepts RTMP publishers and hands them to an ingest.Handler.
 type Server struct {
-	cfg Config
-	h   ingest.Handler
-	log *slog.Logger
+	cfg  Config
+	h    ingest.Handler
+	log  *slog.Logger
+	door *front.Door
 
-	ctx    context.Context // cancelled by Close
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-
-	mu       sync.Mutex
-	ln       net.Listener
-	conns    map[net.Conn]struct{}
-	closed   bool
-	lastFull time.Time // rate limit for the "too many connections" warning
+	mu   sync.Mutex
+	addr net.Addr
 }
 
 // New returns a server; Start binds it.
 func New(cfg Config, h ingest.Handler, log *slog.Logger) *Server {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{
-		cfg:    cfg.withDefaults(),
-		h:      h,
-		log:    log.With("component", "ingest.rtmp"),
-		ctx:    ctx,
-		cancel: cancel,
-		conns:  map[net.Conn]struct{}{},
-	}
+	cfg = cfg.withDefaults()
+	log = log.With("component", "ingest.rtmp")
+	return &Server{cfg: cfg, h: h, log: log, door: front.New(cfg.Front, log)}
 }
 
 // Start binds the listener and starts accepting connections.
 func (s *Server) Start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.door.Closed() {
 		return ingest.ErrServerClosed
 	}
-	if s.ln != nil {
+	if s.addr != nil {
 		return errors.New("rtmp server already started")
 	}
-	ln, err := net.Listen("tcp", s.cfg.Addr)
+	addr, err := s.door.ListenTCP(s.cfg.Addr, s.serve)
 	if err != nil {
-		return fmt.Errorf("listening for RTMP on %s: %w", s.cfg.Addr, err)
+		return fmt.Errorf("listening for RTMP: %w", err)
 	}
-	s.ln = ln
-	s.wg.Add(1)
-	go s.acceptLoop(ln)
-	s.log.Info("listening", "addr", ln.Addr().String())
+	s.addr = addr
+	s.log.Info("listening", "addr", addr.String())
 	return nil
 }
 
@@ -125,10 +107,7 @@ func (s *Server) Start() error {
 func (s *Server) Addr() net.Addr {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ln == nil {
-		return nil
-	}
-	return s.ln.Addr()
+	return s.addr
 }
 
 // Close stops accepting, cuts every connection (their publications end with
@@ -138,89 +117,19 @@ func (s *Server) Addr() net.Addr {
 // A session inside Handler.Publish (its context is cancelled) or a blocking
 // Publication.WriteUnit holds Close until that call returns.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	if !s.closed {
-		s.closed = true
-		s.cancel()
-		if s.ln != nil {
-			_ = s.ln.Close()
-		}
-		for c := range s.conns {
-			_ = c.Close()
-		}
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
+	s.door.Close()
 	return nil
 }
 
-func (s *Server) isClosed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closed
-}
+func (s *Server) isClosed() bool { return s.door.Closed() }
 
-func (s *Server) acceptLoop(ln net.Listener) {
-	defer s.wg.Done()
-	var backoff time.Duration
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if s.isClosed() {
-				return
-			}
-			// e.g. EMFILE: wait and retry rather than spin or give up
-			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			s.log.Warn("accept failed", "err", err, "retry_in", backoff)
-			select {
-			case <-time.After(backoff):
-			case <-s.ctx.Done():
-				return
-			}
-			continue
-		}
-		backoff = 0
-		if !s.track(c) {
-			_ = c.Close()
-		}
-	}
-}
-
-// track registers c and starts serving it, unless the server is closed or full.
-func (s *Server) track(c net.Conn) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	if len(s.conns) >= s.cfg.MaxConns {
-		if time.Since(s.lastFull) > time.Second { // a flood must not flood the log too
-			s.lastFull = time.Now()
-			s.log.Warn("refused connection: too many connections",
-				"remote", c.RemoteAddr().String(), "max_conns", s.cfg.MaxConns)
-		}
-		return false
-	}
-	s.conns[c] = struct{}{}
-	s.wg.Add(1)
-	go s.serve(c)
-	return true
-}
-
-func (s *Server) untrack(c net.Conn) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.conns, c)
-}
-
-func (s *Server) serve(c net.Conn) {
-	defer s.wg.Done()
-	defer s.untrack(c)
-	defer c.Close()
+// serve runs one admitted connection; the door closes it afterwards.
+func (s *Server) serve(c *front.Conn, nc net.Conn) {
 	sess := &session{
 		s:    s,
-		nc:   c,
-		log:  s.log.With("proto", "rtmp", "remote", c.RemoteAddr().String()),
+		fc:   c,
+		nc:   nc,
+		log:  s.log.With("proto", "rtmp", "remote", nc.RemoteAddr().String()),
 		born: time.Now(),
 	}
 	defer func() {

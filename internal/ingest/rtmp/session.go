@@ -14,12 +14,14 @@ import (
 	"github.com/bluenviron/gortmplib"
 
 	"github.com/ospreyvideo/osprey/internal/ingest"
+	"github.com/ospreyvideo/osprey/internal/ingest/front"
 )
 
 // session serves one TCP connection, from the handshake to the end of its
 // publication.
 type session struct {
 	s    *Server
+	fc   *front.Conn // the door's entry: deadlines and the reason it cut
 	nc   net.Conn
 	log  *slog.Logger
 	born time.Time
@@ -58,15 +60,16 @@ func (ss *session) end(cause error) {
 // serve runs the connection and returns the publication's end cause.
 func (ss *session) serve() error {
 	cfg := ss.s.cfg
-	_ = ss.nc.SetDeadline(time.Now().Add(cfg.HandshakeTimeout))
+	// until the publish command is accepted, the door's handshake deadline
+	// closes the connection
 	sc := &gortmplib.ServerConn{RW: newConn(ss.nc, cfg.WriteTimeout)}
 
 	if err := sc.Initialize(); err != nil {
-		ss.log.Debug("dropped connection during handshake", "err", err)
+		ss.log.Debug("dropped connection during handshake", "err", ss.dropCause(err))
 		return nil
 	}
 	if err := sc.AcceptConn(); err != nil {
-		ss.log.Debug("dropped connection before publish", "err", err)
+		ss.log.Debug("dropped connection before publish", "err", ss.dropCause(err))
 		return nil
 	}
 
@@ -83,7 +86,7 @@ func (ss *session) serve() error {
 	}
 	ss.log = ss.log.With("key", ingest.RedactKey(key))
 
-	ctx, cancel := context.WithTimeout(ss.s.ctx, cfg.AuthTimeout)
+	ctx, cancel := context.WithTimeout(ss.fc.Context(), cfg.AuthTimeout)
 	pub, err := ss.s.h.Publish(ctx, ingest.Request{Protocol: "rtmp", StreamKey: key, RemoteAddr: ss.nc.RemoteAddr()})
 	cancel()
 	if err != nil {
@@ -95,7 +98,10 @@ func (ss *session) serve() error {
 	ss.pub = pub
 
 	if err := sc.AcceptAction(); err != nil {
-		return fmt.Errorf("accepting publish: %w", err)
+		return fmt.Errorf("accepting publish: %w", ss.dropCause(err))
+	}
+	if err := ss.fc.Established(); err != nil {
+		return err
 	}
 	ss.log.Info("publisher connected")
 
@@ -117,7 +123,8 @@ func (ss *session) serve() error {
 	}
 	ss.log.Info("publishing", "tracks", describe(ss.feed.Tracks()))
 
-	mc.nc, mc.idle = ss.nc, cfg.ReadTimeout // from now on every message has ReadTimeout to arrive
+	// from now on the door's idle deadline watches the connection
+	_ = ss.nc.SetReadDeadline(time.Time{})
 	for {
 		err := r.Read()
 		if ss.writeErr != nil {
@@ -138,6 +145,9 @@ func (ss *session) serve() error {
 // classify turns a read error into a publication end cause: nil when the
 // publisher left normally.
 func (ss *session) classify(err error) error {
+	if cause := ss.fc.Cause(); cause != nil {
+		return cause // the door cut the connection: deadline or Close
+	}
 	switch {
 	case errors.Is(err, errPublisherLeft), errors.Is(err, io.EOF):
 		return nil
@@ -149,6 +159,15 @@ func (ss *session) classify(err error) error {
 		// gortmplib's message decoder refuses unknown codecs and message
 		// types with plain errors ("unsupported video codec: 4")
 		return fmt.Errorf("%w: %w", ingest.ErrUnsupported, err)
+	}
+	return err
+}
+
+// dropCause is why a connection was dropped before it published: the
+// door's reason when it cut it, err otherwise.
+func (ss *session) dropCause(err error) error {
+	if cause := ss.fc.Cause(); cause != nil {
+		return cause
 	}
 	return err
 }

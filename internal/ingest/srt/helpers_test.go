@@ -17,6 +17,7 @@ import (
 	"github.com/datarhei/gosrt/packet"
 
 	"github.com/ospreyvideo/osprey/internal/ingest"
+	"github.com/ospreyvideo/osprey/internal/ingest/front"
 	"github.com/ospreyvideo/osprey/internal/ingest/ingesttest"
 	"github.com/ospreyvideo/osprey/internal/media"
 )
@@ -29,8 +30,8 @@ const (
 // fastConfig keeps timeouts short so robustness tests run quickly.
 func fastConfig() Config {
 	return Config{
+		Front:        front.Config{IdleTimeout: 2 * time.Second},
 		StartTimeout: 2 * time.Second,
-		ReadTimeout:  2 * time.Second,
 	}
 }
 
@@ -209,11 +210,7 @@ func induction(t *testing.T, local, remote net.Addr, socketID uint32) []byte {
 }
 
 // sessions returns how many connections the server tracks, pending or live.
-func sessions(s *Server) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.pending + len(s.conns)
-}
+func sessions(s *Server) int { return s.door.Len() }
 
 func noFullKey(t *testing.T, line string, keys ...string) {
 	t.Helper()

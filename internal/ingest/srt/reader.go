@@ -17,20 +17,6 @@ const (
 // errNotTS: the publisher sends something other than MPEG-TS.
 var errNotTS = errors.New("data is not MPEG-TS (no 0x47 sync bytes 188 bytes apart)")
 
-// activityReader calls onData whenever data arrives.
-type activityReader struct {
-	r      io.Reader
-	onData func()
-}
-
-func (a *activityReader) Read(p []byte) (int, error) {
-	n, err := a.r.Read(p)
-	if n > 0 {
-		a.onData()
-	}
-	return n, err
-}
-
 // tsSniffer fails the stream early unless its first bytes hold three
 // MPEG-TS sync bytes 188 bytes apart. The mpegts reader would otherwise skip
 // garbage forever.

@@ -126,12 +126,12 @@ func TestInductionOnly(t *testing.T) {
 }
 
 // A caller that completes the handshake and then sends nothing is cut after
-// ReadTimeout with ErrTimeout, while another publisher is unaffected.
+// the idle timeout with ErrTimeout, while another publisher is unaffected.
 func TestSilentPublisherTimesOut(t *testing.T) {
 	clip := ingesttest.H264Clip(t)
 	h := ingesttest.NewHandler(testKey, "sk_other_key_0000000")
 	cfg := fastConfig()
-	cfg.ReadTimeout = 800 * time.Millisecond
+	cfg.Front.IdleTimeout = 800 * time.Millisecond
 	s, logs := startServer(t, h, cfg)
 
 	start := time.Now()
@@ -151,8 +151,8 @@ func TestSilentPublisherTimesOut(t *testing.T) {
 	if !errors.Is(cause, ingest.ErrTimeout) {
 		t.Errorf("cause = %v, want ErrTimeout", cause)
 	}
-	if d := time.Since(start); d < cfg.ReadTimeout-100*time.Millisecond || d > cfg.ReadTimeout+time.Second {
-		t.Errorf("silent publisher cut after %s, want about %s", d, cfg.ReadTimeout)
+	if d := time.Since(start); d < cfg.Front.IdleTimeout-100*time.Millisecond || d > cfg.Front.IdleTimeout+time.Second {
+		t.Errorf("silent publisher cut after %s, want about %s", d, cfg.Front.IdleTimeout)
 	}
 	logs.WaitLine(t, wait, "level=WARN", "publication ended", "remote=127.0.0.1:", "no data for")
 	silentPub.CheckContract(t)
@@ -207,12 +207,12 @@ func TestSlowSenderDoesNotBlockOthers(t *testing.T) {
 }
 
 // A publisher that goes silent mid-stream (keepalives only) is cut after
-// ReadTimeout with ErrTimeout.
+// the idle timeout with ErrTimeout.
 func TestStalledPublisherTimesOut(t *testing.T) {
 	clip := ingesttest.H264Clip(t)
 	h := ingesttest.NewHandler(testKey)
 	cfg := fastConfig()
-	cfg.ReadTimeout = 800 * time.Millisecond
+	cfg.Front.IdleTimeout = 800 * time.Millisecond
 	s, _ := startServer(t, h, cfg)
 	p := mustPublish(t, s, "publish:"+testKey, clip)
 	if err := p.send(clip, 0); err != nil {
@@ -224,8 +224,8 @@ func TestStalledPublisherTimesOut(t *testing.T) {
 	if cause := pub.WaitClosed(t, wait); !errors.Is(cause, ingest.ErrTimeout) {
 		t.Errorf("cause = %v, want ErrTimeout", cause)
 	}
-	if d := time.Since(stalled); d > cfg.ReadTimeout+time.Second {
-		t.Errorf("stalled publisher cut after %s, want about %s", d, cfg.ReadTimeout)
+	if d := time.Since(stalled); d > cfg.Front.IdleTimeout+time.Second {
+		t.Errorf("stalled publisher cut after %s, want about %s", d, cfg.Front.IdleTimeout)
 	}
 }
 
@@ -238,7 +238,7 @@ func TestCloseWithLiveSessions(t *testing.T) {
 	h := ingesttest.NewHandler(testKey)
 	log, _ := ingesttest.NewLogger()
 	cfg := fastConfig()
-	cfg.ReadTimeout, cfg.StartTimeout = 30*time.Second, 30*time.Second
+	cfg.Front.IdleTimeout, cfg.StartTimeout = 30*time.Second, 30*time.Second
 	cfg.Addr = "127.0.0.1:0"
 	s := New(cfg, h, log)
 	if err := s.Start(); err != nil {
@@ -353,7 +353,7 @@ func TestVanishedPeer(t *testing.T) {
 	clip := ingesttest.H264Clip(t)
 	h := ingesttest.NewHandler(testKey)
 	cfg := fastConfig()
-	cfg.ReadTimeout = 10 * time.Second // must not be what fires
+	cfg.Front.IdleTimeout = 10 * time.Second // must not be what fires
 	cfg.PeerIdleTimeout = time.Second
 	s, logs := startServer(t, h, cfg)
 	bh := newBlackhole(t, s.Addr())

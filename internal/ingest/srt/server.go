@@ -10,6 +10,11 @@
 // audio; one video and one audio track per session. Units are delivered
 // through ingest.Feed (see its documentation for the timeline and ownership
 // rules); MPEG-TS timestamps are unwrapped with mpegts.TimeDecoder.
+//
+// Connection requests come in through the ingest front door (package
+// ingest/front): a global and a per-address cap (over them: REJX_OVERLOAD),
+// a deadline for the stream key check, then an idle deadline while
+// publishing.
 package srt
 
 import (
@@ -24,37 +29,38 @@ import (
 	gosrt "github.com/datarhei/gosrt"
 
 	"github.com/ospreyvideo/osprey/internal/ingest"
+	"github.com/ospreyvideo/osprey/internal/ingest/front"
 )
 
 // Defaults for the zero fields of Config.
 const (
 	DefaultAuthTimeout  = 2 * time.Second
 	DefaultStartTimeout = 10 * time.Second
-	DefaultReadTimeout  = 10 * time.Second
-	DefaultMaxConns     = 64
 )
 
-// Config configures a Server. Zero durations and counts take the defaults.
+// Config configures a Server. Zero durations take the defaults.
 type Config struct {
 	Addr string // UDP address to listen on, e.g. ":9000"
 
+	// Front caps the sessions (in total and per client address, those
+	// being authenticated included) and sets the handshake deadline (a
+	// connection request must be accepted or rejected by then) and the
+	// idle deadline: how long a connected publisher may send no data. (A
+	// peer that stops sending anything, even keepalives, is dropped by
+	// gosrt after PeerIdleTimeout.) Zero fields take the front package's
+	// defaults.
+	Front front.Config
 	// AuthTimeout bounds Handler.Publish. SRT callers give up on a
 	// handshake after about 3 s, so keep it below that.
 	AuthTimeout time.Duration
 	// StartTimeout bounds the time from the accepted connection to the
 	// first video key frame (MPEG-TS tables and parameter sets included).
 	StartTimeout time.Duration
-	// ReadTimeout is how long a connected publisher may send no data. (A
-	// peer that stops sending anything, even keepalives, is dropped by
-	// gosrt after PeerIdleTimeout.)
-	ReadTimeout time.Duration
 	// PeerIdleTimeout overrides gosrt's (5 s) when set.
 	PeerIdleTimeout time.Duration
 	// Latency is the minimum receiver latency (SRT picks the larger of
 	// both sides'); gosrt's default is 120 ms.
 	Latency time.Duration
-	// MaxConns caps concurrent sessions, including those being authenticated.
-	MaxConns int
 }
 
 func (c Config) withDefaults() Config {
@@ -65,10 +71,7 @@ func (c Config) withDefaults() Config {
 	}
 	def(&c.AuthTimeout, DefaultAuthTimeout)
 	def(&c.StartTimeout, DefaultStartTimeout)
-	def(&c.ReadTimeout, DefaultReadTimeout)
-	if c.MaxConns <= 0 {
-		c.MaxConns = DefaultMaxConns
-	}
+	c.Front = c.Front.WithDefaults()
 	return c
 }
 
@@ -78,31 +81,22 @@ type Server struct {
 	h      ingest.Handler
 	log    *slog.Logger
 	srtLog *srtLogger
+	door   *front.Door
 
-	ctx    context.Context // cancelled by Close
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-
-	mu       sync.Mutex
-	ln       gosrt.Listener
-	conns    map[gosrt.Conn]struct{}
-	pending  int // requests being authenticated
-	closed   bool
-	lastFull time.Time // rate limit for the "too many connections" warning
+	mu   sync.Mutex
+	addr net.Addr
 }
 
 // New returns a server; Start binds it.
 func New(cfg Config, h ingest.Handler, log *slog.Logger) *Server {
-	ctx, cancel := context.WithCancel(context.Background())
+	cfg = cfg.withDefaults()
 	log = log.With("component", "ingest.srt")
 	return &Server{
-		cfg:    cfg.withDefaults(),
+		cfg:    cfg,
 		h:      h,
 		log:    log,
 		srtLog: newSRTLogger(log),
-		ctx:    ctx,
-		cancel: cancel,
-		conns:  map[gosrt.Conn]struct{}{},
+		door:   front.New(cfg.Front, log),
 	}
 }
 
@@ -110,10 +104,10 @@ func New(cfg Config, h ingest.Handler, log *slog.Logger) *Server {
 func (s *Server) Start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.door.Closed() {
 		return ingest.ErrServerClosed
 	}
-	if s.ln != nil {
+	if s.addr != nil {
 		return errors.New("srt server already started")
 	}
 	conf := gosrt.DefaultConfig()
@@ -124,14 +118,12 @@ func (s *Server) Start() error {
 	if s.cfg.PeerIdleTimeout > 0 {
 		conf.PeerIdleTimeout = s.cfg.PeerIdleTimeout
 	}
-	ln, err := gosrt.Listen("srt", s.cfg.Addr, conf)
+	addr, err := s.door.ListenSRT(s.cfg.Addr, conf, s.handle)
 	if err != nil {
-		return fmt.Errorf("listening for SRT on %s: %w", s.cfg.Addr, err)
+		return fmt.Errorf("listening for SRT: %w", err)
 	}
-	s.ln = ln
-	s.wg.Add(1)
-	go s.acceptLoop(ln)
-	s.log.Info("listening", "addr", ln.Addr().String())
+	s.addr = addr
+	s.log.Info("listening", "addr", addr.String())
 	return nil
 }
 
@@ -139,10 +131,7 @@ func (s *Server) Start() error {
 func (s *Server) Addr() net.Addr {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ln == nil {
-		return nil
-	}
-	return s.ln.Addr()
+	return s.addr
 }
 
 // Close stops accepting, cuts every connection (their publications end with
@@ -153,100 +142,15 @@ func (s *Server) Addr() net.Addr {
 // A session inside Handler.Publish (its context is cancelled) or a blocking
 // Publication.WriteUnit holds Close until that call returns.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	if !s.closed {
-		s.closed = true
-		s.cancel()
-		if s.ln != nil {
-			s.ln.Close() // also closes every connection it accepted
-		}
-		for c := range s.conns {
-			_ = c.Close()
-		}
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
+	s.door.Close()
 	return nil
 }
 
-func (s *Server) isClosed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closed
-}
-
-func (s *Server) acceptLoop(ln gosrt.Listener) {
-	defer s.wg.Done()
-	for {
-		req, err := ln.Accept2()
-		if err != nil {
-			if !s.isClosed() {
-				s.log.Error("SRT listener failed", "err", err)
-			}
-			return
-		}
-		if reason, warn, ok := s.admit(); !ok {
-			req.Reject(reason)
-			if warn {
-				s.log.Warn("refused publisher", "proto", "srt", "remote", req.RemoteAddr().String(),
-					"reason", fmt.Sprintf("too many connections (max %d)", s.cfg.MaxConns))
-			}
-			continue
-		}
-		s.wg.Add(1)
-		go s.handle(req)
-	}
-}
-
-// admit reserves room for a connection request. When it refuses, warn
-// says whether to log it (at most once a second, so a flood does not flood
-// the log).
-func (s *Server) admit() (reason gosrt.RejectionReason, warn, ok bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return gosrt.REJ_CLOSE, false, false
-	}
-	if s.pending+len(s.conns) >= s.cfg.MaxConns {
-		warn = time.Since(s.lastFull) > time.Second
-		if warn {
-			s.lastFull = time.Now()
-		}
-		return gosrt.REJX_OVERLOAD, warn, false
-	}
-	s.pending++
-	return 0, false, true
-}
-
-// promote turns a reserved request into a tracked connection; false when
-// the server closed meanwhile.
-func (s *Server) promote(c gosrt.Conn) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.pending--
-	if s.closed {
-		return false
-	}
-	s.conns[c] = struct{}{}
-	return true
-}
-
-func (s *Server) release() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.pending--
-}
-
-func (s *Server) untrack(c gosrt.Conn) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.conns, c)
-}
+func (s *Server) isClosed() bool { return s.door.Closed() }
 
 // handle authenticates a connection request during the handshake and, once
 // accepted, serves the connection until it ends.
-func (s *Server) handle(req gosrt.ConnRequest) {
-	defer s.wg.Done()
+func (s *Server) handle(fc *front.Conn, req gosrt.ConnRequest) {
 	remote := req.RemoteAddr()
 	log := s.log.With("proto", "srt", "remote", remote.String())
 
@@ -256,38 +160,39 @@ func (s *Server) handle(req gosrt.ConnRequest) {
 	}
 	if err != nil {
 		req.Reject(rejectReason(err))
-		s.release()
 		log.Warn("refused publisher", "reason", err)
 		return
 	}
 	log = log.With("key", ingest.RedactKey(key))
 
-	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.AuthTimeout)
+	// the door's handshake deadline ends ctx too
+	ctx, cancel := context.WithTimeout(fc.Context(), s.cfg.AuthTimeout)
 	pub, err := s.h.Publish(ctx, ingest.Request{Protocol: "srt", StreamKey: key, RemoteAddr: remote})
 	cancel()
 	if err != nil {
+		if cut := fc.Cause(); cut != nil {
+			err = fmt.Errorf("%w: %w", cut, err) // the handshake deadline passed, or Close
+		}
 		req.Reject(s.rejectFor(err))
-		s.release()
 		log.Warn("refused publisher", "reason", err)
 		return
 	}
 
 	conn, err := req.Accept()
 	if err != nil {
-		s.release()
 		pub.Close(fmt.Errorf("accepting SRT connection: %w", err))
 		log.Warn("publication ended", "cause", err)
 		return
 	}
-	if !s.promote(conn) {
-		_ = conn.Close()
-		pub.Close(ingest.ErrServerClosed)
+	defer conn.Close()
+	fc.OnCut(func() { _ = conn.Close() })
+	if err := fc.Established(); err != nil {
+		pub.Close(err)
+		log.Warn("publication ended", "cause", err)
 		return
 	}
-	defer s.untrack(conn)
-	defer conn.Close()
 
-	sess := &session{s: s, conn: conn, pub: pub, log: log, born: time.Now()}
+	sess := &session{s: s, fc: fc, conn: conn, pub: pub, log: log, born: time.Now()}
 	log.Info("publisher connected")
 	var cause error
 	func() {
@@ -312,7 +217,7 @@ func (s *Server) rejectFor(err error) gosrt.RejectionReason {
 		return gosrt.REJX_CONFLICT
 	case s.isClosed():
 		return gosrt.REJ_CLOSE
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return gosrt.REJX_ISE
 	}
 	return gosrt.REJX_FORBIDDEN

@@ -240,8 +240,8 @@ func TestEncryptedRefused(t *testing.T) {
 func TestMaxConns(t *testing.T) {
 	h := ingesttest.NewHandler(testKey, "sk_other_key_0000000")
 	cfg := fastConfig()
-	cfg.MaxConns = 1
-	cfg.ReadTimeout = 5 * time.Second
+	cfg.Front.MaxConns = 1
+	cfg.Front.IdleTimeout = 5 * time.Second
 	s, logs := startServer(t, h, cfg)
 	if _, err := dial(t, s, "publish:"+testKey); err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -14,22 +13,22 @@ import (
 	gosrt "github.com/datarhei/gosrt"
 
 	"github.com/ospreyvideo/osprey/internal/ingest"
+	"github.com/ospreyvideo/osprey/internal/ingest/front"
 	"github.com/ospreyvideo/osprey/internal/media"
 )
 
 // session reads MPEG-TS from one accepted SRT connection into its publication.
 type session struct {
 	s    *Server
+	fc   *front.Conn // the door's entry: idle deadline, why it was cut
 	conn gosrt.Conn
 	pub  ingest.Publication
 	log  *slog.Logger
 	born time.Time
 
-	feed   atomic.Pointer[ingest.Feed] // read by the start watchdog
-	td     mpegts.TimeDecoder
-	errs   int // non-fatal MPEG-TS decode errors
-	mu     sync.Mutex
-	cutErr error // why a watchdog closed the connection
+	feed atomic.Pointer[ingest.Feed] // read by the start watchdog
+	td   mpegts.TimeDecoder
+	errs int // non-fatal MPEG-TS decode errors
 }
 
 // end closes the publication and logs how the session ended.
@@ -47,43 +46,19 @@ func (ss *session) end(cause error) {
 	ss.log.Warn("publication ended", append(attrs, "cause", cause)...)
 }
 
-// cut closes the connection on behalf of a watchdog; the first reason wins.
-func (ss *session) cut(err error) {
-	ss.mu.Lock()
-	if ss.cutErr == nil {
-		ss.cutErr = err
-	}
-	ss.mu.Unlock()
-	_ = ss.conn.Close()
-}
-
-func (ss *session) cutCause() error {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	return ss.cutErr
-}
-
 // run reads the connection and returns the publication's end cause.
 func (ss *session) run() error {
 	cfg := ss.s.cfg
-	idle := time.AfterFunc(cfg.ReadTimeout, func() {
-		ss.cut(fmt.Errorf("%w: no data for %s", ingest.ErrTimeout, cfg.ReadTimeout))
-	})
-	defer idle.Stop()
 	start := time.AfterFunc(cfg.StartTimeout, func() {
 		if f := ss.feed.Load(); f == nil || !f.Flowing() {
-			ss.cut(fmt.Errorf("%w: no usable media (MPEG-TS tables, parameter sets, key frame) within %s",
+			ss.fc.Cut(fmt.Errorf("%w: no usable media (MPEG-TS tables, parameter sets, key frame) within %s",
 				ingest.ErrTimeout, cfg.StartTimeout))
 		}
 	})
 	defer start.Stop()
 
-	probe := &probeLimit{
-		r: &tsSniffer{r: &activityReader{r: ss.conn, onData: func() {
-			idle.Reset(cfg.ReadTimeout)
-		}}},
-		limit: maxProbeBytes,
-	}
+	// reads feed the door's idle deadline
+	probe := &probeLimit{r: &tsSniffer{r: ss.fc.Watch(ss.conn)}, limit: maxProbeBytes}
 	r := &mpegts.Reader{R: probe}
 	if err := r.Initialize(); err != nil {
 		return ss.cause(fmt.Errorf("reading MPEG-TS tables: %w", err))
@@ -118,8 +93,8 @@ func (ss *session) run() error {
 // cause: nil when the publisher shut the connection down.
 func (ss *session) cause(err error) error {
 	shutdown, peerIdle := ss.s.srtLog.ended(ss.conn.SocketId())
-	if c := ss.cutCause(); c != nil {
-		return c
+	if c := ss.fc.Cause(); c != nil {
+		return c // a deadline, a watchdog or Close cut the connection
 	}
 	if ss.s.isClosed() {
 		return ingest.ErrServerClosed
@@ -219,8 +194,8 @@ func mediaTrack(t *mpegts.Track) (*media.Track, error) {
 	case *mcodecs.MPEG4Audio:
 		return ingest.AACTrack(&c.Config)
 	case *mcodecs.Opus:
-		channels := c.ChannelCount //nolint:staticcheck // set alongside Desc by the reader
-		if c.Desc != nil {
+		channels := 0      // OpusTrack's default: stereo
+		if c.Desc != nil { // always set by the reader (from the PMT's opus_audio_descriptor)
 			channels = c.Desc.ChannelCount()
 		}
 		return ingest.OpusTrack(channels), nil

@@ -1,0 +1,62 @@
+package httpguard
+
+import (
+	"crypto/tls"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// Server returns an http.Server for handler with the guard's header
+// timeout (which also bounds the TLS handshake), idle timeout and header
+// size limit. It sets no ReadTimeout or WriteTimeout, which would cap
+// whole uploads and downloads: Wrap's progress deadlines cut stalled
+// clients instead.
+func (g *Guard) Server(handler http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: g.cfg.ReadHeaderTimeout,
+		IdleTimeout:       g.cfg.IdleTimeout,
+		MaxHeaderBytes:    int(g.cfg.MaxHeaderBytes),
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// Listener caps ln's connections (max_connections, and
+// max_connections_per_ip for every address but trusted proxies and
+// unlimited clients) and, when
+// certs is not nil, serves TLS over them with HTTP/2 offered by ALPN.
+func (g *Guard) Listener(ln net.Listener, certs *CertSource) net.Listener {
+	var warned sync.Mutex
+	var last time.Time
+	uncounted := append(append(proxies(nil), g.trusted...), g.exempt...)
+	capped := newCapListener(ln, g.cfg.MaxConnections, g.cfg.MaxConnectionsPerIP, uncounted, func(reason string) {
+		g.metrics.connections.WithLabelValues(reason).Inc()
+		g.connsRefused.Add(1)
+		warned.Lock()
+		defer warned.Unlock()
+		if now := time.Now(); now.Sub(last) >= 10*time.Second {
+			last = now
+			g.log.Warn("refusing HTTP connections over the cap", "cap", reason, "listener", ln.Addr().String())
+		}
+	})
+	if certs == nil {
+		return capped
+	}
+	return tls.NewListener(capped, certs.TLSConfig())
+}
+
+// OpenConnections reports, for a listener returned by Listener (before TLS),
+// the connections open in total and from addr; ok is false for any other
+// listener. Tests and diagnostics use it.
+func OpenConnections(ln net.Listener, addr netip.Addr) (total, fromAddr int, ok bool) {
+	c, ok := ln.(*capListener)
+	if !ok {
+		return 0, 0, false
+	}
+	total, fromAddr = c.open(addr)
+	return total, fromAddr, true
+}
