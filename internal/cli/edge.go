@@ -25,7 +25,7 @@ type edgeCmd struct {
 	CacheMemory          *config.ByteSize `name:"cache-memory" env:"OSPREY_EDGE_CACHE_MEMORY" placeholder:"SIZE" help:"Memory cache budget, e.g. 512MiB (default ${edge_cache_memory})."`
 	CacheDisk            *config.ByteSize `name:"cache-disk" env:"OSPREY_EDGE_CACHE_DISK" placeholder:"SIZE" help:"Disk cache budget, e.g. 10GiB; 0 disables the disk tier (default ${edge_cache_disk})."`
 	MaxObjectSize        *config.ByteSize `name:"max-object-size" env:"OSPREY_EDGE_MAX_OBJECT_SIZE" placeholder:"SIZE" help:"Larger responses are passed through uncached (default ${edge_max_object_size})."`
-	CacheKeyQuery        []string         `name:"cache-key-query" env:"OSPREY_EDGE_CACHE_KEY_QUERY" placeholder:"NAME" help:"Query parameter that is part of the cache key (repeatable); all others are dropped (default: none)."`
+	CacheKeyQuery        []string         `name:"cache-key-query" env:"OSPREY_EDGE_CACHE_KEY_QUERY" placeholder:"NAME" help:"Query parameter that is part of the cache key (repeatable); all others are dropped (default: player)."`
 	TTL                  []string         `name:"ttl" env:"OSPREY_EDGE_TTL" placeholder:"PATTERN=DURATION" help:"Default lifetime for paths matching PATTERN when the origin sets none, e.g. \"*.m3u8=1s\" (repeatable; built in: *.m3u8=1s, *.mpd=1s, *=24h)."`
 	NegativeTTL          *time.Duration   `name:"negative-ttl" env:"OSPREY_EDGE_NEGATIVE_TTL" placeholder:"DURATION" help:"How long 404 and 410 are cached; 0 disables (default ${edge_negative_ttl})."`
 	StaleIfError         *time.Duration   `name:"stale-if-error" env:"OSPREY_EDGE_STALE_IF_ERROR" placeholder:"DURATION" help:"Serve expired objects up to this long past expiry when the origins fail (default ${edge_stale_if_error})."`

@@ -33,7 +33,7 @@ type Edge struct {
 
 	// CacheKeyQuery lists the query parameters that are part of the cache
 	// key and are forwarded to the origin; every other parameter (tokens,
-	// signatures, CMCD) is dropped. Default: none.
+	// signatures, CMCD) is dropped. Default: "player" (the watch page's player choice).
 	CacheKeyQuery []string `yaml:"cache_key_query"`
 	// TTL gives default freshness lifetimes by path pattern ("*.m3u8=1s"),
 	// used when the origin's response says nothing (no max-age, s-maxage or
@@ -91,6 +91,7 @@ func DefaultEdge() Edge {
 		CacheMemory:          512 << 20,
 		CacheDisk:            10 << 30,
 		MaxObjectSize:        256 << 20,
+		CacheKeyQuery:        []string{"player"}, // /watch/{id}?player=dash picks the player
 		NegativeTTL:          time.Second,
 		StaleIfError:         24 * time.Hour,
 		OriginConnectTimeout: 500 * time.Millisecond,

@@ -18,9 +18,9 @@ import (
 //
 // Fields: time (RFC 3339, ms), client, method, host, path, query (without
 // signing parameters and CMCD), status, bytes, duration_ms, ttfb_ms, cache
-// (hit, miss, pass, revalidated, updating, stale, bypass, denied, error),
-// tier (memory or disk, on hits), origin and origin_status (when one was
-// asked), collapsed (joined another viewer's origin request), range,
+// (hit, miss, pass, revalidated, updating, stale, bypass, denied, error,
+// rejected), tier (memory or disk, on hits), origin and origin_status (when
+// one was asked), collapsed (joined another viewer's origin request), range,
 // user_agent, detail (why denied or failed), cmcd (an object of the CMCD
 // keys, numbers as numbers).
 type accessLog struct {

@@ -10,7 +10,21 @@ import (
 // (other methods, requests with credentials, bodies too large to share):
 // a plain reverse proxy to the first origin that is up, with the origin
 // header added. No failover: such requests may not be idempotent.
-func (e *Edge) newBypass() http.Handler {
+func (e *Edge) newBypass() http.Handler { return e.newPassThrough(nil) }
+
+// newTimeProxy returns the handler of the origin's clock: a pass-through
+// whose answers no cache may keep.
+func (e *Edge) newTimeProxy() http.Handler {
+	return e.newPassThrough(func(h http.Header) {
+		h.Set("Cache-Control", "no-store")
+		h.Del("Expires")
+		h.Del("Age")
+	})
+}
+
+// newPassThrough returns a reverse proxy to the first origin up; fix, when
+// set, edits the response's header.
+func (e *Edge) newPassThrough(fix func(http.Header)) http.Handler {
 	return &httputil.ReverseProxy{
 		Transport: e.transport,
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -23,6 +37,9 @@ func (e *Edge) newBypass() http.Handler {
 			}
 		},
 		ModifyResponse: func(resp *http.Response) error {
+			if fix != nil {
+				fix(resp.Header)
+			}
 			e.addTrace(resp.Header, e.cfg.Name+"; fwd=bypass")
 			return nil
 		},

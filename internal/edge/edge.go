@@ -127,6 +127,7 @@ type Edge struct {
 	registry  *prometheus.Registry
 	access    *accessLog
 	bypass    http.Handler
+	timeProxy http.Handler
 	now       func() time.Time
 
 	flightsMu sync.Mutex
@@ -211,6 +212,7 @@ func New(cfg Config) (*Edge, error) {
 		e.access = newAccessLog(cfg.AccessLog)
 	}
 	e.bypass = e.newBypass()
+	e.timeProxy = e.newTimeProxy()
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	if e.access != nil {
 		e.wg.Add(1)
@@ -261,8 +263,18 @@ func (e *Edge) Close() error {
 }
 
 // ServeHTTP serves the edge's own endpoints (/healthz, /metrics and the
-// invalidation API) and proxies everything else.
+// invalidation API), passes the origin's clock (/time) through uncached,
+// and proxies everything else. Every request's path is first put in
+// canonical form (see canonicalPath): a path that is not canonical is
+// refused with 400, and the canonical one is what protection, the cache
+// key and the origin URL are computed from.
 func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	cr, err := canonicalRequest(r)
+	if err != nil {
+		e.rejectPath(w, r, err)
+		return
+	}
+	r = cr
 	switch {
 	case r.URL.Path == "/healthz":
 		e.serveHealth(w, r)
@@ -270,7 +282,9 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.metrics.handler.ServeHTTP(w, r)
 	case strings.HasPrefix(r.URL.Path, invalidationsPath):
 		e.serveInvalidations(w, r)
+	case r.URL.Path == timePath:
+		e.serveTime(w, r)
 	default:
-		e.ServeProxy(w, r)
+		e.serveProxy(w, r)
 	}
 }

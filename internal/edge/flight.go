@@ -21,6 +21,12 @@ import (
 // body is complete the response is stored, and only then does the flight
 // leave the map: a request either joins the flight or finds the object in
 // the cache.
+//
+// A body of unknown length that grows past MaxObjectSize cannot be stored,
+// and must not be held whole either: the flight then leaves the map (a
+// later viewer makes its own origin request) and becomes a pass-through
+// stream for the viewers already on it, holding only a window of the body
+// (see window.go).
 type flight struct {
 	fkey  string       // key in Edge.flights: cache key + accept-encoding
 	key   string       // cache key
@@ -43,13 +49,20 @@ type flight struct {
 	storeable bool         // the response may be stored (if it completes)
 
 	mu      sync.Mutex
-	buf     []byte
+	buf     []byte // the body so far (before windowing)
 	end     bool
 	bodyErr error
-	wake    chan struct{} // closed and replaced whenever buf grows or ends
+	wake    chan struct{} // closed and replaced whenever the body grows or ends
+	win     window        // the body's window, once windowed
+	cursors map[*cursor]struct{}
+	moved   chan struct{} // a viewer advanced or left (capacity 1)
 
 	joined atomic.Int32 // viewers beyond the first
 }
+
+// A cursor is one viewer's position in a flight's body: the bytes before
+// off have been written to the viewer.
+type cursor struct{ off int64 }
 
 // passBody hands an uncacheable large body to exactly one viewer.
 type passBody struct {
@@ -65,7 +78,7 @@ func newFlight(fkey, key, ae, path string, stale *cache.Entry, gen uint64) *flig
 	return &flight{
 		fkey: fkey, key: key, ae: ae, path: path, stale: stale, gen: gen,
 		ready: make(chan struct{}), done: make(chan struct{}), wake: make(chan struct{}),
-		size: -1,
+		size: -1, cursors: map[*cursor]struct{}{}, moved: make(chan struct{}, 1),
 	}
 }
 
@@ -73,9 +86,14 @@ func newFlight(fkey, key, ae, path string, stale *cache.Entry, gen uint64) *flig
 // same lock it first calls recheck, which looks in the cache again: a
 // flight that ended between the caller's lookup and now has stored its
 // object. A non-nil entry from recheck is returned instead of a flight.
-func (e *Edge) join(fkey string, recheck func() *cache.Entry, start func() *flight) (*flight, *cache.Entry, bool) {
+// A viewer's cursor c (nil for a background revalidation) is attached to
+// the flight under the lock too, so that the flight cannot drop the start
+// of its body before the viewer has it (see window.go); the caller
+// detaches it when done.
+func (e *Edge) join(fkey string, recheck func() *cache.Entry, start func() *flight, c *cursor) (*flight, *cache.Entry, bool) {
 	e.flightsMu.Lock()
 	if f := e.flights[fkey]; f != nil {
+		f.attach(c)
 		e.flightsMu.Unlock()
 		f.joined.Add(1)
 		return f, nil, false
@@ -87,9 +105,58 @@ func (e *Edge) join(fkey string, recheck func() *cache.Entry, start func() *flig
 		}
 	}
 	f := start()
+	f.attach(c)
 	e.flights[fkey] = f
 	e.flightsMu.Unlock()
 	return f, nil, true
+}
+
+// attach registers a viewer's cursor (nil: none).
+func (f *flight) attach(c *cursor) {
+	if c == nil {
+		return
+	}
+	f.mu.Lock()
+	f.cursors[c] = struct{}{}
+	f.mu.Unlock()
+}
+
+// detach unregisters a viewer's cursor; it may be called more than once.
+func (f *flight) detach(c *cursor) {
+	if c == nil {
+		return
+	}
+	f.mu.Lock()
+	delete(f.cursors, c)
+	f.mu.Unlock()
+	f.signalMoved()
+}
+
+// advance records that a viewer has written n more bytes, and reports
+// whether the flight is windowed.
+func (f *flight) advance(c *cursor, n int) (windowed bool) {
+	f.mu.Lock()
+	c.off += int64(n)
+	windowed = f.win.on
+	f.mu.Unlock()
+	if windowed {
+		f.signalMoved()
+	}
+	return windowed
+}
+
+// stallLimit is how long an origin body may send nothing, and how long a
+// write to a viewer of a windowed flight may block, before it is cut off.
+func (e *Edge) stallLimit() time.Duration {
+	return max(10*e.cfg.OriginTimeout, 10*time.Second)
+}
+
+// signalMoved wakes the leader if it waits for viewers (see window.go).
+func (f *flight) signalMoved() {
+	select {
+	case f.moved <- struct{}{}:
+	default:
+	}
 }
 
 func (e *Edge) leave(f *flight) {
@@ -167,13 +234,19 @@ func (e *Edge) run(f *flight, ur upstreamRequest) {
 	f.buf = buf
 	close(f.ready)
 
-	idleLimit := max(10*e.cfg.OriginTimeout, 10*time.Second)
+	idleLimit := e.stallLimit()
 	idle := time.AfterFunc(idleLimit, got.cancel)
 	defer idle.Stop()
 	var readErr error
 	for {
 		if len(buf) == cap(buf) {
-			grown := make([]byte, len(buf), 2*cap(buf)+4096)
+			// Grow, but never much past the limit: past it, the body
+			// goes through a window instead.
+			size := 2*cap(buf) + 4096
+			if int64(size) > e.cfg.MaxObjectSize {
+				size = int(e.cfg.MaxObjectSize) + windowChunk
+			}
+			grown := make([]byte, len(buf), size)
 			copy(grown, buf)
 			buf = grown
 		}
@@ -188,8 +261,11 @@ func (e *Edge) run(f *flight, ur upstreamRequest) {
 				break
 			}
 			f.publish(buf, false, nil)
-			if int64(len(buf)) > e.cfg.MaxObjectSize {
-				f.storeable = false // keep streaming, never store
+			if int64(len(buf)) > e.cfg.MaxObjectSize && err == nil {
+				// Too large to store, length unknown: stream the rest
+				// through a bounded window.
+				e.streamWindowed(f, got, buf, idle, idleLimit)
+				return
 			}
 		}
 		if err == io.EOF {
@@ -213,7 +289,7 @@ func (e *Edge) run(f *flight, ur upstreamRequest) {
 	// object in the cache never joins this finished flight, and one who
 	// joins it gets the same object.
 	e.flightsMu.Lock()
-	if f.storeable && !e.invalidatedSince(f.gen, f.key) {
+	if f.storeable && int64(len(buf)) <= e.cfg.MaxObjectSize && !e.invalidatedSince(f.gen, f.key) {
 		e.store(f, fr, buf, now)
 	}
 	if e.flights[f.fkey] == f {
@@ -237,15 +313,21 @@ func (f *flight) publish(buf []byte, end bool, err error) {
 	close(wake)
 }
 
-// next returns the body bytes from off on, waiting until there are some;
-// end is true (with chunk empty) once the body is complete or failed.
-func (f *flight) next(ctx context.Context, off int) (chunk []byte, end bool, err error) {
+// next returns the body bytes from c.off on, waiting until there are
+// some; end is true (with chunk empty) once the body is complete or failed.
+// The caller calls advance once it has written the chunk.
+func (f *flight) next(ctx context.Context, c *cursor) (chunk []byte, end bool, err error) {
 	for {
 		f.mu.Lock()
-		if len(f.buf) > off {
-			chunk = f.buf[off:]
+		var behind bool
+		chunk, behind = f.at(c.off)
+		if len(chunk) > 0 {
 			f.mu.Unlock()
 			return chunk, false, nil
+		}
+		if behind {
+			f.mu.Unlock()
+			return nil, true, errFellBehind
 		}
 		if f.end {
 			err = f.bodyErr
@@ -271,7 +353,22 @@ func (f *flight) complete(ctx context.Context) ([]byte, error) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.win.on {
+		return nil, errWindowed
+	}
 	return f.buf, f.bodyErr
+}
+
+// at returns the body bytes held from off on (nil when there are none
+// yet); behind is true when the bytes at off were dropped already.
+func (f *flight) at(off int64) (chunk []byte, behind bool) {
+	if f.win.on {
+		return f.win.at(off)
+	}
+	if int64(len(f.buf)) > off {
+		return f.buf[off:], false
+	}
+	return nil, false
 }
 
 // store puts a complete response in the cache: under its key, or, when it

@@ -64,7 +64,7 @@ func newMetrics(e *Edge) *metrics {
 	}
 	m.byOutcome = map[string]outcomeMetrics{}
 	for _, c := range []string{statusHit, statusMiss, statusPass, statusRevalidated, statusUpdating,
-		statusStale, statusBypass, statusDenied, statusError} {
+		statusStale, statusBypass, statusDenied, statusError, statusRejected} {
 		m.byOutcome[c] = outcomeMetrics{
 			requests: m.requests.WithLabelValues(c),
 			bytes:    m.bytes.WithLabelValues(c),

@@ -10,14 +10,17 @@ import (
 	"github.com/ospreyvideo/osprey/internal/edge/cache"
 )
 
-// ServeProxy answers a viewer's request from the cache or the origins.
-func (e *Edge) ServeProxy(w http.ResponseWriter, r *http.Request) {
+// serveProxy answers a viewer's request from the cache or the origins; r's
+// path is canonical (see ServeHTTP).
+func (e *Edge) serveProxy(w http.ResponseWriter, r *http.Request) {
 	rec := e.begin(w, r)
 	defer e.end(rec)
 
 	// Protected paths need a signature whatever the method (a CORS
 	// preflight, which carries no cookies and reveals nothing, excepted).
-	if r.Method != http.MethodOptions && e.protected(r.URL.Path) {
+	// Patterns are matched against the canonical path both decoded and
+	// escaped, so that "/vod+x/*" covers /vod%2Bx/... too.
+	if r.Method != http.MethodOptions && (e.protected(r.URL.Path) || e.protected(r.URL.EscapedPath())) {
 		if err := e.verifySigned(r); err != nil {
 			rec.cache = statusDenied
 			rec.detail = err.Error()
@@ -55,6 +58,7 @@ func (e *Edge) ServeProxy(w http.ResponseWriter, r *http.Request) {
 	}
 
 	fkey := key + "\x00" + ae
+	c := new(cursor)
 	f, fresh, leader := e.join(fkey, func() *cache.Entry {
 		if ent := e.lookup(key, ae); ent != nil && ent.Meta.TTL(e.now()) > 0 {
 			return ent
@@ -62,7 +66,7 @@ func (e *Edge) ServeProxy(w http.ResponseWriter, r *http.Request) {
 		return nil
 	}, func() *flight {
 		return newFlight(fkey, key, ae, path, ent, e.invalidations.generation())
-	})
+	}, c)
 	if fresh != nil {
 		if e.serveEntry(rec, r, fresh, cacheStatusHit(e.cfg.Name, fresh.Meta.TTL(now)), statusHit) {
 			return
@@ -71,15 +75,16 @@ func (e *Edge) ServeProxy(w http.ResponseWriter, r *http.Request) {
 		// fall through to a flight of our own.
 		f, _, leader = e.join(fkey, nil, func() *flight {
 			return newFlight(fkey, key, ae, path, nil, e.invalidations.generation())
-		})
+		}, c)
 	}
+	defer f.detach(c)
 	if leader {
 		e.wg.Add(1)
 		go e.run(f, e.upstream(f, query))
 	} else {
 		rec.collapsed = true
 	}
-	e.serveFlight(rec, r, f, ent)
+	e.serveFlight(rec, r, f, c, ent)
 }
 
 // lookup finds key's entry, following an Accept-Encoding variant marker.
@@ -123,16 +128,17 @@ func (e *Edge) revalidate(key, ae, path, query string, ent *cache.Entry) {
 	fkey := key + "\x00" + ae
 	f, _, leader := e.join(fkey, nil, func() *flight {
 		return newFlight(fkey, key, ae, path, ent, e.invalidations.generation())
-	})
+	}, nil)
 	if leader {
 		e.wg.Add(1)
 		go e.run(f, e.upstream(f, query))
 	}
 }
 
-// serveFlight answers from a flight: streaming its body, or from the stale
-// entry when the origins failed and stale-if-error allows it.
-func (e *Edge) serveFlight(rec *record, r *http.Request, f *flight, stale *cache.Entry) {
+// serveFlight answers from a flight: streaming its body from cursor c, or
+// from the stale entry when the origins failed and stale-if-error allows
+// it. The caller detaches c afterwards.
+func (e *Edge) serveFlight(rec *record, r *http.Request, f *flight, c *cursor, stale *cache.Entry) {
 	ctx := r.Context()
 	select {
 	case <-f.ready:
@@ -198,7 +204,14 @@ func (e *Edge) serveFlight(rec *record, r *http.Request, f *flight, stale *cache
 	// Ranges and conditionals need the whole object: wait for it and
 	// answer like a hit would.
 	if f.status == http.StatusOK && (r.Header.Get("Range") != "" || hasConditional(r)) {
+		f.detach(c) // the flight must not wait for this viewer
 		body, err := f.complete(ctx)
+		if errors.Is(err, errWindowed) {
+			// Too large to have been kept: ask the origin ourselves.
+			rec.cache = statusBypass
+			e.bypass.ServeHTTP(rec, r)
+			return
+		}
 		if err != nil {
 			e.originFailed(rec, err)
 			return
@@ -211,14 +224,22 @@ func (e *Edge) serveFlight(rec *record, r *http.Request, f *flight, stale *cache
 	if r.Method == http.MethodHead {
 		return
 	}
-	e.streamFlight(rec, ctx, f)
+	e.streamFlight(rec, ctx, f, c)
 }
 
-// streamFlight copies the flight's body to the viewer as it arrives.
-func (e *Edge) streamFlight(rec *record, ctx context.Context, f *flight) {
-	off := 0
+// streamFlight copies the flight's body to the viewer as it arrives. On a
+// windowed flight, whose other viewers wait for the slowest, a write that
+// blocks for the stall limit cuts the viewer off.
+func (e *Edge) streamFlight(rec *record, ctx context.Context, f *flight, c *cursor) {
+	rc := http.NewResponseController(rec)
+	windowed, deadline := false, false
+	defer func() {
+		if deadline {
+			rc.SetWriteDeadline(time.Time{}) // the server sets its own for the next request
+		}
+	}()
 	for {
-		chunk, end, err := f.next(ctx, off)
+		chunk, end, err := f.next(ctx, c)
 		if end {
 			if err != nil && ctx.Err() == nil {
 				// The origin failed mid-body: cut the connection so the
@@ -228,11 +249,16 @@ func (e *Edge) streamFlight(rec *record, ctx context.Context, f *flight) {
 			}
 			return
 		}
+		if windowed {
+			deadline = rc.SetWriteDeadline(time.Now().Add(e.stallLimit())) == nil || deadline
+		}
 		if _, werr := rec.Write(chunk); werr != nil {
 			return
 		}
-		rec.Flush()
-		off += len(chunk)
+		if err := rc.Flush(); err != nil && deadline {
+			return
+		}
+		windowed = f.advance(c, len(chunk))
 	}
 }
 

@@ -17,6 +17,7 @@ const (
 	statusBypass      = "bypass"      // not a cacheable request
 	statusDenied      = "denied"      // signature missing or invalid
 	statusError       = "error"       // nothing to serve
+	statusRejected    = "rejected"    // path not canonical (400)
 )
 
 // record wraps the viewer's ResponseWriter to observe the answer for the

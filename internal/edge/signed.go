@@ -11,10 +11,14 @@ import (
 	"github.com/ospreyvideo/osprey/internal/edge/signedurl"
 )
 
-// protected reports whether path needs a signed URL or signed cookies.
+// protected reports whether a canonical path needs a signed URL or signed
+// cookies. Patterns match regardless of case, so that an origin that reads
+// paths case-insensitively (IIS, some object stores) cannot be asked for
+// /VOD/... unsigned; a signed URL still names its path exactly.
 func (e *Edge) protected(path string) bool {
+	lower := strings.ToLower(path)
 	for _, p := range e.cfg.RequireSigned {
-		if signedurl.Match(p, path) {
+		if signedurl.Match(strings.ToLower(p), lower) {
 			return true
 		}
 	}

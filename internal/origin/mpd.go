@@ -3,7 +3,6 @@ package origin
 import (
 	"bytes"
 	"hash/fnv"
-	"net/http"
 	"strconv"
 	"strings"
 )
@@ -130,42 +129,6 @@ func attr(tag []byte, name string) (start, end int, ok bool) {
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
-
-// baseURL returns the absolute base for root-relative URLs: the configured
-// public URL, or one built from the request (then fromRequest is true). It
-// returns "" when the request's Host is not a plain host[:port].
-func (o *Origin) baseURL(r *http.Request) (base string, fromRequest bool) {
-	if o.publicBase != "" {
-		return o.publicBase, false
-	}
-	if !validHost(r.Host) {
-		return "", true
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	} else if p, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ","); strings.EqualFold(strings.TrimSpace(p), "https") {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host, true
-}
-
-// validHost accepts host names, IPv4 and bracketed IPv6 addresses with an
-// optional port: nothing that would need escaping in XML or a URL.
-func validHost(h string) bool {
-	if h == "" {
-		return false
-	}
-	for _, c := range []byte(h) {
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case c == '.', c == '-', c == '_', c == ':', c == '[', c == ']':
-		default:
-			return false
-		}
-	}
-	return true
-}
 
 // shortHash is a compact fingerprint of s for ETag suffixes.
 func shortHash(s string) string {

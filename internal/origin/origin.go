@@ -47,7 +47,10 @@ type Config struct {
 	SegmentDuration time.Duration
 	// PublicURL is the externally visible base URL (scheme, host and an
 	// optional path prefix) used to make MPD UTCTiming URLs absolute. Empty:
-	// derive it from each request (TLS or X-Forwarded-Proto, and Host).
+	// they stay root-relative ("/time"), which players resolve against the
+	// MPD's own URL, so that behind an edge they reach the edge's /time.
+	// The origin never builds URLs from a request's Host or forwarded
+	// headers: its answers are the same for every viewer, and cacheable.
 	PublicURL string
 	// Mounts maps URL path prefixes to storage key prefixes, first match
 	// wins; empty means DefaultMounts.
@@ -95,7 +98,7 @@ type Origin struct {
 	log         *slog.Logger
 	mounts      []Mount
 	allowOrigin string
-	publicBase  string // PublicURL without trailing slash, XML-escaped; "" = from request
+	publicBase  string // PublicURL without trailing slash, XML-escaped; "" = keep root-relative
 	liveCC      string // Cache-Control of live manifests
 	now         func() time.Time
 	gzipPool    sync.Pool

@@ -259,7 +259,9 @@ func TestMissingIsFast(t *testing.T) {
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		if elapsed := time.Since(start); elapsed > 250*time.Millisecond {
+		// Generous for a loaded machine; what it guards against is a
+		// 404 that waits (for a manifest to appear, a lock, a timeout).
+		if elapsed := time.Since(start); elapsed > 2*time.Second {
 			t.Errorf("GET %s took %v", p, elapsed)
 		}
 		if resp.StatusCode != http.StatusNotFound {

@@ -53,8 +53,9 @@ func (o *Origin) serve(w http.ResponseWriter, r *http.Request, key string, mt me
 
 // serveManifest serves a playlist or MPD from memory: it is read whole to
 // pick its Cache-Control (live or ended), to make MPD UTCTiming URLs
-// absolute, and to gzip it when the client accepts that and asked for no
-// range. Each representation has its own ETag.
+// absolute when a public URL is configured, and to gzip it when the client
+// accepts that and asked for no range. Each representation has its own
+// ETag.
 func (o *Origin) serveManifest(w http.ResponseWriter, r *http.Request, obj storage.Object, ext string) {
 	info := obj.Info()
 	body, err := readManifest(obj, info.Size)
@@ -72,13 +73,13 @@ func (o *Origin) serveManifest(w http.ResponseWriter, r *http.Request, obj stora
 		ended = bytes.Contains(body, []byte("#EXT-X-ENDLIST"))
 	case ".mpd":
 		ended = mpdIsStatic(body)
-		base, fromRequest := o.baseURL(r)
-		if out, ok := rewriteUTCTiming(body, base); ok {
+		// UTCTiming stays root-relative ("/time", resolved by players
+		// against the MPD's URL: the edge's, behind an edge) unless a
+		// public URL is configured. Nothing here depends on the request,
+		// so one cached MPD serves every viewer.
+		if out, ok := rewriteUTCTiming(body, o.publicBase); ok {
 			body = out
-			etag += "-u" + shortHash(base)
-			if fromRequest {
-				h.Add("Vary", "X-Forwarded-Proto")
-			}
+			etag += "-u" + shortHash(o.publicBase)
 		}
 	}
 	if ended {

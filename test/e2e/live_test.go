@@ -173,7 +173,7 @@ func TestRTMPPublishToHLSAndDASH(t *testing.T) {
 
 	// While live: the MPD is dynamic, points at our own clock, and ffprobe reads it.
 	code, mpd := get(t, ch.Playback.DASH)
-	if code != 200 || !strings.Contains(string(mpd), `type="dynamic"`) || !strings.Contains(string(mpd), s.httpBase+"/time") {
+	if code != 200 || !strings.Contains(string(mpd), `type="dynamic"`) || !strings.Contains(string(mpd), `value="/time"`) {
 		t.Errorf("live MPD: HTTP %d\n%s", code, mpd)
 	}
 	if p := ffprobe(t, ch.Playback.DASH); len(p.Streams) != 4 {
