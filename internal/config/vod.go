@@ -18,6 +18,10 @@ type VOD struct {
 	// Inbox watches <data>/inbox: a file that finishes arriving there
 	// becomes an asset. Default true.
 	Inbox bool `yaml:"inbox"`
+	// UploadExpiry is how long an unfinished upload (a tus upload nobody
+	// resumes, a partial file a crash left in <data>/uploads) is kept
+	// untouched before it is removed; at least 1m; default 24h.
+	UploadExpiry time.Duration `yaml:"upload_expiry"`
 }
 
 func defaultVOD() VOD {
@@ -28,6 +32,7 @@ func defaultVOD() VOD {
 		MaxAttempts:     3,
 		MaxSourceSize:   20 << 30,
 		Inbox:           true,
+		UploadExpiry:    24 * time.Hour,
 	}
 }
 
@@ -51,6 +56,9 @@ func (v VOD) validate(c Config) []error {
 	}
 	if v.MaxSourceSize < 1 {
 		add("vod.max_source_size", "must be positive, got %d", v.MaxSourceSize)
+	}
+	if v.UploadExpiry < time.Minute || v.UploadExpiry > 365*24*time.Hour {
+		add("vod.upload_expiry", "must be between 1m and 8760h (a year), got %s", v.UploadExpiry)
 	}
 	return errs
 }

@@ -69,8 +69,8 @@ func TestEndToEnd(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no delivery within 10 s")
 	}
-	if !Verify(hook.Secret, r.body, r.sig) {
-		t.Fatalf("signature %q does not verify for %s", r.sig, r.body)
+	if err := Verify(hook.Secret, r.sig, r.body, 0); err != nil {
+		t.Fatalf("signature %q does not verify for %s: %v", r.sig, r.body, err)
 	}
 	var ev Event
 	if err := json.Unmarshal(r.body, &ev); err != nil || ev.Type != AssetReady || string(ev.Data) != `{"id":"as_1"}` {

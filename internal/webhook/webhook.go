@@ -10,18 +10,23 @@
 //
 // with the headers Osprey-Event (type), Osprey-Delivery (event id, the same
 // on every attempt, for deduplication), Osprey-Timestamp (unix seconds) and
-// Osprey-Signature: "sha256=" + hex(HMAC-SHA256(secret, body)). Receivers
-// check the signature with Verify (or its equivalent) and answer 2xx; 410
-// Gone stops further attempts for that event.
+//
+//	Osprey-Signature: t=<unix seconds>,v1=<hex(HMAC-SHA256(secret, "<t>.<body>"))>
+//
+// The signed timestamp lets receivers refuse replays: Verify checks the
+// signature in constant time and refuses a timestamp more than a tolerance
+// (5 minutes by default) away from now. Receivers answer 2xx; 410 Gone
+// stops further attempts for that event.
+//
+// Deliveries go out through a client that refuses non-public addresses at
+// dial time and ignores proxies from the environment (NewClient), and
+// CheckURL refuses a literal private address or localhost when a webhook
+// is registered.
 package webhook
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
-	"strings"
 )
 
 // Event types.
@@ -34,33 +39,6 @@ const (
 
 // EventTypes lists every event type, for validating subscriptions.
 var EventTypes = []string{AssetCreated, AssetProgress, AssetReady, AssetFailed}
-
-// signaturePrefix names the signature's algorithm in the header value.
-const signaturePrefix = "sha256="
-
-// Sign returns the Osprey-Signature header value for body:
-// "sha256=" + hex(HMAC-SHA256(secret, body)).
-func Sign(secret string, body []byte) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write(body)
-	return signaturePrefix + hex.EncodeToString(m.Sum(nil))
-}
-
-// Verify reports whether header is body's signature under secret, in
-// constant time.
-func Verify(secret string, body []byte, header string) bool {
-	got, ok := strings.CutPrefix(header, signaturePrefix)
-	if !ok {
-		return false
-	}
-	mac, err := hex.DecodeString(got)
-	if err != nil {
-		return false
-	}
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write(body)
-	return hmac.Equal(mac, m.Sum(nil))
-}
 
 // NewSecret returns a new signing secret: "whsec_" and 32 random bytes,
 // base64url without padding.

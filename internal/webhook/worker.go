@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -50,9 +51,16 @@ func (DeliverArgs) InsertOpts() river.InsertOpts {
 // Worker delivers DeliverArgs jobs.
 type Worker struct {
 	river.WorkerDefaults[DeliverArgs]
-	Store  catalog.WebhookStore
-	Client *http.Client // nil means http.DefaultClient's settings; redirects are never followed
-	Log    *slog.Logger // nil discards
+	Store catalog.WebhookStore
+	// Client sends deliveries; nil means NewClient(false): guarded
+	// against non-public addresses, no proxy. Redirects are never
+	// followed, whatever the client says.
+	Client *http.Client
+	Log    *slog.Logger     // nil discards
+	Now    func() time.Time // nil means time.Now; stamps the signature
+
+	defaultOnce   sync.Once
+	defaultClient *http.Client
 }
 
 // Work POSTs the event to the webhook and records the attempt. A 2xx answer
@@ -115,8 +123,12 @@ func (w *Worker) post(ctx context.Context, hook catalog.Webhook, args DeliverArg
 	req.Header.Set("User-Agent", "Osprey-Webhooks/1")
 	req.Header.Set("Osprey-Event", args.EventType)
 	req.Header.Set("Osprey-Delivery", args.EventID)
-	req.Header.Set("Osprey-Timestamp", strconv.FormatInt(time.Now().Unix(), 10))
-	req.Header.Set("Osprey-Signature", Sign(hook.Secret, args.Body))
+	now := time.Now()
+	if w.Now != nil {
+		now = w.Now()
+	}
+	req.Header.Set("Osprey-Timestamp", strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set("Osprey-Signature", Sign(hook.Secret, now, args.Body))
 
 	start := time.Now()
 	resp, err := w.client().Do(req)
@@ -125,7 +137,7 @@ func (w *Worker) post(ctx context.Context, hook catalog.Webhook, args DeliverArg
 		if errors.As(err, &ue) {
 			err = ue.Err // without the URL, which may hold a token
 		}
-		return 0, time.Since(start), err
+		return 0, time.Since(start), blockedError(err)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
 	_ = resp.Body.Close()
@@ -136,13 +148,16 @@ func (w *Worker) post(ctx context.Context, hook catalog.Webhook, args DeliverArg
 	return resp.StatusCode, took, nil
 }
 
-// client is w.Client (or a default) set not to follow redirects: a
-// redirected POST would turn into a GET, so a 3xx is a failed attempt.
+// client is w.Client (or NewClient(false)) set not to follow redirects: a
+// redirected POST would turn into a GET, and its target would escape
+// CheckURL, so a 3xx is a failed attempt.
 func (w *Worker) client() *http.Client {
-	var c http.Client
-	if w.Client != nil {
-		c = *w.Client
+	base := w.Client
+	if base == nil {
+		w.defaultOnce.Do(func() { w.defaultClient = NewClient(false) })
+		base = w.defaultClient
 	}
+	c := *base
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &c
 }

@@ -84,8 +84,8 @@ func TestWorkOutcomes(t *testing.T) {
 			if req.Method != http.MethodPost || req.URL.Path != "/hook" || string(body) != string(args.Body) {
 				t.Fatalf("got %s %s %s", req.Method, req.URL.Path, body)
 			}
-			if !Verify("whsec_s3cret", body, req.Header.Get("Osprey-Signature")) {
-				t.Errorf("signature %q does not verify", req.Header.Get("Osprey-Signature"))
+			if err := Verify("whsec_s3cret", req.Header.Get("Osprey-Signature"), body, 0); err != nil {
+				t.Errorf("signature %q does not verify: %v", req.Header.Get("Osprey-Signature"), err)
 			}
 			for h, want := range map[string]string{
 				"Content-Type":    "application/json",
@@ -121,7 +121,7 @@ func TestWorkNetworkError(t *testing.T) {
 	url := srv.URL + "/hook?token=SECRET"
 	srv.Close() // nothing listens there now
 	store := &fakeStore{hooks: []catalog.Webhook{{ID: "wh_1", URL: url, Secret: "s"}}}
-	w := &Worker{Store: store}
+	w := &Worker{Store: store, Client: NewClient(true)}
 	if err := w.Work(context.Background(), newJob(testArgs(), 1)); err == nil {
 		t.Fatal("Work succeeded against a closed server")
 	}
