@@ -96,6 +96,10 @@ type Deps struct {
 	// address when listening on port 0.
 	RTMPAddr, SRTAddr string
 
+	// AllowPrivateWebhooks (webhooks.allow_private_urls) lets webhooks be
+	// registered for localhost and literal non-public addresses.
+	AllowPrivateWebhooks bool
+
 	// Ready reports readiness beyond the catalog ping; may be nil.
 	Ready func(ctx context.Context) error
 	Log   *slog.Logger     // nil discards

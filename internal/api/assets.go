@@ -2,8 +2,9 @@ package api
 
 // Asset endpoints, all under the /api/v1 authentication:
 //
-//	POST   /api/v1/assets                    multipart/form-data (file, optional title), or
-//	                                         JSON {"source_url": "...", "title": "..."} -> 201 asset;
+//	POST   /api/v1/assets                    multipart/form-data (file, optional title) -> 201 asset, or
+//	                                         JSON {"source_url": "...", "title": "..."} -> 202 asset,
+//	                                         status "importing" while a job downloads the source;
 //	                                         ?priority=1..4 (1 runs first; default 2)
 //	GET    /api/v1/assets                    ?upload_id=&status=&limit=&cursor= -> {"items":[...],"next_cursor":"..."}
 //	GET    /api/v1/assets/{id}               one asset
@@ -25,6 +26,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -127,8 +129,7 @@ func (a *API) createAsset(w http.ResponseWriter, r *http.Request) error {
 		if strings.TrimSpace(req.SourceURL) == "" {
 			return errInvalid("source_url is required")
 		}
-		f, err = a.deps.Intake.FromURL(r.Context(), req.SourceURL)
-		f.Title = title
+		return a.importURL(w, r, req.SourceURL, title, priority)
 	default:
 		return &Error{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedMediaType,
 			Message: `send multipart/form-data with a "file" field, or application/json with "source_url"`}
@@ -137,13 +138,37 @@ func (a *API) createAsset(w http.ResponseWriter, r *http.Request) error {
 		return assetError(err, "", "receiving the source of")
 	}
 	f.Priority = priority
-	// The VOD owns the file from here on; it finishes even if the client leaves.
+	// Creating the asset finishes even if the client leaves.
 	asset, err := a.deps.VOD.CreateAsset(context.WithoutCancel(r.Context()), f)
 	if err != nil {
+		// The file is still ours: the asset does not exist.
+		_ = os.Remove(f.Path)
 		return assetError(err, "", "creating")
 	}
 	w.Header().Set("Location", "/api/v1/assets/"+asset.ID)
 	writeJSON(w, http.StatusCreated, AssetJSON(a.baseURL(r), asset))
+	return nil
+}
+
+// URLImporter is a VOD that imports sources from URLs in the background
+// (vod.Service): the asset is returned at once, importing.
+type URLImporter interface {
+	ImportURL(ctx context.Context, rawURL, title string, priority int) (catalog.Asset, error)
+}
+
+// importURL answers 202 Accepted with the new asset, importing: a job
+// downloads the source (SSRF guard at dial time) and queues its processing.
+func (a *API) importURL(w http.ResponseWriter, r *http.Request, rawURL, title string, priority int) error {
+	imp, ok := a.deps.VOD.(URLImporter)
+	if !ok {
+		return errUnavailable("URL imports are not enabled on this server")
+	}
+	asset, err := imp.ImportURL(context.WithoutCancel(r.Context()), rawURL, title, priority)
+	if err != nil {
+		return assetError(err, "", "importing")
+	}
+	w.Header().Set("Location", "/api/v1/assets/"+asset.ID)
+	writeJSON(w, http.StatusAccepted, AssetJSON(a.baseURL(r), asset))
 	return nil
 }
 
@@ -152,10 +177,10 @@ func (a *API) listAssets(w http.ResponseWriter, r *http.Request) error {
 	f := catalog.AssetFilter{UploadID: q.Get("upload_id"), After: q.Get("cursor")}
 	if s := q.Get("status"); s != "" {
 		switch st := catalog.AssetStatus(s); st {
-		case catalog.AssetQueued, catalog.AssetProcessing, catalog.AssetReady, catalog.AssetFailed:
+		case catalog.AssetImporting, catalog.AssetQueued, catalog.AssetProcessing, catalog.AssetReady, catalog.AssetFailed:
 			f.Status = st
 		default:
-			return errInvalid("status %q is not one of queued, processing, ready, failed", s)
+			return errInvalid("status %q is not one of importing, queued, processing, ready, failed", s)
 		}
 	}
 	if l := q.Get("limit"); l != "" {

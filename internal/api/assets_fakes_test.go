@@ -25,7 +25,10 @@ type fakeVOD struct {
 	cancelled []string
 	deleted   []string
 	subtitles []string // asset/language
+	imports   []string // full source URLs given to ImportURL
 	createErr error
+	// checkURL, when set, refuses URLs as the real VOD's fetcher does.
+	checkURL func(string) error
 }
 
 type receivedSource struct {
@@ -35,15 +38,15 @@ type receivedSource struct {
 
 func (v *fakeVOD) CreateAsset(ctx context.Context, f intake.File) (catalog.Asset, error) {
 	data, err := os.ReadFile(f.Path)
-	_ = os.Remove(f.Path) // the Creator owns the file
 	if err != nil {
 		return catalog.Asset{}, err
 	}
 	v.mu.Lock()
 	if v.createErr != nil {
 		v.mu.Unlock()
-		return catalog.Asset{}, v.createErr
+		return catalog.Asset{}, v.createErr // the file stays the caller's
 	}
+	_ = os.Remove(f.Path) // moved into "storage"
 	v.created = append(v.created, receivedSource{File: f, Data: data})
 	n := len(v.created)
 	v.mu.Unlock()
@@ -63,6 +66,33 @@ func (v *fakeVOD) CreateAsset(ctx context.Context, f intake.File) (catalog.Asset
 		UploadID:  f.UploadID,
 		CreatedAt: at,
 		UpdatedAt: at,
+	}
+	if err := v.cat.CreateAsset(ctx, a, nil); err != nil {
+		return catalog.Asset{}, err
+	}
+	return v.cat.GetAsset(ctx, a.ID)
+}
+
+// ImportURL creates an importing asset, as the real VOD does before its
+// job downloads the source.
+func (v *fakeVOD) ImportURL(ctx context.Context, rawURL, title string, priority int) (catalog.Asset, error) {
+	if v.checkURL != nil {
+		if err := v.checkURL(rawURL); err != nil {
+			return catalog.Asset{}, err
+		}
+	}
+	v.mu.Lock()
+	v.imports = append(v.imports, rawURL)
+	n := len(v.imports)
+	v.mu.Unlock()
+	if title == "" {
+		title = "Untitled"
+	}
+	at := t0.Add(time.Duration(n) * time.Second)
+	a := catalog.Asset{
+		ID: fmt.Sprintf("as_imp%013d", n), Title: title, Status: catalog.AssetImporting, Stage: "download",
+		Source:    catalog.AssetSource{Origin: "url", URL: intake.RedactURL(rawURL)},
+		CreatedAt: at, UpdatedAt: at,
 	}
 	if err := v.cat.CreateAsset(ctx, a, nil); err != nil {
 		return catalog.Asset{}, err
@@ -138,6 +168,7 @@ func newAssetEnv(t *testing.T, modifyIntake func(*intake.Config), modify ...func
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = in.Close() })
+	vod.checkURL = in.CheckURL
 	deps := Deps{Catalog: cat, VOD: vod, Intake: in, AdminToken: testToken, Now: func() time.Time { return t0 }}
 	for _, m := range modify {
 		m(&deps)

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -143,24 +144,50 @@ func TestCreateAssetRefusals(t *testing.T) {
 	}
 }
 
+// TestCreateAssetFromURL checks that a URL import answers 202 at once
+// with the asset importing, hands the full URL to the VOD (its job), and
+// shows the URL everywhere else with its secrets redacted.
 func TestCreateAssetFromURL(t *testing.T) {
 	t.Parallel()
 	e := newAssetEnv(t, func(c *intake.Config) { c.AllowPrivateURLs = true })
-	data := randomData(t, 50<<10)
-	src := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(data) }))
-	t.Cleanup(src.Close)
-	body, _ := json.Marshal(CreateAssetRequest{SourceURL: src.URL + "/films/intro.mp4", Title: "Intro"})
+	const secret = "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY"
+	full := "https://bucket.example.com/films/intro.mp4?X-Amz-Expires=600&X-Amz-Signature=" + secret + "&token=" + secret
+	body, _ := json.Marshal(CreateAssetRequest{SourceURL: full, Title: "Intro"})
 	w := e.serve(jsonRequest("POST", "/api/v1/assets", string(body)))
-	if w.Code != http.StatusCreated {
+	if w.Code != http.StatusAccepted {
 		t.Fatalf("status %d: %s", w.Code, w.Body)
 	}
-	got := decode[Asset](t, w)
-	want := AssetSource{Filename: "intro.mp4", Size: int64(len(data)), Origin: "url", URL: src.URL + "/films/intro.mp4"}
-	if got.Title != "Intro" || got.Source != want {
-		t.Fatalf("asset = %+v", got)
+	if strings.Contains(w.Body.String(), secret) {
+		t.Fatalf("the response shows the secret: %s", w.Body)
 	}
-	if srcs := e.vod.sources(); len(srcs) != 1 || !bytes.Equal(srcs[0].Data, data) {
-		t.Fatal("VOD did not get the downloaded bytes")
+	got := decode[Asset](t, w)
+	want := AssetSource{Origin: "url", URL: "https://bucket.example.com/films/intro.mp4?X-Amz-Expires=600&X-Amz-Signature=REDACTED&token=REDACTED"}
+	if got.Title != "Intro" || got.Status != "importing" || got.Source != want || w.Header().Get("Location") != "/api/v1/assets/"+got.ID {
+		t.Fatalf("asset = %+v, Location %q", got, w.Header().Get("Location"))
+	}
+	e.vod.mu.Lock()
+	imports := slices.Clone(e.vod.imports)
+	e.vod.mu.Unlock()
+	if len(imports) != 1 || imports[0] != full {
+		t.Fatalf("the VOD got %q, want the full URL", imports)
+	}
+	w = e.do("GET", "/api/v1/assets/"+got.ID, "")
+	if w.Code != http.StatusOK || strings.Contains(w.Body.String(), secret) {
+		t.Fatalf("GET: %d %s", w.Code, w.Body)
+	}
+	w = e.do("GET", "/api/v1/assets?status=importing", "")
+	if l := decode[AssetList](t, w); w.Code != http.StatusOK || len(l.Items) != 1 || l.Items[0].ID != got.ID {
+		t.Fatalf("list of importing assets: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestAssetJSONRedactsOldRows checks that a URL stored before URLs were
+// stored redacted is still shown redacted (the API and webhook payloads).
+func TestAssetJSONRedactsOldRows(t *testing.T) {
+	t.Parallel()
+	a := AssetJSON("", catalog.Asset{ID: "as_1", Source: catalog.AssetSource{Origin: "url", URL: "https://h/v.mp4?sig=SECRET"}})
+	if a.Source.URL != "https://h/v.mp4?sig=REDACTED" {
+		t.Fatalf("source url %q", a.Source.URL)
 	}
 }
 

@@ -6,15 +6,16 @@ import (
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/catalog"
+	"github.com/ospreyvideo/osprey/internal/intake"
 )
 
 // Asset is a VoD asset as the API (and webhook payloads) show it.
 type Asset struct {
 	ID         string           `json:"id"`
 	Title      string           `json:"title"`
-	Status     string           `json:"status"` // queued, processing, ready, failed
-	Stage      string           `json:"stage"`  // while processing: probe, transcode, thumbnails, publish
-	Progress   float64          `json:"progress"`
+	Status     string           `json:"status"`   // importing, queued, processing, ready, failed
+	Stage      string           `json:"stage"`    // download while importing; while processing: probe, transcode, thumbnails, publish
+	Progress   float64          `json:"progress"` // percent of the download while importing (when its size is known), else of processing
 	Error      string           `json:"error,omitempty"`
 	Attempts   int              `json:"attempts"`
 	Duration   float64          `json:"duration"` // seconds
@@ -34,8 +35,10 @@ type AssetSource struct {
 	Filename string `json:"filename"`
 	Size     int64  `json:"size"`
 	Origin   string `json:"origin"` // tus, multipart, url, inbox
-	URL      string `json:"url,omitempty"`
-	Probe    string `json:"probe,omitempty"`
+	// URL is the source URL of a URL import, every query value that may be
+	// a secret replaced by "REDACTED" (intake.RedactURL).
+	URL   string `json:"url,omitempty"`
+	Probe string `json:"probe,omitempty"`
 }
 
 // AssetRendition is one packaged rendition.
@@ -98,7 +101,7 @@ func AssetJSON(base string, a catalog.Asset) Asset {
 			Filename: a.Source.Filename,
 			Size:     a.Source.Size,
 			Origin:   a.Source.Origin,
-			URL:      a.Source.URL,
+			URL:      redactedURL(a.Source.URL),
 			Probe:    a.Source.Probe,
 		},
 		Renditions: make([]AssetRendition, 0, len(a.Output.Renditions)),
@@ -128,6 +131,15 @@ func AssetJSON(base string, a catalog.Asset) Asset {
 		v.Thumbnails = &AssetThumbnails{Poster: mediaURL(media, o.Poster), Sprite: mediaURL(media, o.Sprite), VTT: mediaURL(media, o.Thumbnails)}
 	}
 	return v
+}
+
+// redactedURL is a stored source URL as it may be shown: redacted again,
+// for rows written before URLs were stored redacted.
+func redactedURL(u string) string {
+	if u == "" {
+		return ""
+	}
+	return intake.RedactURL(u)
 }
 
 func mediaURL(media, path string) string {

@@ -92,6 +92,9 @@ func (a *API) createWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := webhook.CheckURL(u, a.deps.AllowPrivateWebhooks); err != nil {
+		return errInvalid("%v", err)
+	}
 	events, err := checkEvents(req.Events)
 	if err != nil {
 		return err

@@ -73,7 +73,7 @@ func TestWebhookCreate(t *testing.T) {
 	}
 
 	// No events means all; the secrets differ.
-	all := e.create(t, `{"url":"http://10.0.0.5:8080/hook"}`)
+	all := e.create(t, `{"url":"http://hooks.example.net:8080/hook"}`)
 	if all.Events == nil || len(all.Events) != 0 || all.Secret == got.Secret || all.ID == got.ID {
 		t.Fatalf("second webhook %+v", all)
 	}
@@ -94,6 +94,10 @@ func TestWebhookCreateInvalid(t *testing.T) {
 		{`{"url":"https://:443/path"}`, "must name a host"},
 		{`{"url":"https://exa mple.com"}`, "not a valid URL"},
 		{`{"url":"https://example.com/#x"}`, "fragment"},
+		{`{"url":"http://127.0.0.1:8080/hook"}`, "127.0.0.1 is a loopback address"},
+		{`{"url":"http://localhost/hook"}`, "localhost is this machine"},
+		{`{"url":"http://169.254.169.254/latest/meta-data/"}`, "link-local"},
+		{`{"url":"http://10.0.0.5:8080/hook"}`, "webhooks.allow_private_urls"},
 		{`{"url":"https://example.com/` + strings.Repeat("a", 2100) + `"}`, "at most 2048"},
 		{`{"url":"https://example.com","events":["asset.deleted"]}`, `unknown event type "asset.deleted"`},
 		{`{"url":"https://example.com","events":["asset.ready",""]}`, `unknown event type ""`},

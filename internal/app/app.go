@@ -186,6 +186,8 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			RTMPAddr:   rtmpAddr,
 			SRTAddr:    srtAddr,
 			Log:        log,
+
+			AllowPrivateWebhooks: cfg.Webhooks.AllowPrivateURLs,
 		}),
 		origin:  orig,
 		edge:    edgeHandler,

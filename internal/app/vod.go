@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -34,7 +34,7 @@ type vodStack struct {
 }
 
 // startVOD builds the VoD stack on the catalog's database and starts the
-// job queue and the inbox watcher.
+// job queue, the inbox watcher and the uploads janitor.
 func startVOD(ctx context.Context, cfg config.Config, ffmpeg string, cat *sqlite.Store, store storage.FileStore, log *slog.Logger) (*vodStack, error) {
 	ffprobe, err := exec.LookPath(cfg.FFmpeg.ProbePath)
 	if err != nil {
@@ -45,7 +45,7 @@ func startVOD(ctx context.Context, cfg config.Config, ffmpeg string, cat *sqlite
 		return nil, err
 	}
 	notifier := &webhook.Notifier{Store: cat, Queue: queue, Log: log}
-	river.AddWorker(queue.Workers(), &webhook.Worker{Store: cat, Client: &http.Client{Timeout: 15 * time.Second}, Log: log})
+	river.AddWorker(queue.Workers(), &webhook.Worker{Store: cat, Client: webhook.NewClient(cfg.Webhooks.AllowPrivateURLs), Log: log})
 
 	svc, err := vod.New(vod.Config{
 		Catalog:         cat,
@@ -69,12 +69,14 @@ func startVOD(ctx context.Context, cfg config.Config, ffmpeg string, cat *sqlite
 		MaxSize:          cfg.VOD.MaxSourceSize,
 		AllowPrivateURLs: cfg.VOD.AllowPrivateURLs,
 		PublicURL:        cfg.PublicURL,
+		UploadExpiry:     cfg.VOD.UploadExpiry,
 		Creator:          svc,
 		Log:              log,
 	})
 	if err != nil {
 		return nil, err
 	}
+	svc.UseFetcher(in) // URL imports download through intake's SSRF-guarded client
 	if err := queue.Start(ctx); err != nil {
 		in.Close()
 		return nil, err
@@ -83,14 +85,17 @@ func startVOD(ctx context.Context, cfg config.Config, ffmpeg string, cat *sqlite
 	st := &vodStack{queue: queue, vod: svc, intake: in, log: log, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(st.done)
+		var wg sync.WaitGroup
+		wg.Go(func() { in.RunJanitor(runCtx) })
 		if cfg.VOD.Inbox {
-			in.RunInbox(runCtx)
+			_ = in.RunInbox(runCtx)
 		}
+		wg.Wait()
 	}()
 	return st, nil
 }
 
-// stop ends the inbox watcher and the job queue; running jobs are
+// stop ends the inbox watcher, the uploads janitor and the job queue; running jobs are
 // interrupted and run again at the next start.
 func (st *vodStack) stop() {
 	st.cancel()

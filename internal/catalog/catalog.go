@@ -51,10 +51,14 @@ type Store interface {
 // AssetStatus is where an asset is in the VoD pipeline.
 type AssetStatus string
 
-// Asset statuses. An asset is queued until a worker takes its job,
+// Asset statuses. An asset imported from a URL is importing while its
+// source downloads. An asset is queued until a worker takes its job,
 // processing while the pipeline runs (and while a failed attempt waits for
 // its retry), then ready or failed.
 const (
+	// AssetImporting: the source is being downloaded from its URL (a URL
+	// import); the asset becomes queued when it has arrived.
+	AssetImporting  AssetStatus = "importing"
 	AssetQueued     AssetStatus = "queued"
 	AssetProcessing AssetStatus = "processing"
 	AssetReady      AssetStatus = "ready"
@@ -90,7 +94,10 @@ type AssetSource struct {
 	Size     int64  // bytes
 	Key      string // storage key of the stored source file
 	Origin   string // how it arrived: "tus", "multipart", "url", "inbox"
-	URL      string // for Origin "url"
+	// URL is the source URL for Origin "url", with every query value that
+	// may be a secret (a presigned URL's signature or token) replaced by
+	// "REDACTED": the full URL lives only in the import job's arguments.
+	URL string
 	// Probe is a short summary of the probed source, e.g.
 	// "h264 1920x1080 29.97fps, aac 2ch, 60.0s"; "" until probed.
 	Probe string
@@ -179,6 +186,14 @@ type AssetStore interface {
 	// UpdatedAt is set by the store.
 	UpdateAsset(ctx context.Context, id string, fn func(*Asset) error) (Asset, error)
 	DeleteAsset(ctx context.Context, id string) error
+}
+
+// AssetTxUpdater is an AssetStore that can also write other rows (a job
+// queue's insert) in the transaction of an asset update. Backends opt in.
+type AssetTxUpdater interface {
+	// UpdateAssetTx is UpdateAsset with the transaction handed to fn: an
+	// error from fn rolls back the update and whatever fn wrote through tx.
+	UpdateAssetTx(ctx context.Context, id string, fn func(ctx context.Context, tx Tx, a *Asset) error) (Asset, error)
 }
 
 // WebhookStore is the webhook part of the catalog.

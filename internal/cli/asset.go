@@ -29,7 +29,7 @@ type assetCmd struct {
 }
 
 type assetListCmd struct {
-	Status string `name:"status" enum:"queued,processing,ready,failed," default:"" placeholder:"STATUS" help:"Only assets with this status: queued, processing, ready or failed."`
+	Status string `name:"status" enum:"importing,queued,processing,ready,failed," default:"" placeholder:"STATUS" help:"Only assets with this status: importing, queued, processing, ready or failed."`
 	Limit  int    `name:"limit" default:"50" placeholder:"N" help:"Show at most N assets (default 50)."`
 }
 

@@ -12,7 +12,7 @@ import (
 type assetView struct {
 	ID       string  `json:"id"`
 	Title    string  `json:"title"`
-	Status   string  `json:"status"` // queued, processing, ready, failed
+	Status   string  `json:"status"` // importing, queued, processing, ready, failed
 	Stage    string  `json:"stage"`
 	Progress float64 `json:"progress"` // percent
 	Error    string  `json:"error"`
@@ -47,6 +47,15 @@ type assetView struct {
 // statusText is the status with what is known about its progress.
 func (a assetView) statusText() string {
 	switch a.Status {
+	case "importing":
+		s := "importing"
+		if a.Source.Size > 0 {
+			s += " " + formatBytes(a.Source.Size)
+		}
+		if a.Progress > 0 {
+			s += fmt.Sprintf(" (%.0f%%)", a.Progress)
+		}
+		return s
 	case "processing":
 		s := fmt.Sprintf("processing %.0f%%", a.Progress)
 		if a.Stage != "" {
@@ -72,7 +81,7 @@ func printAsset(w io.Writer, a assetView) error {
 	row("ID", a.ID)
 	row("Title", a.Title)
 	row("Status", a.Status)
-	if a.Status == "processing" || a.Status == "queued" {
+	if a.Status == "processing" || a.Status == "queued" || a.Status == "importing" {
 		row("Stage", a.Stage)
 		row("Progress", fmt.Sprintf("%.0f%%", a.Progress))
 	}

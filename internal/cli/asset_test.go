@@ -201,8 +201,12 @@ func TestAssetUploadStartsOverWhenTheServerForgot(t *testing.T) {
 	}
 	s.duringPatch = nil
 	up := s.upload("up1")
-	up.lock.Lock() // let the broken PATCH finish
+	up.lock.Lock() // held by the broken PATCH until it has finished
+	kept := len(up.data)
 	up.lock.Unlock()
+	if kept < mib {
+		t.Fatalf("the server kept %d bytes of the interrupted upload, want at least %d", kept, mib)
+	}
 	s.mu.Lock()
 	delete(s.uploads, "up1") // expired
 	s.mu.Unlock()

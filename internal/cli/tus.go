@@ -257,6 +257,26 @@ func (c *tusClient) patch(ctx context.Context, url string, r io.ReaderAt, off, n
 	return patchResult{offset: newOff, assetID: resp.Header.Get("Osprey-Asset-Id")}, nil
 }
 
+// finish asks the server to create the asset of a complete upload: a
+// PATCH at the full offset with no body. It returns the asset ID the
+// server names ("" if none).
+func (c *tusClient) finish(ctx context.Context, url string, size int64) (string, error) {
+	req, err := c.newRequest(ctx, http.MethodPatch, url, http.NoBody)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/offset+octet-stream")
+	req.Header.Set("Upload-Offset", strconv.FormatInt(size, 10))
+	resp, data, err := c.do(req)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusOK {
+		return "", c.statusError(resp, data)
+	}
+	return resp.Header.Get("Osprey-Asset-Id"), nil
+}
+
 // watchedReader reports every read; done is true once left bytes are read.
 // Only the transport reads it, but possibly after Do has returned, so
 // onRead must be safe to call concurrently with the caller's own work.
@@ -322,7 +342,19 @@ func (c *tusClient) send(ctx context.Context, url string, r io.ReaderAt, off, si
 			}
 		}
 		if off >= size {
-			return assetID, nil
+			if assetID != "" {
+				return assetID, nil
+			}
+			// Complete, but no asset named: creating it failed (the server
+			// keeps the upload) or the answer was lost. Ask again.
+			id, err := c.finish(ctx, url, size)
+			if err != nil {
+				if err := fail(err); err != nil {
+					return "", err
+				}
+				continue
+			}
+			return id, nil
 		}
 		n := min(c.chunkSize, size-off)
 		res, err := c.patch(ctx, url, r, off, n)

@@ -40,6 +40,10 @@ type tusServer struct {
 	duringPatch func(up *fakeUpload, offset int64) bool
 	// noAssetHeader leaves Osprey-Asset-Id out of the last PATCH's answer.
 	noAssetHeader bool
+	// failCreate is how many more times creating the asset of a complete
+	// upload fails (500, the upload kept), as Osprey's does when its
+	// catalog is down.
+	failCreate int
 	// statuses are the statuses GET /api/v1/assets/{id} goes through, one
 	// per request, the last one staying.
 	statuses []string
@@ -208,6 +212,16 @@ func (s *tusServer) patch(w http.ResponseWriter, r *http.Request) {
 	}
 	s.logPatch(entry)
 	if int64(len(up.data)) == up.length && up.assetID == "" {
+		s.mu.Lock()
+		fail := s.failCreate > 0
+		if fail {
+			s.failCreate--
+		}
+		s.mu.Unlock()
+		if fail {
+			http.Error(w, "ERR_ASSET_CREATE_FAILED: the upload arrived but creating its asset failed", http.StatusInternalServerError)
+			return
+		}
 		up.assetID = s.addAsset(up)
 	}
 	w.Header().Set("Upload-Offset", strconv.Itoa(len(up.data)))

@@ -13,6 +13,9 @@ type Error struct {
 	Status  int
 	Message string
 	Err     error // the underlying cause, if any
+	// Retry is set when the same request may succeed later: the remote
+	// server or the network failed, not what the client sent.
+	Retry bool
 }
 
 func (e *Error) Error() string { return e.Message }

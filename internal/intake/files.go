@@ -43,6 +43,11 @@ func cleanName(name string) string {
 	return name
 }
 
+// CleanName is cleanName for other packages: a client's file name reduced
+// to a base name without control characters, at most 255 bytes; "" if
+// nothing usable is left.
+func CleanName(name string) string { return cleanName(name) }
+
 // CheckTitle trims a client's title and refuses (with a 400 *Error)
 // control characters and titles longer than 200 characters.
 func CheckTitle(title string) (string, error) {
@@ -80,12 +85,12 @@ type sourceError struct{ err error }
 func (e *sourceError) Error() string { return e.err.Error() }
 func (e *sourceError) Unwrap() error { return e.err }
 
-// receive copies src into a new file in the uploads folder named
-// prefix-*.part, refusing more than the size limit (an *Error). On error no
-// file is left behind; a failure to read src is a *sourceError, for the
-// caller to explain.
-func (s *Service) receive(src io.Reader, prefix string) (path string, size int64, err error) {
-	tmp, err := os.CreateTemp(s.uploadsDir, prefix+"-*.part")
+// receive copies src into a new file in the uploads folder that create
+// makes, refusing more than the size limit (an *Error). On error no file is
+// left behind; a failure to read src is a *sourceError, for the caller to
+// explain.
+func (s *Service) receive(src io.Reader, create func() (*os.File, error)) (path string, size int64, err error) {
+	tmp, err := create()
 	if err != nil {
 		return "", 0, fmt.Errorf("creating a file in the uploads folder: %w", err)
 	}

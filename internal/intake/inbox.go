@@ -65,6 +65,9 @@ func (w *inboxWatcher) scan(ctx context.Context) {
 	}
 	w.lastErr = ""
 	now := time.Now()
+	if w.s.afterScan != nil {
+		defer w.s.afterScan(now)
+	}
 	present := make(map[string]bool, len(entries))
 	for _, e := range entries {
 		name := e.Name()

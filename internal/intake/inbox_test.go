@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -55,6 +56,8 @@ func writeFile(t *testing.T, p string, data []byte) {
 func TestInboxTakesSettledFiles(t *testing.T) {
 	t.Parallel()
 	s, fc := newInboxService(t)
+	var lastScan atomic.Int64 // UnixNano of the latest finished scan
+	s.afterScan = func(at time.Time) { lastScan.Store(at.UnixNano()) }
 	inbox := runInbox(t, s)
 	data := randomBytes(t, 64<<10)
 	ignored := []string{".hidden.mp4", "upload.mp4.part", "x.TMP", "y.crdownload", ".~lock.a.mp4#", "backup.mp4~"}
@@ -72,8 +75,10 @@ func TestInboxTakesSettledFiles(t *testing.T) {
 	if f.Filename != "Concert 2024.mp4" || f.Origin != "inbox" || filepath.Dir(f.Path) != uploadsDir(s) {
 		t.Fatalf("File = %+v", f)
 	}
-	// Several more settle periods: nothing else is taken.
-	time.Sleep(3 * testSettle)
+	// A scan long enough after the files arrived that it would have taken
+	// any of them: nothing else is taken.
+	after := time.Now().Add(2 * testSettle).UnixNano()
+	eventually(t, 10*time.Second, "a later inbox scan", func() bool { return lastScan.Load() >= after })
 	if n := len(fc.files()); n != 1 {
 		t.Fatalf("Creator got %d files, want 1", n)
 	}

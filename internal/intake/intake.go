@@ -9,7 +9,7 @@
 // New builds a Service over a data folder: Uploads is the tus 1.0 handler
 // (mounted at UploadsPath), FromMultipart and FromURL receive one file each
 // for the caller to hand on, and RunInbox watches <data>/inbox. Files land
-// in <data>/uploads. Refusals caused by the client's input are *Error,
+// in <data>/uploads; RunJanitor removes what was abandoned there. Refusals caused by the client's input are *Error,
 // carrying the HTTP status that fits.
 package intake
 
@@ -21,8 +21,9 @@ import (
 
 // File is a source file that has fully arrived.
 type File struct {
-	// Path is the complete file on local disk. The Creator takes ownership:
-	// it moves or removes the file, also when it returns an error.
+	// Path is the complete file on local disk. The Creator takes ownership
+	// when it succeeds (it moves the file into storage); when it returns an
+	// error the file is where it was, and the caller still owns it.
 	Path     string
 	Filename string // as the client named it, base name only; may be ""
 	Size     int64

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"time"
 )
 
@@ -56,7 +57,9 @@ func (s *Service) FromMultipart(w http.ResponseWriter, r *http.Request) (File, e
 			if f.Path != "" {
 				return File{}, errBadRequest("the form has more than one \"file\" field")
 			}
-			p, n, err := s.receive(part, "multipart")
+			p, n, err := s.receive(part, func() (*os.File, error) {
+				return os.CreateTemp(s.uploadsDir, "multipart-*.part")
+			})
 			if err != nil {
 				return File{}, receiveError(err, func(err error) error { return clientReadError(err, s.cfg.MaxSize) },
 					"receiving a multipart upload")

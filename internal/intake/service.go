@@ -11,6 +11,9 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/tus/tusd/v2/pkg/filestore"
+	"github.com/tus/tusd/v2/pkg/memorylocker"
 )
 
 // Defaults for Config's zero values.
@@ -20,6 +23,7 @@ const (
 	DefaultInboxPoll    = time.Second
 	DefaultFetchTimeout = 6 * time.Hour
 	DefaultFetchIdle    = time.Minute
+	DefaultUploadExpiry = 24 * time.Hour
 )
 
 // Config configures a Service.
@@ -52,6 +56,13 @@ type Config struct {
 	// FetchIdle aborts a URL download that receives nothing for this long;
 	// 0 means DefaultFetchIdle.
 	FetchIdle time.Duration
+	// UploadExpiry is how long a file in the uploads folder (an unfinished
+	// tus upload, a *.part file a crash left) may stay untouched before
+	// RunJanitor removes it; 0 means DefaultUploadExpiry.
+	UploadExpiry time.Duration
+	// JanitorEvery is how often RunJanitor looks; 0 means UploadExpiry/24
+	// within [1 min, 1 h].
+	JanitorEvery time.Duration
 }
 
 // Service receives source files over tus, multipart posts, URL pulls and
@@ -63,11 +74,16 @@ type Service struct {
 	inboxDir   string
 	failedDir  string
 	tus        http.Handler
+	tusStore   filestore.FileStore
+	tusLocker  *memorylocker.MemoryLocker
 	client     *http.Client
 
 	// allowAddr, when set (tests only), lets FromURL connect to addresses
 	// the guard would refuse.
 	allowAddr func(netip.AddrPort) bool
+	// afterScan, when set (tests only, before RunInbox), is told the time
+	// of every finished inbox scan.
+	afterScan func(time.Time)
 
 	closeOnce sync.Once
 }
@@ -98,6 +114,12 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.FetchIdle <= 0 {
 		cfg.FetchIdle = DefaultFetchIdle
+	}
+	if cfg.UploadExpiry <= 0 {
+		cfg.UploadExpiry = DefaultUploadExpiry
+	}
+	if cfg.JanitorEvery <= 0 {
+		cfg.JanitorEvery = min(max(cfg.UploadExpiry/24, time.Minute), time.Hour)
 	}
 	log := cfg.Log
 	if log == nil {

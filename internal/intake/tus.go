@@ -1,11 +1,14 @@
 package intake
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tus/tusd/v2/pkg/filestore"
 	tus "github.com/tus/tusd/v2/pkg/handler"
@@ -26,12 +29,18 @@ var uploadID = regexp.MustCompile(`^[0-9a-f]{32}$`)
 // and termination, on files in the uploads folder. Downloads, concatenation
 // and deferred lengths are off. Each upload is locked in memory while a
 // request works on it, which is enough for one process.
+//
+// An upload whose asset could not be created stays complete and resumable:
+// HEAD shows the full offset, and a PATCH at that offset with an empty body
+// tries to create the asset again (retryFinish).
 func (s *Service) newTusHandler() (http.Handler, error) {
 	store := filestore.New(s.uploadsDir)
+	locker := memorylocker.New()
 	composer := tus.NewStoreComposer()
 	composer.UseCore(store)
 	composer.UseTerminater(store)
-	composer.UseLocker(memorylocker.New())
+	composer.UseLocker(locker)
+	s.tusStore, s.tusLocker = store, locker
 
 	base := UploadsPath
 	if s.cfg.PublicURL != "" {
@@ -60,6 +69,9 @@ func (s *Service) newTusHandler() (http.Handler, error) {
 			http.Error(w, "ERR_UPLOAD_NOT_FOUND: upload not found", http.StatusNotFound)
 			return
 		}
+		if id != "" && r.Method == http.MethodPatch && r.ContentLength == 0 && s.retryFinish(w, r, id) {
+			return
+		}
 		r2 := new(http.Request)
 		*r2 = *r
 		u := *r.URL
@@ -68,6 +80,57 @@ func (s *Service) newTusHandler() (http.Handler, error) {
 		h.ServeHTTP(w, r2)
 	}), nil
 }
+
+// retryFinish answers a PATCH with an empty body at the full offset of a
+// complete upload that is still here (its asset could not be created
+// before) by trying to create the asset again. It reports false, leaving
+// the request to tusd, for anything else.
+func (s *Service) retryFinish(w http.ResponseWriter, r *http.Request, id string) bool {
+	offset, err := strconv.ParseInt(r.Header.Get("Upload-Offset"), 10, 64)
+	if err != nil || r.Header.Get("Tus-Resumable") != "1.0.0" {
+		return false
+	}
+	lock, err := s.tusLocker.NewLock(id)
+	if err != nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), lockWait)
+	defer cancel()
+	if err := lock.Lock(ctx, func() {}); err != nil {
+		return false // busy: tusd answers as it would
+	}
+	defer func() { _ = lock.Unlock() }()
+	up, err := s.tusStore.GetUpload(r.Context(), id)
+	if err != nil {
+		return false
+	}
+	info, err := up.GetInfo(r.Context())
+	if err != nil || info.SizeIsDeferred || info.Size <= 0 || info.Offset != info.Size || offset != info.Size {
+		return false
+	}
+	s.log.Info("retrying the asset creation of a complete tus upload", "upload", id)
+	w.Header().Set("Tus-Resumable", "1.0.0")
+	w.Header().Set("Cache-Control", "no-store")
+	resp, err := s.finish(r.Context(), info)
+	if err != nil {
+		var te tus.Error
+		status, msg := http.StatusInternalServerError, err.Error()
+		if errors.As(err, &te) {
+			status, msg = te.HTTPResponse.StatusCode, te.ErrorCode+": "+te.Message
+		}
+		http.Error(w, msg, status)
+		return true
+	}
+	for k, v := range resp.Header {
+		w.Header().Set(k, v)
+	}
+	w.Header().Set("Upload-Offset", strconv.FormatInt(info.Size, 10))
+	w.WriteHeader(http.StatusNoContent)
+	return true
+}
+
+// lockWait bounds how long retryFinish waits for an upload's lock.
+const lockWait = 5 * time.Second
 
 // tusPreCreate refuses empty uploads and bad titles before any byte arrives.
 func (s *Service) tusPreCreate(ev tus.HookEvent) (tus.HTTPResponse, tus.FileInfoChanges, error) {
@@ -81,15 +144,17 @@ func (s *Service) tusPreCreate(ev tus.HookEvent) (tus.HTTPResponse, tus.FileInfo
 }
 
 // tusFinish runs when the last byte of an upload has arrived, before the
-// response to that request is sent: it hands the file to the Creator and
-// puts the asset's ID in the response. The upload's .info sidecar is
-// removed first, so the upload is handed over once; the Creator owns the
-// data file.
+// response to that request is sent (under the upload's lock).
 func (s *Service) tusFinish(ev tus.HookEvent) (tus.HTTPResponse, error) {
-	info := ev.Upload
-	if err := os.Remove(info.Storage["InfoPath"]); err != nil && !errors.Is(err, os.ErrNotExist) {
-		s.log.Warn("removing a finished tus upload's info file", "upload", info.ID, "error", err)
-	}
+	return s.finish(ev.Context, ev.Upload)
+}
+
+// finish hands a complete upload to the Creator and puts the asset's ID in
+// the response. Only once the asset exists is the upload's .info sidecar
+// removed (so it is handed over once); when the Creator fails, the upload
+// stays as it is, complete, for the client to try again. The caller holds
+// the upload's lock.
+func (s *Service) finish(ctx context.Context, info tus.FileInfo) (tus.HTTPResponse, error) {
 	name := info.MetaData["filename"]
 	if name == "" {
 		name = info.MetaData["name"]
@@ -103,15 +168,20 @@ func (s *Service) tusFinish(ev tus.HookEvent) (tus.HTTPResponse, error) {
 		UploadID: info.ID,
 		Origin:   "tus",
 	}
-	a, err := s.cfg.Creator.CreateAsset(creatorContext(ev.Context), f)
+	a, err := s.cfg.Creator.CreateAsset(creatorContext(ctx), f)
 	if err != nil {
-		s.log.Error("tus upload arrived but creating its asset failed", "upload", info.ID, "filename", f.Filename, "error", err)
+		s.log.Error("tus upload arrived but creating its asset failed; the upload is kept for a retry",
+			"upload", info.ID, "filename", f.Filename, "error", err)
 		var ie *Error
 		if errors.As(err, &ie) {
 			return tus.HTTPResponse{}, tus.NewError("ERR_ASSET_REFUSED", ie.Message, ie.Status)
 		}
 		return tus.HTTPResponse{}, tus.NewError("ERR_ASSET_CREATE_FAILED",
-			"the upload arrived but creating its asset failed; see the server log", http.StatusInternalServerError)
+			"the upload arrived but creating its asset failed; it is kept: retry with a PATCH at the full offset "+
+				"and an empty body (see the server log)", http.StatusInternalServerError)
+	}
+	if err := os.Remove(info.Storage["InfoPath"]); err != nil && !errors.Is(err, os.ErrNotExist) {
+		s.log.Warn("removing a finished tus upload's info file", "upload", info.ID, "error", err)
 	}
 	s.log.Info("tus upload complete", "upload", info.ID, "asset", a.ID, "size", info.Size)
 	return tus.HTTPResponse{Header: tus.HTTPHeader{AssetIDHeader: a.ID}}, nil

@@ -262,6 +262,9 @@ func TestTusLocation(t *testing.T) {
 	})
 }
 
+// TestTusCreatorFails checks that an upload whose asset cannot be created
+// is kept whole: HEAD shows the full offset, and a PATCH at that offset
+// with an empty body creates the asset once the Creator works again.
 func TestTusCreatorFails(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -276,13 +279,38 @@ func TestTusCreatorFails(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			s, fc, c := newTusServer(t)
-			fc.setErr(tt.err, false)
-			loc := c.create(4, nil)
-			resp := c.patch(loc, 0, []byte("abcd"))
+			fc.setErr(tt.err, true)
+			data := []byte("abcd")
+			loc := c.create(len(data), map[string]string{"filename": "a.mp4"})
+			resp := c.patch(loc, 0, data)
 			wantStatus(t, resp, tt.status, "last PATCH")
 			if resp.Header.Get(AssetIDHeader) != "" {
 				t.Fatal("asset ID header on a failed creation")
 			}
+			resp = c.do(http.MethodHead, loc, nil, nil)
+			wantStatus(t, resp, http.StatusOK, "HEAD after the failed creation")
+			if got := resp.Header.Get("Upload-Offset"); got != "4" {
+				t.Fatalf("HEAD Upload-Offset = %q, want 4", got)
+			}
+			// Still failing: the retry fails the same way and keeps it.
+			wantStatus(t, c.patch(loc, len(data), nil), tt.status, "retry while the Creator fails")
+			wantStatus(t, c.patch(loc, 2, nil), http.StatusConflict, "empty PATCH at a wrong offset")
+
+			fc.setErr(nil, false)
+			resp = c.patch(loc, len(data), nil)
+			wantStatus(t, resp, http.StatusNoContent, "retry")
+			if got := resp.Header.Get(AssetIDHeader); got != "as_test1" {
+				t.Fatalf("%s = %q, want as_test1", AssetIDHeader, got)
+			}
+			if got := resp.Header.Get("Upload-Offset"); got != "4" {
+				t.Fatalf("Upload-Offset = %q, want 4", got)
+			}
+			f := wantOnlyCreated(t, fc, data)
+			if f.Filename != "a.mp4" || f.UploadID != path.Base(loc) {
+				t.Fatalf("File = %+v", f)
+			}
+			wantStatus(t, c.do(http.MethodHead, loc, nil, nil), http.StatusNotFound, "HEAD after the asset exists")
+			wantStatus(t, c.patch(loc, len(data), nil), http.StatusNotFound, "retry after the asset exists")
 			if names := dirNames(t, uploadsDir(s)); len(names) != 0 {
 				t.Fatalf("uploads folder holds %v, want nothing", names)
 			}

@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -21,6 +23,13 @@ const (
 )
 
 var errTooManyRedirects = errors.New("too many redirects")
+
+// fetchTimeout ends a download that took longer than FetchTimeout.
+type fetchTimeout struct{ limit time.Duration }
+
+func (e *fetchTimeout) Error() string {
+	return fmt.Sprintf("the download took longer than %v", e.limit)
+}
 
 // newHTTPClient is the client FromURL uses: no proxy from the environment
 // (the guard must see the real destination), the SSRF guard on every
@@ -56,30 +65,62 @@ func (s *Service) newHTTPClient() *http.Client {
 // not public (loopback, private, link-local, ...) are refused unless
 // AllowPrivateURLs is set, also after redirects. Refusals caused by the URL
 // or its server are *Error: 400 for a malformed URL, 413 over the size
-// limit, 422 when the source cannot be fetched.
+// limit, 422 when the source cannot be fetched. The File's URL is redacted
+// (RedactURL).
 func (s *Service) FromURL(ctx context.Context, rawURL string) (File, error) {
+	return s.fetch(ctx, rawURL, func() (*os.File, error) {
+		return os.CreateTemp(s.uploadsDir, "url-*.part")
+	}, nil)
+}
+
+// CheckURL refuses, as an *Error (400, or 422 for a literal address the
+// SSRF guard refuses), a source URL FromURL or Fetch could never fetch.
+func (s *Service) CheckURL(rawURL string) error {
+	_, err := s.parseSourceURL(rawURL)
+	return err
+}
+
+// Fetch is FromURL for a URL import job: the download goes to
+// <uploads>/<name>.part, replacing what an interrupted earlier attempt
+// left there, and progress, if set, is told the bytes received so far and
+// the total (-1 when the server does not say) after every read. Its
+// *Error failures have Retry set when trying again later may succeed (the
+// server or network failed, not the URL).
+func (s *Service) Fetch(ctx context.Context, rawURL, name string, progress func(received, total int64)) (File, error) {
+	if name == "" || strings.ContainsAny(name, `/\`) || name[0] == '.' {
+		return File{}, fmt.Errorf("intake: %q is not a download name", name)
+	}
+	path := filepath.Join(s.uploadsDir, name+".part")
+	return s.fetch(ctx, rawURL, func() (*os.File, error) {
+		return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	}, progress)
+}
+
+func (s *Service) fetch(ctx context.Context, rawURL string, create func() (*os.File, error), progress func(received, total int64)) (File, error) {
 	u, err := s.parseSourceURL(rawURL)
 	if err != nil {
 		return File{}, err
 	}
-	ctx, cancel := context.WithTimeoutCause(ctx, s.cfg.FetchTimeout,
-		fmt.Errorf("the download took longer than %v", s.cfg.FetchTimeout))
+	shown := RedactURL(u.String())
+	ctx, cancel := context.WithTimeoutCause(ctx, s.cfg.FetchTimeout, &fetchTimeout{s.cfg.FetchTimeout})
 	defer cancel()
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return File{}, errBadRequest("source_url is not usable: %v", err)
+		return File{}, errBadRequest("source_url is not usable")
 	}
 	req.Header.Set("User-Agent", "Osprey")
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return File{}, s.fetchError(ctx, u, err)
+		return File{}, s.fetchError(ctx, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return File{}, errUnprocessable(nil, "fetching the source URL failed: the server answered %q", resp.Status)
+		e := errUnprocessable(nil, "fetching the source URL failed: the server answered %q", resp.Status)
+		e.Retry = resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout
+		return File{}, e
 	}
 	if resp.ContentLength > s.cfg.MaxSize {
 		return File{}, errTooLarge(s.cfg.MaxSize)
@@ -89,20 +130,27 @@ func (s *Service) FromURL(ctx context.Context, rawURL string) (File, error) {
 	idle := fmt.Errorf("the source sent no data for %v", s.cfg.FetchIdle)
 	timer := time.AfterFunc(s.cfg.FetchIdle, func() { stop(idle) })
 	defer timer.Stop()
-	body := &progressReader{r: resp.Body, onData: func() { timer.Reset(s.cfg.FetchIdle) }}
+	var received int64
+	body := &progressReader{r: resp.Body, onData: func(n int) {
+		timer.Reset(s.cfg.FetchIdle)
+		received += int64(n)
+		if progress != nil {
+			progress(received, resp.ContentLength)
+		}
+	}}
 
-	p, n, err := s.receive(body, "url")
+	p, n, err := s.receive(body, create)
 	if err != nil {
-		return File{}, receiveError(err, func(err error) error { return s.fetchError(ctx, u, err) },
-			"downloading "+u.Redacted())
+		return File{}, receiveError(err, func(err error) error { return s.fetchError(ctx, err) },
+			"downloading "+shown)
 	}
 	if n == 0 {
 		removeQuietly(p)
 		return File{}, errUnprocessable(nil, "the source URL returned an empty file")
 	}
 	name := filenameFrom(resp.Header.Get("Content-Disposition"), resp.Request.URL)
-	s.log.Info("source downloaded", "url", u.Redacted(), "size", n, "filename", name)
-	return File{Path: p, Filename: name, Size: n, Origin: "url", URL: u.Redacted()}, nil
+	s.log.Info("source downloaded", "url", shown, "size", n, "filename", name)
+	return File{Path: p, Filename: name, Size: n, Origin: "url", URL: shown}, nil
 }
 
 // parseSourceURL checks that raw is an absolute http(s) URL, and refuses a
@@ -120,10 +168,10 @@ func (s *Service) parseSourceURL(raw string) (*url.URL, error) {
 		return nil, errBadRequest("source_url is not a valid URL: %v", err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, errBadRequest("source_url must be an http or https URL, not %q", raw)
+		return nil, errBadRequest("source_url must be an http or https URL, not %q", RedactURL(raw))
 	}
 	if u.Hostname() == "" {
-		return nil, errBadRequest("source_url %q has no host", u.Redacted())
+		return nil, errBadRequest("source_url %q has no host", RedactURL(raw))
 	}
 	if ip, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err == nil && !s.cfg.AllowPrivateURLs {
 		port := u.Port()
@@ -132,7 +180,7 @@ func (s *Service) parseSourceURL(raw string) (*url.URL, error) {
 		}
 		ap, _ := netip.ParseAddrPort(net.JoinHostPort(ip.String(), port))
 		if r := blockedReason(ip); r != "" && (s.allowAddr == nil || !s.allowAddr(ap)) {
-			return nil, blockedMessage(&blockedError{addr: ip.Unmap(), reason: r}, nil)
+			return nil, blockedMessage(&blockedError{Addr: ip.Unmap(), Reason: r}, nil)
 		}
 	}
 	u.Fragment, u.RawFragment = "", ""
@@ -144,11 +192,13 @@ func blockedMessage(b *blockedError, cause error) *Error {
 		cause = b
 	}
 	return errUnprocessable(cause, "refusing to fetch the source URL: it leads to %s, %s; "+
-		"fetching from non-public addresses is disabled (set vod.allow_private_urls to allow it)", b.addr, b.reason)
+		"fetching from non-public addresses is disabled (set vod.allow_private_urls to allow it)", b.Addr, b.Reason)
 }
 
-// fetchError explains why fetching u failed.
-func (s *Service) fetchError(ctx context.Context, u *url.URL, err error) error {
+// fetchError explains why fetching failed, never with the URL itself
+// (its query may hold secrets). Failures of the network or the server are
+// marked Retry.
+func (s *Service) fetchError(ctx context.Context, err error) error {
 	var (
 		blocked *blockedError
 		dnsErr  *net.DNSError
@@ -159,29 +209,39 @@ func (s *Service) fetchError(ctx context.Context, u *url.URL, err error) error {
 	case errors.Is(err, errTooManyRedirects):
 		return errUnprocessable(err, "fetching the source URL failed: more than %d redirects", maxRedirects)
 	case context.Cause(ctx) != nil && !errors.Is(context.Cause(ctx), context.Canceled):
-		return errUnprocessable(err, "fetching the source URL failed: %v", context.Cause(ctx))
+		// A stalled source may send again later; one that took longer
+		// than the whole allowance would again.
+		var timeout *fetchTimeout
+		e := errUnprocessable(err, "fetching the source URL failed: %v", context.Cause(ctx))
+		e.Retry = !errors.As(context.Cause(ctx), &timeout)
+		return e
 	case ctx.Err() != nil: // the caller gave up (the client left, or shutdown)
 		return &Error{Status: http.StatusBadRequest, Message: "the request was cancelled while fetching the source URL", Err: err}
 	case errors.As(err, &dnsErr):
-		return errUnprocessable(err, "fetching the source URL failed: cannot resolve host %q", dnsErr.Name)
+		e := errUnprocessable(err, "fetching the source URL failed: cannot resolve host %q", dnsErr.Name)
+		e.Retry = dnsErr.IsTemporary || dnsErr.IsTimeout
+		return e
 	}
 	var uerr *url.Error
 	if errors.As(err, &uerr) {
 		err = uerr.Err
 	}
-	return errUnprocessable(err, "fetching the source URL failed: %v", err)
+	e := errUnprocessable(err, "fetching the source URL failed: %v", err)
+	e.Retry = true
+	return e
 }
 
-// progressReader calls onData after every read that returned data.
+// progressReader calls onData with the count after every read that
+// returned data.
 type progressReader struct {
 	r      io.Reader
-	onData func()
+	onData func(n int)
 }
 
 func (p *progressReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
 	if n > 0 {
-		p.onData()
+		p.onData(n)
 	}
 	return n, err
 }

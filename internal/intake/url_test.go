@@ -3,11 +3,13 @@ package intake
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -85,7 +87,7 @@ func TestFromURLAllowedWithOption(t *testing.T) {
 			if err != nil || !bytes.Equal(got, data) {
 				t.Fatalf("downloaded file differs (err %v)", err)
 			}
-			if f.Filename != tt.want || f.Origin != "url" || f.URL != srv.URL+tt.path || f.Size != int64(len(data)) {
+			if f.Filename != tt.want || f.Origin != "url" || f.URL != RedactURL(srv.URL+tt.path) || f.Size != int64(len(data)) {
 				t.Fatalf("File = %+v", f)
 			}
 		})
@@ -162,30 +164,53 @@ func TestFromURLSizeLimit(t *testing.T) {
 
 func TestFromURLSourceFailures(t *testing.T) {
 	t.Parallel()
+	stall := func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("some"))
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	}
+	trickle := func(w http.ResponseWriter, r *http.Request) {
+		for {
+			if _, err := w.Write([]byte("x")); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
 	tests := []struct {
 		name    string
 		handler http.HandlerFunc
 		msg     string
+		retry   bool // worth trying again later
 	}{
-		{"not found", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }, `"404 Not Found"`},
-		{"empty", func(w http.ResponseWriter, r *http.Request) {}, "empty file"},
-		{"stalls", func(w http.ResponseWriter, r *http.Request) {
-			_, _ = w.Write([]byte("some"))
-			w.(http.Flusher).Flush()
-			select {
-			case <-r.Context().Done():
-			case <-time.After(5 * time.Second):
-			}
-		}, "no data for 200ms"},
+		{"not found", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }, `"404 Not Found"`, false},
+		{"empty", func(w http.ResponseWriter, r *http.Request) {}, "empty file", false},
+		{"stalls", stall, "no data for 200ms", true},
+		{"too slow in all", trickle, "the download took longer than 600ms", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			srv := httptest.NewServer(tt.handler)
 			t.Cleanup(srv.Close)
-			s, _ := newTestService(t, func(c *Config) { c.AllowPrivateURLs = true; c.FetchIdle = 200 * time.Millisecond })
+			s, _ := newTestService(t, func(c *Config) {
+				c.AllowPrivateURLs = true
+				c.FetchIdle = 200 * time.Millisecond
+				c.FetchTimeout = 600 * time.Millisecond
+			})
 			_, err := s.FromURL(context.Background(), srv.URL+"/v.mp4")
 			wantErrorStatus(t, err, http.StatusUnprocessableEntity, tt.msg)
+			if ie := (*Error)(nil); errors.As(err, &ie) && ie.Retry != tt.retry {
+				t.Errorf("Retry = %v, want %v", ie.Retry, tt.retry)
+			}
 			if names := dirNames(t, uploadsDir(s)); len(names) != 0 {
 				t.Fatalf("uploads folder holds %v", names)
 			}
@@ -245,5 +270,54 @@ func TestBlockedReason(t *testing.T) {
 		if r := blockedReason(netip.MustParseAddr(a)); r != "" {
 			t.Errorf("%s is refused as %s, want it allowed", a, r)
 		}
+	}
+}
+
+// TestFetch checks the download of a URL import: into the named file,
+// replacing an earlier attempt's, with progress, the URL's secrets kept
+// out of the File, and failures of the server marked for a retry.
+func TestFetch(t *testing.T) {
+	t.Parallel()
+	data := randomBytes(t, 300<<10)
+	srv := serveBytes(t, data, "")
+	s, _ := newTestService(t, func(c *Config) { c.AllowPrivateURLs = true })
+	writeFile(t, filepath.Join(uploadsDir(s), "url-as_1.part"), []byte("an interrupted attempt's bytes, longer than nothing"))
+	var last, total int64
+	f, err := s.Fetch(context.Background(), srv.URL+"/v.mp4?X-Amz-Signature=SECRET", "url-as_1", func(n, t int64) { last, total = n, t })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Path != filepath.Join(uploadsDir(s), "url-as_1.part") || f.Filename != "v.mp4" || strings.Contains(f.URL, "SECRET") {
+		t.Fatalf("File = %+v", f)
+	}
+	if got, _ := os.ReadFile(f.Path); !bytes.Equal(got, data) {
+		t.Fatal("downloaded file differs")
+	}
+	if last != int64(len(data)) || (total != int64(len(data)) && total != -1) {
+		t.Errorf("progress ended at %d of %d, want %d of %d", last, total, len(data), len(data))
+	}
+	for _, bad := range []string{"", "../x", ".hidden", "a/b"} {
+		if _, err := s.Fetch(context.Background(), srv.URL, bad, nil); err == nil {
+			t.Errorf("Fetch to %q succeeded", bad)
+		}
+	}
+
+	fail := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		status, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/"))
+		w.WriteHeader(status)
+	}))
+	t.Cleanup(fail.Close)
+	for _, tt := range []struct {
+		status int
+		retry  bool
+	}{{503, true}, {500, true}, {429, true}, {404, false}, {403, false}} {
+		_, err := s.Fetch(context.Background(), fail.URL+"/"+strconv.Itoa(tt.status)+"?token=SECRET", "url-as_2", nil)
+		var ie *Error
+		if !errors.As(err, &ie) || ie.Retry != tt.retry || strings.Contains(ie.Message, "SECRET") {
+			t.Errorf("status %d: error %#v, want an *Error with Retry %v", tt.status, err, tt.retry)
+		}
+	}
+	if names := dirNames(t, uploadsDir(s)); len(names) != 1 {
+		t.Errorf("uploads folder holds %v, want only the downloaded file", names)
 	}
 }

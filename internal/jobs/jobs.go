@@ -8,12 +8,14 @@
 // PostgreSQL driver runs the same workers when the catalog moves there.
 //
 // Queues: "vod" runs the VoD pipeline with per-node concurrency from the
-// configuration; "webhooks" delivers notifications.
+// configuration; "imports" downloads the sources of URL imports (network
+// bound, so beside the transcodes); "webhooks" delivers notifications.
 package jobs
 
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,12 +32,14 @@ import (
 // Queue names.
 const (
 	QueueVOD      = "vod"
+	QueueImports  = "imports"
 	QueueWebhooks = "webhooks"
 )
 
 // Config tunes the queue.
 type Config struct {
 	VODWorkers     int           // jobs of the "vod" queue run at once; default 1
+	ImportWorkers  int           // downloads of URL imports at once; default 4
 	WebhookWorkers int           // default 8
 	PollInterval   time.Duration // how often idle workers look for jobs; default 250ms
 }
@@ -65,6 +69,9 @@ func OpenSQLite(ctx context.Context, db *sql.DB, cfg Config, log *slog.Logger) (
 	log = log.With("component", "jobs")
 	if cfg.VODWorkers <= 0 {
 		cfg.VODWorkers = 1
+	}
+	if cfg.ImportWorkers <= 0 {
+		cfg.ImportWorkers = 4
 	}
 	if cfg.WebhookWorkers <= 0 {
 		cfg.WebhookWorkers = 8
@@ -102,6 +109,7 @@ func (q *Queue) Start(ctx context.Context) error {
 	client, err := river.NewClient(riversqlite.New(q.db), &river.Config{
 		Queues: map[string]river.QueueConfig{
 			QueueVOD:      {MaxWorkers: q.cfg.VODWorkers},
+			QueueImports:  {MaxWorkers: q.cfg.ImportWorkers},
 			QueueWebhooks: {MaxWorkers: q.cfg.WebhookWorkers},
 		},
 		Workers:           q.workers,
@@ -193,6 +201,24 @@ func (q *Queue) Cancel(ctx context.Context, jobID int64) error {
 	}
 	if _, err := c.JobCancel(ctx, jobID); err != nil && !errors.Is(err, river.ErrNotFound) {
 		return fmt.Errorf("jobs: cancelling job %d: %w", jobID, err)
+	}
+	return nil
+}
+
+// ReplaceArgs overwrites a job's stored arguments with args, for a worker
+// to wipe what must not outlive the job (a presigned URL's signature)
+// once it is no longer needed. River keeps finished jobs for a day.
+func (q *Queue) ReplaceArgs(ctx context.Context, jobID int64, args river.JobArgs) error {
+	b, err := json.Marshal(args)
+	if err != nil {
+		return fmt.Errorf("jobs: encoding the arguments of job %d: %w", jobID, err)
+	}
+	res, err := q.db.ExecContext(ctx, `UPDATE river_job SET args = jsonb(?) WHERE id = ?`, string(b), jobID)
+	if err != nil {
+		return fmt.Errorf("jobs: replacing the arguments of job %d: %w", jobID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("jobs: replacing the arguments of job %d: %w", jobID, river.ErrNotFound)
 	}
 	return nil
 }

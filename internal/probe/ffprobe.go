@@ -67,6 +67,7 @@ func parse(b []byte) (Source, error) {
 		}
 		longest = max(longest, seconds(st.Duration))
 	}
+	s.MediaDuration = longest
 	if s.Duration <= 0 {
 		// Some containers (raw streams, some MKV) give no overall duration.
 		s.Duration = longest
@@ -92,7 +93,7 @@ func videoStream(st ffprobeStream) *VideoStream {
 		v.VariableFrameRate = true
 	}
 	w := float64(st.Width)
-	if sar := rate(st.SampleAspectRatio); sar > 0 {
+	if sar := rate(st.SampleAspectRatio); sar >= minSAR && sar <= maxSAR {
 		w *= sar
 	}
 	v.DisplayWidth, v.DisplayHeight = even(w), even(float64(st.Height))
@@ -143,8 +144,24 @@ func rotation(st ffprobeStream) int {
 	return q * 90
 }
 
-// rate parses "30000/1001", "16:9" or "25"; 0 when unknown ("0/0", "N/A").
+// Pixel aspect ratios outside these bounds are taken for errors and
+// ignored (square pixels): real anamorphic video stays within 1:4 and 4:1.
+const (
+	minSAR = 0.1
+	maxSAR = 10
+)
+
+// rate parses "30000/1001", "16:9" or "25"; 0 when unknown ("0/0", "N/A")
+// or not a finite positive number.
 func rate(s string) float64 {
+	r := parseRate(s)
+	if math.IsNaN(r) || math.IsInf(r, 0) || r < 0 {
+		return 0
+	}
+	return r
+}
+
+func parseRate(s string) float64 {
 	num, den, ok := strings.Cut(s, "/")
 	if !ok {
 		num, den, ok = strings.Cut(s, ":")

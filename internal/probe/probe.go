@@ -40,6 +40,18 @@ type Source struct {
 	Video    *VideoStream  // first real video stream (not cover art); nil if none
 	Audio    []AudioStream // every audio stream, in file order
 	Data     int           // other streams: data, subtitles, attachments, cover art
+	// MediaDuration is the longest duration its audio and video streams
+	// declare (what a transcode should decode); 0 when they declare none.
+	MediaDuration time.Duration
+}
+
+// Declared is the duration a transcode of the source should reach: its
+// audio and video streams', else the container's.
+func (s Source) Declared() time.Duration {
+	if s.MediaDuration > 0 {
+		return s.MediaDuration
+	}
+	return s.Duration
 }
 
 // VideoStream describes the video stream Osprey transcodes.
@@ -119,8 +131,9 @@ func Probe(ctx context.Context, ffprobe, path string) (Source, error) {
 	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
 	// "file:" keeps a name that looks like a URL or protocol a local file.
-	cmd := exec.CommandContext(ctx, ffprobe, "-v", "error", "-print_format", "json",
-		"-show_format", "-show_streams", "file:"+path)
+	args := append([]string{"-v", "error"}, InputArgs()...)
+	args = append(args, "-print_format", "json", "-show_format", "-show_streams", "file:"+path)
+	cmd := exec.CommandContext(ctx, ffprobe, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	runErr := cmd.Run()
@@ -155,6 +168,9 @@ func classify(path string, runErr error, stderr string) error {
 		return fmt.Errorf("running ffprobe on %s: %w: %s", path, runErr, lastLines(stderr, 4))
 	}
 	cause := fmt.Errorf("ffprobe: %s", lastLines(stderr, 4))
+	if reason := RefusedInput(stderr); reason != "" {
+		return &Error{Reason: reason, Err: cause}
+	}
 	switch {
 	case strings.Contains(stderr, "moov atom not found") && looksLikeMP4(path):
 		return &Error{Reason: reasonNoMoov, Err: cause}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ospreyvideo/osprey/internal/probe"
 )
 
 // sprites makes the sprite sheets with one ffmpeg run: keyframes only,
@@ -16,24 +18,22 @@ import (
 // early, so there are exactly n), scaled to square pixels at the
 // thumbnail width, tiled cols x rows per sheet.
 func sprites(ctx context.Context, opt Options, input string, n, cols, rows int, pattern string) error {
-	graph := fmt.Sprintf("fps=1000/%d:start_time=0:eof_action=pass,tpad=stop_mode=clone:stop=%d,trim=end_frame=%d,"+
-		"scale=w=%d:h=max(2\\,trunc(ow/dar/2+0.5)*2),setsar=1,tile=%dx%d",
-		opt.Interval.Milliseconds(), n, n, opt.Width, cols, rows)
-	return run(ctx, opt.FFmpeg,
-		"-skip_frame", "nokey", "-i", fileURL(input),
+	graph := spriteChain(opt, n, cols, rows)
+	args := append([]string{"-skip_frame", "nokey"}, inputArgs(input)...)
+	return run(ctx, opt.FFmpeg, append(args,
 		"-map", "0:V:0", "-vf", graph, "-fps_mode", "passthrough",
-		"-q:v", "4", "-start_number", "0", "-f", "image2", pattern)
+		"-q:v", "4", "-start_number", "0", "-f", "image2", pattern)...)
 }
 
 // poster writes one frame at 10 % of the duration (or the first frame, if
 // the video stream ends before that), at display size capped at
 // MaxPosterWidth wide.
 func poster(ctx context.Context, ffmpeg, input string, duration time.Duration, path string) error {
-	scale := fmt.Sprintf("scale=w='min(%d,max(2,trunc(iw*sar/2+0.5)*2))':h='max(2,trunc(ow/dar/2+0.5)*2)',setsar=1", MaxPosterWidth)
+	scale := posterScale()
 	for _, at := range []time.Duration{duration / 10, 0} {
-		err := run(ctx, ffmpeg,
-			"-ss", strconv.FormatFloat(at.Seconds(), 'f', 3, 64), "-i", fileURL(input),
-			"-map", "0:V:0", "-frames:v", "1", "-vf", scale, "-q:v", "2", "-update", "1", "-f", "image2", path)
+		args := append([]string{"-ss", strconv.FormatFloat(at.Seconds(), 'f', 3, 64)}, inputArgs(input)...)
+		err := run(ctx, ffmpeg, append(args,
+			"-map", "0:V:0", "-frames:v", "1", "-vf", scale, "-q:v", "2", "-update", "1", "-f", "image2", path)...)
 		if err != nil {
 			return err
 		}
@@ -42,6 +42,30 @@ func poster(ctx context.Context, ffmpeg, input string, duration time.Duration, p
 		}
 	}
 	return errors.New("thumbnails: ffmpeg made no poster frame: the file has no decodable video")
+}
+
+// spriteChain is the filter chain from decoded video to sprite sheets:
+// one frame per interval from 0 (the last one repeated if the video ends
+// early, so there are exactly n), scaled to square pixels at the thumbnail
+// width, tiled cols x rows per sheet.
+func spriteChain(opt Options, n, cols, rows int) string {
+	return thumbChain(opt, n) + fmt.Sprintf(",tile=%dx%d", cols, rows)
+}
+
+// thumbChain is the filter chain from decoded video to thumbnails: one
+// frame per interval from 0 (the last one repeated if the video ends
+// early, so there are exactly n), scaled to square pixels at the thumbnail
+// width.
+func thumbChain(opt Options, n int) string {
+	return fmt.Sprintf("fps=1000/%d:start_time=0:eof_action=pass,tpad=stop_mode=clone:stop=%d,trim=end_frame=%d,"+
+		"scale=w=%d:h=max(2\\,trunc(ow/dar/2+0.5)*2),setsar=1",
+		opt.Interval.Milliseconds(), n, n, opt.Width)
+}
+
+// posterScale scales a frame to display size (square pixels), at most
+// MaxPosterWidth wide.
+func posterScale() string {
+	return fmt.Sprintf("scale=w='min(%d,max(2,trunc(iw*sar/2+0.5)*2))':h='max(2,trunc(ow/dar/2+0.5)*2)',setsar=1", MaxPosterWidth)
 }
 
 // run runs ffmpeg to completion; its error carries ffmpeg's last lines.
@@ -67,10 +91,12 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines, " | ")
 }
 
-// fileURL makes ffmpeg read path as a local file whatever its name holds.
-func fileURL(path string) string {
-	if strings.HasPrefix(path, "file:") {
-		return path
+// inputArgs opens the untrusted video at path: as a local file whatever
+// its name holds, with no other protocol and only the formats Osprey
+// accepts (probe.InputArgs).
+func inputArgs(path string) []string {
+	if !strings.HasPrefix(path, "file:") {
+		path = "file:" + path
 	}
-	return "file:" + path
+	return append(probe.InputArgs(), "-i", path)
 }

@@ -8,6 +8,11 @@
 // the keyframe nearest its time: exact for sources with a keyframe at
 // least every interval, up to half a GOP off otherwise. Rotation is
 // honoured (ffmpeg's autorotate) and non-square pixels are scaled to square.
+//
+// When another ffmpeg decodes the video anyway (the VoD transcode), Extra
+// makes the same files as extra outputs of that run instead, from every
+// decoded frame (so each thumbnail is the exact frame at its time): a
+// scale and a JPEG per thumbnail, tiled into sheets afterwards in Go.
 package thumbnail
 
 import (
@@ -97,6 +102,13 @@ func Generate(ctx context.Context, opt Options, input string, duration time.Dura
 		return Result{}, err
 	}
 
+	return finish(opt, dir, duration, n, cols, rows, sheets)
+}
+
+// finish checks the sprite sheets ffmpeg wrote into dir and writes the
+// thumbnails track beside them.
+func finish(opt Options, dir string, duration time.Duration, n, cols, rows, sheets int) (Result, error) {
+	perSheet := cols * rows
 	res := Result{Poster: PosterName, VTT: VTTName, Interval: opt.Interval}
 	for i := range sheets {
 		res.Sprites = append(res.Sprites, "sprite-"+strconv.Itoa(i)+".jpg")

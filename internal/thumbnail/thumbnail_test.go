@@ -217,3 +217,24 @@ func TestVTTTime(t *testing.T) {
 		}
 	}
 }
+
+// TestGenerateRefusesPlaylist checks that the thumbnail runs open their
+// input with the whitelists: a .mp4 that is an HLS playlist naming a real
+// local video gives no images.
+func TestGenerateRefusesPlaylist(t *testing.T) {
+	real := fadeClip(t, 2)
+	dir := t.TempDir()
+	evil := filepath.Join(dir, "evil.mp4")
+	playlist := "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nfile://" + real + "\n#EXT-X-ENDLIST\n"
+	if err := os.WriteFile(evil, []byte(playlist), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	_, err := Generate(context.Background(), Options{}, evil, 2*time.Second, out)
+	if err == nil || !strings.Contains(err.Error(), "not on whitelist") {
+		t.Fatalf("Generate = %v, want ffmpeg's whitelist refusal", err)
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Errorf("images made from the playlist: %v", entries)
+	}
+}

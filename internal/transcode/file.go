@@ -9,11 +9,13 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/media"
+	"github.com/ospreyvideo/osprey/internal/probe"
 )
 
 // FileJob is one transcode of a local file (VoD).
@@ -30,7 +32,47 @@ type FileJob struct {
 	// Progress, if set, is told the output media time reached, about
 	// twice a second, from another goroutine; never after RunFile returns.
 	Progress func(done time.Duration)
-	Log      *slog.Logger // default: discard
+	// Expected is the duration the source declares (its probe); when set,
+	// a run that decodes clearly less (see shortBy) fails with a
+	// *probe.Error: the file is cut short, however cleanly ffmpeg ended.
+	Expected time.Duration
+	// Extra, if set, adds outputs made from the decoded video (the
+	// thumbnails), written by the same ffmpeg; ignored without video.
+	Extra ExtraOutputs
+	Log   *slog.Logger // default: discard
+}
+
+// A run is cut short when it decodes less than minDecoded of Expected and
+// at least shortSlack less: containers and encoders disagree by a frame or
+// an audio priming delay, never by a tenth.
+const (
+	minDecoded = 0.9
+	shortSlack = 2 * time.Second
+)
+
+// shortBy reports whether decoded falls clearly short of expected.
+func shortBy(decoded, expected time.Duration) bool {
+	return expected > 0 && float64(decoded) < minDecoded*float64(expected) && expected-decoded >= shortSlack
+}
+
+// truncatedError is the failure of a source that declares more than could
+// be decoded from it.
+func truncatedError(decoded, expected time.Duration) error {
+	return &probe.Error{Reason: fmt.Sprintf("the file is cut short: it says it lasts %s, but only the first %s of it "+
+		"could be read; it was probably not uploaded or copied completely, so send the whole file again",
+		formatSeconds(expected), formatSeconds(decoded))}
+}
+
+// formatSeconds writes a duration for people: "12.0 s", "3 min 04 s".
+func formatSeconds(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	}
+	s := int(d.Round(time.Second).Seconds())
+	if s < 3600 {
+		return fmt.Sprintf("%d min %02d s", s/60, s%60)
+	}
+	return fmt.Sprintf("%d h %02d min %02d s", s/3600, s/60%60, s%60)
 }
 
 // stderrLogLines bounds how many of ffmpeg's lines a file run logs; the
@@ -60,7 +102,7 @@ func RunFile(ctx context.Context, job FileJob) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	cmd := exec.Command(job.FFmpeg, job.Plan.FileArgs(job.Input, job.Segment)...)
+	cmd := exec.Command(job.FFmpeg, job.Plan.fileArgs(job.Input, job.Segment, job.Extra)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	outR, outW, err := os.Pipe()
 	if err != nil {
@@ -120,7 +162,8 @@ func RunFile(ctx context.Context, job FileJob) error {
 	}()
 
 	// Units go to Output from this goroutine, straight off the pipe.
-	r := &tsReader{plan: job.Plan, out: ctxOutput{ctx, job.Output}, rebase: true}
+	out := &ctxOutput{ctx: ctx, Output: job.Output}
+	r := &tsReader{plan: job.Plan, out: out, rebase: true}
 	readErr := r.run(bufio.NewReaderSize(outR, 256*1024))
 	if readErr != nil {
 		_ = cmd.Process.Kill()
@@ -137,6 +180,9 @@ func RunFile(ctx context.Context, job FileJob) error {
 	case waitErr != nil && cmd.ProcessState.Exited():
 		// ffmpeg failed on its own: its messages say why (whatever the
 		// reader made of its truncated output).
+		if reason := probe.RefusedInput(tail.String()); reason != "" {
+			return &probe.Error{Reason: reason, Err: fmt.Errorf("ffmpeg: %w: %s", waitErr, tail.String())}
+		}
 		return fmt.Errorf("ffmpeg: %w: %s", waitErr, tail.String())
 	case readErr != nil:
 		return readErr
@@ -144,22 +190,30 @@ func RunFile(ctx context.Context, job FileJob) error {
 		return fmt.Errorf("ffmpeg: %w: %s", waitErr, tail.String())
 	case !r.started:
 		return fmt.Errorf("ffmpeg produced no complete output: %s", tail.String())
+	case shortBy(out.last, job.Expected):
+		// The renditions' own timestamps: ffmpeg's progress counts every
+		// output, and the thumbnails' is padded to the declared duration.
+		log.Warn("the source is shorter than it declares", "declared", job.Expected, "decoded", out.last)
+		return truncatedError(out.last, job.Expected)
 	}
 	log.Info("file transcoded", "took", time.Since(started).Round(time.Millisecond))
 	return nil
 }
 
 // ctxOutput stops delivering units once ctx is done, so that a cancelled
-// run does not go on with what the pipe still holds.
+// run does not go on with what the pipe still holds, and keeps the latest
+// presentation time delivered.
 type ctxOutput struct {
 	ctx context.Context
 	Output
+	last time.Duration // the largest PTS delivered; the reader's goroutine only
 }
 
-func (o ctxOutput) WriteUnit(i int, u *media.Unit) error {
+func (o *ctxOutput) WriteUnit(i int, u *media.Unit) error {
 	if err := o.ctx.Err(); err != nil {
 		return err
 	}
+	o.last = max(o.last, u.PTS)
 	return o.Output.WriteUnit(i, u)
 }
 
@@ -169,6 +223,9 @@ func logStderr(r io.Reader, tail *tailBuffer, log *slog.Logger) {
 	n := 0
 	for sc.Scan() {
 		line := sc.Text()
+		if strings.Contains(line, "deprecated pixel format used") {
+			continue // swscale's note on the JPEG thumbnails' full-range format
+		}
 		tail.add(line)
 		n++
 		if n <= stderrLogLines {

@@ -120,25 +120,49 @@ func rateExpr(f float64) string {
 // encodes each with x264 with keyframes forced on the segment grid (in
 // output time, from 0; closed GOPs, no scene-cut keyframes, so rungs stay
 // aligned), encodes each audio rendition as AAC, and writes all renditions,
-// in plan order, as one MPEG-TS on stdout. -progress goes to fd 3 twice a
+// in plan order, as one MPEG-TS on stdout. The input is opened with
+// probe.InputArgs (no other protocol, no playlist formats). -progress goes to fd 3 twice a
 // second. segment 0 means 2 s.
 func (p Plan) FileArgs(input string, segment time.Duration) []string {
+	return p.fileArgs(input, segment, nil)
+}
+
+// ExtraOutputs are more outputs made from a file run's decoded video
+// (thumbnail.Extra): Graph(in) consumes the filtergraph pad labelled in
+// and makes the pads OutputArgs(in) maps to its outputs.
+type ExtraOutputs interface {
+	Graph(in string) string
+	OutputArgs(in string) []string
+}
+
+// extraPad labels the decoded video handed to ExtraOutputs.
+const extraPad = "xv"
+
+// fileArgs is FileArgs with extra outputs from the decoded video (nil:
+// none; ignored without video): one more branch of the split, after the
+// constant-rate conversion, and its outputs after the MPEG-TS.
+func (p Plan) fileArgs(input string, segment time.Duration, extra ExtraOutputs) []string {
 	if segment <= 0 {
 		segment = 2 * time.Second
 	}
 	a := []string{
 		"-hide_banner", "-nostdin", "-nostats", "-loglevel", "warning",
 		"-progress", "pipe:" + strconv.Itoa(progressFD), "-stats_period", "0.5",
-		"-i", fileURL(input),
 	}
+	// The source is untrusted: the local file only, in a format Osprey accepts.
+	a = append(a, probe.InputArgs()...)
+	a = append(a, "-i", fileURL(input))
 	var video []int
 	for i, r := range p.Renditions {
 		if r.Track.Kind == media.Video {
 			video = append(video, i)
 		}
 	}
+	if len(video) == 0 {
+		extra = nil
+	}
 	if len(video) > 0 {
-		a = append(a, "-filter_complex", p.fileGraph(video))
+		a = append(a, "-filter_complex", p.fileGraph(video, extra))
 	}
 	seg := strconv.FormatFloat(segment.Seconds(), 'f', -1, 64)
 	// The first frame, then the first frame at or after each boundary of
@@ -170,13 +194,17 @@ func (p Plan) FileArgs(input string, segment time.Duration) []string {
 	}
 	a = append(a, "-max_muxing_queue_size", "4096",
 		"-muxdelay", "0", "-muxpreload", "0", "-f", "mpegts", "pipe:1")
+	if extra != nil {
+		a = append(a, extra.OutputArgs(extraPad)...)
+	}
 	return a
 }
 
 // fileGraph is the -filter_complex of a file run: one decode (ffmpeg
 // inserts the autorotation before it), optionally made constant-rate,
-// split into the video renditions at indexes video.
-func (p Plan) fileGraph(video []int) string {
+// split into the video renditions at indexes video and, with extra, one
+// more branch, [xv], that extra's own graph takes.
+func (p Plan) fileGraph(video []int, extra ExtraOutputs) string {
 	var g strings.Builder
 	fmt.Fprintf(&g, "[0:%d]", p.Renditions[video[0]].input)
 	in := ""
@@ -184,16 +212,23 @@ func (p Plan) fileGraph(video []int) string {
 		g.WriteString("fps=" + p.cfr)
 		in = ","
 	}
-	if len(video) > 1 {
-		fmt.Fprintf(&g, "%ssplit=%d", in, len(video))
+	branches := len(video)
+	if extra != nil {
+		branches++
+	}
+	if branches > 1 {
+		fmt.Fprintf(&g, "%ssplit=%d", in, branches)
 		for i := range video {
 			fmt.Fprintf(&g, "[s%d]", i)
+		}
+		if extra != nil {
+			fmt.Fprintf(&g, "[%s]", extraPad)
 		}
 		g.WriteString(";")
 	}
 	for i, ri := range video {
 		r := p.Renditions[ri]
-		if len(video) > 1 {
+		if branches > 1 {
 			fmt.Fprintf(&g, "[s%d]", i)
 		} else if p.cfr != "" {
 			g.WriteString(",")
@@ -205,6 +240,9 @@ func (p Plan) fileGraph(video []int) string {
 		if i < len(video)-1 {
 			g.WriteString(";")
 		}
+	}
+	if extra != nil {
+		g.WriteString(";" + extra.Graph(extraPad))
 	}
 	return g.String()
 }

@@ -170,6 +170,8 @@ func TestFileArgs(t *testing.T) {
 		"-ar:a:0":               "48000",
 		"-sc_threshold":         "0",
 		"-f":                    "mpegts",
+		"-protocol_whitelist":   "file",
+		"-format_whitelist":     probe.Formats,
 	}
 	for flag, want := range checks {
 		if got := val(flag); got != want {
@@ -180,6 +182,9 @@ func TestFileArgs(t *testing.T) {
 		!strings.Contains(joined, "-map 0:2 -c:a:1 aac") || !strings.HasSuffix(joined, "pipe:1") {
 		t.Errorf("maps: %s", joined)
 	}
+	if i, j := slices.Index(args, "-format_whitelist"), slices.Index(args, "-i"); i > j {
+		t.Errorf("-format_whitelist comes after -i, so it does not apply to the input: %s", joined)
+	}
 	if strings.Contains(joined, "copyts") || strings.Contains(joined, "-re ") {
 		t.Errorf("file runs need neither -copyts nor -re: %s", joined)
 	}
@@ -189,11 +194,11 @@ func TestFileArgs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := one.fileGraph([]int{0}), "[0:0]scale=640:360,setsar=1,format=yuv420p[v0]"; got != want {
+	if got, want := one.fileGraph([]int{0}, nil), "[0:0]scale=640:360,setsar=1,format=yuv420p[v0]"; got != want {
 		t.Errorf("graph = %q, want %q", got, want)
 	}
 	one.cfr = "24"
-	if got, want := one.fileGraph([]int{0}), "[0:0]fps=24,scale=640:360,setsar=1,format=yuv420p[v0]"; got != want {
+	if got, want := one.fileGraph([]int{0}, nil), "[0:0]fps=24,scale=640:360,setsar=1,format=yuv420p[v0]"; got != want {
 		t.Errorf("graph = %q, want %q", got, want)
 	}
 }

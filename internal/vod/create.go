@@ -24,12 +24,22 @@ func (processArgs) Kind() string { return "vod.process" }
 
 // CreateAsset adopts f as the source of a new asset and queues its
 // processing; the asset row and the job are inserted in one transaction.
-// It owns f.Path: the file is moved into storage, or removed on failure.
+// Once the row is committed the file has moved into storage; until then it
+// is the caller's: on any failure it is back at f.Path (a finished tus
+// upload stays resumable, an inbox file can be put aside).
 func (s *Service) CreateAsset(ctx context.Context, f intake.File) (catalog.Asset, error) {
 	id := newAssetID()
 	key := sourceKey(id)
+	// A second name for the data, to put it back if the row does not commit.
+	keep := f.Path + ".keep"
+	if err := os.Link(f.Path, keep); err != nil {
+		return catalog.Asset{}, fmt.Errorf("vod: keeping the source until the asset exists: %w", err)
+	}
+	defer removeQuietly(keep)
 	if err := s.cfg.Storage.Import(ctx, key, f.Path); err != nil {
-		_ = os.Remove(f.Path)
+		if _, serr := os.Stat(f.Path); serr != nil {
+			_ = os.Rename(keep, f.Path)
+		}
 		return catalog.Asset{}, fmt.Errorf("vod: storing the source: %w", err)
 	}
 	now := s.cfg.Now().UTC()
@@ -51,10 +61,7 @@ func (s *Service) CreateAsset(ctx context.Context, f intake.File) (catalog.Asset
 	if f.Filename == "" {
 		a.Source.Filename = ""
 	}
-	priority := f.Priority
-	if priority < 1 || priority > 4 {
-		priority = river.PriorityDefault
-	}
+	priority := jobPriority(f.Priority)
 	var jobID int64
 	err := s.cfg.Catalog.CreateAsset(ctx, a, func(ctx context.Context, tx catalog.Tx) error {
 		var err error
@@ -66,6 +73,9 @@ func (s *Service) CreateAsset(ctx context.Context, f intake.File) (catalog.Asset
 		return err
 	})
 	if err != nil {
+		if rerr := os.Rename(keep, f.Path); rerr != nil {
+			s.log.Error("putting back the source of an asset not created", "asset", id, "path", f.Path, "error", rerr)
+		}
 		if derr := s.cfg.Storage.DeletePrefix(context.WithoutCancel(ctx), "sources/"+id+"/"); derr != nil {
 			s.log.Error("removing the source of an asset not created", "asset", id, "error", derr)
 		}
@@ -83,6 +93,21 @@ func (s *Service) CreateAsset(ctx context.Context, f intake.File) (catalog.Asset
 	s.emit(ctx, eventCreated, a)
 	return a, nil
 }
+
+// DefaultPriority is the queue priority of an asset created without one:
+// 1 runs first, 4 last. (River's own default is 1, which would let no
+// asset jump ahead of the rest.)
+const DefaultPriority = 2
+
+// jobPriority maps a requested priority (0: none) to River's.
+func jobPriority(p int) int {
+	if p < 1 || p > 4 {
+		return DefaultPriority
+	}
+	return p
+}
+
+func removeQuietly(path string) { _ = os.Remove(path) }
 
 // titleOf is the asset's title: given, else the file name without its
 // extension, else "Untitled".
@@ -102,7 +127,7 @@ func titleOf(f intake.File) string {
 func (s *Service) Cancel(ctx context.Context, id string) (catalog.Asset, error) {
 	changed := false
 	a, err := s.cfg.Catalog.UpdateAsset(ctx, id, func(a *catalog.Asset) error {
-		if a.Status != catalog.AssetQueued && a.Status != catalog.AssetProcessing {
+		if !active(a.Status) {
 			return nil
 		}
 		changed = true
@@ -128,6 +153,12 @@ func (s *Service) Cancel(ctx context.Context, id string) (catalog.Asset, error) 
 	return a, nil
 }
 
+// active reports whether an asset in status st is still on its way:
+// importing, queued or processing.
+func active(st catalog.AssetStatus) bool {
+	return st == catalog.AssetImporting || st == catalog.AssetQueued || st == catalog.AssetProcessing
+}
+
 // stopRun cancels the attempt running in this process for the asset, if
 // any, and waits for it to return.
 func (s *Service) stopRun(id string) {
@@ -148,7 +179,7 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("vod: deleting %s: %w", id, err)
 	}
-	if a.Status == catalog.AssetQueued || a.Status == catalog.AssetProcessing {
+	if active(a.Status) {
 		if _, err := s.Cancel(ctx, id); err != nil && !errors.Is(err, catalog.ErrNotFound) {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -168,6 +169,7 @@ type envOptions struct {
 	ffmpeg, ffprobe string // default: the real binaries
 	maxAttempts     int
 	retryUnit       time.Duration // default 200 ms
+	log             *slog.Logger  // default: discard
 }
 
 // newEnv builds the stack; start starts its queue.
@@ -223,6 +225,7 @@ func newEnv(t *testing.T, opt envOptions) *env {
 		MaxAttempts:     opt.maxAttempts,
 		TempDir:         filepath.Join(dir, "tmp"),
 		ProgressEvery:   10 * time.Millisecond,
+		Log:             opt.log,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -349,6 +352,28 @@ func (e *env) waitJob(id int64, states ...string) {
 		if time.Now().After(deadline) {
 			e.t.Errorf("job %d is %s, want %v", id, st, states)
 			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitQueueIdle waits until the queue holds no job that may still run
+// (every job completed, cancelled or discarded): after it, no worker
+// changes anything.
+func (e *env) waitQueueIdle() {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int
+		if err := e.cat.DB().QueryRowContext(e.ctx,
+			"SELECT count(*) FROM river_job WHERE state NOT IN ('completed', 'cancelled', 'discarded')").Scan(&n); err != nil {
+			e.t.Fatalf("counting jobs: %v", err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%d jobs may still run after 10 s", n)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -88,20 +88,40 @@ func (p *pipeline) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("packaging: %w", err)
 	}
-	err = transcode.RunFile(ctx, transcode.FileJob{
+	// The poster and sprites come out of the same ffmpeg, from the video
+	// it decodes anyway; without a known duration, from runs of their own
+	// afterwards.
+	thumbDir, err := os.MkdirTemp(s.cfg.TempDir, p.id+"-")
+	if err != nil {
+		return fmt.Errorf("making thumbnails: %w", err)
+	}
+	defer os.RemoveAll(thumbDir)
+	var extra *thumbnail.Extra
+	if info.Video != nil {
+		if x, err := thumbnail.PlanExtra(thumbnail.Options{FFmpeg: s.cfg.FFmpeg}, info.Declared(), thumbDir); err == nil {
+			extra = &x
+		}
+	}
+	job := transcode.FileJob{
 		FFmpeg:  s.cfg.FFmpeg,
 		Input:   src,
 		Plan:    plan,
 		Segment: s.cfg.SegmentDuration,
 		Output:  &packagerOutput{pkg: pkg},
+		// A source cut short (an interrupted upload whose index survived)
+		// fails rather than becoming a shorter asset.
+		Expected: info.Declared(),
 		Progress: func(done time.Duration) {
 			if info.Duration > 0 {
 				p.progress(ctx, transcodeShare*min(1, done.Seconds()/info.Duration.Seconds()))
 			}
 		},
 		Log: p.log,
-	})
-	if err != nil {
+	}
+	if extra != nil {
+		job.Extra = extra
+	}
+	if err := transcode.RunFile(ctx, job); err != nil {
 		return fmt.Errorf("transcoding: %w", err)
 	}
 	if err := pkg.End(ctx); err != nil {
@@ -115,7 +135,7 @@ func (p *pipeline) run(ctx context.Context) error {
 		if _, err := p.update(ctx, func(a *catalog.Asset) { a.Stage = "thumbnails"; a.Progress = transcodeShare }); err != nil {
 			return err
 		}
-		if out, err = p.thumbnails(ctx, src, res.Duration); err != nil {
+		if out, err = p.thumbnails(ctx, src, res.Duration, thumbDir, extra); err != nil {
 			return fmt.Errorf("making thumbnails: %w", err)
 		}
 	}
@@ -127,32 +147,48 @@ func (p *pipeline) run(ctx context.Context) error {
 			Bitrate: r.Bitrate, Language: r.Language,
 		})
 	}
-	a, err = p.update(ctx, func(a *catalog.Asset) { a.Stage = "publish"; a.Progress = transcodeShare + thumbsShare })
-	if err != nil {
+	if _, err := p.update(ctx, func(a *catalog.Asset) { a.Stage = "publish"; a.Progress = transcodeShare + thumbsShare }); err != nil {
 		return err
 	}
-	if len(a.Output.Subtitles) > 0 {
-		if err := s.copySubtitles(ctx, a); err != nil {
-			return err
-		}
-		if err := s.publishSubtitles(ctx, a); err != nil {
-			return err
-		}
-	}
-	a, err = p.update(ctx, func(a *catalog.Asset) {
-		out.Subtitles = a.Output.Subtitles // added while processing
-		a.Output = out
-		a.Status = catalog.AssetReady
-		a.Stage = ""
-		a.Progress = 100
-		a.Duration = res.Duration
-		a.ReadyAt = s.cfg.Now().UTC()
-	})
+	a, err = s.publishAndMarkReady(ctx, p, out, res.Duration)
 	if err != nil {
 		return err
 	}
 	s.emit(ctx, eventReady, a)
 	return nil
+}
+
+// publishAndMarkReady writes the asset's subtitles into its manifests and
+// marks it ready, under subMu: a track added meanwhile (AddSubtitle takes
+// subMu too) is either published here or, the asset being ready by then,
+// by AddSubtitle itself. None is stored without being listed.
+func (s *Service) publishAndMarkReady(ctx context.Context, p *pipeline, out catalog.AssetOutput, duration time.Duration) (catalog.Asset, error) {
+	s.subMu.Lock()
+	defer s.subMu.Unlock()
+	a, err := s.cfg.Catalog.GetAsset(ctx, p.id)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return catalog.Asset{}, fmt.Errorf("asset %s: %w: %w", p.id, errNotProcessing, errCancelledErr(ctx))
+	}
+	if err != nil {
+		return catalog.Asset{}, err
+	}
+	if len(a.Output.Subtitles) > 0 {
+		if err := s.copySubtitles(ctx, a); err != nil {
+			return catalog.Asset{}, err
+		}
+		if err := s.publishSubtitles(ctx, a); err != nil {
+			return catalog.Asset{}, err
+		}
+	}
+	return p.update(ctx, func(x *catalog.Asset) {
+		out.Subtitles = x.Output.Subtitles // the same as a's: subMu is held
+		x.Output = out
+		x.Status = catalog.AssetReady
+		x.Stage = ""
+		x.Progress = 100
+		x.Duration = duration
+		x.ReadyAt = s.cfg.Now().UTC()
+	})
 }
 
 // update changes the asset if it is still processing (or queued for this
@@ -209,15 +245,19 @@ func (p *pipeline) progress(ctx context.Context, pct float64) {
 	}
 }
 
-// thumbnails makes the poster, sprites and thumbnails track and stores them
-// under thumbs/.
-func (p *pipeline) thumbnails(ctx context.Context, src string, duration time.Duration) (catalog.AssetOutput, error) {
-	dir, err := os.MkdirTemp(p.s.cfg.TempDir, p.id+"-")
-	if err != nil {
-		return catalog.AssetOutput{}, err
+// thumbnails finishes the poster, sprites and thumbnails track in dir
+// (made by the transcode when extra is set, else by ffmpeg runs of their
+// own now) and stores them under thumbs/.
+func (p *pipeline) thumbnails(ctx context.Context, src string, duration time.Duration, dir string, extra *thumbnail.Extra) (catalog.AssetOutput, error) {
+	var (
+		res thumbnail.Result
+		err error
+	)
+	if extra != nil {
+		res, err = extra.Finish(ctx)
+	} else {
+		res, err = thumbnail.Generate(ctx, thumbnail.Options{FFmpeg: p.s.cfg.FFmpeg}, src, duration, dir)
 	}
-	defer os.RemoveAll(dir)
-	res, err := thumbnail.Generate(ctx, thumbnail.Options{FFmpeg: p.s.cfg.FFmpeg}, src, duration, dir)
 	if err != nil {
 		return catalog.AssetOutput{}, err
 	}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ospreyvideo/osprey/internal/catalog"
 	"github.com/ospreyvideo/osprey/internal/packager"
@@ -23,8 +24,8 @@ func (s *Service) AddSubtitle(ctx context.Context, id string, sub catalog.AssetS
 	if !languageTag.MatchString(sub.Language) {
 		return catalog.Asset{}, &InputError{Reason: fmt.Sprintf("language %q is not a language tag such as \"en\" or \"pt-BR\"", sub.Language)}
 	}
-	if !strings.HasPrefix(strings.TrimPrefix(string(vtt), "\uFEFF"), "WEBVTT") {
-		return catalog.Asset{}, &InputError{Reason: "the subtitle file is not WebVTT (it must start with \"WEBVTT\")"}
+	if err := checkWebVTT(vtt); err != nil {
+		return catalog.Asset{}, err
 	}
 	sub.Name = strings.ToLower(sub.Language)
 	// A new URL per upload: media files are served as immutable.
@@ -40,6 +41,10 @@ func (s *Service) AddSubtitle(ctx context.Context, id string, sub catalog.AssetS
 	if err := s.cfg.Storage.Put(ctx, subtitleSourceKey(id, sub.Name), vtt); err != nil {
 		return catalog.Asset{}, fmt.Errorf("vod: storing the subtitle: %w", err)
 	}
+	// One subtitle change at a time, also against the pipeline's
+	// publishAndMarkReady: a track is stored and listed, never stored only.
+	s.subMu.Lock()
+	defer s.subMu.Unlock()
 	var replaced string // output path of the track this one replaces
 	a, err := s.cfg.Catalog.UpdateAsset(ctx, id, func(a *catalog.Asset) error {
 		for _, x := range a.Output.Subtitles {
@@ -69,6 +74,20 @@ func (s *Service) AddSubtitle(ctx context.Context, id string, sub catalog.AssetS
 		}
 	}
 	return a, nil
+}
+
+// checkWebVTT checks a WebVTT file's signature: UTF-8 text that starts
+// (after an optional byte order mark) with "WEBVTT" followed by its end,
+// a space, a tab or a line break.
+func checkWebVTT(b []byte) error {
+	rest, ok := strings.CutPrefix(strings.TrimPrefix(string(b), "\uFEFF"), "WEBVTT")
+	if !ok || (rest != "" && !strings.ContainsAny(rest[:1], " \t\r\n")) {
+		return &InputError{Reason: "the subtitle file is not WebVTT (it must start with \"WEBVTT\")"}
+	}
+	if !utf8.Valid(b) {
+		return &InputError{Reason: "the subtitle file is not valid UTF-8 text"}
+	}
+	return nil
 }
 
 func subtitleSourceKey(id, name string) string { return "sources/" + id + "/subs/" + name + ".vtt" }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -192,4 +193,34 @@ exec `+realFFprobe+` "$@"
 		}
 		e.checkSubtitleListed(a, c.lang, c.vtt)
 	}
+}
+
+// TestAddSubtitleWhilePublishing adds a track at the worst moment: after
+// the pipeline has published the asset's manifests with the tracks it
+// knew, before it marks the asset ready. The track must be listed in the
+// manifests of the ready asset all the same.
+func TestAddSubtitleWhilePublishing(t *testing.T) {
+	dir := t.TempDir()
+	e := newEnv(t, envOptions{})
+	en := []byte(testVTT + "\n00:00:01.000 --> 00:00:02.000\nHello\n")
+	var (
+		fired atomic.Bool
+		added = make(chan error, 1)
+	)
+	e.cat.afterUpdate = func(a catalog.Asset) { // the test's only asset
+		if a.Stage == "publish" && fired.CompareAndSwap(false, true) {
+			_, err := e.svc.AddSubtitle(e.ctx, a.ID, catalog.AssetSubtitle{Language: "en", Label: "English"}, en)
+			added <- err
+		}
+	}
+	clip := makeClip(t, dir, "clip.mp4", 2)
+	e.start()
+	a := e.waitDone(e.create(clip).ID)
+	if err := <-added; err != nil {
+		t.Fatalf("AddSubtitle: %v", err)
+	}
+	if a.Status != catalog.AssetReady {
+		t.Fatalf("status %s, error %q", a.Status, a.Error)
+	}
+	e.checkSubtitleListed(a, "en", en)
 }

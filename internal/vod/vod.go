@@ -3,14 +3,17 @@
 //
 // CreateAsset stores the source (sources/{id}/source), inserts the asset row
 // and its processing job in one catalog transaction, and emits
-// asset.created. The job (River, queue "vod") runs the stages:
+// asset.created. ImportURL creates an asset importing from a URL at once; a
+// job (queue "imports") downloads the source, then queues its processing
+// the same way. The processing job (River, queue "vod") runs the stages:
 //
 //	probe       ffprobe: duration, streams, rotation; bad files fail here for good
 //	plan        the ladder for this source (never upscaled, aspect kept)
 //	transcode   one ffmpeg: decode once, every rung, keyframes on the segment grid,
 //	            packaged as it goes by the same CMAF packager the live path uses
-//	            (VOD timeline): segments under vod/{id}/
-//	thumbnails  poster, sprite sheets and a WebVTT thumbnails track
+//	            (VOD timeline): segments under vod/{id}/; the same ffmpeg writes
+//	            the poster and sprite sheets from the video it decodes
+//	thumbnails  the WebVTT thumbnails track; poster and sprites stored
 //	publish     manifests (HLS VOD playlists, static MPD), asset ready, asset.ready
 //
 // Progress (percent, from ffmpeg's -progress) is written to the asset while
@@ -81,6 +84,11 @@ type Service struct {
 	mu      sync.Mutex
 	running map[string]*run // asset id → its attempt running in this process
 
+	// subMu serialises subtitle changes with their publication.
+	subMu sync.Mutex
+
+	fetcher Fetcher // URL imports; nil: disabled (set before the queue starts)
+
 	// retryUnit is NextRetry's base delay; 0 means 10 s. Tests shorten it
 	// before the queue starts.
 	retryUnit time.Duration
@@ -140,6 +148,9 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{cfg: cfg, log: cfg.Log.With("component", "vod"), running: map[string]*run{}}
 	if err := river.AddWorkerSafely(cfg.Queue.Workers(), &worker{s: s}); err != nil {
 		return nil, fmt.Errorf("vod: registering the worker: %w", err)
+	}
+	if err := river.AddWorkerSafely(cfg.Queue.Workers(), &importWorker{s: s}); err != nil {
+		return nil, fmt.Errorf("vod: registering the import worker: %w", err)
 	}
 	return s, nil
 }

@@ -309,8 +309,8 @@ func TestCancel(t *testing.T) {
 		t.Errorf("events %v", got)
 	}
 	e.waitJob(a.JobID, "cancelled")
-	// Nothing comes back: no retry, the outcome stays.
-	time.Sleep(300 * time.Millisecond)
+	// Nothing comes back: with no job left to run, no retry, the outcome stays.
+	e.waitQueueIdle()
 	if b, _ := e.cat.GetAsset(e.ctx, id); b.Status != catalog.AssetFailed || b.Error != "cancelled" || b.Attempts != 1 {
 		t.Errorf("after Cancel the asset became %s %q (%d attempts)", b.Status, b.Error, b.Attempts)
 	}
@@ -377,7 +377,8 @@ func TestDelete(t *testing.T) {
 					t.Errorf("ffmpeg %d still exists after Delete (kill -0: %v)", pid, err)
 				}
 			}
-			time.Sleep(300 * time.Millisecond)
+			// Once no job is left to run, nothing can write any more.
+			e.waitQueueIdle()
 			if got := e.files(Prefix(id)); len(got) != 0 {
 				t.Errorf("outputs reappeared: %v", got)
 			}
@@ -421,8 +422,12 @@ func TestCreateAssetFailure(t *testing.T) {
 			if got := e.files("sources"); len(got) != 0 {
 				t.Errorf("sources left: %v", got)
 			}
-			if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
-				t.Errorf("the upload is still there (stat: %v)", err)
+			// The caller keeps the file (a tus upload stays resumable).
+			if got, err := os.ReadFile(path); err != nil || string(got) != "some bytes" {
+				t.Errorf("the upload is gone or changed: %q, %v", got, err)
+			}
+			if got := filesIn(t, filepath.Dir(path)); !slices.Equal(got, []string{"upload.bin"}) {
+				t.Errorf("the upload's folder holds %v", got)
 			}
 			if got := e.events.all(); len(got) != 0 {
 				t.Errorf("events %v", got)
@@ -510,7 +515,7 @@ func TestCancelRacingTheAttempt(t *testing.T) {
 				t.Errorf("Cancel returned %s %q", a.Status, a.Error)
 			}
 			e.waitJob(a.JobID, "cancelled")
-			time.Sleep(500 * time.Millisecond) // a retry would have run by now
+			e.waitQueueIdle() // no retry left to run
 			got, err := e.cat.GetAsset(e.ctx, id)
 			if err != nil {
 				t.Fatal(err)

@@ -68,6 +68,15 @@ func (s *Store) GetAsset(ctx context.Context, id string) (catalog.Asset, error) 
 // update and is returned as is. fn runs while the writer connection is held:
 // it must not call the Store's write methods.
 func (s *Store) UpdateAsset(ctx context.Context, id string, fn func(*catalog.Asset) error) (catalog.Asset, error) {
+	return s.UpdateAssetTx(ctx, id, func(_ context.Context, _ catalog.Tx, a *catalog.Asset) error { return fn(a) })
+}
+
+var _ catalog.AssetTxUpdater = (*Store)(nil)
+
+// UpdateAssetTx is UpdateAsset with the *sql.Tx handed to fn as its
+// catalog.Tx, for fn to insert a job in the same transaction; fn must
+// write through tx only.
+func (s *Store) UpdateAssetTx(ctx context.Context, id string, fn func(ctx context.Context, tx catalog.Tx, a *catalog.Asset) error) (catalog.Asset, error) {
 	var out catalog.Asset
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		row := tx.QueryRowContext(ctx, "SELECT "+assetColumns+" FROM assets WHERE id = ?", id)
@@ -75,7 +84,7 @@ func (s *Store) UpdateAsset(ctx context.Context, id string, fn func(*catalog.Ass
 		if err != nil {
 			return fmt.Errorf("catalog/sqlite: update asset %q: %w", id, mapErr(err))
 		}
-		if err := fn(&a); err != nil {
+		if err := fn(ctx, tx, &a); err != nil {
 			return err
 		}
 		if a.ID != id {
