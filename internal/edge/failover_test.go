@@ -86,8 +86,8 @@ func TestFailoverOnConnectErrorTimeoutAnd5xx(t *testing.T) {
 	})
 
 	t.Run("every origin 5xx", func(t *testing.T) {
-		a := newTestOrigin(t, func(w http.ResponseWriter, r *http.Request) { http.Error(w, "a", 503) })
-		b := newTestOrigin(t, func(w http.ResponseWriter, r *http.Request) { http.Error(w, "b", 502) })
+		a := newTestOrigin(t, func(w http.ResponseWriter, r *http.Request) { http.Error(w, "a", http.StatusServiceUnavailable) })
+		b := newTestOrigin(t, func(w http.ResponseWriter, r *http.Request) { http.Error(w, "b", http.StatusBadGateway) })
 		te := newTestEdge(t, Config{}, a.URL, b.URL)
 		resp, _ := get(t, te.srv.URL+"/both.m4s")
 		if resp.StatusCode != 502 {

@@ -120,7 +120,9 @@ func TestStaleIfError(t *testing.T) {
 	get(t, te.srv.URL+"/live/c/1.m3u8")
 
 	clock.Advance(5 * time.Second)
-	origin.set(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "overloaded", 503) })
+	origin.set(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "overloaded", http.StatusServiceUnavailable)
+	})
 	for range 20 {
 		resp, b := get(t, te.srv.URL+"/live/c/1.m3u8")
 		if resp.StatusCode != 200 || sum(b) != sum(body) {

@@ -22,11 +22,10 @@ import (
 // runs and that counts the requests it gets.
 type testOrigin struct {
 	*httptest.Server
-	mu       sync.Mutex
-	handler  http.HandlerFunc
-	count    atomic.Int64
-	byPath   sync.Map // path -> *atomic.Int64
-	requests chan *http.Request
+	mu      sync.Mutex
+	handler http.HandlerFunc
+	count   atomic.Int64
+	byPath  sync.Map // path -> *atomic.Int64
 }
 
 func newTestOrigin(t *testing.T, h http.HandlerFunc) *testOrigin {

@@ -130,10 +130,8 @@ func TestConnectionGlobalCap(t *testing.T) {
 		s.MaxConnectionsPerIP = 4
 	})
 	ln, addr := startServer(t, g, okHandler, nil)
-	var conns []net.Conn
 	for _, src := range []string{"127.0.0.3", "127.0.0.3", "127.0.0.4", "127.0.0.4", "127.0.0.5"} {
 		c := dialFrom(t, src, addr)
-		conns = append(conns, c)
 		defer c.Close()
 	}
 	waitFor(t, "one connection refused", func() bool { return g.connsRefused.Load() == 1 })

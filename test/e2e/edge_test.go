@@ -59,9 +59,9 @@ func TestEdgeInFrontOfServe(t *testing.T) {
 	// A second viewer: everything it asks for is in the cache (the
 	// manifests may have expired: they are revalidated, not refetched).
 	mediaDuration(t, e.base+hlsPath)
-	recs := e.waitAccess(len(first) + 3)
+	e.waitAccess(len(first) + 3)
 	time.Sleep(1100 * time.Millisecond)
-	recs = e.access()[len(first):]
+	recs := e.access()[len(first):]
 	for _, r := range recs {
 		if c := r["cache"]; c != "hit" && c != "revalidated" {
 			t.Errorf("second viewer: %v %v was %v, want a hit", r["path"], r["status"], c)

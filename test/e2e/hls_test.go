@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -120,13 +119,4 @@ func downloadRendition(t *testing.T, playlistURL string, m *playlist.Media, dir 
 		t.Fatal(err)
 	}
 	return path
-}
-
-func atoi(t *testing.T, s string) int {
-	t.Helper()
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		t.Fatalf("atoi %q: %v", s, err)
-	}
-	return n
 }

@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -132,25 +131,6 @@ func TestHarness(t *testing.T) {
 			}
 		})
 	}
-}
-
-func liveArgs(seconds int) []string {
-	d := strconv.Itoa(seconds)
-	encode := []string{"-t", d, "-c:v", "libx264", "-preset", "veryfast", "-g", "60", "-keyint_min", "60",
-		"-sc_threshold", "0", "-b:v", "600k", "-c:a", "aac", "-b:a", "96k"}
-	return slices.Concat(
-		[]string{"-hide_banner", "-loglevel", "error", "-re",
-			"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30",
-			"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-			"-map", "0:v", "-map", "1:a"},
-		encode,
-		[]string{"-f", "hls", "-hls_time", "2", "-hls_list_size", "6", "-hls_flags", "delete_segments",
-			"-hls_segment_type", "fmp4", "-hls_segment_filename", "seg%d.m4s", "index.m3u8",
-			"-map", "0:v", "-map", "1:a"},
-		encode,
-		[]string{"-f", "dash", "-seg_duration", "2", "-window_size", "6", "-use_template", "1", "-use_timeline", "1",
-			"-utc_timing_url", "/time", "-adaptation_sets", "id=0,streams=v id=1,streams=a", "manifest.mpd"},
-	)
 }
 
 func requireTools(t *testing.T) {
