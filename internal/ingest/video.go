@@ -116,18 +116,12 @@ func (v *videoState) fill(t *media.Track) error {
 	return nil
 }
 
-// maxVideoSide bounds a plausible picture width or height: an SPS whose
-// cropping exceeds its picture decodes to sizes like 4294967285x0.
-const maxVideoSide = 16384
-
-// videoSize reads the coded picture size (after cropping) from an SPS.
+// videoSize reads the coded picture size (after cropping) from an SPS;
+// impossible sizes are refused (media.MaxVideoSide).
 func videoSize(codec media.Codec, sps []byte) (int, int, error) {
 	w, h, err := media.VideoSize(codec, sps)
 	if err != nil {
 		return 0, 0, fmt.Errorf("%w: %w", ErrUnsupported, err)
-	}
-	if w <= 0 || h <= 0 || w > maxVideoSide || h > maxVideoSide {
-		return 0, 0, fmt.Errorf("%w: %s SPS gives an impossible picture size %dx%d", ErrUnsupported, codec, w, h)
 	}
 	return w, h, nil
 }

@@ -52,7 +52,8 @@ func ParamSets(codec Codec, au [][]byte) (vps, sps, pps []byte) {
 	return vps, sps, pps
 }
 
-// VideoSize reads the picture size (after cropping) from an SPS.
+// VideoSize reads the picture size (after cropping) from an SPS; sizes
+// outside 1..MaxVideoSide are refused.
 func VideoSize(codec Codec, sps []byte) (width, height int, err error) {
 	switch codec {
 	case H264:
@@ -60,15 +61,27 @@ func VideoSize(codec Codec, sps []byte) (width, height int, err error) {
 		if err := s.Unmarshal(sps); err != nil {
 			return 0, 0, fmt.Errorf("%w: H.264 SPS: %w", ErrParamSets, err)
 		}
-		return s.Width(), s.Height(), nil
+		return checkSize(codec, s.Width(), s.Height())
 	case H265:
 		var s h265.SPS
 		if err := s.Unmarshal(sps); err != nil {
 			return 0, 0, fmt.Errorf("%w: H.265 SPS: %w", ErrParamSets, err)
 		}
-		return s.Width(), s.Height(), nil
+		return checkSize(codec, s.Width(), s.Height())
 	}
 	return 0, 0, fmt.Errorf("%w: %q is not a video codec", ErrParamSets, codec)
+}
+
+// MaxVideoSide bounds a plausible picture width or height: an SPS whose
+// cropping exceeds its picture decodes to sizes like 4294967285x0.
+const MaxVideoSide = 16384
+
+// checkSize refuses picture sizes no encoder produces.
+func checkSize(codec Codec, w, h int) (int, int, error) {
+	if w <= 0 || h <= 0 || w > MaxVideoSide || h > MaxVideoSide {
+		return 0, 0, fmt.Errorf("%w: %s SPS gives an impossible picture size %dx%d", ErrParamSets, codec, w, h)
+	}
+	return w, h, nil
 }
 
 // VideoTrack describes a video track from the parameter sets of a keyframe.

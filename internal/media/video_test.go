@@ -73,3 +73,65 @@ func TestVideoSizeRejectsGarbage(t *testing.T) {
 		t.Errorf("audio codec: %v", err)
 	}
 }
+
+// spsBits writes an H.264 SPS bit by bit: u(n) fields and ue(v) codes.
+type spsBits struct {
+	out  []byte
+	bits int
+}
+
+func (b *spsBits) u(n int, v uint) {
+	for i := n - 1; i >= 0; i-- {
+		if b.bits%8 == 0 {
+			b.out = append(b.out, 0)
+		}
+		if v>>uint(i)&1 == 1 {
+			b.out[len(b.out)-1] |= 0x80 >> uint(b.bits%8)
+		}
+		b.bits++
+	}
+}
+
+func (b *spsBits) ue(v uint) {
+	n := 0
+	for x := v + 1; x > 1; x >>= 1 {
+		n++
+	}
+	b.u(n, 0)
+	b.u(n+1, v+1)
+}
+
+// TestVideoSizeRejectsImpossibleCropping: an SPS whose cropping is larger
+// than its 16x16 picture must not become a track of negative or huge size.
+func TestVideoSizeRejectsImpossibleCropping(t *testing.T) {
+	sps := func(cropRight uint) []byte {
+		b := &spsBits{}
+		b.u(8, 0x67)    // NAL header: SPS
+		b.u(8, 66)      // profile_idc: baseline
+		b.u(8, 0)       // constraint flags
+		b.u(8, 30)      // level_idc
+		b.ue(0)         // seq_parameter_set_id
+		b.ue(0)         // log2_max_frame_num_minus4
+		b.ue(2)         // pic_order_cnt_type
+		b.ue(1)         // max_num_ref_frames
+		b.u(1, 0)       // gaps_in_frame_num_value_allowed_flag
+		b.ue(0)         // pic_width_in_mbs_minus1: 16 px
+		b.ue(0)         // pic_height_in_map_units_minus1: 16 px
+		b.u(1, 1)       // frame_mbs_only_flag
+		b.u(1, 1)       // direct_8x8_inference_flag
+		b.u(1, 1)       // frame_cropping_flag
+		b.ue(0)         // frame_crop_left_offset
+		b.ue(cropRight) // frame_crop_right_offset (2 px each)
+		b.ue(0)         // frame_crop_top_offset
+		b.ue(0)         // frame_crop_bottom_offset
+		b.u(1, 0)       // vui_parameters_present_flag
+		b.u(1, 1)       // rbsp_stop_one_bit
+		return b.out
+	}
+	if w, h, err := VideoSize(H264, sps(2)); err != nil || w != 12 || h != 16 {
+		t.Fatalf("cropped 16x16 SPS = %dx%d, %v; want 12x16", w, h, err)
+	}
+	if w, h, err := VideoSize(H264, sps(100)); !errors.Is(err, ErrParamSets) {
+		t.Errorf("SPS cropped past its picture = %dx%d, %v; want ErrParamSets", w, h, err)
+	}
+}
