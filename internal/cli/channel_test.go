@@ -133,7 +133,8 @@ func TestChannelLifecycle(t *testing.T) {
 	since := time.Date(2025, 5, 6, 7, 8, 9, 0, time.UTC)
 	s.live.setLive(id, live.Status{State: "live", Protocol: "rtmp", RemoteAddr: "192.0.2.7:50000", Since: &since,
 		Input: []string{"h264 1920x1080", "aac 48000Hz 2ch"}, Renditions: []string{"1080p", "720p", "audio"},
-		Transcoder: &live.TranscoderStatus{Running: true, Restarts: 1, Speed: 0.97, Lag: 1.5, Behind: true}})
+		Transcoder: &live.TranscoderStatus{Running: true, Restarts: 1, Speed: 0.97, Lag: 1.5, Behind: true},
+		Degraded:   &live.Degraded{Level: 1, Reason: "dropped the top rung 1080p", Since: since}})
 	r = s.channel("get", id)
 	for _, line := range []string{
 		`(?m)^State:\s+live$`,
@@ -141,6 +142,7 @@ func TestChannelLifecycle(t *testing.T) {
 		`(?m)^Input:\s+h264 1920x1080, aac 48000Hz 2ch$`,
 		`(?m)^Renditions:\s+1080p, 720p, audio$`,
 		`(?m)^Transcoder:\s+running, speed 0\.97x, lag 1\.5s, 1 restarts, BEHIND real time$`,
+		`(?m)^Degraded:\s+level 1 since \d\d:\d\d:\d\d: dropped the top rung 1080p$`,
 	} {
 		if !matches(line, r.stdout) {
 			t.Errorf("get output lacks %s:\n%s", line, r.stdout)

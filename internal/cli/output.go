@@ -43,6 +43,9 @@ func printChannel(w io.Writer, c api.Channel) error {
 		if st.Transcoder != nil {
 			row("Transcoder", transcoderSummary(*st.Transcoder))
 		}
+		if d := st.Degraded; d != nil {
+			row("Degraded", fmt.Sprintf("level %d since %s: %s", d.Level, d.Since.Local().Format(time.TimeOnly), d.Reason))
+		}
 	}
 	return tw.Flush()
 }

@@ -11,7 +11,7 @@ import (
 // rate limits and access rules are set per class.
 const (
 	ClassAPI     = "api"     // /api/ (the admin API and the edge's invalidation API)
-	ClassUpload  = "upload"  // tus uploads (/api/v1/uploads/) and multipart POST /api/v1/assets
+	ClassUpload  = "upload"  // tus uploads (/api/v1/uploads/), multipart POST /api/v1/assets, subtitle POSTs
 	ClassMedia   = "media"   // /live/, /vod/, /time: origin and edge media
 	ClassMetrics = "metrics" // /metrics
 	ClassWeb     = "web"     // pages and their assets

@@ -16,7 +16,9 @@
 //     duration in whole seconds, or "public, no-cache" (always revalidate,
 //     cheap with the ETag) when that is under one second;
 //   - ended manifests (#EXT-X-ENDLIST, or an MPD whose type is static): 30 s,
-//     not longer, because the channel may go live again under the same URL;
+//     not longer, because the MPD's URL goes live again with the channel's
+//     next session (ended media playlists, in their session's folder, no
+//     longer change);
 //   - images (posters, thumbnails) may be refreshed in place: 10 s;
 //   - 403 when RequireHeader is set and the request lacks it;
 //   - 404s: "no-cache", so neither browsers nor CDNs keep serving a 404 once

@@ -144,18 +144,8 @@ func (w *importWorker) Work(ctx context.Context, job *river.Job[importArgs]) err
 		return errors.New("URL imports are not enabled on this server")
 	}
 
-	runCtx, cancel := context.WithCancelCause(ctx)
-	r := &run{cancel: cancel, done: make(chan struct{})}
-	s.mu.Lock()
-	s.running[id] = r
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.running, id)
-		s.mu.Unlock()
-		cancel(nil)
-		close(r.done)
-	}()
+	runCtx, end := s.startRun(ctx, id)
+	defer end()
 
 	err = s.importSource(runCtx, log, job)
 	switch {

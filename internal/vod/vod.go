@@ -100,6 +100,23 @@ type run struct {
 	done   chan struct{}
 }
 
+// startRun registers a run of asset id, so that Cancel and Delete can stop
+// it through the returned context; end unregisters it and tells waiters.
+func (s *Service) startRun(ctx context.Context, id string) (runCtx context.Context, end func()) {
+	runCtx, cancel := context.WithCancelCause(ctx)
+	r := &run{cancel: cancel, done: make(chan struct{})}
+	s.mu.Lock()
+	s.running[id] = r
+	s.mu.Unlock()
+	return runCtx, func() {
+		s.mu.Lock()
+		delete(s.running, id)
+		s.mu.Unlock()
+		cancel(nil)
+		close(r.done)
+	}
+}
+
 // errCancelled is the cause of a run's context when its asset is cancelled
 // or deleted.
 var errCancelled = errors.New("cancelled")

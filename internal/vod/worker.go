@@ -43,18 +43,8 @@ func (w *worker) Work(ctx context.Context, job *river.Job[processArgs]) error {
 		return nil // cancelled while queued, or already done
 	}
 
-	runCtx, cancel := context.WithCancelCause(ctx)
-	r := &run{cancel: cancel, done: make(chan struct{})}
-	s.mu.Lock()
-	s.running[id] = r
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.running, id)
-		s.mu.Unlock()
-		cancel(nil)
-		close(r.done)
-	}()
+	runCtx, end := s.startRun(ctx, id)
+	defer end()
 
 	log := s.log.With("asset", id, "attempt", job.Attempt)
 	p := &pipeline{s: s, log: log, id: id, attempt: job.Attempt}
