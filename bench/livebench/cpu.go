@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/config"
@@ -23,6 +24,12 @@ import (
 // produces the same ladder as HLS with the same encoder settings. The two
 // alternate for several rounds, so that a noisy neighbour on the machine
 // weighs on both.
+//
+// With -perf DIR, each round also records the osprey process (its Go code,
+// not its ffmpeg) with Linux perf while the channel runs, into
+// DIR/osprey-cpu-N.perf.data: the CPU profile of the real thing, without a
+// profiling endpoint in Osprey. View it with
+// perf report -i DIR/osprey-cpu-1.perf.data --no-children --sort sym.
 func (b *bench) cpu(rounds int) {
 	var goCPU, ffCPU, refCPU []time.Duration
 	for r := 0; r < rounds; r++ {
@@ -31,10 +38,12 @@ func (b *bench) cpu(rounds int) {
 		ch := s.createChannel("cpu")
 		pid := s.Cmd.Process.Pid
 		self0, child0 := benchkit.ProcTimes(pid)
+		rec := b.startPerf(pid, r+1)
 		pub := publish(b.source, ch.Ingest.RTMP)
 		if err := pub.Wait(); err != nil {
 			log.Fatalf("publisher: %v", err)
 		}
+		rec.stop()
 		s.waitIdle(ch.ID) // the transcoder has exited and been reaped
 		self1, child1 := benchkit.ProcTimes(pid)
 		s.stop()
@@ -133,4 +142,36 @@ func publishWhenListening(source, url string) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// perfRecord is a running `perf record` of one process, or nothing.
+type perfRecord struct{ cmd *exec.Cmd }
+
+// startPerf records pid's on-CPU samples with call graphs (Go keeps frame
+// pointers) until stop, when -perf is set.
+func (b *bench) startPerf(pid, round int) perfRecord {
+	if b.perfDir == "" {
+		return perfRecord{}
+	}
+	if err := os.MkdirAll(b.perfDir, 0o755); err != nil {
+		log.Fatal(err)
+	}
+	out := filepath.Join(b.perfDir, fmt.Sprintf("osprey-cpu-%d.perf.data", round))
+	// --no-inherit: not the ffmpeg Osprey starts meanwhile.
+	cmd := exec.Command("perf", "record", "-q", "--no-inherit", "-F", "499", "-g", "-p", strconv.Itoa(pid), "-o", out)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		log.Fatalf("perf record: %v", err)
+	}
+	log.Printf("recording osprey (pid %d) into %s", pid, out)
+	return perfRecord{cmd}
+}
+
+// stop ends the recording; perf writes its file on SIGINT.
+func (p perfRecord) stop() {
+	if p.cmd == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	_ = p.cmd.Wait() // perf exits by the signal once its file is written
 }

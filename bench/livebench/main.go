@@ -12,7 +12,7 @@
 //
 // Usage (from the repository root):
 //
-//	go run ./bench/livebench [-seconds 60] [-rounds 3] [-channels 4] [all|latency|cpu|memory]
+//	go run ./bench/livebench [-seconds 60] [-rounds 3] [-channels 4] [-perf DIR] [all|latency|cpu|memory]
 package main
 
 import (
@@ -32,6 +32,7 @@ func main() {
 	channels := flag.Int("channels", 4, "channels published at once for the memory measurement")
 	rounds := flag.Int("rounds", 3, "alternating rounds of the CPU comparison")
 	bin := flag.String("osprey", "", "osprey binary (default: build ./cmd/osprey)")
+	perfDir := flag.String("perf", "", "cpu: also record the osprey process with Linux perf into this folder")
 	flag.Parse()
 	what := flag.Arg(0)
 	if what == "" {
@@ -44,7 +45,7 @@ func main() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(work)
-	b := &bench{work: work, seconds: *seconds, osprey: *bin}
+	b := &bench{work: work, seconds: *seconds, osprey: *bin, perfDir: *perfDir}
 	if b.osprey == "" {
 		b.osprey = filepath.Join(work, "osprey")
 		benchkit.Run("go", "build", "-o", b.osprey, "./cmd/osprey")
@@ -75,4 +76,5 @@ type bench struct {
 	seconds int
 	osprey  string
 	source  string
+	perfDir string // -perf
 }

@@ -41,7 +41,7 @@ type Config struct {
 	VODWorkers     int           // jobs of the "vod" queue run at once; default 1
 	ImportWorkers  int           // downloads of URL imports at once; default 4
 	WebhookWorkers int           // default 8
-	PollInterval   time.Duration // how often idle workers look for jobs; default 250ms
+	PollInterval   time.Duration // how often idle workers look for jobs; default 1s (SQLite has no notifications: each poll is a query per queue)
 }
 
 // Queue is a River client with Osprey's queues. Register workers on
@@ -77,7 +77,7 @@ func OpenSQLite(ctx context.Context, db *sql.DB, cfg Config, log *slog.Logger) (
 		cfg.WebhookWorkers = 8
 	}
 	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = 250 * time.Millisecond
+		cfg.PollInterval = time.Second
 	}
 	migrator, err := rivermigrate.New(riversqlite.New(db), &rivermigrate.Config{Logger: slog.New(quietHandler{log.Handler()})})
 	if err != nil {

@@ -410,8 +410,21 @@ func (s *Supervisor) runOnce() error {
 	return nil
 }
 
+// audioFlushSpan bounds the audio that may wait in the buffer to ffmpeg's
+// stdin for a video unit to share a write with, in media time. See feed.
+const audioFlushSpan = 40 * time.Millisecond
+
 // feed writes queued units to ffmpeg's stdin until the input ends (then it
 // closes stdin so ffmpeg finishes) or ffmpeg goes away.
+//
+// Units are written into a buffer, which is flushed to the pipe when the
+// queue is empty and a video unit is in it: ffmpeg gets every frame as soon
+// as Osprey has it. Audio waits for the next video unit, or until the audio
+// waiting spans audioFlushSpan (a video frame interval at 25 fps or more),
+// which halves the writes to the pipe (and ffmpeg's wake-ups) without
+// delaying the output: the encoders' look-ahead holds it back far longer.
+// No timer is involved (timers cost more than the writes they save); input
+// without video is flushed unit by unit.
 func (s *Supervisor) feed(stdin io.WriteCloser, outDone <-chan struct{}) error {
 	defer stdin.Close()
 	tw, err := newTSWriter(stdin, s.input)
@@ -419,7 +432,14 @@ func (s *Supervisor) feed(stdin io.WriteCloser, outDone <-chan struct{}) error {
 		return err
 	}
 	// Every run starts at a video keyframe.
-	waitKey := firstOfKind(s.input, media.Video) >= 0
+	hasVideo := firstOfKind(s.input, media.Video) >= 0
+	waitKey := hasVideo
+	var (
+		video    bool // a video unit is buffered
+		buffered bool // anything is buffered
+		first    time.Duration
+		last     time.Duration // DTS of the first and last unit buffered
+	)
 	write := func(q queued) error {
 		if waitKey {
 			if s.input[q.track].Kind != media.Video || !q.unit.Key {
@@ -430,6 +450,20 @@ func (s *Supervisor) feed(stdin io.WriteCloser, outDone <-chan struct{}) error {
 		if err := tw.write(q.track, q.unit); err != nil {
 			return fmt.Errorf("writing to ffmpeg: %w", err)
 		}
+		if !buffered {
+			buffered, first = true, q.unit.DTS
+		}
+		last = q.unit.DTS
+		if s.input[q.track].Kind == media.Video {
+			video = true
+		}
+		return nil
+	}
+	flush := func() error {
+		video, buffered = false, false
+		if err := tw.flush(); err != nil {
+			return fmt.Errorf("writing to ffmpeg: %w", err)
+		}
 		return nil
 	}
 	for {
@@ -438,8 +472,11 @@ func (s *Supervisor) feed(stdin io.WriteCloser, outDone <-chan struct{}) error {
 		case q = <-s.queue:
 			s.queued.Add(-q.size)
 		default:
-			if err := tw.flush(); err != nil {
-				return fmt.Errorf("writing to ffmpeg: %w", err)
+			// ffmpeg has all the input but what is buffered.
+			if video || buffered && (!hasVideo || last-first >= audioFlushSpan) {
+				if err := flush(); err != nil {
+					return err
+				}
 			}
 			select {
 			case q = <-s.queue:
@@ -456,7 +493,7 @@ func (s *Supervisor) feed(stdin io.WriteCloser, outDone <-chan struct{}) error {
 						continue
 					default:
 					}
-					return tw.flush()
+					return flush()
 				}
 			case <-outDone:
 				return nil

@@ -35,7 +35,47 @@ type tsStream struct {
 	pid        uint16
 	streamType uint8
 	index      int
-	pes        []byte // the PES packet being reassembled
+	pes        []byte // the PES packet being reassembled, at the free end of buf
+	buf        []byte // the PES packets returned so far; its spare capacity is free
+	last       int    // size of the previous PES packet
+}
+
+// pesArena is the size of the buffers PES packets are reassembled in. A
+// stream's packets are laid one after the other in its buffer instead of
+// each getting its own allocation, sized by guess and grown by copying: the
+// demuxer allocates little more than the bytes it returns. A returned
+// packet is never written again (the next starts after it), so callers may
+// keep it; a buffer is freed once none of its packets is referenced.
+const pesArena = 256 << 10
+
+// begin starts reassembling a PES packet with payload.
+func (s *tsStream) begin(payload []byte) {
+	// Frames of a stream are of similar sizes: expect the last one's.
+	if need := max(s.last+s.last/4, 4096, len(payload)); cap(s.buf)-len(s.buf) < need {
+		s.buf = make([]byte, 0, max(pesArena, 2*need))
+	}
+	s.pes = append(s.buf[len(s.buf):len(s.buf)], payload...)
+}
+
+// add appends payload to the PES packet being reassembled, moving it to a
+// new buffer when it outgrows the current one.
+func (s *tsStream) add(payload []byte) {
+	if n := len(s.pes) + len(payload); n > cap(s.pes) {
+		b := make([]byte, 0, max(pesArena, 2*n))
+		s.pes = append(b, s.pes...)
+		s.buf = b
+	}
+	s.pes = append(s.pes, payload...)
+}
+
+// take ends the PES packet being reassembled at n bytes and returns them,
+// capped so that appending to them cannot reach the next packet.
+func (s *tsStream) take(n int) []byte {
+	done := s.pes[:n:n]
+	s.buf = s.buf[:len(s.buf)+n]
+	s.pes = nil
+	s.last = n
+	return done
 }
 
 // pes is one reassembled PES packet.
@@ -92,20 +132,17 @@ func (d *tsDemuxer) next() (pes, error) {
 		if start {
 			// The previous PES of an unbounded stream (video) ends here.
 			if len(s.pes) > 0 {
-				if err := d.complete(s, s.pes); err != nil {
+				if err := d.complete(s, s.take(len(s.pes))); err != nil {
 					return pes{}, err
 				}
 			}
-			// Frames of a stream are of similar sizes: start at the last one's.
-			s.pes = append(make([]byte, 0, max(len(s.pes)+len(s.pes)/4, 4096)), payload...)
+			s.begin(payload)
 		} else if s.pes != nil {
-			s.pes = append(s.pes, payload...)
+			s.add(payload)
 		}
 		// A PES with a declared length is complete as soon as it is all here.
 		if n := pesLength(s.pes); n > 0 && len(s.pes) >= n {
-			done := s.pes[:n]
-			s.pes = nil
-			if err := d.complete(s, done); err != nil {
+			if err := d.complete(s, s.take(n)); err != nil {
 				return pes{}, err
 			}
 		}
@@ -129,9 +166,7 @@ func (d *tsDemuxer) complete(s *tsStream, b []byte) error {
 func (d *tsDemuxer) flush() (pes, error) {
 	for _, s := range d.es {
 		if len(s.pes) > 0 {
-			done := s.pes
-			s.pes = nil
-			return d.parsePES(s, done)
+			return d.parsePES(s, s.take(len(s.pes)))
 		}
 	}
 	return pes{}, io.EOF

@@ -179,3 +179,62 @@ func BenchmarkDemux(b *testing.B) {
 		}
 	})
 }
+
+// TestTSDemuxerKeepsReturnedPackets: PES packets share buffers, so one the
+// caller kept must not change while later ones are reassembled, nor when
+// the caller appends to it. The stream has 40 frames growing to ~39 KB, so
+// buffers fill up and frames move to new ones mid-packet.
+func TestTSDemuxerKeepsReturnedPackets(t *testing.T) {
+	ts, frames, _ := writeTestTS(t)
+	psi := 0 // the PAT and PMT before the first PES
+	for ; ; psi++ {
+		pkt := ts[psi*188 : (psi+1)*188]
+		off := 4
+		if pkt[3]&0x20 != 0 {
+			off += 1 + int(pkt[4])
+		}
+		if pkt[1]&0x40 != 0 && bytes.HasPrefix(pkt[off:], []byte{0, 0, 1}) {
+			break
+		}
+	}
+	ts = append(ts, ts[188*psi:]...) // the frames again
+	frames = append(frames, frames...)
+	d := newTSDemuxer(bytes.NewReader(ts))
+	if _, err := d.readStreams(); err != nil {
+		t.Fatal(err)
+	}
+	var kept, audio [][]byte
+	for {
+		p, err := d.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = append(p.data, 0xff, 0xff, 0xff, 0xff) // must not reach the next packet
+		if p.stream == 0 {
+			kept = append(kept, p.data)
+		} else {
+			audio = append(audio, p.data)
+		}
+	}
+	if len(kept) != len(frames) {
+		t.Fatalf("read %d video PES, want %d", len(kept), len(frames))
+	}
+	for i, b := range kept {
+		var au h264.AnnexB
+		if err := au.Unmarshal(b); err != nil {
+			t.Fatalf("video %d: %v", i, err)
+		}
+		if len(au) != 2 || !bytes.Equal(au[1], frames[i]) {
+			t.Fatalf("video %d changed after it was returned", i)
+		}
+	}
+	for i, b := range audio {
+		var pkts mpeg4audio.ADTSPackets
+		if err := pkts.Unmarshal(b); err != nil || len(pkts) != 1 || pkts[0].AU[1] != byte(i%40) {
+			t.Fatalf("audio %d changed after it was returned (%v)", i, err)
+		}
+	}
+}

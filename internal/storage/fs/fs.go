@@ -41,6 +41,10 @@ type Store struct {
 	// latency to every segment. Set it before first use.
 	Sync bool
 
+	// chmod: temporary files need an explicit chmod to 0644 because the
+	// process umask (read by New) would strip some of those bits.
+	chmod bool
+
 	mu        sync.Mutex
 	lastStamp time.Time // newest modification time Put assigned; see stamp
 }
@@ -63,7 +67,7 @@ func New(root string) (*Store, error) {
 	if err := removeTemps(abs); err != nil {
 		return nil, fmt.Errorf("storage/fs: removing leftover temporary files: %w", err)
 	}
-	return &Store{root: abs}, nil
+	return &Store{root: abs, chmod: umaskStrips(0o644)}, nil
 }
 
 // Root returns the absolute path of the store's directory.
@@ -102,49 +106,6 @@ func (s *Store) Put(ctx context.Context, key string, data []byte) error {
 	}
 	if err := s.put(s.path(key), data); err != nil {
 		return fmt.Errorf("storage/fs: put %q: %w", key, err)
-	}
-	return nil
-}
-
-func (s *Store) put(dst string, data []byte) (err error) {
-	dir := filepath.Dir(dst)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, tempPrefix+"*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if s.Sync {
-		if err := f.Sync(); err != nil {
-			return err
-		}
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	stamp := s.stamp()
-	if err := os.Chtimes(tmp, stamp, stamp); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, dst); err != nil {
-		return err
-	}
-	if s.Sync {
-		return syncDir(dir)
 	}
 	return nil
 }
