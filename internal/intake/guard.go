@@ -1,7 +1,6 @@
 package intake
 
 import (
-	"net/netip"
 	"syscall"
 
 	"github.com/ospreyvideo/osprey/internal/netguard"
@@ -9,9 +8,6 @@ import (
 
 // blockedError is a connection the SSRF guard refused.
 type blockedError = netguard.BlockedError
-
-// blockedReason says why ip is not a public internet address, or "".
-func blockedReason(ip netip.Addr) string { return netguard.Reason(ip) }
 
 // dialControl runs for every connection FromURL opens, after name
 // resolution and before connecting: it checks the address actually dialled,

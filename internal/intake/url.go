@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/ospreyvideo/osprey/internal/netguard"
 )
 
 const (
@@ -179,7 +181,7 @@ func (s *Service) parseSourceURL(raw string) (*url.URL, error) {
 			port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
 		}
 		ap, _ := netip.ParseAddrPort(net.JoinHostPort(ip.String(), port))
-		if r := blockedReason(ip); r != "" && (s.allowAddr == nil || !s.allowAddr(ap)) {
+		if r := netguard.Reason(ip); r != "" && (s.allowAddr == nil || !s.allowAddr(ap)) {
 			return nil, blockedMessage(&blockedError{Addr: ip.Unmap(), Reason: r}, nil)
 		}
 	}

@@ -246,33 +246,6 @@ func TestFromURLBadInput(t *testing.T) {
 	}
 }
 
-func TestBlockedReason(t *testing.T) {
-	t.Parallel()
-	blocked := []string{
-		"127.0.0.1", "127.1.2.3", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1",
-		"169.254.169.254", "100.64.0.1", "100.127.255.255", "0.0.0.0", "0.1.2.3", "224.0.0.1",
-		"255.255.255.255", "240.0.0.1", "198.18.0.1", "192.0.0.8",
-		"::1", "::", "fc00::1", "fd12:3456::1", "fe80::1", "ff02::1", "::ffff:127.0.0.1",
-		"::ffff:169.254.169.254", "64:ff9b::a9fe:a9fe", "64:ff9b::7f00:1", "2002:7f00:1::", "2002:a00:1::",
-		"64:ff9b:1::1", "fec0::1", "::127.0.0.1", "2001:db8::1",
-	}
-	public := []string{
-		"8.8.8.8", "1.1.1.1", "93.184.216.34", "100.128.0.1", "100.63.255.255", "172.32.0.1",
-		"192.169.0.1", "169.255.0.1", "2606:4700:4700::1111", "2a00:1450:4001::200e",
-		"64:ff9b::808:808", "2002:808:808::", "::ffff:8.8.8.8",
-	}
-	for _, a := range blocked {
-		if r := blockedReason(netip.MustParseAddr(a)); r == "" {
-			t.Errorf("%s is allowed, want it refused", a)
-		}
-	}
-	for _, a := range public {
-		if r := blockedReason(netip.MustParseAddr(a)); r != "" {
-			t.Errorf("%s is refused as %s, want it allowed", a, r)
-		}
-	}
-}
-
 // TestFetch checks the download of a URL import: into the named file,
 // replacing an earlier attempt's, with progress, the URL's secrets kept
 // out of the File, and failures of the server marked for a retry.
