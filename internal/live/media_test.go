@@ -3,7 +3,6 @@ package live
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,10 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts"
-	mcodecs "github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts/codecs"
-
 	"github.com/ospreyvideo/osprey/internal/media"
+	"github.com/ospreyvideo/osprey/internal/media/mediatest"
 )
 
 type testUnit struct {
@@ -27,71 +24,10 @@ type testUnit struct {
 // a session timeline starting at 0, as an ingest listener delivers them.
 func makeUnits(t *testing.T, seconds int, size string) ([]*media.Track, []testUnit) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "in.ts")
-	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error",
-		"-f", "lavfi", "-i", "testsrc2=size="+size+":rate=30",
-		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-		"-t", strconv.Itoa(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-g", "30",
-		"-c:a", "aac", "-ac", "2", "-f", "mpegts", path).CombinedOutput()
-	if err != nil {
-		t.Fatalf("making test input: %v: %s", err, out)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r := &mpegts.Reader{R: f}
-	if err := r.Initialize(); err != nil {
-		t.Fatal(err)
-	}
-	var (
-		tracks []*media.Track
-		units  []testUnit
-		base   int64 = -1
-	)
-	rel := func(ts int64) time.Duration {
-		if base < 0 {
-			base = ts
-		}
-		return time.Duration(ts-base) * time.Second / 90000
-	}
-	for i, mt := range r.Tracks() {
-		switch c := mt.Codec.(type) {
-		case *mcodecs.H264:
-			tr := &media.Track{Kind: media.Video, Codec: media.H264}
-			tracks = append(tracks, tr)
-			r.OnDataH264(mt, func(pts, dts int64, au [][]byte) error {
-				if tr.SPS == nil {
-					if pt, err := media.VideoTrack(media.H264, au); err == nil {
-						*tr = *pt
-					}
-				}
-				units = append(units, testUnit{i, &media.Unit{PTS: rel(pts), DTS: rel(dts), Key: media.IsRandomAccess(media.H264, au), NALUs: au}})
-				return nil
-			})
-		case *mcodecs.MPEG4Audio:
-			conf, err := c.Config.Marshal()
-			if err != nil {
-				t.Fatal(err)
-			}
-			tracks = append(tracks, &media.Track{Kind: media.Audio, Codec: media.AAC, SampleRate: c.SampleRate, Channels: int(c.ChannelConfig), AudioConfig: conf})
-			r.OnDataMPEG4Audio(mt, func(pts int64, aus [][]byte) error {
-				for j, au := range aus {
-					p := rel(pts) + time.Duration(j)*1024*time.Second/time.Duration(c.SampleRate)
-					units = append(units, testUnit{i, &media.Unit{PTS: p, DTS: p, Key: true, Data: au}})
-				}
-				return nil
-			})
-		}
-	}
-	for {
-		if err := r.Read(); err != nil {
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			t.Fatal(err)
-		}
+	tracks, us := mediatest.Units(t, mediatest.Source{Seconds: seconds, Size: size, GOP: 30, SampleRate: 48000, Stereo: true})
+	units := make([]testUnit, len(us))
+	for i, u := range us {
+		units[i] = testUnit{u.Track, u.Unit}
 	}
 	return tracks, units
 }
