@@ -121,6 +121,7 @@ type Edge struct {
 	origins   []*origin
 	transport http.RoundTripper
 	keyQuery  map[string]bool
+	signed    []string // RequireSigned in lower case, for protected
 	ttl       []TTLRule
 	via       string
 	metrics   *metrics
@@ -172,6 +173,7 @@ func New(cfg Config) (*Edge, error) {
 		cfg:      cfg,
 		log:      log,
 		keyQuery: make(map[string]bool, len(cfg.KeyQuery)),
+		signed:   lowerAll(cfg.RequireSigned),
 		ttl:      append(append([]TTLRule(nil), cfg.TTL...), DefaultTTLRules()...),
 		via:      "1.1 " + cfg.Name,
 		flights:  make(map[string]*flight),

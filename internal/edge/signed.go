@@ -17,12 +17,21 @@ import (
 // /VOD/... unsigned; a signed URL still names its path exactly.
 func (e *Edge) protected(path string) bool {
 	lower := strings.ToLower(path)
-	for _, p := range e.cfg.RequireSigned {
-		if signedurl.Match(strings.ToLower(p), lower) {
+	for _, p := range e.signed {
+		if signedurl.Match(p, lower) {
 			return true
 		}
 	}
 	return false
+}
+
+// lowerAll returns patterns in lower case.
+func lowerAll(patterns []string) []string {
+	out := make([]string, len(patterns))
+	for i, p := range patterns {
+		out[i] = strings.ToLower(p)
+	}
+	return out
 }
 
 // verifySigned checks the request's signed URL or cookies against the URL

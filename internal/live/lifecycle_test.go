@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ospreyvideo/osprey/internal/catalog"
 	"github.com/ospreyvideo/osprey/internal/config"
 	"github.com/ospreyvideo/osprey/internal/media"
 	"github.com/ospreyvideo/osprey/internal/packager"
@@ -389,8 +388,6 @@ func TestSlowTranscoderShedsLoadAndCatchesUp(t *testing.T) {
 	// dropped: ending it at End is the packager's (see notes/issue9/live.md).
 	assertEnded(t, st, "ch_1", "240p", "audio")
 }
-
-var _ = catalog.Channel{}
 
 type tlog struct{ t *testing.T }
 

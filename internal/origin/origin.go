@@ -101,6 +101,7 @@ type Origin struct {
 	mounts      []Mount
 	allowOrigin string
 	publicBase  string // PublicURL without trailing slash, XML-escaped; "" = keep root-relative
+	publicTag   string // ETag suffix of MPDs rewritten with publicBase
 	liveCC      string // Cache-Control of live manifests
 	now         func() time.Time
 	gzipPool    sync.Pool
@@ -135,6 +136,7 @@ func New(store storage.Store, cfg Config, log *slog.Logger) *Origin {
 		reqHeader:   cfg.RequireHeader,
 		reqValue:    []byte(cfg.RequireValue),
 	}
+	o.publicTag = "-u" + shortHash(o.publicBase)
 	o.gzipPool.New = func() any {
 		zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed) // the level is valid
 		return zw

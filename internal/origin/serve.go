@@ -79,7 +79,7 @@ func (o *Origin) serveManifest(w http.ResponseWriter, r *http.Request, obj stora
 		// so one cached MPD serves every viewer.
 		if out, ok := rewriteUTCTiming(body, o.publicBase); ok {
 			body = out
-			etag += "-u" + shortHash(o.publicBase)
+			etag += o.publicTag
 		}
 	}
 	if ended {

@@ -254,14 +254,14 @@ func (s *Supervisor) loop() {
 		}
 		s.mu.Lock()
 		replanned := s.next != nil
+		if !replanned {
+			s.restarts++
+		}
 		s.mu.Unlock()
 		if replanned {
 			s.log.Info("transcoder stopped for a new ladder", "err", err)
 			continue
 		}
-		s.mu.Lock()
-		s.restarts++
-		s.mu.Unlock()
 		if time.Since(started) > 30*time.Second {
 			backoff = 500 * time.Millisecond
 		}

@@ -74,10 +74,7 @@ func (s *Service) ImportURL(ctx context.Context, rawURL, title string, priority 
 	err := s.cfg.Catalog.CreateAsset(ctx, a, func(ctx context.Context, tx catalog.Tx) error {
 		var err error
 		a.JobID, err = s.cfg.Queue.InsertTx(ctx, tx, args, &river.InsertOpts{Queue: jobs.QueueImports, MaxAttempts: s.cfg.MaxAttempts})
-		if err != nil {
-			return err
-		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return catalog.Asset{}, fmt.Errorf("vod: creating the asset: %w", err)
@@ -114,11 +111,7 @@ type importWorker struct {
 
 // NextRetry backs off like the pipeline's worker.
 func (w *importWorker) NextRetry(job *river.Job[importArgs]) time.Time {
-	unit := w.s.retryUnit
-	if unit <= 0 {
-		unit = 10 * time.Second
-	}
-	return time.Now().Add(min(time.Duration(job.Attempt*job.Attempt)*unit, 10*time.Minute))
+	return w.s.retryAt(job.Attempt)
 }
 
 // Work downloads the source, stores it and, in one transaction, queues the

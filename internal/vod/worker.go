@@ -20,12 +20,17 @@ type worker struct {
 
 // NextRetry backs off 10 s, 40 s, 90 s, ... (10 s × attempt²), at most 10 min.
 func (w *worker) NextRetry(job *river.Job[processArgs]) time.Time {
-	unit := w.s.retryUnit
+	return w.s.retryAt(job.Attempt)
+}
+
+// retryAt is when attempt number attempt failed is tried again: the retry
+// unit (10 s) times attempt², at most 10 minutes away.
+func (s *Service) retryAt(attempt int) time.Time {
+	unit := s.retryUnit
 	if unit <= 0 {
 		unit = 10 * time.Second
 	}
-	d := min(time.Duration(job.Attempt*job.Attempt)*unit, 10*time.Minute)
-	return time.Now().Add(d)
+	return time.Now().Add(min(time.Duration(attempt*attempt)*unit, 10*time.Minute))
 }
 
 // Work runs one attempt.
