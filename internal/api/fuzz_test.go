@@ -60,9 +60,16 @@ func FuzzCreateChannel(f *testing.F) {
 	for _, b := range fuzzBodies {
 		f.Add(b)
 	}
+	// One API for the whole run (building it costs ~0.4 ms, ten times a
+	// request); its catalog is emptied before each input so that inputs do
+	// not see each other's channels.
+	cat := newMemCatalog()
+	a := New(Deps{Catalog: cat, Live: &fakeLive{statuses: map[string]live.Status{}},
+		AdminToken: testToken, RTMPAddr: ":1935", SRTAddr: ":9000", Now: func() time.Time { return t0 }})
 	f.Fuzz(func(t *testing.T, body string) {
-		a := New(Deps{Catalog: newMemCatalog(), Live: &fakeLive{statuses: map[string]live.Status{}},
-			AdminToken: testToken, RTMPAddr: ":1935", SRTAddr: ":9000", Now: func() time.Time { return t0 }})
+		cat.mu.Lock()
+		clear(cat.channels)
+		cat.mu.Unlock()
 		w := httptest.NewRecorder()
 		a.ServeHTTP(w, fuzzRequest("/api/v1/channels", body))
 		checkResponse(t, body, w)
