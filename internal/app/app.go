@@ -33,8 +33,10 @@ import (
 
 // Run serves every role of Osprey in this process until ctx is done, then
 // shuts down gracefully: publishers are disconnected, the last segments are
-// packaged and the playlists ended before the HTTP server stops.
-func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+// packaged and the playlists ended before the HTTP server stops. Each value
+// received on reload (the CLI sends one on SIGHUP; nil never delivers)
+// re-reads the TLS certificate.
+func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan struct{}) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -88,7 +90,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	mgr.Recover(ctx, ids)
 
-	front, err := openFrontDoor(ctx, cfg.Security, cfg.Security.TLSCert, cfg.Security.TLSKey, token, log)
+	front, err := openFrontDoor(ctx, cfg.Security, cfg.Security.TLSCert, cfg.Security.TLSKey, token, log, reload)
 	if err != nil {
 		return err
 	}
@@ -158,7 +160,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	var edgeHandler http.Handler
 	var gatherers []prometheus.Gatherer
 	if cfg.Edge.Enabled {
-		e, stopEdge, err := localEdge(cfg, orig, token, log)
+		e, stopEdge, err := localEdge(cfg, orig, token, front.guard.TrustedProxies(), log)
 		if err != nil {
 			httpLn.Close()
 			return fmt.Errorf("starting the edge: %w", err)

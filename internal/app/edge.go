@@ -22,8 +22,10 @@ import (
 
 // RunEdge runs `osprey edge`: the caching edge alone, in front of
 // cfg.Origins, until ctx is done. adminToken comes from OSPREY_ADMIN_TOKEN
-// ("" : read or create <data>/admin-token).
-func RunEdge(ctx context.Context, cfg config.Edge, adminToken string, log *slog.Logger) error {
+// ("" : read or create <data>/admin-token). Each value received on reload
+// (the CLI sends one on SIGHUP; nil never delivers) re-reads the TLS
+// certificate.
+func RunEdge(ctx context.Context, cfg config.Edge, adminToken string, log *slog.Logger, reload <-chan struct{}) error {
 	if errs := cfg.Validate("", true); len(errs) > 0 {
 		return errors.Join(errs...)
 	}
@@ -41,26 +43,26 @@ func RunEdge(ctx context.Context, cfg config.Edge, adminToken string, log *slog.
 		return err
 	}
 	defer closeLog()
+	certFile, keyFile := cfg.TLSCert, cfg.TLSKey
+	if certFile == "" {
+		certFile, keyFile = cfg.Security.TLSCert, cfg.Security.TLSKey
+	}
+	front, err := openFrontDoor(ctx, cfg.Security, certFile, keyFile, token, log, reload)
+	if err != nil {
+		return err
+	}
+	defer front.close()
 	ecfg, err := edgeConfig(cfg, filepath.Join(cfg.DataDir, "cache"), token, accessLog, log)
 	if err != nil {
 		return err
 	}
 	ecfg.Origins = cfg.Origins
+	ecfg.TrustedProxies = front.guard.TrustedProxies()
 	e, err := edge.New(ecfg)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
-
-	certFile, keyFile := cfg.TLSCert, cfg.TLSKey
-	if certFile == "" {
-		certFile, keyFile = cfg.Security.TLSCert, cfg.Security.TLSKey
-	}
-	front, err := openFrontDoor(ctx, cfg.Security, certFile, keyFile, token, log)
-	if err != nil {
-		return err
-	}
-	defer front.close()
 	rawLn, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listening for HTTP: %w", err)
@@ -184,8 +186,9 @@ func openAccessLog(dest string) (io.Writer, func(), error) {
 	return f, func() { f.Close() }, nil
 }
 
-// localEdge is the edge in front of the local origin inside `osprey serve`.
-func localEdge(cfg config.Config, originHandler http.Handler, token string, log *slog.Logger) (*edge.Edge, func(), error) {
+// localEdge is the edge in front of the local origin inside `osprey serve`,
+// behind the front door whose trusted proxies it is given.
+func localEdge(cfg config.Config, originHandler http.Handler, token string, trusted httpguard.TrustedProxies, log *slog.Logger) (*edge.Edge, func(), error) {
 	accessLog, closeLog, err := openAccessLog(cfg.Edge.AccessLog)
 	if err != nil {
 		return nil, nil, err
@@ -196,6 +199,7 @@ func localEdge(cfg config.Config, originHandler http.Handler, token string, log 
 		return nil, nil, err
 	}
 	ec.Origins = []string{"http://origin.local"}
+	ec.TrustedProxies = trusted
 	ec.Transport = edge.HandlerTransport{Handler: originHandler}
 	ec.OriginHealthPath = ""
 	e, err := edge.New(ec)

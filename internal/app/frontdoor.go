@@ -35,9 +35,9 @@ type frontDoor struct {
 }
 
 // openFrontDoor builds the front door; tlsCert and tlsKey, when set, are
-// loaded now (an error is fatal) and then watched for changes and SIGHUP
-// (httpguard.ReloadRequests(ctx)) until close.
-func openFrontDoor(ctx context.Context, sec config.Security, tlsCert, tlsKey, adminToken string, log *slog.Logger) (*frontDoor, error) {
+// loaded now (an error is fatal) and then read again when they change and
+// on every value from reload (SIGHUP; nil never delivers), until close.
+func openFrontDoor(ctx context.Context, sec config.Security, tlsCert, tlsKey, adminToken string, log *slog.Logger, reload <-chan struct{}) (*frontDoor, error) {
 	guard, err := httpguard.New(sec, log)
 	if err != nil {
 		return nil, err
@@ -61,7 +61,6 @@ func openFrontDoor(ctx context.Context, sec config.Security, tlsCert, tlsKey, ad
 			return nil, err
 		}
 		f.certs = certs
-		reload := httpguard.ReloadRequests(ctx)
 		f.wg.Add(1)
 		go func() {
 			defer f.wg.Done()

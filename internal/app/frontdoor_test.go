@@ -88,7 +88,7 @@ func newFront(t *testing.T, modify func(*config.Security)) *frontDoor {
 	if modify != nil {
 		modify(&sec)
 	}
-	f, err := openFrontDoor(t.Context(), sec, "", "", testToken, slog.New(slog.DiscardHandler))
+	f, err := openFrontDoor(t.Context(), sec, "", "", testToken, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,9 +230,9 @@ func TestRunEdgeFrontDoor(t *testing.T) {
 	var logs syncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	reload := make(chan struct{}, 1)
-	ctx, cancel := context.WithCancel(httpguard.WithReload(t.Context(), reload))
+	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- RunEdge(ctx, cfg, testToken, log) }()
+	go func() { done <- RunEdge(ctx, cfg, testToken, log, reload) }()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {

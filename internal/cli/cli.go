@@ -34,10 +34,13 @@ const (
 
 // Options are Main's collaborators.
 type Options struct {
-	// Serve runs the server until ctx is done (app.Run). Required for `serve`.
-	Serve func(ctx context.Context, cfg config.Config, log *slog.Logger) error
-	// Edge runs `osprey edge` until ctx is done (app.RunEdge).
-	Edge func(ctx context.Context, cfg config.Edge, adminToken string, log *slog.Logger) error
+	// Serve runs the server until ctx is done (app.Run). Required for
+	// `serve`. reload receives a value on every SIGHUP: a request to read
+	// the TLS certificate again.
+	Serve func(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan struct{}) error
+	// Edge runs `osprey edge` until ctx is done (app.RunEdge); reload as
+	// for Serve.
+	Edge func(ctx context.Context, cfg config.Edge, adminToken string, log *slog.Logger, reload <-chan struct{}) error
 	// Version is printed by `osprey version`; "" shows "devel".
 	Version string
 	// Stdout and Stderr default to os.Stdout and os.Stderr. Logs go to Stderr.

@@ -24,7 +24,7 @@ func run(opts Options, args ...string) result {
 
 // captureServe returns Options whose Serve records the config it was given.
 func captureServe(got *config.Config) Options {
-	return Options{Serve: func(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	return Options{Serve: func(ctx context.Context, cfg config.Config, log *slog.Logger, _ <-chan struct{}) error {
 		*got = cfg
 		return nil
 	}}

@@ -65,8 +65,8 @@ func (c *edgeCmd) Run(env *runEnv) error {
 	}
 	log := newLogger(env.stderr, cfg.LogLevel, cfg.LogFormat)
 	token := strings.TrimSpace(os.Getenv("OSPREY_ADMIN_TOKEN"))
-	return serveWithSignals(env.ctx, log, func(ctx context.Context) error {
-		return env.opts.Edge(ctx, cfg.Edge, token, log)
+	return serveWithSignals(env.ctx, log, func(ctx context.Context, reload <-chan struct{}) error {
+		return env.opts.Edge(ctx, cfg.Edge, token, log, reload)
 	})
 }
 

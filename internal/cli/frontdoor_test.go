@@ -75,7 +75,7 @@ security:
     media: {rate: 50, burst: 100}
 `)
 	var got config.Edge
-	opts := Options{Edge: func(ctx context.Context, cfg config.Edge, token string, log *slog.Logger) error {
+	opts := Options{Edge: func(ctx context.Context, cfg config.Edge, token string, log *slog.Logger, _ <-chan struct{}) error {
 		got = cfg
 		return nil
 	}}

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/config"
-	"github.com/ospreyvideo/osprey/internal/httpguard"
 )
 
 // serveCmd holds serve's flags. Pointers are nil unless the flag or its
@@ -55,8 +54,8 @@ func (s *serveCmd) Run(env *runEnv) error {
 		return usageError{err}
 	}
 	log := newLogger(env.stderr, cfg.LogLevel, cfg.LogFormat)
-	return serveWithSignals(env.ctx, log, func(ctx context.Context) error {
-		return env.opts.Serve(ctx, cfg, log)
+	return serveWithSignals(env.ctx, log, func(ctx context.Context, reload <-chan struct{}) error {
+		return env.opts.Serve(ctx, cfg, log, reload)
 	})
 }
 
@@ -112,9 +111,9 @@ func newLogger(w io.Writer, level, format string) *slog.Logger {
 // serveWithSignals runs serve with a context that SIGINT and SIGTERM cancel.
 // After the first signal the default handling is restored, so a second one
 // ends the process at once if the graceful shutdown hangs. SIGHUP asks for
-// the TLS certificate to be read again: the context carries the requests
-// (httpguard.ReloadRequests).
-func serveWithSignals(parent context.Context, log *slog.Logger, serve func(context.Context) error) error {
+// the TLS certificate to be read again: serve's reload channel receives a
+// value (one pending at most).
+func serveWithSignals(parent context.Context, log *slog.Logger, serve func(ctx context.Context, reload <-chan struct{}) error) error {
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -122,7 +121,6 @@ func serveWithSignals(parent context.Context, log *slog.Logger, serve func(conte
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	reload := make(chan struct{}, 1)
-	ctx = httpguard.WithReload(ctx, reload)
 
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -154,7 +152,7 @@ func serveWithSignals(parent context.Context, log *slog.Logger, serve func(conte
 		case <-done:
 		}
 	}()
-	err := serve(ctx)
+	err := serve(ctx, reload)
 	close(done)
 	wg.Wait()
 	return err

@@ -185,7 +185,7 @@ func TestServeInvalidConfig(t *testing.T) {
 func TestServeErrorAndLogging(t *testing.T) {
 	clearEnv(t)
 	var logged bool
-	opts := Options{Serve: func(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	opts := Options{Serve: func(ctx context.Context, cfg config.Config, log *slog.Logger, _ <-chan struct{}) error {
 		log.Debug("hidden at info")
 		log.Info("visible", "k", "v")
 		logged = true
@@ -222,7 +222,7 @@ func TestServeStopsWithParentContext(t *testing.T) {
 	clearEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var stderr bytes.Buffer
-	opts := Options{Context: ctx, Stdout: &bytes.Buffer{}, Stderr: &stderr, Serve: func(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	opts := Options{Context: ctx, Stdout: &bytes.Buffer{}, Stderr: &stderr, Serve: func(ctx context.Context, cfg config.Config, log *slog.Logger, _ <-chan struct{}) error {
 		cancel()
 		<-ctx.Done()
 		return nil

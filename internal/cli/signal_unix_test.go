@@ -20,7 +20,7 @@ import (
 func TestServeStopsOnSignal(t *testing.T) {
 	clearEnv(t)
 	var stderr bytes.Buffer
-	opts := Options{Stdout: &bytes.Buffer{}, Stderr: &stderr, Serve: func(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	opts := Options{Stdout: &bytes.Buffer{}, Stderr: &stderr, Serve: func(ctx context.Context, cfg config.Config, log *slog.Logger, _ <-chan struct{}) error {
 		if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -56,7 +57,7 @@ func (a *accessLog) flush() {
 	a.mu.Unlock()
 }
 
-func (a *accessLog) write(rec *record, elapsed time.Duration) {
+func (a *accessLog) write(rec *record, client netip.Addr, elapsed time.Duration) {
 	r := rec.r
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -64,7 +65,7 @@ func (a *accessLog) write(rec *record, elapsed time.Duration) {
 	b = append(b, `{"time":"`...)
 	b = a.appendTime(b, rec.start)
 	b = append(b, `","client":`...)
-	b = appendJSONString(b, clientAddr(r).String())
+	b = appendJSONString(b, client.String())
 	b = append(b, `,"method":`...)
 	b = appendJSONString(b, r.Method)
 	b = append(b, `,"host":`...)

@@ -44,6 +44,7 @@ import (
 
 	"github.com/ospreyvideo/osprey/internal/edge/cache"
 	"github.com/ospreyvideo/osprey/internal/edge/signedurl"
+	"github.com/ospreyvideo/osprey/internal/httpguard"
 )
 
 // Config configures an Edge.
@@ -87,6 +88,11 @@ type Config struct {
 	// Verifier checks signed URLs on paths matching RequireSigned.
 	Verifier      *signedurl.Verifier
 	RequireSigned []string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// X-Forwarded-Proto are believed, for the viewer's address and scheme
+	// (signed URLs' IP condition and resource, the access log): the front
+	// door's (security.trusted_proxies). The zero value trusts no one.
+	TrustedProxies httpguard.TrustedProxies
 	// AdminToken authorizes the invalidation API; "" disables it.
 	AdminToken string
 	// AccessLog receives one JSON line per request; nil disables it.

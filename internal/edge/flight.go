@@ -132,21 +132,21 @@ func (f *flight) detach(c *cursor) {
 	f.signalMoved()
 }
 
-// advance records that a viewer has written n more bytes, and reports
-// whether the flight is windowed.
-func (f *flight) advance(c *cursor, n int) (windowed bool) {
+// advance records that a viewer has written n more bytes, and wakes the
+// leader of a windowed flight, which may be waiting for this viewer.
+func (f *flight) advance(c *cursor, n int) {
 	f.mu.Lock()
 	c.off += int64(n)
-	windowed = f.win.on
+	windowed := f.win.on
 	f.mu.Unlock()
 	if windowed {
 		f.signalMoved()
 	}
-	return windowed
 }
 
 // stallLimit is how long an origin body may send nothing, and how long a
-// write to a viewer of a windowed flight may block, before it is cut off.
+// write to a viewer of a flight that may turn windowed (unknown length)
+// may block, before it is cut off.
 func (e *Edge) stallLimit() time.Duration {
 	return max(10*e.cfg.OriginTimeout, 10*time.Second)
 }

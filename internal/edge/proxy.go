@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/edge/cache"
+	"github.com/ospreyvideo/osprey/internal/httpguard"
 )
 
 // serveProxy answers a viewer's request from the cache or the origins; r's
@@ -229,15 +230,14 @@ func (e *Edge) serveFlight(rec *record, r *http.Request, f *flight, c *cursor, s
 
 // streamFlight copies the flight's body to the viewer as it arrives. On a
 // windowed flight, whose other viewers wait for the slowest, a write that
-// blocks for the stall limit cuts the viewer off.
+// stays blocked for the stall limit cuts the viewer off (see stallCut).
+// The limit applies from the first byte to every flight of unknown length,
+// since any of them may turn windowed while a write to this viewer is
+// already blocked.
 func (e *Edge) streamFlight(rec *record, ctx context.Context, f *flight, c *cursor) {
-	rc := http.NewResponseController(rec)
-	windowed, deadline := false, false
-	defer func() {
-		if deadline {
-			rc.SetWriteDeadline(time.Time{}) // the server sets its own for the next request
-		}
-	}()
+	stall := stallCut{w: rec, limit: e.stallLimit()}
+	defer stall.end()
+	mayWindow := f.size < 0 // only a body of unknown length is windowed
 	for {
 		chunk, end, err := f.next(ctx, c)
 		if end {
@@ -249,16 +249,49 @@ func (e *Edge) streamFlight(rec *record, ctx context.Context, f *flight, c *curs
 			}
 			return
 		}
-		if windowed {
-			deadline = rc.SetWriteDeadline(time.Now().Add(e.stallLimit())) == nil || deadline
+		if mayWindow {
+			stall.beforeWrite()
 		}
 		if _, werr := rec.Write(chunk); werr != nil {
 			return
 		}
-		if err := rc.Flush(); err != nil && deadline {
-			return
+		rec.Flush()
+		f.advance(c, len(chunk))
+	}
+}
+
+// stallCut cuts a viewer whose writes stay blocked for limit. The
+// connection's write deadline has one owner. Behind the front door
+// (`osprey serve` and `osprey edge`), that is the guard, which moves it
+// ahead of every write: it is asked to use limit for the rest of this
+// response (httpguard.LimitStall), and the edge sets no deadline. Without
+// a guard (an Edge served bare), the edge owns it: it sets one before
+// every write and clears it at the end.
+type stallCut struct {
+	w     http.ResponseWriter
+	limit time.Duration
+	armed bool                     // the limit applies
+	own   *http.ResponseController // no guard: the edge sets the deadline
+	set   bool                     // the edge has set a deadline, to clear at the end
+}
+
+// beforeWrite applies the limit to the next write.
+func (s *stallCut) beforeWrite() {
+	if !s.armed {
+		s.armed = true
+		if !httpguard.LimitStall(s.w, s.limit) {
+			s.own = http.NewResponseController(s.w)
 		}
-		windowed = f.advance(c, len(chunk))
+	}
+	if s.own != nil && s.own.SetWriteDeadline(time.Now().Add(s.limit)) == nil {
+		s.set = true
+	}
+}
+
+// end clears the edge's own deadline, for the connection's next request.
+func (s *stallCut) end() {
+	if s.set {
+		_ = s.own.SetWriteDeadline(time.Time{})
 	}
 }
 

@@ -90,6 +90,6 @@ func (e *Edge) end(rec *record) {
 	elapsed := time.Since(rec.start)
 	e.metrics.request(rec)
 	if e.access != nil {
-		e.access.write(rec, elapsed)
+		e.access.write(rec, e.clientAddr(rec.r), elapsed)
 	}
 }

@@ -2,7 +2,6 @@ package edge
 
 import (
 	"errors"
-	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -35,32 +34,22 @@ func lowerAll(patterns []string) []string {
 }
 
 // verifySigned checks the request's signed URL or cookies against the URL
-// the viewer used: scheme, Host, path and query. The scheme is https on a
-// TLS connection; X-Forwarded-Proto is believed only from a loopback or
-// private-network peer (a load balancer terminating TLS in front of the
-// edge), never from a viewer.
+// the viewer used: scheme, Host, path and query, and the viewer's address
+// for a policy with an IP condition. Both are read as the front door reads
+// them (Config.TrustedProxies, from security.trusted_proxies): the scheme
+// is https on a TLS connection, or the X-Forwarded-Proto of a trusted
+// proxy (a load balancer terminating TLS in front of the edge); the
+// address is the TCP peer, or the X-Forwarded-For hop a trusted proxy
+// vouches for. Nobody is trusted by default, so a viewer cannot claim
+// another address or scheme.
 func (e *Edge) verifySigned(r *http.Request) error {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
-		if peer := clientAddr(r); peer.IsLoopback() || peer.IsPrivate() {
-			scheme = p
-		}
-	}
-	u := &url.URL{Scheme: scheme, Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
-	return e.cfg.Verifier.Verify(u, clientAddr(r), r.Cookies())
+	u := &url.URL{Scheme: e.cfg.TrustedProxies.Scheme(r), Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+	return e.cfg.Verifier.Verify(u, e.clientAddr(r), r.Cookies())
 }
 
-// clientAddr is the viewer's IP address (the connection's peer).
-func clientAddr(r *http.Request) netip.Addr {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	a, _ := netip.ParseAddr(host)
-	return a.Unmap()
+// clientAddr is the viewer's IP address (see verifySigned).
+func (e *Edge) clientAddr(r *http.Request) netip.Addr {
+	return e.cfg.TrustedProxies.ClientAddr(r)
 }
 
 // deny answers 403 with the reason.

@@ -1,9 +1,12 @@
 package httpguard
 
 import (
+	"fmt"
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/ospreyvideo/osprey/internal/config"
 )
 
 // proxies is the set of trusted reverse proxies.
@@ -18,14 +21,62 @@ func (p proxies) contains(a netip.Addr) bool {
 	return false
 }
 
+// TrustedProxies is the one reading of forwarded headers that the front
+// door and the edge share: the reverse proxies of
+// security.trusted_proxies, whose X-Forwarded-For and X-Forwarded-Proto
+// are believed. The zero value trusts no one: the client is the TCP peer,
+// and forwarded headers are ignored whoever sends them.
+type TrustedProxies struct{ p proxies }
+
+// ParseTrustedProxies parses CIDRs or single addresses, as in
+// security.trusted_proxies.
+func ParseTrustedProxies(cidrs []string) (TrustedProxies, error) {
+	var t TrustedProxies
+	for _, c := range cidrs {
+		pfx, err := config.ParsePrefix(c)
+		if err != nil {
+			return TrustedProxies{}, fmt.Errorf("security.trusted_proxies: %w", err)
+		}
+		t.p = append(t.p, pfx)
+	}
+	return t, nil
+}
+
 // ClientAddr returns the address of r's client: the TCP peer, unless the
 // peer is a trusted proxy, in which case the rightmost X-Forwarded-For
 // address that is not itself a trusted proxy (the leftmost ones can be
 // forged by the client). The result is unmapped (IPv4 in IPv6 becomes
 // IPv4) and without zone; it is the zero Addr when RemoteAddr is not an
 // address.
+func (t TrustedProxies) ClientAddr(r *http.Request) netip.Addr {
+	return clientAddr(r, t.p)
+}
+
+// Scheme returns the scheme the client used: the X-Forwarded-Proto that a
+// trusted proxy peer sent (a proxy terminating TLS in front of us), when
+// it holds one value, "http" or "https"; else "https" on a TLS connection
+// and "http" otherwise. From any other peer the header is ignored.
+func (t TrustedProxies) Scheme(r *http.Request) string {
+	if vs := r.Header.Values("X-Forwarded-Proto"); len(vs) == 1 {
+		if p := strings.ToLower(strings.TrimSpace(vs[0])); p == "https" || p == "http" {
+			if peer := remoteAddr(r.RemoteAddr); peer.IsValid() && t.p.contains(peer) {
+				return p
+			}
+		}
+	}
+	if r.TLS != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// TrustedProxies returns the guard's trusted proxies, for handlers behind
+// it that read forwarded headers (the edge's signed URLs).
+func (g *Guard) TrustedProxies() TrustedProxies { return g.trusted }
+
+// ClientAddr is g.TrustedProxies().ClientAddr(r).
 func (g *Guard) ClientAddr(r *http.Request) netip.Addr {
-	return clientAddr(r, g.trusted)
+	return clientAddr(r, g.trusted.p)
 }
 
 func clientAddr(r *http.Request, trusted proxies) netip.Addr {

@@ -1,8 +1,10 @@
 package httpguard
 
 import (
+	"crypto/tls"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/ospreyvideo/osprey/internal/config"
@@ -66,5 +68,71 @@ func TestBucketKey(t *testing.T) {
 		if got := bucketKey(netip.MustParseAddr(in)).String(); got != want {
 			t.Errorf("bucketKey(%s) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// X-Forwarded-Proto is believed from a trusted proxy peer only, and only
+// when it holds one value; otherwise the connection decides.
+func TestScheme(t *testing.T) {
+	t.Parallel()
+	trusted, err := ParseTrustedProxies([]string{"10.0.0.0/8"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		proxies TrustedProxies
+		remote  string
+		tls     bool
+		proto   []string
+		want    string
+	}{
+		{"plain", trusted, "192.0.2.1:1", false, nil, "http"},
+		{"tls", trusted, "192.0.2.1:1", true, nil, "https"},
+		{"untrusted peer cannot claim https", trusted, "192.0.2.1:1", false, []string{"https"}, "http"},
+		{"untrusted peer cannot claim http over tls", trusted, "192.0.2.1:1", true, []string{"http"}, "https"},
+		{"loopback is not trusted by default", TrustedProxies{}, "127.0.0.1:1", false, []string{"https"}, "http"},
+		{"private peer is not trusted by default", TrustedProxies{}, "10.0.0.1:1", false, []string{"https"}, "http"},
+		{"trusted proxy terminating tls", trusted, "10.1.2.3:1", false, []string{"https"}, "https"},
+		{"trusted proxy, plain viewer", trusted, "10.1.2.3:1", true, []string{"http"}, "http"},
+		{"trusted proxy, case and space", trusted, "10.1.2.3:1", false, []string{" HTTPS "}, "https"},
+		{"trusted proxy, a list is ignored", trusted, "10.1.2.3:1", false, []string{"https, http"}, "http"},
+		{"trusted proxy, two headers ignored", trusted, "10.1.2.3:1", false, []string{"https", "https"}, "http"},
+		{"trusted proxy, other value ignored", trusted, "10.1.2.3:1", false, []string{"wss"}, "http"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := httptest.NewRequest("GET", "/", nil)
+			r.RemoteAddr = tt.remote
+			if !tt.tls {
+				r.TLS = nil
+			} else if r.TLS == nil {
+				r.TLS = &tls.ConnectionState{}
+			}
+			for _, v := range tt.proto {
+				r.Header.Add("X-Forwarded-Proto", v)
+			}
+			if got := tt.proxies.Scheme(r); got != tt.want {
+				t.Errorf("Scheme = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseTrustedProxies(t *testing.T) {
+	t.Parallel()
+	if _, err := ParseTrustedProxies([]string{"10.0.0.0/40"}); err == nil || !strings.Contains(err.Error(), "security.trusted_proxies") {
+		t.Errorf("bad CIDR: err %v", err)
+	}
+	p, err := ParseTrustedProxies([]string{"192.0.2.7", "2001:db8::/32"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "[2001:db8::5]:443"
+	r.Header.Set("X-Forwarded-For", "203.0.113.9, 192.0.2.7")
+	if got := p.ClientAddr(r).String(); got != "203.0.113.9" {
+		t.Errorf("ClientAddr = %s, want 203.0.113.9", got)
 	}
 }

@@ -97,13 +97,6 @@ func (l *capListener) release(key netip.Addr, counted bool) {
 	}
 }
 
-// open returns the connections open in total and from key.
-func (l *capListener) open(key netip.Addr) (total, fromKey int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.total, l.byAddr[bucketKey(key)]
-}
-
 // capConn gives its slot back when closed.
 type capConn struct {
 	net.Conn

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/config"
@@ -45,15 +44,13 @@ const sweepEvery = 30 * time.Second
 type Guard struct {
 	cfg      config.Security
 	log      *slog.Logger
-	trusted  proxies
+	trusted  TrustedProxies
 	exempt   proxies // unlimited_clients
 	limiters [numClasses]*Limiter
 	access   [numClasses]rules
 	headers  headerSet
 	metrics  *metrics
 	now      func() time.Time
-	// connsRefused counts connections closed at accept, for tests.
-	connsRefused atomic.Int64
 
 	stop     context.CancelFunc
 	wg       sync.WaitGroup
@@ -71,13 +68,11 @@ func New(sec config.Security, log *slog.Logger) (*Guard, error) {
 	}
 	g := &Guard{cfg: sec, log: log.With("component", "httpguard"), headers: newHeaderSet(sec.HSTSMaxAge),
 		metrics: newMetrics(), now: time.Now}
-	for _, p := range sec.TrustedProxies {
-		pfx, err := config.ParsePrefix(p)
-		if err != nil {
-			return nil, fmt.Errorf("security.trusted_proxies: %w", err)
-		}
-		g.trusted = append(g.trusted, pfx)
+	trusted, err := ParseTrustedProxies(sec.TrustedProxies)
+	if err != nil {
+		return nil, err
 	}
+	g.trusted = trusted
 	for _, p := range sec.UnlimitedClients {
 		pfx, err := config.ParsePrefix(p)
 		if err != nil {

@@ -60,6 +60,40 @@ func (p *progressWriter) extend() {
 	}
 }
 
+// limit makes d the timeout from now on, when shorter, and moves the
+// deadline at once (the one in place may be further away).
+func (p *progressWriter) limit(d time.Duration) {
+	if d > 0 && d < p.timeout {
+		p.timeout = d
+	}
+	now := time.Now()
+	p.extended = now
+	_ = p.d.SetWriteDeadline(now.Add(p.timeout))
+}
+
+// LimitStall asks the guard in front of w to cut the response when a
+// write to it makes no progress for d (instead of progress_timeout, when d
+// is shorter), from now to the end of the response. The guard owns the
+// connection's write deadline: a handler behind it must not set one
+// itself, since the guard's would replace it at the next write. The edge
+// uses it for viewers of a windowed flight, whom the other viewers wait
+// for. LimitStall reports false when w is not behind a Guard's deadlines
+// (a test server, a writer without deadlines): the caller is then the
+// only owner of the deadline and may set it.
+func LimitStall(w http.ResponseWriter, d time.Duration) bool {
+	for {
+		if p, ok := w.(*progressWriter); ok {
+			p.limit(d)
+			return true
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return false
+		}
+		w = u.Unwrap()
+	}
+}
+
 func (p *progressWriter) Write(b []byte) (int, error) {
 	n := 0
 	for {

@@ -273,3 +273,72 @@ type nopDeadliner struct{}
 
 func (nopDeadliner) SetReadDeadline(time.Time) error  { return nil }
 func (nopDeadliner) SetWriteDeadline(time.Time) error { return nil }
+
+// LimitStall shortens the progress deadline of one response: a client
+// that stops reading it is cut after the handler's limit, not after
+// progress_timeout; a limit longer than progress_timeout does not lengthen
+// it; and a writer that is not behind a guard is reported as such.
+func TestLimitStall(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name            string
+		progress, limit time.Duration
+		atLeast, atMost time.Duration
+	}{
+		{"shorter limit wins", 10 * time.Minute, 500 * time.Millisecond, 250 * time.Millisecond, 8 * time.Second},
+		{"progress timeout stays a ceiling", 500 * time.Millisecond, 10 * time.Minute, 250 * time.Millisecond, 8 * time.Second},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			g := newGuard(t, func(s *securityAlias) { s.ProgressTimeout = tt.progress })
+			type result struct {
+				guarded bool
+				err     error
+				blocked time.Duration // how long the failing write waited
+			}
+			done := make(chan result, 1)
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				// Through a wrapper, as the edge's access-log recorder is.
+				w = wrapped{w}
+				var res result
+				res.guarded = LimitStall(w, tt.limit)
+				buf := bytes.Repeat([]byte("m"), 64<<10)
+				for n := 0; n < 512<<20 && res.err == nil; n += len(buf) {
+					start := time.Now()
+					_, res.err = w.Write(buf)
+					res.blocked = time.Since(start)
+				}
+				done <- res
+			})
+			_, addr := startServer(t, g, h, nil)
+			c := dialFrom(t, "127.0.0.1", addr)
+			defer c.Close()
+			_ = c.(*net.TCPConn).SetReadBuffer(4 << 10)
+			if _, err := c.Write([]byte("GET /media/big HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case res := <-done:
+				if !res.guarded {
+					t.Fatal("LimitStall did not find the guard")
+				}
+				if res.err == nil {
+					t.Fatal("the handler wrote 512 MiB to a client that reads nothing")
+				}
+				if res.blocked < tt.atLeast || res.blocked > tt.atMost {
+					t.Errorf("the last write waited %v, want about %v", res.blocked, min(tt.progress, tt.limit))
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("the stalled reader was not cut")
+			}
+		})
+	}
+	if LimitStall(httptest.NewRecorder(), time.Second) {
+		t.Error("LimitStall reported a guard in front of a bare recorder")
+	}
+}
+
+// wrapped is a ResponseWriter wrapper that unwraps.
+type wrapped struct{ http.ResponseWriter }
+
+func (w wrapped) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -106,18 +106,6 @@ func (l *Limiter) Sweep(now time.Time) int {
 	return n
 }
 
-// Len returns the number of clients tracked.
-func (l *Limiter) Len() int {
-	n := 0
-	for i := range l.shards {
-		s := &l.shards[i]
-		s.mu.Lock()
-		n += len(s.m)
-		s.mu.Unlock()
-	}
-	return n
-}
-
 func shardOf(a netip.Addr) int {
 	b := a.As16()
 	h := binary.LittleEndian.Uint64(b[:8])*0x9E3779B97F4A7C15 ^ binary.LittleEndian.Uint64(b[8:])*0xC2B2AE3D27D4EB4F

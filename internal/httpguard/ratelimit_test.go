@@ -96,7 +96,7 @@ func TestLimiterBoundedMemory(t *testing.T) {
 		a := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
 		l.Allow(a, t0)
 	}
-	if n := l.Len(); n > maxClients {
+	if n := l.clients(); n > maxClients {
 		t.Errorf("%d clients tracked, cap %d", n, maxClients)
 	}
 	if n := l.Sweep(t0.Add(50 * time.Millisecond)); n == 0 {

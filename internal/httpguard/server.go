@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"sync"
 	"time"
 )
@@ -32,10 +31,9 @@ func (g *Guard) Server(handler http.Handler, log *slog.Logger) *http.Server {
 func (g *Guard) Listener(ln net.Listener, certs *CertSource) net.Listener {
 	var warned sync.Mutex
 	var last time.Time
-	uncounted := append(append(proxies(nil), g.trusted...), g.exempt...)
+	uncounted := append(append(proxies(nil), g.trusted.p...), g.exempt...)
 	capped := newCapListener(ln, g.cfg.MaxConnections, g.cfg.MaxConnectionsPerIP, uncounted, func(reason string) {
 		g.metrics.connections.WithLabelValues(reason).Inc()
-		g.connsRefused.Add(1)
 		warned.Lock()
 		defer warned.Unlock()
 		if now := time.Now(); now.Sub(last) >= 10*time.Second {
@@ -47,16 +45,4 @@ func (g *Guard) Listener(ln net.Listener, certs *CertSource) net.Listener {
 		return capped
 	}
 	return tls.NewListener(capped, certs.TLSConfig())
-}
-
-// OpenConnections reports, for a listener returned by Listener (before TLS),
-// the connections open in total and from addr; ok is false for any other
-// listener. Tests and diagnostics use it.
-func OpenConnections(ln net.Listener, addr netip.Addr) (total, fromAddr int, ok bool) {
-	c, ok := ln.(*capListener)
-	if !ok {
-		return 0, 0, false
-	}
-	total, fromAddr = c.open(addr)
-	return total, fromAddr, true
 }

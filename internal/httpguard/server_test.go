@@ -92,8 +92,8 @@ func TestConnectionFloodFromOneIP(t *testing.T) {
 			c.Close()
 		}
 	}()
-	waitFor(t, "32 connections refused", func() bool { return g.connsRefused.Load() == 32 })
-	total, from, ok := OpenConnections(ln, mustAddr("127.0.0.2"))
+	waitFor(t, "32 connections refused", func() bool { return g.connsRefused() == 32 })
+	total, from, ok := openConnections(ln, mustAddr("127.0.0.2"))
 	if !ok || total != 8 || from != 8 {
 		t.Fatalf("open connections: total %d, from the flooder %d (ok %v), want 8 and 8", total, from, ok)
 	}
@@ -117,7 +117,7 @@ func TestConnectionFloodFromOneIP(t *testing.T) {
 		c.Close()
 	}
 	waitFor(t, "the flooder's slots freed", func() bool {
-		total, _, _ := OpenConnections(ln, mustAddr("127.0.0.2"))
+		total, _, _ := openConnections(ln, mustAddr("127.0.0.2"))
 		return total == 0
 	})
 }
@@ -134,8 +134,8 @@ func TestConnectionGlobalCap(t *testing.T) {
 		c := dialFrom(t, src, addr)
 		defer c.Close()
 	}
-	waitFor(t, "one connection refused", func() bool { return g.connsRefused.Load() == 1 })
-	if total, _, _ := OpenConnections(ln, mustAddr("127.0.0.5")); total != 4 {
+	waitFor(t, "one connection refused", func() bool { return g.connsRefused() == 1 })
+	if total, _, _ := openConnections(ln, mustAddr("127.0.0.5")); total != 4 {
 		t.Errorf("%d open, want 4", total)
 	}
 }

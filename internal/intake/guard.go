@@ -1,18 +1,25 @@
 package intake
 
 import (
-	"syscall"
+	"net/netip"
 
 	"github.com/ospreyvideo/osprey/internal/netguard"
 )
 
-// blockedError is a connection the SSRF guard refused.
+// blockedError is a connection or host the SSRF guard refused.
 type blockedError = netguard.BlockedError
 
-// dialControl runs for every connection FromURL opens, after name
-// resolution and before connecting: it checks the address actually dialled,
-// so neither redirects nor DNS answers that change between lookups can
-// reach a private address.
-func (s *Service) dialControl(network, address string, c syscall.RawConn) error {
-	return netguard.Guard{AllowPrivate: s.cfg.AllowPrivateURLs, Allow: s.allowAddr}.Control(network, address, c)
+// guard is the SSRF policy of URL imports: non-public addresses are
+// refused unless AllowPrivateURLs is set. Its transport checks every
+// address actually dialled, after name resolution, so neither redirects
+// nor DNS answers that change between lookups can reach one; CheckHost
+// refuses a literal address or localhost before any request.
+func (s *Service) guard() netguard.Guard {
+	return netguard.Guard{AllowPrivate: s.cfg.AllowPrivateURLs, Allow: s.allowed}
+}
+
+// allowed lets tests admit one address the guard would refuse
+// (allowAddr, read when the connection is made).
+func (s *Service) allowed(ap netip.AddrPort) bool {
+	return s.allowAddr != nil && s.allowAddr(ap)
 }

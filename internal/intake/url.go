@@ -8,15 +8,12 @@ import (
 	"mime"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/ospreyvideo/osprey/internal/netguard"
 )
 
 const (
@@ -33,21 +30,13 @@ func (e *fetchTimeout) Error() string {
 	return fmt.Sprintf("the download took longer than %v", e.limit)
 }
 
-// newHTTPClient is the client FromURL uses: no proxy from the environment
-// (the guard must see the real destination), the SSRF guard on every
-// dial, at most five redirects to http(s) URLs, bounded waits for
-// connections and response headers.
+// newHTTPClient is the client FromURL uses: netguard's transport (the SSRF
+// guard on every dial, no proxy from the environment), at most five
+// redirects to http(s) URLs, bounded waits for connections and response
+// headers.
 func (s *Service) newHTTPClient() *http.Client {
-	dialer := &net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second, Control: s.dialControl}
-	transport := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true,
-		TLSHandshakeTimeout:   15 * time.Second,
-		ResponseHeaderTimeout: 60 * time.Second,
-		MaxIdleConns:          4,
-		IdleConnTimeout:       30 * time.Second,
-	}
+	transport := s.guard().Transport(15 * time.Second)
+	transport.ResponseHeaderTimeout = 60 * time.Second
 	return &http.Client{
 		Transport: transport,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
@@ -155,8 +144,9 @@ func (s *Service) fetch(ctx context.Context, rawURL string, create func() (*os.F
 	return File{Path: p, Filename: name, Size: n, Origin: "url", URL: shown}, nil
 }
 
-// parseSourceURL checks that raw is an absolute http(s) URL, and refuses a
-// literal address the guard would refuse anyway, with a clearer message.
+// parseSourceURL checks that raw is an absolute http(s) URL, and refuses
+// at once, with a clearer message, a host the guard would refuse anyway
+// (a literal non-public address, or localhost: netguard.Guard.CheckHost).
 func (s *Service) parseSourceURL(raw string) (*url.URL, error) {
 	raw = strings.TrimSpace(raw)
 	switch {
@@ -175,15 +165,13 @@ func (s *Service) parseSourceURL(raw string) (*url.URL, error) {
 	if u.Hostname() == "" {
 		return nil, errBadRequest("source_url %q has no host", RedactURL(raw))
 	}
-	if ip, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err == nil && !s.cfg.AllowPrivateURLs {
-		port := u.Port()
-		if port == "" {
-			port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
-		}
-		ap, _ := netip.ParseAddrPort(net.JoinHostPort(ip.String(), port))
-		if r := netguard.Reason(ip); r != "" && (s.allowAddr == nil || !s.allowAddr(ap)) {
-			return nil, blockedMessage(&blockedError{Addr: ip.Unmap(), Reason: r}, nil)
-		}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	var blocked *blockedError
+	if err := s.guard().CheckHost(u.Hostname(), port); errors.As(err, &blocked) {
+		return nil, blockedMessage(blocked, nil)
 	}
 	u.Fragment, u.RawFragment = "", ""
 	return u, nil
@@ -193,8 +181,12 @@ func blockedMessage(b *blockedError, cause error) *Error {
 	if cause == nil {
 		cause = b
 	}
+	dest := b.Host
+	if dest == "" {
+		dest = b.Addr.String()
+	}
 	return errUnprocessable(cause, "refusing to fetch the source URL: it leads to %s, %s; "+
-		"fetching from non-public addresses is disabled (set vod.allow_private_urls to allow it)", b.Addr, b.Reason)
+		"fetching from non-public addresses is disabled (set vod.allow_private_urls to allow it)", dest, b.Reason)
 }
 
 // fetchError explains why fetching failed, never with the URL itself

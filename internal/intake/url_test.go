@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -47,12 +48,12 @@ func TestFromURLRefusesLoopbackByDefault(t *testing.T) {
 	t.Cleanup(srv.Close)
 	port := addrPort(t, srv).Port()
 	s, _ := newTestService(t)
-	for _, raw := range []string{
-		srv.URL + "/video.mp4",
-		"http://localhost:" + strconv.Itoa(int(port)) + "/video.mp4", // resolved, then refused at dial time
+	for _, tt := range []struct{ raw, reason string }{
+		{srv.URL + "/video.mp4", "a loopback address"},
+		{"http://localhost:" + strconv.Itoa(int(port)) + "/video.mp4", "this machine (a loopback name)"}, // refused before any lookup
 	} {
-		_, err := s.FromURL(context.Background(), raw)
-		wantErrorStatus(t, err, http.StatusUnprocessableEntity, "a loopback address")
+		_, err := s.FromURL(context.Background(), tt.raw)
+		wantErrorStatus(t, err, http.StatusUnprocessableEntity, tt.reason)
 		wantErrorStatus(t, err, http.StatusUnprocessableEntity, "vod.allow_private_urls")
 	}
 	if hits.Load() != 0 {
@@ -292,5 +293,42 @@ func TestFetch(t *testing.T) {
 	}
 	if names := dirNames(t, uploadsDir(s)); len(names) != 1 {
 		t.Errorf("uploads folder holds %v, want only the downloaded file", names)
+	}
+}
+
+// Review of issue 9: "localhost" (and its subdomains, any case, with a
+// final dot) is refused when the URL is checked, before any request or
+// name lookup, with the message every other non-public host gets; with
+// vod.allow_private_urls it passes.
+func TestCheckURLRefusesLocalhostEarly(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestService(t)
+	const shape = "refusing to fetch the source URL: it leads to %s, %s; " +
+		"fetching from non-public addresses is disabled (set vod.allow_private_urls to allow it)"
+	for _, tt := range []struct{ raw, dest, reason string }{
+		{"http://127.0.0.1/a.mp4", "127.0.0.1", "a loopback address"},
+		{"http://10.1.2.3:8080/a.mp4", "10.1.2.3", "a private address"},
+		{"http://localhost/a.mp4", "localhost", "this machine (a loopback name)"},
+		{"https://LOCALHOST.:8443/a.mp4", "LOCALHOST.", "this machine (a loopback name)"},
+		{"http://media.localhost/a.mp4", "media.localhost", "this machine (a loopback name)"},
+	} {
+		err := s.CheckURL(tt.raw)
+		var ie *Error
+		if !errors.As(err, &ie) {
+			t.Errorf("%s: error %v, want an *Error", tt.raw, err)
+			continue
+		}
+		if want := fmt.Sprintf(shape, tt.dest, tt.reason); ie.Status != http.StatusUnprocessableEntity || ie.Message != want {
+			t.Errorf("%s: %d %q, want 422 %q", tt.raw, ie.Status, ie.Message, want)
+		}
+	}
+	for _, raw := range []string{"http://localhost.example.com/a.mp4", "http://example.com/localhost"} {
+		if err := s.CheckURL(raw); err != nil {
+			t.Errorf("%s: %v, want no refusal (not a loopback name)", raw, err)
+		}
+	}
+	open, _ := newTestService(t, func(c *Config) { c.AllowPrivateURLs = true })
+	if err := open.CheckURL("http://localhost/a.mp4"); err != nil {
+		t.Errorf("with AllowPrivateURLs: %v", err)
 	}
 }

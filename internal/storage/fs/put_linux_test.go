@@ -21,8 +21,14 @@ func TestPutModeUnderStrictUmask(t *testing.T) {
 			syscall.Umask(old)
 			t.Fatal(err)
 		}
-		if want := mask&0o644 != 0; s.chmod != want {
-			t.Errorf("umask %03o: chmod = %v, want %v", mask, s.chmod, want)
+		// The kernel creates a file asked for with 0644 with mode
+		// 0644 &^ umask; Put must chmod exactly when that is not 0644.
+		created := os.FileMode(0o644) &^ os.FileMode(mask)
+		if got := createdMode(t, s.Root()); got != created {
+			t.Errorf("umask %03o: a file created 0644 is %v, want %v", mask, got, created)
+		}
+		if want := created != 0o644; s.chmod != want {
+			t.Errorf("umask %03o: chmod = %v, want %v (a new file would be %v)", mask, s.chmod, want, created)
 		}
 		err = s.Put(context.Background(), "live/ch/a.m4s", []byte("x"))
 		syscall.Umask(old)
@@ -37,6 +43,23 @@ func TestPutModeUnderStrictUmask(t *testing.T) {
 			t.Errorf("umask %03o: mode = %v, want 0644", mask, perm)
 		}
 	}
+}
+
+// createdMode creates a file with mode 0644 in dir, under the current
+// umask, and returns the permissions it got.
+func createdMode(t *testing.T, dir string) os.FileMode {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(dir, "umask-probe"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Mode().Perm()
 }
 
 // TestPutIntoFileParent: a key below an existing object fails cleanly and
