@@ -23,7 +23,8 @@ type processArgs struct {
 func (processArgs) Kind() string { return "vod.process" }
 
 // CreateAsset adopts f as the source of a new asset and queues its
-// processing; the asset row and the job are inserted in one transaction.
+// processing; the asset row, the job and the deliveries of asset.created
+// are inserted in one transaction.
 // Once the row is committed the file has moved into storage; until then it
 // is the caller's: on any failure it is back at f.Path (a finished tus
 // upload stays resumable, an inbox file can be put aside).
@@ -70,7 +71,14 @@ func (s *Service) CreateAsset(ctx context.Context, f intake.File) (catalog.Asset
 			MaxAttempts: s.cfg.MaxAttempts,
 			Priority:    priority,
 		})
-		return err
+		if err != nil {
+			return err
+		}
+		// asset.created commits with the row and the job, so it is
+		// queued before anything the job emits (asset.failed at once).
+		created := a
+		created.JobID = jobID
+		return s.emitTx(ctx, tx, eventCreated, created)
 	})
 	if err != nil {
 		if rerr := os.Rename(keep, f.Path); rerr != nil {
@@ -90,7 +98,6 @@ func (s *Service) CreateAsset(ctx context.Context, f intake.File) (catalog.Asset
 	// The asset as created: the worker may already have moved it on.
 	a.JobID = jobID
 	s.log.Info("asset created", "asset", id, "origin", f.Origin, "filename", a.Source.Filename, "size", f.Size, "job", jobID)
-	s.emit(ctx, eventCreated, a)
 	return a, nil
 }
 

@@ -65,6 +65,12 @@ func (r *recorder) Emit(_ context.Context, typ string, data any) error {
 	return nil
 }
 
+// EmitTx records the event at once: the pipeline's transactions that emit
+// (the asset's creation) roll back only on errors the tests check apart.
+func (r *recorder) EmitTx(ctx context.Context, _ catalog.Tx, typ string, data any) error {
+	return r.Emit(ctx, typ, data)
+}
+
 // of returns the events about asset id, in the order they were sent.
 func (r *recorder) of(id string) []event {
 	r.mu.Lock()

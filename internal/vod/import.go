@@ -74,7 +74,13 @@ func (s *Service) ImportURL(ctx context.Context, rawURL, title string, priority 
 	err := s.cfg.Catalog.CreateAsset(ctx, a, func(ctx context.Context, tx catalog.Tx) error {
 		var err error
 		a.JobID, err = s.cfg.Queue.InsertTx(ctx, tx, args, &river.InsertOpts{Queue: jobs.QueueImports, MaxAttempts: s.cfg.MaxAttempts})
-		return err
+		if err != nil {
+			return err
+		}
+		// asset.created commits with the row and the job, so it is
+		// queued before the job's asset.failed (an unreachable URL
+		// fails at once).
+		return s.emitTx(ctx, tx, eventCreated, a)
 	})
 	if err != nil {
 		return catalog.Asset{}, fmt.Errorf("vod: creating the asset: %w", err)
@@ -89,7 +95,6 @@ func (s *Service) ImportURL(ctx context.Context, rawURL, title string, priority 
 		s.log.Warn("recording the import job of a new asset", "asset", id, "job", a.JobID, "error", err)
 	}
 	s.log.Info("asset created; importing its source", "asset", id, "url", shown, "job", a.JobID)
-	s.emit(ctx, eventCreated, a)
 	return a, nil
 }
 

@@ -36,15 +36,17 @@ func (s *Service) AddSubtitle(ctx context.Context, id string, sub catalog.AssetS
 	if _, err := s.cfg.Catalog.GetAsset(ctx, id); err != nil {
 		return catalog.Asset{}, fmt.Errorf("vod: adding a subtitle to %s: %w", id, err)
 	}
+	// One subtitle change of this asset at a time, also against the
+	// pipeline's publishAndMarkReady: a track is stored and listed, never
+	// stored only, and the original beside the source is the listed one's.
+	// Other assets do not wait. (Within this process only: see the notes
+	// on several nodes in assetlock.go.)
+	defer s.subMu.lock(id)()
 	// The original is kept beside the source: an attempt starts by clearing
 	// the output prefix, and publishing copies the tracks there.
 	if err := s.cfg.Storage.Put(ctx, subtitleSourceKey(id, sub.Name), vtt); err != nil {
 		return catalog.Asset{}, fmt.Errorf("vod: storing the subtitle: %w", err)
 	}
-	// One subtitle change at a time, also against the pipeline's
-	// publishAndMarkReady: a track is stored and listed, never stored only.
-	s.subMu.Lock()
-	defer s.subMu.Unlock()
 	var replaced string // output path of the track this one replaces
 	a, err := s.cfg.Catalog.UpdateAsset(ctx, id, func(a *catalog.Asset) error {
 		for _, x := range a.Output.Subtitles {

@@ -1,9 +1,9 @@
 // Package vod is the video-on-demand pipeline: it turns a source file into an
 // asset with an adaptive stream, thumbnails and notifications.
 //
-// CreateAsset stores the source (sources/{id}/source), inserts the asset row
-// and its processing job in one catalog transaction, and emits
-// asset.created. ImportURL creates an asset importing from a URL at once; a
+// CreateAsset stores the source (sources/{id}/source), inserts the asset row,
+// its processing job and its asset.created deliveries in one catalog
+// transaction. ImportURL creates an asset importing from a URL at once; a
 // job (queue "imports") downloads the source, then queues its processing
 // the same way. The processing job (River, queue "vod") runs the stages:
 //
@@ -44,7 +44,13 @@ import (
 
 // Notifier sends events to webhooks (webhook.Notifier).
 type Notifier interface {
+	// Emit queues an event's deliveries.
 	Emit(ctx context.Context, eventType string, data any) error
+	// EmitTx queues them inside the catalog transaction tx: they exist
+	// only if tx commits. asset.created goes this way, in the transaction
+	// of the asset's row and first job, so it is queued before anything
+	// that job emits.
+	EmitTx(ctx context.Context, tx catalog.Tx, eventType string, data any) error
 }
 
 // Event types (the same strings as package webhook's).
@@ -84,8 +90,9 @@ type Service struct {
 	mu      sync.Mutex
 	running map[string]*run // asset id → its attempt running in this process
 
-	// subMu serialises subtitle changes with their publication.
-	subMu sync.Mutex
+	// subMu serialises an asset's subtitle changes with each other and
+	// with its publication: subMu.lock(id) per asset.
+	subMu assetLocks
 
 	fetcher Fetcher // URL imports; nil: disabled (set before the queue starts)
 
@@ -190,4 +197,17 @@ func (s *Service) emit(ctx context.Context, typ string, a catalog.Asset) {
 	if err := s.cfg.Notify.Emit(context.WithoutCancel(ctx), typ, s.cfg.Present(a)); err != nil {
 		s.log.Error("queueing a webhook event", "event", typ, "asset", a.ID, "error", err)
 	}
+}
+
+// emitTx queues an event about a inside the catalog transaction tx; its
+// error is to roll tx back, so that the change and its event commit
+// together or not at all.
+func (s *Service) emitTx(ctx context.Context, tx catalog.Tx, typ string, a catalog.Asset) error {
+	if s.cfg.Notify == nil {
+		return nil
+	}
+	if err := s.cfg.Notify.EmitTx(ctx, tx, typ, s.cfg.Present(a)); err != nil {
+		return fmt.Errorf("queueing %s: %w", typ, err)
+	}
+	return nil
 }
