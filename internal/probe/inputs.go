@@ -19,11 +19,13 @@ const Formats = "mov,mp4,m4a,3gp,3g2,mj2," + // MP4, MOV and kin
 // only (given as "file:" + path), and nothing a demuxer might open besides.
 const Protocols = "file"
 
-// InputArgs are the options every ffmpeg or ffprobe run on an untrusted
-// source puts before its -i (or input name): only the local file protocol
-// and the formats Osprey accepts.
-func InputArgs() []string {
-	return []string{"-protocol_whitelist", Protocols, "-format_whitelist", Formats}
+// InputArgs opens the untrusted source at path in an ffmpeg or ffprobe
+// run: only the local file protocol and the formats Osprey accepts, then
+// "-i file:PATH" (the "file:" prefix keeps a name that looks like a URL or
+// another protocol a local file, whatever it holds). Options for the input
+// itself (-ss, -skip_frame) go before these.
+func InputArgs(path string) []string {
+	return []string{"-protocol_whitelist", Protocols, "-format_whitelist", Formats, "-i", "file:" + path}
 }
 
 // notOnWhitelist matches ffmpeg's refusal of a format or protocol:

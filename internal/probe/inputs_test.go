@@ -95,3 +95,21 @@ func TestRefusedInput(t *testing.T) {
 		}
 	}
 }
+
+// TestInputArgs checks that every source is opened as a local file, with
+// the whitelists before its -i, whatever its name looks like.
+func TestInputArgs(t *testing.T) {
+	tests := []struct{ path, input string }{
+		{"/data/sources/a.mp4", "file:/data/sources/a.mp4"},
+		{"/media/a:b.mp4", "file:/media/a:b.mp4"},
+		{"http://example.com/x.mp4", "file:http://example.com/x.mp4"},
+		{"file:/x.mp4", "file:file:/x.mp4"}, // a path, never a URL
+	}
+	for _, tt := range tests {
+		got := InputArgs(tt.path)
+		want := []string{"-protocol_whitelist", Protocols, "-format_whitelist", Formats, "-i", tt.input}
+		if strings.Join(got, "\x00") != strings.Join(want, "\x00") {
+			t.Errorf("InputArgs(%q) = %q, want %q", tt.path, got, want)
+		}
+	}
+}

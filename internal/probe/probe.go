@@ -130,9 +130,7 @@ func Probe(ctx context.Context, ffprobe, path string) (Source, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
-	// "file:" keeps a name that looks like a URL or protocol a local file.
-	args := append([]string{"-v", "error"}, InputArgs()...)
-	args = append(args, "-print_format", "json", "-show_format", "-show_streams", "file:"+path)
+	args := append([]string{"-v", "error", "-print_format", "json", "-show_format", "-show_streams"}, InputArgs(path)...)
 	cmd := exec.CommandContext(ctx, ffprobe, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

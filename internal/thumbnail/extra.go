@@ -20,10 +20,7 @@ type Extra struct {
 	opt      Options
 	duration time.Duration
 	dir      string
-	n        int // thumbnails
-	cols     int
-	rows     int
-	sheets   int
+	grid     grid
 	// posterAt is the output time of the poster frame: 10 % of the duration.
 	posterAt time.Duration
 }
@@ -35,13 +32,7 @@ func PlanExtra(opt Options, duration time.Duration, dir string) (Extra, error) {
 		return Extra{}, errors.New("thumbnails: the video's duration is unknown")
 	}
 	opt.setDefaults(duration)
-	e := Extra{opt: opt, duration: duration, dir: dir, posterAt: duration / 10}
-	e.n = int((duration + opt.Interval - 1) / opt.Interval)
-	e.cols = min(opt.Columns, e.n)
-	e.rows = min(opt.Rows, (e.n+e.cols-1)/e.cols)
-	perSheet := e.cols * e.rows
-	e.sheets = (e.n + perSheet - 1) / perSheet
-	return e, nil
+	return Extra{opt: opt, duration: duration, dir: dir, grid: layout(opt, duration), posterAt: duration / 10}, nil
 }
 
 // Graph is the filtergraph that takes the decoded video at pad in (a label
@@ -57,7 +48,7 @@ func (e Extra) Graph(in string) string {
 	at := strconv.FormatFloat(e.posterAt.Seconds(), 'f', 3, 64)
 	return fmt.Sprintf("[%s]split=2[%s_p][%s_s];", in, in, in) +
 		fmt.Sprintf("[%s_p]select='eq(n\\,0)+eq(selected_n\\,1)*gte(t\\,%s)',%s[%s_poster];", in, at, posterScale(), in) +
-		fmt.Sprintf("[%s_s]%s[%s_thumbs]", in, thumbChain(e.opt, e.n), in)
+		fmt.Sprintf("[%s_s]%s[%s_thumbs]", in, thumbChain(e.opt, e.grid.n), in)
 }
 
 // thumbName is the pattern of the single thumbnails the run writes.
@@ -82,8 +73,8 @@ func (e Extra) Finish(ctx context.Context) (Result, error) {
 	if _, err := os.Stat(filepath.Join(e.dir, PosterName)); err != nil {
 		return Result{}, errors.New("thumbnails: ffmpeg made no poster frame: the file has no decodable video")
 	}
-	if err := tileSheets(e.dir, thumbName, e.n, e.cols, e.rows, e.opt.Width); err != nil {
+	if err := tileSheets(e.dir, thumbName, e.grid, e.opt.Width); err != nil {
 		return Result{}, err
 	}
-	return finish(e.opt, e.dir, e.duration, e.n, e.cols, e.rows, e.sheets)
+	return finish(e.opt, e.dir, e.duration, e.grid)
 }

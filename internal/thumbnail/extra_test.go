@@ -90,3 +90,33 @@ func TestExtraPosterFallback(t *testing.T) {
 		t.Fatalf("no poster: %v", err)
 	}
 }
+
+// TestLayout checks how thumbnails are laid out in sheets, the one place
+// Generate and PlanExtra take it from.
+func TestLayout(t *testing.T) {
+	tests := []struct {
+		duration, interval time.Duration
+		want               grid
+	}{
+		{20 * time.Second, time.Second, grid{n: 20, cols: 10, rows: 2, sheets: 1}},
+		{3 * time.Second, time.Second, grid{n: 3, cols: 3, rows: 1, sheets: 1}},
+		{2500 * time.Millisecond, time.Second, grid{n: 3, cols: 3, rows: 1, sheets: 1}}, // the last one shorter
+		{100 * time.Second, time.Second, grid{n: 100, cols: 10, rows: 10, sheets: 1}},
+		{101 * time.Second, time.Second, grid{n: 101, cols: 10, rows: 10, sheets: 2}},
+		{2000 * time.Second, 10 * time.Second, grid{n: 200, cols: 10, rows: 10, sheets: 2}},
+	}
+	for _, tt := range tests {
+		opt := Options{Interval: tt.interval}
+		opt.setDefaults(tt.duration)
+		if got := layout(opt, tt.duration); got != tt.want {
+			t.Errorf("layout(%v every %v) = %+v, want %+v", tt.duration, tt.interval, got, tt.want)
+		}
+		e, err := PlanExtra(Options{Interval: tt.interval}, tt.duration, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.grid != tt.want {
+			t.Errorf("PlanExtra(%v every %v) lays out %+v, want %+v", tt.duration, tt.interval, e.grid, tt.want)
+		}
+	}
+}

@@ -17,9 +17,9 @@ import (
 // one frame per interval from 0 (the last one repeated if the video ends
 // early, so there are exactly n), scaled to square pixels at the
 // thumbnail width, tiled cols x rows per sheet.
-func sprites(ctx context.Context, opt Options, input string, n, cols, rows int, pattern string) error {
-	graph := spriteChain(opt, n, cols, rows)
-	args := append([]string{"-skip_frame", "nokey"}, inputArgs(input)...)
+func sprites(ctx context.Context, opt Options, input string, g grid, pattern string) error {
+	graph := spriteChain(opt, g)
+	args := append([]string{"-skip_frame", "nokey"}, probe.InputArgs(input)...)
 	return run(ctx, opt.FFmpeg, append(args,
 		"-map", "0:V:0", "-vf", graph, "-fps_mode", "passthrough",
 		"-q:v", "4", "-start_number", "0", "-f", "image2", pattern)...)
@@ -31,7 +31,7 @@ func sprites(ctx context.Context, opt Options, input string, n, cols, rows int, 
 func poster(ctx context.Context, ffmpeg, input string, duration time.Duration, path string) error {
 	scale := posterScale()
 	for _, at := range []time.Duration{duration / 10, 0} {
-		args := append([]string{"-ss", strconv.FormatFloat(at.Seconds(), 'f', 3, 64)}, inputArgs(input)...)
+		args := append([]string{"-ss", strconv.FormatFloat(at.Seconds(), 'f', 3, 64)}, probe.InputArgs(input)...)
 		err := run(ctx, ffmpeg, append(args,
 			"-map", "0:V:0", "-frames:v", "1", "-vf", scale, "-q:v", "2", "-update", "1", "-f", "image2", path)...)
 		if err != nil {
@@ -48,8 +48,8 @@ func poster(ctx context.Context, ffmpeg, input string, duration time.Duration, p
 // one frame per interval from 0 (the last one repeated if the video ends
 // early, so there are exactly n), scaled to square pixels at the thumbnail
 // width, tiled cols x rows per sheet.
-func spriteChain(opt Options, n, cols, rows int) string {
-	return thumbChain(opt, n) + fmt.Sprintf(",tile=%dx%d", cols, rows)
+func spriteChain(opt Options, g grid) string {
+	return thumbChain(opt, g.n) + fmt.Sprintf(",tile=%dx%d", g.cols, g.rows)
 }
 
 // thumbChain is the filter chain from decoded video to thumbnails: one
@@ -89,14 +89,4 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, " | ")
-}
-
-// inputArgs opens the untrusted video at path: as a local file whatever
-// its name holds, with no other protocol and only the formats Osprey
-// accepts (probe.InputArgs).
-func inputArgs(path string) []string {
-	if !strings.HasPrefix(path, "file:") {
-		path = "file:" + path
-	}
-	return append(probe.InputArgs(), "-i", path)
 }

@@ -83,11 +83,7 @@ func Generate(ctx context.Context, opt Options, input string, duration time.Dura
 		return Result{}, errors.New("thumbnails: the video's duration is unknown")
 	}
 	opt.setDefaults(duration)
-	n := int((duration + opt.Interval - 1) / opt.Interval) // thumbnails, the last one possibly shorter
-	cols := min(opt.Columns, n)
-	rows := min(opt.Rows, (n+cols-1)/cols)
-	perSheet := cols * rows
-	sheets := (n + perSheet - 1) / perSheet
+	g := layout(opt, duration)
 
 	var wg sync.WaitGroup
 	var posterErr error
@@ -96,19 +92,40 @@ func Generate(ctx context.Context, opt Options, input string, duration time.Dura
 		defer wg.Done()
 		posterErr = poster(ctx, opt.FFmpeg, input, duration, filepath.Join(dir, PosterName))
 	}()
-	spriteErr := sprites(ctx, opt, input, n, cols, rows, filepath.Join(dir, "sprite-%d.jpg"))
+	spriteErr := sprites(ctx, opt, input, g, filepath.Join(dir, "sprite-%d.jpg"))
 	wg.Wait()
 	if err := errors.Join(spriteErr, posterErr); err != nil {
 		return Result{}, err
 	}
 
-	return finish(opt, dir, duration, n, cols, rows, sheets)
+	return finish(opt, dir, duration, g)
+}
+
+// grid is how the thumbnails of a video are laid out in sprite sheets.
+type grid struct {
+	n          int // thumbnails, one per interval from 0, the last one possibly shorter
+	cols, rows int // tiles per sheet
+	sheets     int
+}
+
+// perSheet is the number of tiles a sheet holds.
+func (g grid) perSheet() int { return g.cols * g.rows }
+
+// layout lays out the thumbnails of a video of the given duration (> 0)
+// with opt's defaults set: one per interval, cols x rows per sheet, or
+// fewer rows when fewer are needed. Generate and PlanExtra both use it.
+func layout(opt Options, duration time.Duration) grid {
+	g := grid{n: int((duration + opt.Interval - 1) / opt.Interval)}
+	g.cols = min(opt.Columns, g.n)
+	g.rows = min(opt.Rows, (g.n+g.cols-1)/g.cols)
+	g.sheets = (g.n + g.perSheet() - 1) / g.perSheet()
+	return g
 }
 
 // finish checks the sprite sheets ffmpeg wrote into dir and writes the
 // thumbnails track beside them.
-func finish(opt Options, dir string, duration time.Duration, n, cols, rows, sheets int) (Result, error) {
-	perSheet := cols * rows
+func finish(opt Options, dir string, duration time.Duration, g grid) (Result, error) {
+	cols, rows, sheets := g.cols, g.rows, g.sheets
 	res := Result{Poster: PosterName, VTT: VTTName, Interval: opt.Interval}
 	for i := range sheets {
 		res.Sprites = append(res.Sprites, "sprite-"+strconv.Itoa(i)+".jpg")
@@ -128,7 +145,7 @@ func finish(opt Options, dir string, duration time.Duration, n, cols, rows, shee
 			return Result{}, fmt.Errorf("thumbnails: ffmpeg made fewer sprite sheets than %d: %w", sheets, err)
 		}
 	}
-	vtt := buildVTT(n, cols, perSheet, res.Width, res.Height, opt.Interval, duration, res.Sprites)
+	vtt := buildVTT(g.n, cols, g.perSheet(), res.Width, res.Height, opt.Interval, duration, res.Sprites)
 	if err := os.WriteFile(filepath.Join(dir, VTTName), vtt, 0o644); err != nil {
 		return Result{}, fmt.Errorf("thumbnails: %w", err)
 	}

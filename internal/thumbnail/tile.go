@@ -13,12 +13,12 @@ import (
 // about ffmpeg's -q:v 4.
 const sheetQuality = 85
 
-// tileSheets reads the n thumbnails dir/<pattern % i> (all of one size,
-// width w), lays them out cols x rows per sheet, row by row, on black as
-// ffmpeg's tile filter does, writes dir/sprite-<k>.jpg and removes the
+// tileSheets reads the g.n thumbnails dir/<pattern % i> (all of one size,
+// width w), lays them out g.cols x g.rows per sheet, row by row, on black
+// as ffmpeg's tile filter does, writes dir/sprite-<k>.jpg and removes the
 // thumbnails.
-func tileSheets(dir, pattern string, n, cols, rows, w int) error {
-	perSheet := cols * rows
+func tileSheets(dir, pattern string, g grid, w int) error {
+	n, cols, rows, perSheet := g.n, g.cols, g.rows, g.perSheet()
 	var (
 		sheet  *image.RGBA
 		th     int // thumbnail height, from the first one

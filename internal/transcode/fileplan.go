@@ -150,8 +150,7 @@ func (p Plan) fileArgs(input string, segment time.Duration, extra ExtraOutputs) 
 		"-progress", "pipe:" + strconv.Itoa(progressFD), "-stats_period", "0.5",
 	}
 	// The source is untrusted: the local file only, in a format Osprey accepts.
-	a = append(a, probe.InputArgs()...)
-	a = append(a, "-i", fileURL(input))
+	a = append(a, probe.InputArgs(input)...)
 	var video []int
 	for i, r := range p.Renditions {
 		if r.Track.Kind == media.Video {
@@ -245,13 +244,4 @@ func (p Plan) fileGraph(video []int, extra ExtraOutputs) string {
 		g.WriteString(";" + extra.Graph(extraPad))
 	}
 	return g.String()
-}
-
-// fileURL makes ffmpeg read path as a local file, whatever its name holds
-// (a path is otherwise taken as a URL if it contains a protocol prefix).
-func fileURL(path string) string {
-	if strings.HasPrefix(path, "file:") {
-		return path
-	}
-	return "file:" + path
 }

@@ -8,11 +8,6 @@ import "sync"
 // lives only while someone holds or waits for its lock, so the map holds
 // at most as many entries as there are goroutines in lock.
 //
-// Lock and Unlock take every asset at once (lock(id) callers wait for
-// Unlock, and Lock waits for them): the whole-service lock the pipeline's
-// publishAndMarkReady took before per-asset locks existed. They remain
-// only for a caller not yet moved to lock(id).
-//
 // The zero value is ready to use.
 //
 // It is memory of one process. The subtitle list itself is safe across
@@ -24,8 +19,6 @@ import "sync"
 // the subtitle list it published (else publish again), and AddSubtitle
 // must publish again if the list changed while it published.
 type assetLocks struct {
-	all sync.RWMutex // read-held by every lock(id) holder; write-held by Lock
-
 	mu      sync.Mutex
 	entries map[string]*assetLock
 }
@@ -39,7 +32,6 @@ type assetLock struct {
 // lock takes asset id's lock and returns the function that releases it
 // (once).
 func (l *assetLocks) lock(id string) (unlock func()) {
-	l.all.RLock()
 	l.mu.Lock()
 	if l.entries == nil {
 		l.entries = map[string]*assetLock{}
@@ -62,13 +54,6 @@ func (l *assetLocks) lock(id string) (unlock func()) {
 				delete(l.entries, id)
 			}
 			l.mu.Unlock()
-			l.all.RUnlock()
 		})
 	}
 }
-
-// Lock takes the locks of every asset.
-func (l *assetLocks) Lock() { l.all.Lock() }
-
-// Unlock releases what Lock took.
-func (l *assetLocks) Unlock() { l.all.Unlock() }

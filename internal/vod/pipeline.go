@@ -35,6 +35,10 @@ type pipeline struct {
 	id      string
 	attempt int
 
+	// times is when each phase of the attempt ended; the worker logs
+	// them with the outcome.
+	times phaseTimes
+
 	mu           sync.Mutex
 	lastSaved    time.Time
 	lastProgress float64
@@ -42,8 +46,35 @@ type pipeline struct {
 	lastEventPct float64
 }
 
+// phaseTimes are the moments an attempt passes from one phase to the next.
+type phaseTimes struct {
+	created    time.Time // the asset's creation (catalog time)
+	started    time.Time // the attempt began: the job was picked up
+	probed     time.Time // ffprobe answered
+	transcoded time.Time // ffmpeg has exited and the packager has ended
+}
+
+// logAttrs are the phases' durations for the attempt's last log line, as
+// far as it got: queued (from the asset's creation to this attempt's
+// start; retries included), probe, transcode (ffmpeg with the packaging
+// of its output), and the rest until end (thumbnails, publish).
+func (t phaseTimes) logAttrs(end time.Time) []any {
+	var attrs []any
+	add := func(name string, from, to time.Time) {
+		if !from.IsZero() && !to.IsZero() {
+			attrs = append(attrs, name, to.Sub(from).Round(time.Millisecond))
+		}
+	}
+	add("queued", t.created, t.started)
+	add("probe", t.started, t.probed)
+	add("transcode", t.probed, t.transcoded)
+	add("finish", t.transcoded, end)
+	return attrs
+}
+
 func (p *pipeline) run(ctx context.Context) error {
 	s := p.s
+	p.times.started = time.Now()
 	a, err := p.update(ctx, func(a *catalog.Asset) {
 		a.Status = catalog.AssetProcessing
 		a.Stage = "probe"
@@ -54,6 +85,7 @@ func (p *pipeline) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	p.times.created = a.CreatedAt
 	src, err := s.cfg.Storage.LocalPath(a.Source.Key)
 	if err != nil {
 		return &probe.Error{Reason: "the source file is missing from storage", Err: err}
@@ -64,6 +96,7 @@ func (p *pipeline) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("probing: %w", err)
 	}
+	p.times.probed = time.Now()
 	p.log.Info("source probed", "probe", info.Summary())
 
 	// plan
@@ -127,6 +160,7 @@ func (p *pipeline) run(ctx context.Context) error {
 	if err := pkg.End(ctx); err != nil {
 		return fmt.Errorf("packaging: %w", err)
 	}
+	p.times.transcoded = time.Now()
 	res := pkg.Result()
 
 	// thumbnails
@@ -159,12 +193,12 @@ func (p *pipeline) run(ctx context.Context) error {
 }
 
 // publishAndMarkReady writes the asset's subtitles into its manifests and
-// marks it ready, under subMu: a track added meanwhile (AddSubtitle takes
-// subMu too) is either published here or, the asset being ready by then,
-// by AddSubtitle itself. None is stored without being listed.
+// marks it ready, under the asset's subMu lock: a track added meanwhile
+// (AddSubtitle takes it too) is either published here or, the asset being
+// ready by then, by AddSubtitle itself. None is stored without being
+// listed. Other assets' publications and subtitles do not wait.
 func (s *Service) publishAndMarkReady(ctx context.Context, p *pipeline, out catalog.AssetOutput, duration time.Duration) (catalog.Asset, error) {
-	s.subMu.Lock()
-	defer s.subMu.Unlock()
+	defer s.subMu.lock(p.id)()
 	a, err := s.cfg.Catalog.GetAsset(ctx, p.id)
 	if errors.Is(err, catalog.ErrNotFound) {
 		return catalog.Asset{}, fmt.Errorf("asset %s: %w: %w", p.id, errNotProcessing, errCancelledErr(ctx))
@@ -181,7 +215,7 @@ func (s *Service) publishAndMarkReady(ctx context.Context, p *pipeline, out cata
 		}
 	}
 	return p.update(ctx, func(x *catalog.Asset) {
-		out.Subtitles = x.Output.Subtitles // the same as a's: subMu is held
+		out.Subtitles = x.Output.Subtitles // the same as a's: the asset's lock is held
 		x.Output = out
 		x.Status = catalog.AssetReady
 		x.Stage = ""

@@ -57,7 +57,8 @@ func (w *worker) Work(ctx context.Context, job *river.Job[processArgs]) error {
 	err = p.run(runCtx)
 	switch {
 	case err == nil:
-		log.Info("asset ready", "took", time.Since(started).Round(time.Millisecond))
+		now := time.Now()
+		log.Info("asset ready", append([]any{"took", now.Sub(started).Round(time.Millisecond)}, p.times.logAttrs(now)...)...)
 		return nil
 	case errors.Is(context.Cause(runCtx), errCancelled) || errors.Is(err, errNotProcessing):
 		// Cancel or Delete already recorded the outcome (also when the
