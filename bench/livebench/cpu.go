@@ -32,9 +32,15 @@ import (
 // perf report -i DIR/osprey-cpu-1.perf.data --no-children --sort sym.
 func (b *bench) cpu(rounds int) {
 	var goCPU, ffCPU, refCPU []time.Duration
+	// Load shedding off: on a busy machine Osprey would otherwise drop rungs
+	// and presets and be compared, cheaper, with a plain ffmpeg that did not.
+	conf := filepath.Join(b.work, "cpu.yaml")
+	if err := os.WriteFile(conf, []byte("live:\n  shed_load: false\n"), 0o644); err != nil {
+		log.Fatal(err)
+	}
 	for r := 0; r < rounds; r++ {
 		log.Printf("cpu round %d/%d: osprey", r+1, rounds)
-		s := startServer(b.osprey, filepath.Join(b.work, fmt.Sprintf("cpu-%d", r)))
+		s := startServer(b.osprey, filepath.Join(b.work, fmt.Sprintf("cpu-%d", r)), "--config", conf)
 		ch := s.createChannel("cpu")
 		pid := s.Cmd.Process.Pid
 		self0, child0 := benchkit.ProcTimes(pid)

@@ -4,8 +4,9 @@
 // transaction, and a job survives restarts and kill -9.
 //
 // In the embedded install the database is SQLite (River's riversqlite driver
-// on the catalog's single writer connection, polling for work); River's
-// PostgreSQL driver runs the same workers when the catalog moves there.
+// on the catalog's single writer connection; notify.go tells how a queue
+// learns of new jobs without polling); River's PostgreSQL driver runs the
+// same workers when the catalog moves there.
 //
 // Queues: "vod" runs the VoD pipeline with per-node concurrency from the
 // configuration; "imports" downloads the sources of URL imports (network
@@ -38,11 +39,20 @@ const (
 
 // Config tunes the queue.
 type Config struct {
-	VODWorkers     int           // jobs of the "vod" queue run at once; default 1
-	ImportWorkers  int           // downloads of URL imports at once; default 4
-	WebhookWorkers int           // default 8
-	PollInterval   time.Duration // how often idle workers look for jobs; default 1s (SQLite has no notifications: each poll is a query per queue)
+	VODWorkers     int // jobs of the "vod" queue run at once; default 1
+	ImportWorkers  int // downloads of URL imports at once; default 4
+	WebhookWorkers int // default 8
+	// PollInterval is how often the queue reads River's notification table
+	// for rows written by other processes; default 1s. Jobs inserted by this
+	// process wake their queue at once (see sqliteDriver). Each queue also
+	// looks for available jobs every 5 PollIntervals, as a backstop.
+	PollInterval time.Duration
 }
+
+// fetchPollFactor sets River's FetchPollInterval to this many PollIntervals:
+// with notifications delivered at once it is only a backstop, and each
+// fetch is a query per queue.
+const fetchPollFactor = 5
 
 // Queue is a River client with Osprey's queues. Register workers on
 // Workers() before Start.
@@ -106,15 +116,19 @@ func (q *Queue) Start(ctx context.Context) error {
 	if q.client != nil {
 		return errors.New("jobs: already started")
 	}
-	client, err := river.NewClient(riversqlite.New(q.db), &river.Config{
+	client, err := river.NewClient[*sql.Tx](newSQLiteDriver(q.db, q.cfg.PollInterval), &river.Config{
 		Queues: map[string]river.QueueConfig{
 			QueueVOD:      {MaxWorkers: q.cfg.VODWorkers},
 			QueueImports:  {MaxWorkers: q.cfg.ImportWorkers},
 			QueueWebhooks: {MaxWorkers: q.cfg.WebhookWorkers},
 		},
 		Workers:           q.workers,
-		FetchPollInterval: q.cfg.PollInterval,
-		FetchCooldown:     min(q.cfg.PollInterval, 100*time.Millisecond),
+		FetchPollInterval: fetchPollFactor * q.cfg.PollInterval,
+		// River notifies a queue of inserts at most once per FetchCooldown;
+		// a job whose notification was skipped waits for the backstop
+		// fetch, so keep it short (it also debounces fetches, which run only
+		// on notifications, completions and the backstop).
+		FetchCooldown: river.FetchCooldownMin,
 		// Transcodes run as long as they need; a stuck ffmpeg is the
 		// worker's business (it is killed on cancel).
 		JobTimeout: -1,

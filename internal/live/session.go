@@ -18,22 +18,12 @@ import (
 // deleted or its publisher disconnected.
 var errStopped = errors.New("publication stopped by the operator")
 
-// state is where a session is in its life. A channel without a session is
-// idle; a session goes through these states in order and never back.
-type state int
-
-const (
-	authorised state = iota // the publisher's key was accepted; its tracks are not known yet
-	started                 // the transcoder runs
-	closing                 // the transcoder drains (or is killed) and the manifests end
-	closed                  // everything the session ran has ended
-)
-
-func (st state) String() string {
-	return [...]string{"authorised", "started", "closing", "closed"}[st]
-}
-
 // session is one publication of a channel; it implements ingest.Publication.
+// It goes through these stages in order and never back: authorised (the
+// publisher's key was accepted, its tracks are not known yet), started (the
+// transcoder runs), closing (the transcoder drains or is killed and the
+// manifests end) and closed (everything it ran has ended; the manager then
+// forgets it and the channel is idle).
 //
 // One goroutine (run) owns the session's life: Start, Close and the
 // operator's stop are commands sent to it, so a stop that arrives before
@@ -60,7 +50,6 @@ type session struct {
 
 // sessionView is an immutable snapshot of the session for Status.
 type sessionView struct {
-	state    state
 	tracks   []*media.Track
 	plan     transcode.Plan
 	degraded *Degraded
@@ -93,7 +82,7 @@ func newSession(m *Manager, ch catalog.Channel, req ingest.Request) *session {
 		done:  make(chan struct{}),
 	}
 	s.out.s = s
-	s.view.Store(&sessionView{state: authorised})
+	s.view.Store(&sessionView{})
 	return s
 }
 
@@ -206,7 +195,7 @@ func (s *session) start(tracks []*media.Track) (*transcode.Supervisor, error) {
 	}
 	tc := transcode.Start(s.m.cfg.Transcode, plan, tracks, &s.out, s.log)
 	s.tc.Store(tc)
-	s.setView(func(v *sessionView) { v.state, v.tracks, v.plan = started, tracks, plan })
+	s.setView(func(v *sessionView) { v.tracks, v.plan = tracks, plan })
 	s.log.Info("live", "input", trackNames(tracks), "renditions", renditionNames(plan))
 	return tc, nil
 }
@@ -218,8 +207,6 @@ func (s *session) start(tracks []*media.Track) (*transcode.Supervisor, error) {
 // late Start is refused, an operator's kill cuts the drain short.
 func (s *session) finish(tc *transcode.Supervisor, c command) {
 	s.stopped.Store(true)
-	s.setView(func(v *sessionView) { v.state = closing })
-	defer s.setView(func(v *sessionView) { v.state = closed })
 	switch {
 	case c.kind == cmdStop:
 		s.log.Warn("publication stopped by the operator", "kill", c.kill)

@@ -35,7 +35,7 @@ func TestShedderStepsDownOnlyWhenPersistentlyBehind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.setView(func(v *sessionView) { v.state, v.plan = started, plan })
+	s.setView(func(v *sessionView) { v.plan = plan })
 	tc := &fakeTranscoder{}
 	var sh shedder
 	// tick advances the clock one second at lag and checks.

@@ -28,6 +28,10 @@ const (
 // deletions run last. End saves state itself.
 func (l *Live) writeManifests(final bool) error {
 	v := l.snapshot()
+	// Renditions that left the ladder since the last view keep the
+	// playlist it wrote (frozen.go); the view carries the frozen set.
+	l.freeze(l.last, v)
+	v.frozen = slices.Clone(l.frozen)
 	l.last = v
 	var errs []error
 	if !final {

@@ -192,7 +192,7 @@ func (t *track) openSegment(n uint64, idx int, base uint64) {
 	} else {
 		// The last segment was stored (Store.Put does not keep the slice)
 		// before this one opens: its buffer and sample table are reused.
-		t.frag.Reuse(t.payloadHint, t.samplesHint)
+		t.frag.Reset(t.payloadHint, t.samplesHint)
 	}
 	t.open = &openSeg{n: n, base: base, frag: t.frag}
 	t.segIdx = idx

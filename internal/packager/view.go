@@ -67,7 +67,8 @@ func (r *rendInfo) view() *rendView {
 
 // snapshot takes the view of what is published now. The ladder is the one
 // of the epoch that published last, so the manifests keep listing the
-// renditions viewers know until a new epoch publishes.
+// renditions viewers know until a new epoch publishes. It changes nothing:
+// the view has no frozen playlists yet (see writeManifests).
 func (l *Live) snapshot() *view {
 	v := &view{
 		segDur:    l.cfg.SegmentDuration,
@@ -77,8 +78,6 @@ func (l *Live) snapshot() *view {
 		window:    slices.Clone(l.window),
 		dir:       l.dir,
 	}
-	l.freeze(l.last, v)
-	v.frozen = slices.Clone(l.frozen)
 	add := func(name string) {
 		if ri := l.rends[name]; ri != nil && v.rends[name] == nil {
 			v.rends[name] = ri.view()

@@ -10,7 +10,7 @@ import (
 
 func TestBehindRealTimeIsDetectedAndCleared(t *testing.T) {
 	var logs bytes.Buffer
-	s := &Supervisor{cfg: Config{BehindAfter: 3 * time.Second}, log: slog.New(slog.NewTextHandler(&logs, nil))}
+	s := &Supervisor{cfg: Config{BehindAfter: 3 * time.Second}, q: newUnitQueue(1, 1, nil), log: slog.New(slog.NewTextHandler(&logs, nil))}
 	step := func(in, out time.Duration, speed float64) Status {
 		s.lastIn.Store(int64(in))
 		s.lastOut.Store(int64(out))

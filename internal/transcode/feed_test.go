@@ -22,7 +22,7 @@ func startFeed(t *testing.T, input []*media.Track) *feedRig {
 	s := &Supervisor{
 		input:     input,
 		log:       slog.New(slog.DiscardHandler),
-		queue:     make(chan queued, 16),
+		q:         newUnitQueue(16, 1<<20, isVideo(input)),
 		inputDone: make(chan struct{}),
 		kill:      make(chan struct{}),
 	}
@@ -70,7 +70,7 @@ func TestFeedFlushesAudioWithoutVideoTrack(t *testing.T) {
 	r := startFeed(t, []*media.Track{aacTrack48k})
 	for i := range 3 {
 		d := time.Duration(i) * 21 * time.Millisecond
-		r.s.queue <- queued{track: 0, unit: &media.Unit{Key: true, PTS: d, DTS: d, Data: []byte{1, 2, 3, 4}}}
+		r.s.q.push(queued{track: 0, unit: &media.Unit{Key: true, PTS: d, DTS: d, Data: []byte{1, 2, 3, 4}}})
 		if b := r.next(t); len(b) == 0 || len(b)%188 != 0 {
 			t.Fatalf("unit %d: wrote %d bytes, want whole TS packets", i, len(b))
 		}
@@ -85,12 +85,12 @@ func TestFeedBoundsAudioWaitingForVideo(t *testing.T) {
 	video := &media.Track{Kind: media.Video, Codec: media.H264, Width: 320, Height: 240}
 	r := startFeed(t, []*media.Track{video, aacTrack48k})
 	idr := [][]byte{{0x67, 0x42, 0xc0, 0x1e}, {0x68, 0xce, 0x3c, 0x80}, {0x65, 0x88, 0x84, 0x00}}
-	r.s.queue <- queued{track: 0, unit: &media.Unit{Key: true, NALUs: idr}}
+	r.s.q.push(queued{track: 0, unit: &media.Unit{Key: true, NALUs: idr}})
 	r.next(t)
 	// Audio frames 21 ms apart: the third makes the waiting audio span 42 ms.
 	for i := range 3 {
 		d := time.Duration(i) * 21 * time.Millisecond
-		r.s.queue <- queued{track: 1, unit: &media.Unit{Key: true, PTS: d, DTS: d, Data: []byte{1, 2, 3, 4}}}
+		r.s.q.push(queued{track: 1, unit: &media.Unit{Key: true, PTS: d, DTS: d, Data: []byte{1, 2, 3, 4}}})
 	}
 	b := r.next(t)
 	if n := len(b) / 188; len(b)%188 != 0 || n < 3 {
@@ -106,10 +106,10 @@ func TestFeedFlushesVideoAtOnce(t *testing.T) {
 	r := startFeed(t, []*media.Track{video, aacTrack48k})
 	idr := [][]byte{{0x67, 0x42, 0xc0, 0x1e}, {0x68, 0xce, 0x3c, 0x80}, {0x65, 0x88, 0x84, 0x00}}
 	// The first unit of a run is a keyframe; then audio, then video, queued at once.
-	r.s.queue <- queued{track: 0, unit: &media.Unit{Key: true, NALUs: idr}}
+	r.s.q.push(queued{track: 0, unit: &media.Unit{Key: true, NALUs: idr}})
 	first := r.next(t)
-	r.s.queue <- queued{track: 1, unit: &media.Unit{Key: true, PTS: time.Millisecond, DTS: time.Millisecond, Data: []byte{1, 2, 3, 4}}}
-	r.s.queue <- queued{track: 0, unit: &media.Unit{PTS: 33 * time.Millisecond, DTS: 33 * time.Millisecond, NALUs: [][]byte{{0x41, 0x9a, 0x00}}}}
+	r.s.q.push(queued{track: 1, unit: &media.Unit{Key: true, PTS: time.Millisecond, DTS: time.Millisecond, Data: []byte{1, 2, 3, 4}}})
+	r.s.q.push(queued{track: 0, unit: &media.Unit{PTS: 33 * time.Millisecond, DTS: 33 * time.Millisecond, NALUs: [][]byte{{0x41, 0x9a, 0x00}}}})
 	second := r.next(t)
 	if len(first)%188 != 0 || len(second)%188 != 0 {
 		t.Fatalf("writes of %d and %d bytes, want whole TS packets", len(first), len(second))

@@ -80,7 +80,7 @@ type Supervisor struct {
 	out   Output
 	log   *slog.Logger
 
-	queue     chan queued
+	q         *unitQueue
 	inputDone chan struct{} // closed when the publisher has left
 	closeOnce sync.Once
 	kill      chan struct{} // closed to stop ffmpeg at once
@@ -89,7 +89,6 @@ type Supervisor struct {
 
 	needKey atomic.Bool // drop video until a keyframe (after a drop)
 	dropped atomic.Int64
-	queued  atomic.Int64 // bytes of the units in queue
 	lastIn  atomic.Int64 // DTS of the newest input unit, ns
 	lastOut atomic.Int64 // DTS of the newest output unit, ns
 
@@ -129,7 +128,7 @@ func Start(cfg Config, plan Plan, input []*media.Track, out Output, log *slog.Lo
 		input:     input,
 		out:       out,
 		log:       log,
-		queue:     make(chan queued, cfg.QueueUnits),
+		q:         newUnitQueue(cfg.QueueUnits, cfg.QueueBytes, isVideo(input)),
 		inputDone: make(chan struct{}),
 		kill:      make(chan struct{}),
 		done:      make(chan struct{}),
@@ -156,17 +155,11 @@ func (s *Supervisor) WriteUnit(track int, u *media.Unit) error {
 		}
 		s.needKey.Store(false)
 	}
-	size := unitSize(u)
-	if s.queued.Add(size) <= s.cfg.QueueBytes {
-		select {
-		case s.queue <- queued{track, u, size}:
-			return nil
-		default:
-		}
+	if s.q.push(queued{track, u, unitSize(u)}) {
+		return nil
 	}
-	s.queued.Add(-size)
 	if s.dropped.Add(1) == 1 || !s.needKey.Load() {
-		s.log.Warn("transcoder queue full: dropping input until the next keyframe", "dropped", s.dropped.Load(), "queued_bytes", s.queued.Load())
+		s.log.Warn("transcoder queue full: dropping input until the next keyframe", "dropped", s.dropped.Load(), "queued_bytes", s.q.queuedBytes())
 	}
 	s.needKey.Store(true)
 	return nil
@@ -226,7 +219,7 @@ func (s *Supervisor) Status() Status {
 		Lag:      lag,
 		Behind:   s.behind,
 		Dropped:  s.dropped.Load(),
-		Queued:   s.queued.Load(),
+		Queued:   s.q.queuedBytes(),
 	}
 }
 
@@ -287,17 +280,8 @@ func (s *Supervisor) applyReplan() {
 		return
 	}
 	s.plan = *next
-	var n int64
-	for drained := false; !drained; {
-		select {
-		case q := <-s.queue:
-			s.queued.Add(-q.size)
-			n++
-		default:
-			drained = true
-		}
-	}
-	s.dropped.Add(n)
+	n := s.q.drop()
+	s.dropped.Add(int64(n))
 	s.lastOut.Store(s.lastIn.Load())
 	s.log.Info("transcoder restarting with a new ladder", "renditions", s.plan.names(), "dropped_backlog", n)
 }
@@ -417,14 +401,14 @@ const audioFlushSpan = 40 * time.Millisecond
 // feed writes queued units to ffmpeg's stdin until the input ends (then it
 // closes stdin so ffmpeg finishes) or ffmpeg goes away.
 //
-// Units are written into a buffer, which is flushed to the pipe when the
-// queue is empty and a video unit is in it: ffmpeg gets every frame as soon
-// as Osprey has it. Audio waits for the next video unit, or until the audio
-// waiting spans audioFlushSpan (a video frame interval at 25 fps or more),
-// which halves the writes to the pipe (and ffmpeg's wake-ups) without
-// delaying the output: the encoders' look-ahead holds it back far longer.
-// No timer is involved (timers cost more than the writes they save); input
-// without video is flushed unit by unit.
+// The queue wakes feed when a video unit arrives (or, without a video
+// track, any unit): feed then writes everything waiting in one write, so
+// ffmpeg gets every frame as soon as Osprey has it. Audio waits for the
+// next video unit, or until the audio waiting spans audioFlushSpan (a video
+// frame interval at 25 fps or more), which halves the writes to the pipe,
+// ffmpeg's wake-ups and feed's own, without delaying the output: the
+// encoders' look-ahead holds it back far longer. No timer is involved
+// (timers cost more than the writes they save).
 func (s *Supervisor) feed(stdin io.WriteCloser, outDone <-chan struct{}) error {
 	defer stdin.Close()
 	tw, err := newTSWriter(stdin, s.input)
@@ -432,77 +416,39 @@ func (s *Supervisor) feed(stdin io.WriteCloser, outDone <-chan struct{}) error {
 		return err
 	}
 	// Every run starts at a video keyframe.
-	hasVideo := firstOfKind(s.input, media.Video) >= 0
-	waitKey := hasVideo
-	var (
-		video    bool // a video unit is buffered
-		buffered bool // anything is buffered
-		first    time.Duration
-		last     time.Duration // DTS of the first and last unit buffered
-	)
-	write := func(q queued) error {
-		if waitKey {
-			if s.input[q.track].Kind != media.Video || !q.unit.Key {
-				return nil
+	waitKey := firstOfKind(s.input, media.Video) >= 0
+	var batch []queued
+	write := func() error {
+		batch = s.q.take(batch)
+		for _, q := range batch {
+			if waitKey {
+				if s.input[q.track].Kind != media.Video || !q.unit.Key {
+					continue
+				}
+				waitKey = false
 			}
-			waitKey = false
+			if err := tw.write(q.track, q.unit); err != nil {
+				return fmt.Errorf("writing to ffmpeg: %w", err)
+			}
 		}
-		if err := tw.write(q.track, q.unit); err != nil {
-			return fmt.Errorf("writing to ffmpeg: %w", err)
-		}
-		if !buffered {
-			buffered, first = true, q.unit.DTS
-		}
-		last = q.unit.DTS
-		if s.input[q.track].Kind == media.Video {
-			video = true
-		}
-		return nil
-	}
-	flush := func() error {
-		video, buffered = false, false
 		if err := tw.flush(); err != nil {
 			return fmt.Errorf("writing to ffmpeg: %w", err)
 		}
 		return nil
 	}
 	for {
-		var q queued
 		select {
-		case q = <-s.queue:
-			s.queued.Add(-q.size)
-		default:
-			// ffmpeg has all the input but what is buffered.
-			if video || buffered && (!hasVideo || last-first >= audioFlushSpan) {
-				if err := flush(); err != nil {
-					return err
-				}
+		case <-s.q.ready:
+			if err := write(); err != nil {
+				return err
 			}
-			select {
-			case q = <-s.queue:
-				s.queued.Add(-q.size)
-			case <-s.inputDone:
-				// Drain what is left, then end ffmpeg's input.
-				for {
-					select {
-					case q = <-s.queue:
-						s.queued.Add(-q.size)
-						if err := write(q); err != nil {
-							return err
-						}
-						continue
-					default:
-					}
-					return flush()
-				}
-			case <-outDone:
-				return nil
-			case <-s.kill:
-				return nil
-			}
-		}
-		if err := write(q); err != nil {
-			return err
+		case <-s.inputDone:
+			// Write what is left, then end ffmpeg's input.
+			return write()
+		case <-outDone:
+			return nil
+		case <-s.kill:
+			return nil
 		}
 	}
 }

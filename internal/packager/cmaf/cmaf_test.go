@@ -232,3 +232,36 @@ func TestAVCCHelpers(t *testing.T) {
 		t.Fatalf("h265 filtered to %d bytes", len(got))
 	}
 }
+
+// Reset writes the next fragment over the buffer Encode returned when it is
+// large enough, and allocates a new one when it is not; either way the
+// next Encode holds only the new samples.
+func TestFragmentResetReusesTheBuffer(t *testing.T) {
+	tests := []struct {
+		name      string
+		nextBytes int
+		reused    bool
+	}{
+		{"fits", 200, true},
+		{"larger than the buffer", 1 << 16, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := NewFragment(false, 1000, 10)
+			f.AddAudio(bytes.Repeat([]byte{1}, 500), AACFrameSamples)
+			first := f.Encode(1, 0)
+			f.Reset(1000, 10)
+			f.AddAudio(bytes.Repeat([]byte{2}, tt.nextBytes), AACFrameSamples)
+			second := f.Encode(2, AACFrameSamples)
+			if got := &first[:1][0] == &second[:1][0]; got != tt.reused {
+				t.Fatalf("buffer reused = %v, want %v", got, tt.reused)
+			}
+			if f.Len() != 1 || f.PayloadSize() != tt.nextBytes {
+				t.Fatalf("after Reset: %d samples, %d payload bytes; want 1, %d", f.Len(), f.PayloadSize(), tt.nextBytes)
+			}
+			if !bytes.HasSuffix(second, bytes.Repeat([]byte{2}, tt.nextBytes)) || bytes.Contains(second, []byte{1, 1, 1, 1}) {
+				t.Fatal("the second fragment holds bytes of the first")
+			}
+		})
+	}
+}

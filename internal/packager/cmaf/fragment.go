@@ -60,25 +60,16 @@ func (f *Fragment) headerSize(n int) int {
 	return h
 }
 
-// Reset empties the fragment for reuse. The buffer previously returned by
-// Encode is not touched: a new one is allocated.
+// Reset empties the fragment for the next one. The buffer Encode returned
+// last is written over when it is large enough (which saves allocating and
+// zeroing one per segment), so the caller must be done with it; the hints
+// size a new buffer otherwise.
 func (f *Fragment) Reset(payloadHint, samplesHint int) {
-	f.reset(payloadHint, samplesHint, false)
-}
-
-// Reuse is Reset for a caller done with the buffer Encode returned last:
-// that buffer is written over when it is large enough, which saves
-// allocating (and zeroing) one per segment.
-func (f *Fragment) Reuse(payloadHint, samplesHint int) {
-	f.reset(payloadHint, samplesHint, true)
-}
-
-func (f *Fragment) reset(payloadHint, samplesHint int, reuse bool) {
 	if samplesHint < 8 {
 		samplesHint = 8
 	}
 	f.reserve = f.headerSize(samplesHint + samplesHint/4 + 4)
-	if want := f.reserve + payloadHint + payloadHint/8 + 1024; reuse && cap(f.buf) >= want {
+	if want := f.reserve + payloadHint + payloadHint/8 + 1024; cap(f.buf) >= want {
 		f.buf = f.buf[:f.reserve]
 	} else {
 		f.buf = make([]byte, f.reserve, want)
