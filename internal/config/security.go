@@ -52,7 +52,11 @@ type Security struct {
 	// TrustedProxies are the CIDRs ("10.0.0.0/8", "192.0.2.7/32") whose
 	// X-Forwarded-For is believed: the client address is then the
 	// rightmost address in that header not itself a trusted proxy. From
-	// any other peer, the client is the TCP peer address. Default: none.
+	// any other peer, the client is the TCP peer address. Their
+	// X-Forwarded-Proto (one value, http or https) is believed too. Used
+	// for rate limits and access rules, and at the edge for signed URLs
+	// (IP conditions, the resource's scheme) and the access log. Default:
+	// none (loopback and private peers are not trusted automatically).
 	TrustedProxies []string `yaml:"trusted_proxies"`
 
 	// UnlimitedClients are CIDRs exempt from the rate limits and the
