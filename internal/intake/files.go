@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"bufio"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -85,6 +86,9 @@ type sourceError struct{ err error }
 func (e *sourceError) Error() string { return e.err.Error() }
 func (e *sourceError) Unwrap() error { return e.err }
 
+// receiveBuffer is the size of receive's writes to the uploads folder.
+const receiveBuffer = 1 << 20
+
 // receive copies src into a new file in the uploads folder that create
 // makes, refusing more than the size limit (an *Error). On error no file is
 // left behind; a failure to read src is a *sourceError, for the caller to
@@ -101,7 +105,14 @@ func (s *Service) receive(src io.Reader, create func() (*os.File, error)) (path 
 		}
 	}()
 	rr := &readErrorReader{r: src}
-	n, err := io.Copy(tmp, io.LimitReader(rr, s.cfg.MaxSize+1))
+	// Sources hand out small reads (a multipart part at most 4 KiB, a
+	// socket what has arrived): gather them into large writes. The
+	// struct hides the file's ReadFrom, which bufio would call directly.
+	bw := bufio.NewWriterSize(struct{ io.Writer }{tmp}, receiveBuffer)
+	n, err := io.Copy(bw, io.LimitReader(rr, s.cfg.MaxSize+1))
+	if err == nil && rr.err == nil {
+		err = bw.Flush()
+	}
 	switch {
 	case rr.err != nil:
 		return "", 0, &sourceError{rr.err}
