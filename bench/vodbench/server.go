@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"io"
 	"log"
 	"mime/multipart"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"time"
@@ -22,60 +20,27 @@ type server struct {
 	*benchkit.Server
 	mu    sync.Mutex
 	ready map[string]map[string]any // asset id → its "asset ready" log record
-	done  chan struct{}
 }
 
-// startServer is benchkit.StartServer with the log kept: the same command
-// line, and ERROR lines passed on.
+// startServer is benchkit.StartServer keeping each asset's "asset ready"
+// log record.
 func startServer(bin, dataDir string, extra ...string) *server {
-	args := append([]string{"serve", "--data", dataDir, "--http", "127.0.0.1:0", "--log-format", "json", "--rtmp", "", "--srt", ""}, extra...)
-	s := &server{Server: &benchkit.Server{Cmd: exec.Command(bin, args...), DataDir: dataDir}, ready: map[string]map[string]any{}, done: make(chan struct{})}
-	s.Cmd.Env = append(os.Environ(), "OSPREY_ADMIN_TOKEN="+adminToken)
-	out, _ := s.Cmd.StderrPipe()
-	if err := s.Cmd.Start(); err != nil {
-		log.Fatal(err)
-	}
-	serving := make(chan string, 1)
-	go func() {
-		defer close(s.done)
-		sc := bufio.NewScanner(out)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			var rec map[string]any
-			if json.Unmarshal(sc.Bytes(), &rec) != nil {
-				continue
-			}
-			switch {
-			case rec["msg"] == "osprey is serving":
-				addr, _ := rec["http"].(string)
-				serving <- addr
-			case rec["msg"] == "asset ready":
-				id, _ := rec["asset"].(string)
-				s.mu.Lock()
-				s.ready[id] = rec
-				s.mu.Unlock()
-			case rec["level"] == "ERROR":
-				log.Printf("osprey: %s", sc.Text())
-			}
+	s := &server{ready: map[string]map[string]any{}}
+	onLog := func(rec map[string]any) {
+		if rec["msg"] != "asset ready" {
+			return
 		}
-		_ = s.Cmd.Wait()
-	}()
-	select {
-	case addr := <-serving:
-		s.Base = "http://" + addr
-	case <-s.done:
-		log.Fatal("osprey exited at start")
-	case <-time.After(20 * time.Second):
-		log.Fatal("osprey did not start")
+		id, _ := rec["asset"].(string)
+		s.mu.Lock()
+		s.ready[id] = rec
+		s.mu.Unlock()
 	}
+	s.Server = benchkit.StartServerLogs(bin, dataDir, adminToken, onLog, append([]string{"--rtmp", "", "--srt", ""}, extra...)...)
 	return s
 }
 
 // stop interrupts the server and waits for it to exit.
-func (s *server) stop() {
-	_ = s.Cmd.Process.Signal(os.Interrupt)
-	<-s.done
-}
+func (s *server) stop() { s.Stop() }
 
 // readyLog is the asset's "asset ready" log record, waiting up to a
 // second for it (it follows the ready state's commit).

@@ -41,6 +41,12 @@ type Server struct {
 // port, JSON logs and the admin token, plus extra arguments, and waits
 // until it serves. ERROR log lines are passed on to the log.
 func StartServer(bin, dataDir, token string, extra ...string) *Server {
+	return StartServerLogs(bin, dataDir, token, nil, extra...)
+}
+
+// StartServerLogs is StartServer that also hands every JSON log record
+// of the server to onLog (from one goroutine, in order), when not nil.
+func StartServerLogs(bin, dataDir, token string, onLog func(rec map[string]any), extra ...string) *Server {
 	args := append([]string{"serve", "--data", dataDir, "--http", "127.0.0.1:0", "--log-format", "json"}, extra...)
 	s := &Server{Cmd: exec.Command(bin, args...), done: make(chan struct{}), DataDir: dataDir}
 	s.Cmd.Env = append(os.Environ(), "OSPREY_ADMIN_TOKEN="+token)
@@ -63,6 +69,9 @@ func StartServer(bin, dataDir, token string, extra ...string) *Server {
 			}
 			if rec["level"] == "ERROR" {
 				log.Printf("osprey: %s", sc.Text())
+			}
+			if onLog != nil {
+				onLog(rec)
 			}
 		}
 		_ = s.Cmd.Wait()
