@@ -420,9 +420,19 @@ func (s *Supervisor) feed(stdin io.WriteCloser, outDone <-chan struct{}) error {
 	var batch []queued
 	write := func() error {
 		batch = s.q.take(batch)
+		// Each unit's bytes are released once it is written, so what
+		// this batch holds counts against the queue's bound meanwhile;
+		// on an error the rest is released at once.
+		var held int64
+		for _, q := range batch {
+			held += q.size
+		}
+		defer func() { s.q.release(held) }()
 		for _, q := range batch {
 			if waitKey {
 				if s.input[q.track].Kind != media.Video || !q.unit.Key {
+					held -= q.size
+					s.q.release(q.size)
 					continue
 				}
 				waitKey = false
@@ -430,6 +440,8 @@ func (s *Supervisor) feed(stdin io.WriteCloser, outDone <-chan struct{}) error {
 			if err := tw.write(q.track, q.unit); err != nil {
 				return fmt.Errorf("writing to ffmpeg: %w", err)
 			}
+			held -= q.size
+			s.q.release(q.size)
 		}
 		if err := tw.flush(); err != nil {
 			return fmt.Errorf("writing to ffmpeg: %w", err)

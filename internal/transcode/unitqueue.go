@@ -58,15 +58,26 @@ func (q *unitQueue) push(u queued) bool {
 	return true
 }
 
-// take returns every queued unit, in order, and releases their bytes. The
-// caller clears the slice once written and passes it to the next take.
+// take returns every queued unit, in order. Their bytes still count
+// against the bound until the caller releases them, unit by unit as it
+// writes them: the units in the caller's hands and those queued behind
+// them together stay within maxBytes. The caller clears the slice once
+// written and passes it to the next take.
 func (q *unitQueue) take(done []queued) []queued {
 	clear(done)
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	batch := q.units
-	q.units, q.bytes = done[:0], 0
+	q.units = done[:0]
 	return batch
+}
+
+// release gives back the bytes of taken units that are written (or will
+// never be).
+func (q *unitQueue) release(n int64) {
+	q.mu.Lock()
+	q.bytes -= n
+	q.mu.Unlock()
 }
 
 // drop empties the queue and returns how many units it held.
@@ -74,12 +85,16 @@ func (q *unitQueue) drop() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	n := len(q.units)
+	for _, u := range q.units {
+		q.bytes -= u.size
+	}
 	clear(q.units)
-	q.units, q.bytes = q.units[:0], 0
+	q.units = q.units[:0]
 	return n
 }
 
-// queuedBytes is the weight of the units waiting.
+// queuedBytes is the weight of the units waiting or taken and not yet
+// released.
 func (q *unitQueue) queuedBytes() int64 {
 	q.mu.Lock()
 	defer q.mu.Unlock()

@@ -9,7 +9,7 @@ import (
 
 // The queue wakes feed for video, for audio spanning audioFlushSpan and for
 // any unit of input without video, and not for audio alone; it keeps its
-// bounds, and take hands out every unit in order and releases their bytes.
+// bounds, and take hands out every unit in order; their bytes count until released.
 func TestUnitQueue(t *testing.T) {
 	unit := func(track int, dts time.Duration, size int64) queued {
 		return queued{track: track, unit: &media.Unit{DTS: dts}, size: size}
@@ -80,11 +80,21 @@ func TestUnitQueue(t *testing.T) {
 					t.Fatalf("unit %d out of order", i)
 				}
 			}
+			// Taken units still count until they are released (written).
+			if q.queuedBytes() != bytes {
+				t.Fatalf("%d bytes counted after take, want %d until released", q.queuedBytes(), bytes)
+			}
+			if bytes > 0 && q.push(unit(0, time.Second, 100)) {
+				t.Fatal("a full-size unit was queued while taken units held the bytes")
+			}
+			for _, u := range got {
+				q.release(u.size)
+			}
 			if q.queuedBytes() != 0 || len(q.take(got)) != 0 {
-				t.Fatal("units or bytes left after take")
+				t.Fatal("units or bytes left after take and release")
 			}
 			if !q.push(unit(0, time.Second, 100)) {
-				t.Fatal("a full-size unit was refused after take released the bytes")
+				t.Fatal("a full-size unit was refused after the taken units were released")
 			}
 			if n := q.drop(); n != 1 || q.queuedBytes() != 0 {
 				t.Fatalf("drop: %d units, %d bytes left; want 1, 0", n, q.queuedBytes())
