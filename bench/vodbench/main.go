@@ -197,7 +197,7 @@ func runOsprey(bin, work, source string, n int) result {
 		log.Fatal(err)
 	}
 	s := startServer(bin, data, "--config", cfgPath)
-	defer s.stop()
+	defer s.Stop()
 	// Copies of the source, one per job, made before the clock starts.
 	ids := make([]string, n)
 	files := make([]string, n)

@@ -39,9 +39,6 @@ func startServer(bin, dataDir string, extra ...string) *server {
 	return s
 }
 
-// stop interrupts the server and waits for it to exit.
-func (s *server) stop() { s.Stop() }
-
 // readyLog is the asset's "asset ready" log record, waiting up to a
 // second for it (it follows the ready state's commit).
 func (s *server) readyLog(id string) map[string]any {

@@ -52,8 +52,14 @@ func openDB(t *testing.T, path string) *sql.DB {
 
 func startQueue(t *testing.T, db *sql.DB, w *echoWorker) *Queue {
 	t.Helper()
+	return startQueueEvery(t, db, w, 50*time.Millisecond)
+}
+
+// startQueueEvery is startQueue with the given Config.PollInterval.
+func startQueueEvery(t *testing.T, db *sql.DB, w *echoWorker, poll time.Duration) *Queue {
+	t.Helper()
 	ctx := context.Background()
-	q, err := OpenSQLite(ctx, db, Config{PollInterval: 50 * time.Millisecond}, nil)
+	q, err := OpenSQLite(ctx, db, Config{PollInterval: poll}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

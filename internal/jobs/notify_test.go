@@ -16,20 +16,8 @@ import (
 func TestJobsStartWithoutPolling(t *testing.T) {
 	db := openDB(t, filepath.Join(t.TempDir(), "q.db"))
 	ctx := context.Background()
-	q, err := OpenSQLite(ctx, db, Config{PollInterval: time.Hour}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	w := &echoWorker{done: make(chan int, 16)}
-	river.AddWorker(q.Workers(), w)
-	if err := q.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = q.Stop(sctx)
-	})
+	q := startQueueEvery(t, db, w, time.Hour)
 
 	insertTx := func(n int, queue string) {
 		tx, err := db.BeginTx(ctx, nil)
