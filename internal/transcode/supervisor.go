@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ospreyvideo/osprey/internal/pollio"
 	"io"
 	"log/slog"
 	"os"
@@ -299,6 +300,9 @@ func (s *Supervisor) runOnce() error {
 	if err != nil {
 		return err
 	}
+	if f, ok := stdout.(*os.File); ok {
+		setPipeSize(f)
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return err
@@ -338,7 +342,7 @@ func (s *Supervisor) runOnce() error {
 		defer close(outDone)
 		r := &tsReader{plan: s.plan, out: s.out, onTime: func(d time.Duration) { s.lastOut.Store(int64(d)) }}
 		// The demuxer reads 188-byte packets: buffer the pipe.
-		readErr = r.run(bufio.NewReaderSize(stdout, 64*1024))
+		readErr = r.run(bufio.NewReaderSize(rawReader(stdout), 64*1024))
 		if readErr != nil {
 			_ = cmd.Process.Kill()
 		}
@@ -411,7 +415,13 @@ const audioFlushSpan = 40 * time.Millisecond
 // (timers cost more than the writes they save).
 func (s *Supervisor) feed(stdin io.WriteCloser, outDone <-chan struct{}) error {
 	defer stdin.Close()
-	tw, err := newTSWriter(stdin, s.input)
+	var w io.Writer = stdin
+	if sc, ok := stdin.(syscall.Conn); ok {
+		if pw := pollio.NewWriter(sc); pw != nil {
+			w = pw
+		}
+	}
+	tw, err := newTSWriter(w, s.input)
 	if err != nil {
 		return err
 	}

@@ -3,11 +3,13 @@ package front
 import (
 	"context"
 	"fmt"
+	"github.com/ospreyvideo/osprey/internal/pollio"
 	"io"
 	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/ingest"
@@ -156,11 +158,26 @@ func (w *watchedReader) Read(p []byte) (int, error) {
 // watchedConn is a net.Conn whose reads feed the idle deadline.
 type watchedConn struct {
 	net.Conn
-	c *Conn
+	c   *Conn
+	raw *pollio.Reader // reads the socket with raw system calls, if it can
+}
+
+func newWatchedConn(nc net.Conn, c *Conn) *watchedConn {
+	w := &watchedConn{Conn: nc, c: c}
+	if sc, ok := nc.(syscall.Conn); ok {
+		w.raw = pollio.NewReader(sc)
+	}
+	return w
 }
 
 func (w *watchedConn) Read(p []byte) (int, error) {
-	n, err := w.Conn.Read(p)
+	var n int
+	var err error
+	if w.raw != nil {
+		n, err = w.raw.Read(p)
+	} else {
+		n, err = w.Conn.Read(p)
+	}
 	if n > 0 {
 		w.c.touch()
 	}

@@ -53,7 +53,7 @@ func (d *Door) acceptTCP(ln net.Listener, serve func(c *Conn, nc net.Conn)) {
 		started := d.Go(func() {
 			defer c.Release()
 			defer nc.Close()
-			serve(c, &watchedConn{Conn: nc, c: c})
+			serve(c, newWatchedConn(nc, c))
 		})
 		if !started {
 			_ = nc.Close()
