@@ -22,6 +22,28 @@ func pipe(t *testing.T) (*os.File, *os.File) {
 	return r, w
 }
 
+// tcpPair returns both ends of a loopback TCP connection, closed at the
+// end of the test.
+func tcpPair(t *testing.T) (client net.Conn, server *net.TCPConn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	sc, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sc.Close() })
+	return client, sc.(*net.TCPConn)
+}
+
 // TestPipeRoundTrip moves 8 MiB, far more than a pipe holds, through a
 // Writer and a Reader: the writer waits in the poller when the pipe is
 // full, the reader when it is empty, and every byte arrives in order,
@@ -77,21 +99,8 @@ func TestWriteToClosedPipe(t *testing.T) {
 // TestCloseWakesABlockedRead: closing the descriptor from another
 // goroutine ends a Read that waits in the poller, as it does for net.Conn.
 func TestCloseWakesABlockedRead(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pr := NewReader(server.(*net.TCPConn))
+	client, server := tcpPair(t)
+	pr := NewReader(server)
 	if _, err := client.Write([]byte("hello")); err != nil {
 		t.Fatal(err)
 	}
@@ -120,23 +129,9 @@ func TestCloseWakesABlockedRead(t *testing.T) {
 
 // TestDeadline: the connection's read deadline still applies.
 func TestDeadline(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
+	_, server := tcpPair(t)
 	_ = server.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-	_, err = NewReader(server.(*net.TCPConn)).Read(make([]byte, 8))
+	_, err := NewReader(server).Read(make([]byte, 8))
 	if !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("Read past the deadline = %v, want os.ErrDeadlineExceeded", err)
 	}
