@@ -17,12 +17,7 @@ func FuzzReadProgress(f *testing.F) {
 	f.Add([]byte("=\n==\nprogress\nprogress=\nspeed=1e309x\nframe=99999999999999999999\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		blocks := 0
-		readProgress(bytes.NewReader(in), func(p progress) {
-			blocks++
-			if p.End && blocks == 0 {
-				t.Fatal("unreachable")
-			}
-		})
+		readProgress(bytes.NewReader(in), func(progress) { blocks++ })
 		if len(in) > 60_000 {
 			return // a line may exceed bufio.Scanner's limit and end the scan
 		}
