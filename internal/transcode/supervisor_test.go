@@ -47,6 +47,12 @@ func (r *recorder) Begin(rs []Rendition) error {
 	return nil
 }
 
+func (r *recorder) beginCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.begins)
+}
+
 func (r *recorder) WriteUnit(i int, u *media.Unit) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -164,14 +170,16 @@ func TestSupervisorRestartsDeadFFmpeg(t *testing.T) {
 	}
 	rec := &recorder{}
 	s := Start(Config{SegmentDuration: 2 * time.Second}, plan, tracks, rec, slog.New(slog.DiscardHandler))
-	// Publish in real time, kill ffmpeg after 3 s.
+	// Publish in real time, kill ffmpeg after 3 s once its output has
+	// begun (on a loaded machine the first run may take longer to start,
+	// and a run killed before its first output has nothing to restart).
 	start := time.Now()
 	killed := false
 	for _, u := range units {
 		if d := time.Until(start.Add(u.unit.DTS)); d > 0 {
 			time.Sleep(d)
 		}
-		if !killed && u.unit.DTS > 3*time.Second {
+		if !killed && u.unit.DTS > 3*time.Second && rec.beginCount() == 1 {
 			st := s.Status()
 			if st.PID == 0 {
 				t.Fatal("ffmpeg not running after 3 s")
@@ -184,6 +192,9 @@ func TestSupervisorRestartsDeadFFmpeg(t *testing.T) {
 		if err := s.WriteUnit(u.track, u.unit); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if !killed {
+		t.Fatal("ffmpeg's output had not begun by the end of the 8 s input")
 	}
 	closeInput(t, s)
 	if got := s.Status().Restarts; got != 1 {
