@@ -148,7 +148,8 @@ type AssetPage struct {
 
 // Tx is a catalog transaction handed to callbacks that must write in the
 // same transaction as the catalog (a job queue's insert). Its concrete type
-// belongs to the backend: *sql.Tx for catalog/sqlite.
+// belongs to the backend: *sql.Tx for catalog/sqlite, pgx.Tx for
+// catalog/postgres.
 type Tx any
 
 // Webhook is an endpoint that receives event notifications.
