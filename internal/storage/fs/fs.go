@@ -210,7 +210,11 @@ func (s *Store) DeletePrefix(ctx context.Context, prefix string) error {
 func (s *Store) deletePrefix(ctx context.Context, prefix string) error {
 	dir, base := path.Split(prefix)
 	if base == "" {
-		return os.RemoveAll(s.path(strings.TrimSuffix(dir, "/")))
+		p := s.path(strings.TrimSuffix(dir, "/"))
+		if fi, err := os.Lstat(p); err == nil && !fi.IsDir() {
+			return nil // the object "live/a" is not under "live/a/"
+		}
+		return os.RemoveAll(p)
 	}
 	dirPath := s.root
 	if dir != "" {
