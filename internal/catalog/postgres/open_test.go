@@ -5,46 +5,11 @@ import (
 	"errors"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-)
 
-// silentServer accepts TCP connections on loopback and never answers, as a
-// firewalled or hung PostgreSQL would. It returns its address.
-func silentServer(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		conns []net.Conn
-	)
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	})
-	t.Cleanup(func() {
-		_ = ln.Close()
-		wg.Wait()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	return ln.Addr().String()
-}
+	"github.com/ospreyvideo/osprey/internal/nettest"
+)
 
 // closedPort returns a loopback address nothing listens on.
 func closedPort(t *testing.T) string {
@@ -72,7 +37,7 @@ func TestOpenUnreachable(t *testing.T) {
 		within time.Duration
 	}{
 		{"refused", closedPort(t), time.Second},
-		{"silent", silentServer(t), connectTimeout + 2*time.Second},
+		{"silent", nettest.SilentServer(t), connectTimeout + 2*time.Second},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -105,7 +70,7 @@ func TestOpenCanceled(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	s, err := Open(ctx, "postgres://osprey@"+silentServer(t)+"/osprey?sslmode=disable", discard)
+	s, err := Open(ctx, "postgres://osprey@"+nettest.SilentServer(t)+"/osprey?sslmode=disable", discard)
 	if err == nil {
 		s.Close()
 		t.Fatal("Open succeeded")

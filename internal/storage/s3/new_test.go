@@ -4,10 +4,10 @@ import (
 	"context"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/ospreyvideo/osprey/internal/nettest"
 	"github.com/ospreyvideo/osprey/internal/storage/s3"
 	"github.com/ospreyvideo/osprey/internal/storage/s3/s3test"
 )
@@ -19,7 +19,7 @@ func TestNewFails(t *testing.T) {
 	srv := s3test.Start(t)
 	bucket := srv.NewBucket(t)
 	closedPort := closedAddr(t)
-	silent := silentServer(t)
+	silent := nettest.SilentServer(t)
 
 	tests := []struct {
 		name    string
@@ -80,36 +80,4 @@ func closedAddr(t *testing.T) string {
 	addr := l.Addr().String()
 	l.Close()
 	return addr
-}
-
-// silentServer accepts connections and never answers.
-func silentServer(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		conns []net.Conn
-	)
-	wg.Go(func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	})
-	t.Cleanup(func() {
-		l.Close()
-		wg.Wait()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return l.Addr().String()
 }
