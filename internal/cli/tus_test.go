@@ -122,7 +122,10 @@ func TestTusSendStalledRequest(t *testing.T) {
 	if _, err := c.send(context.Background(), url, bytes.NewReader(data), 0, int64(len(data))); err != nil {
 		t.Fatalf("send: %v (notices %q)", err, notices)
 	}
-	if len(notices) != 1 || !strings.Contains(notices[0], "300ms") {
+	// The stalled PATCH is noticed and retried. (On a loaded machine the
+	// retry's answer may itself take longer than the 300 ms allowed and be
+	// retried again, so only the first notice is pinned down.)
+	if len(notices) == 0 || !strings.Contains(notices[0], "300ms") {
 		t.Errorf("notices %q", notices)
 	}
 	if !bytes.Equal(s.upload("up1").data, data) {
