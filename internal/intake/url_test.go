@@ -186,16 +186,20 @@ func TestFromURLSourceFailures(t *testing.T) {
 			}
 		}
 	}
+	// Each case leaves the limit it does not test far away, so a loaded
+	// machine's late timers cannot make the other one fire first.
+	const idle, total = 200 * time.Millisecond, 600 * time.Millisecond
 	tests := []struct {
-		name    string
-		handler http.HandlerFunc
-		msg     string
-		retry   bool // worth trying again later
+		name        string
+		handler     http.HandlerFunc
+		idle, total time.Duration
+		msg         string
+		retry       bool // worth trying again later
 	}{
-		{"not found", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }, `"404 Not Found"`, false},
-		{"empty", func(w http.ResponseWriter, r *http.Request) {}, "empty file", false},
-		{"stalls", stall, "no data for 200ms", true},
-		{"too slow in all", trickle, "the download took longer than 600ms", false},
+		{"not found", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }, idle, total, `"404 Not Found"`, false},
+		{"empty", func(w http.ResponseWriter, r *http.Request) {}, idle, total, "empty file", false},
+		{"stalls", stall, idle, 20 * time.Second, "no data for 200ms", true},
+		{"too slow in all", trickle, 10 * time.Second, total, "the download took longer than 600ms", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -204,8 +208,8 @@ func TestFromURLSourceFailures(t *testing.T) {
 			t.Cleanup(srv.Close)
 			s, _ := newTestService(t, func(c *Config) {
 				c.AllowPrivateURLs = true
-				c.FetchIdle = 200 * time.Millisecond
-				c.FetchTimeout = 600 * time.Millisecond
+				c.FetchIdle = tt.idle
+				c.FetchTimeout = tt.total
 			})
 			_, err := s.FromURL(context.Background(), srv.URL+"/v.mp4")
 			wantErrorStatus(t, err, http.StatusUnprocessableEntity, tt.msg)
