@@ -1,0 +1,237 @@
+// Package nats is the events.Bus on NATS JetStream, for several nodes.
+//
+// One stream (default "OSPREY", subjects "osprey.>", file storage, MaxAge =
+// Retention, a duplicate window on Nats-Msg-Id) is created or updated at
+// Open. Every Subscribe creates its own pull consumer with explicit acks and
+// MaxAckPending 1, so events reach a handler one at a time in stream order;
+// a failed handler Naks with events.Backoff delay and the event is retried
+// without limit (MaxDeliver -1) until it succeeds or ages out of the stream.
+package nats
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	gonats "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ospreyvideo/osprey/internal/events"
+)
+
+// Defaults for Options.
+const (
+	DefaultStream         = "OSPREY"
+	DefaultRetention      = 24 * time.Hour
+	DefaultConnectTimeout = 3 * time.Second
+	// DefaultPublishTimeout bounds Publish when ctx has no deadline.
+	DefaultPublishTimeout = 5 * time.Second
+	// AckWait is how long the server waits for an ack before redelivering;
+	// a running handler extends it every AckWait/3.
+	AckWait = 5 * time.Second
+
+	timeHeader = "Osprey-Time"
+)
+
+// Options configures Open.
+type Options struct {
+	NodeID         string        // names the connection and labels logs
+	Retention      time.Duration // how long events are kept (stream MaxAge); default 24 h
+	Stream         string        // JetStream stream name; default "OSPREY"
+	SubjectPrefix  string        // prepended to subjects on the wire ("p" → "p.osprey.>"); for tests and shared servers
+	ConnectTimeout time.Duration // default 3 s
+}
+
+func (o Options) withDefaults() Options {
+	if o.Retention <= 0 {
+		o.Retention = DefaultRetention
+	}
+	if o.Stream == "" {
+		o.Stream = DefaultStream
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = DefaultConnectTimeout
+	}
+	return o
+}
+
+// Bus is an events.Bus on NATS JetStream.
+type Bus struct {
+	log  *slog.Logger
+	opts Options
+	nc   *gonats.Conn
+	js   jetstream.JetStream
+
+	mu       sync.Mutex
+	closed   bool
+	subs     map[*sub]struct{}
+	inflight map[*func()]struct{} // Publish calls to cancel on disconnect
+}
+
+var _ events.Bus = (*Bus)(nil)
+
+// Open connects to the NATS server(s) at serverURL (comma-separated list
+// allowed) and creates or updates the stream. It fails within
+// ConnectTimeout when no server answers. After Open, the connection
+// reconnects forever; subscriptions resume by themselves.
+func Open(ctx context.Context, serverURL string, opts Options, log *slog.Logger) (*Bus, error) {
+	opts = opts.withDefaults()
+	log = log.With("component", "events.nats", "node", opts.NodeID)
+	addr := redact(serverURL)
+	b := &Bus{log: log, opts: opts, subs: map[*sub]struct{}{}, inflight: map[*func()]struct{}{}}
+	nc, err := gonats.Connect(serverURL,
+		gonats.Name("osprey "+opts.NodeID),
+		gonats.Timeout(opts.ConnectTimeout),
+		gonats.MaxReconnects(-1),
+		gonats.ReconnectWait(500*time.Millisecond),
+		gonats.ReconnectBufSize(-1), // Publish fails at once while disconnected
+		gonats.DisconnectErrHandler(func(_ *gonats.Conn, err error) {
+			log.Warn("disconnected from NATS", "addr", addr, "err", err)
+			b.cancelInflight()
+		}),
+		gonats.ReconnectHandler(func(c *gonats.Conn) {
+			log.Info("reconnected to NATS", "addr", redact(c.ConnectedUrl()))
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to NATS at %s: %w", addr, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("opening JetStream at %s: %w", addr, err)
+	}
+	b.nc, b.js = nc, js
+	cctx, cancel := context.WithTimeout(ctx, opts.ConnectTimeout)
+	defer cancel()
+	_, err = js.CreateOrUpdateStream(cctx, jetstream.StreamConfig{
+		Name:       opts.Stream,
+		Subjects:   []string{b.wire(events.All)},
+		Storage:    jetstream.FileStorage,
+		Retention:  jetstream.LimitsPolicy,
+		MaxAge:     opts.Retention,
+		Duplicates: min(2*time.Minute, opts.Retention),
+	})
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("creating JetStream stream %s at %s (is JetStream enabled, -js?): %w", opts.Stream, addr, err)
+	}
+	return b, nil
+}
+
+// Publish stores the event in the stream and waits for the JetStream ack.
+func (b *Bus) Publish(ctx context.Context, subject string, data []byte) error {
+	if err := events.ValidateSubject(subject); err != nil {
+		return err
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultPublishTimeout)
+		defer cancel()
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stop := func() { cancel(errDisconnected) }
+	if err := b.track(&stop); err != nil {
+		return fmt.Errorf("publishing %s: %w", subject, err)
+	}
+	defer b.untrack(&stop)
+	if !b.nc.IsConnected() { // checked after track: a disconnect from now on cancels ctx
+		return fmt.Errorf("publishing %s: %w (status %v)", subject, errDisconnected, b.nc.Status())
+	}
+	msg := gonats.NewMsg(b.wire(subject))
+	msg.Data = data
+	msg.Header.Set(timeHeader, time.Now().UTC().Format(time.RFC3339Nano))
+	if _, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID(events.NewID()), jetstream.WithExpectStream(b.opts.Stream)); err != nil {
+		if cause := context.Cause(ctx); cause != nil && !errors.Is(err, cause) {
+			err = fmt.Errorf("%w (%w)", cause, err)
+		}
+		return fmt.Errorf("publishing %s: %w", subject, err)
+	}
+	return nil
+}
+
+var errDisconnected = errors.New("NATS not connected")
+
+// track registers a Publish in flight, so that a disconnect fails it at
+// once instead of waiting for an ack that cannot come.
+func (b *Bus) track(cancel *func()) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return events.ErrClosed
+	}
+	b.inflight[cancel] = struct{}{}
+	return nil
+}
+
+func (b *Bus) untrack(cancel *func()) {
+	b.mu.Lock()
+	delete(b.inflight, cancel)
+	b.mu.Unlock()
+}
+
+func (b *Bus) cancelInflight() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for c := range b.inflight {
+		(*c)()
+	}
+}
+
+// Close stops every subscription, waits for running handlers and closes
+// the connection. Idempotent.
+func (b *Bus) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	subs := make([]*sub, 0, len(b.subs))
+	for s := range b.subs {
+		subs = append(subs, s)
+	}
+	b.mu.Unlock()
+	for _, s := range subs {
+		_ = s.Stop()
+	}
+	b.nc.Close()
+	return nil
+}
+
+func (b *Bus) isClosed() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.closed
+}
+
+func (b *Bus) wire(subject string) string {
+	if b.opts.SubjectPrefix == "" {
+		return subject
+	}
+	return b.opts.SubjectPrefix + "." + subject
+}
+
+func (b *Bus) unwire(subject string) string {
+	if b.opts.SubjectPrefix == "" {
+		return subject
+	}
+	return strings.TrimPrefix(subject, b.opts.SubjectPrefix+".")
+}
+
+// redact hides passwords in a (comma-separated) server URL.
+func redact(servers string) string {
+	parts := strings.Split(servers, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+			parts[i] = u.Redacted()
+		}
+	}
+	return strings.Join(parts, ",")
+}
