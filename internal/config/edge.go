@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -120,8 +121,27 @@ func (b *ByteSize) UnmarshalText(text []byte) error {
 	return nil
 }
 
-// String formats the size in IEC units ("512 MiB").
-func (b ByteSize) String() string { return humanize.IBytes(uint64(b)) }
+// String formats the size in IEC units: exact for whole units ("512 MiB"),
+// else with two decimals ("10.53 MiB", within 0.5 %), so a size a message
+// shows parses back to nearly the size it was. (humanize.IBytes rounds to
+// whole units from 10 up: 10.53 MiB printed as "10 MiB", FuzzByteSize's
+// finding.)
+func (b ByteSize) String() string {
+	const units = "KMGTPE"
+	if b < 1024 {
+		return strconv.FormatInt(int64(b), 10) + " B"
+	}
+	unit, i := int64(1024), 0
+	for i+1 < len(units) && int64(b)/unit >= 1024 {
+		unit *= 1024
+		i++
+	}
+	suffix := " " + units[i:i+1] + "iB"
+	if int64(b)%unit == 0 {
+		return strconv.FormatInt(int64(b)/unit, 10) + suffix
+	}
+	return strconv.FormatFloat(float64(b)/float64(unit), 'f', 2, 64) + suffix
+}
 
 // Validate reports every problem with the edge settings at once, keys
 // prefixed with prefix ("edge." in serve's file, "" for `osprey edge`).

@@ -125,3 +125,23 @@ func FuzzByteSize(f *testing.F) {
 		}
 	})
 }
+
+// TestByteSizeString: whole units print exactly, the rest with two
+// decimals, so a printed size parses back within 0.5 %.
+func TestByteSizeString(t *testing.T) {
+	tests := map[ByteSize]string{
+		0:         "0 B",
+		1023:      "1023 B",
+		1024:      "1 KiB",
+		1536:      "1.50 KiB",
+		11040000:  "10.53 MiB", // FuzzByteSize's finding: was "10 MiB"
+		512 << 20: "512 MiB",
+		10 << 30:  "10 GiB",
+		1 << 62:   "4 EiB",
+	}
+	for b, want := range tests {
+		if got := b.String(); got != want {
+			t.Errorf("ByteSize(%d).String() = %q, want %q", int64(b), got, want)
+		}
+	}
+}
