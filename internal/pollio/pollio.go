@@ -138,3 +138,25 @@ func (w *Writer) Write(p []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// ReaderFor returns a Reader of r when r has a non-blocking descriptor,
+// else r itself.
+func ReaderFor(r io.Reader) io.Reader {
+	if sc, ok := r.(syscall.Conn); ok {
+		if pr := NewReader(sc); pr != nil {
+			return pr
+		}
+	}
+	return r
+}
+
+// WriterFor returns a Writer of w when w has a non-blocking descriptor,
+// else w itself.
+func WriterFor(w io.Writer) io.Writer {
+	if sc, ok := w.(syscall.Conn); ok {
+		if pw := NewWriter(sc); pw != nil {
+			return pw
+		}
+	}
+	return w
+}

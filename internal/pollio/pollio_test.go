@@ -165,3 +165,22 @@ func TestRefusesBlockingDescriptors(t *testing.T) {
 		t.Error("got a Reader or Writer for a regular file")
 	}
 }
+
+// TestForFallsBack: ReaderFor and WriterFor use raw calls for a pollable
+// pipe and hand back anything else unchanged.
+func TestForFallsBack(t *testing.T) {
+	r, w := pipe(t)
+	if _, ok := ReaderFor(r).(*Reader); !ok {
+		t.Error("ReaderFor(pipe) is not a raw Reader")
+	}
+	if _, ok := WriterFor(w).(*Writer); !ok {
+		t.Error("WriterFor(pipe) is not a raw Writer")
+	}
+	var buf bytes.Buffer
+	if got := ReaderFor(&buf); got != io.Reader(&buf) {
+		t.Errorf("ReaderFor(buffer) = %T, want the buffer itself", got)
+	}
+	if got := WriterFor(&buf); got != io.Writer(&buf) {
+		t.Errorf("WriterFor(buffer) = %T, want the buffer itself", got)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/ospreyvideo/osprey/internal/pollio"
 	"io"
 	"log/slog"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/media"
+	"github.com/ospreyvideo/osprey/internal/pollio"
 	"github.com/ospreyvideo/osprey/internal/probe"
 )
 
@@ -165,7 +165,7 @@ func RunFile(ctx context.Context, job FileJob) error {
 	// Units go to Output from this goroutine, straight off the pipe.
 	out := &ctxOutput{ctx: ctx, Output: job.Output}
 	r := &tsReader{plan: job.Plan, out: out, rebase: true}
-	readErr := r.run(bufio.NewReaderSize(rawReader(outR), 256*1024))
+	readErr := r.run(bufio.NewReaderSize(pollio.ReaderFor(outR), 256*1024))
 	if readErr != nil {
 		_ = cmd.Process.Kill()
 	}
@@ -258,15 +258,4 @@ func setPipeSize(f *os.File) {
 		const fSetPipeSz = 1031 // F_SETPIPE_SZ
 		_, _, _ = syscall.Syscall(syscall.SYS_FCNTL, fd, fSetPipeSz, pipeSize)
 	})
-}
-
-// rawReader reads r with raw non-blocking system calls where it can (see
-// package pollio): ffmpeg's output pipe is read hundreds of times a second.
-func rawReader(r io.Reader) io.Reader {
-	if sc, ok := r.(syscall.Conn); ok {
-		if pr := pollio.NewReader(sc); pr != nil {
-			return pr
-		}
-	}
-	return r
 }

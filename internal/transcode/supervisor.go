@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/ospreyvideo/osprey/internal/pollio"
 	"io"
 	"log/slog"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/media"
+	"github.com/ospreyvideo/osprey/internal/pollio"
 )
 
 // Config tunes a Supervisor.
@@ -342,7 +342,7 @@ func (s *Supervisor) runOnce() error {
 		defer close(outDone)
 		r := &tsReader{plan: s.plan, out: s.out, onTime: func(d time.Duration) { s.lastOut.Store(int64(d)) }}
 		// The demuxer reads 188-byte packets: buffer the pipe.
-		readErr = r.run(bufio.NewReaderSize(rawReader(stdout), 64*1024))
+		readErr = r.run(bufio.NewReaderSize(pollio.ReaderFor(stdout), 64*1024))
 		if readErr != nil {
 			_ = cmd.Process.Kill()
 		}
@@ -415,13 +415,7 @@ const audioFlushSpan = 40 * time.Millisecond
 // (timers cost more than the writes they save).
 func (s *Supervisor) feed(stdin io.WriteCloser, outDone <-chan struct{}) error {
 	defer stdin.Close()
-	var w io.Writer = stdin
-	if sc, ok := stdin.(syscall.Conn); ok {
-		if pw := pollio.NewWriter(sc); pw != nil {
-			w = pw
-		}
-	}
-	tw, err := newTSWriter(w, s.input)
+	tw, err := newTSWriter(pollio.WriterFor(stdin), s.input)
 	if err != nil {
 		return err
 	}

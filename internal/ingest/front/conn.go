@@ -3,16 +3,15 @@ package front
 import (
 	"context"
 	"fmt"
-	"github.com/ospreyvideo/osprey/internal/pollio"
 	"io"
 	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/ingest"
+	"github.com/ospreyvideo/osprey/internal/pollio"
 )
 
 // Conn is a connection's entry in the door: its deadlines and, once the
@@ -158,26 +157,16 @@ func (w *watchedReader) Read(p []byte) (int, error) {
 // watchedConn is a net.Conn whose reads feed the idle deadline.
 type watchedConn struct {
 	net.Conn
-	c   *Conn
-	raw *pollio.Reader // reads the socket with raw system calls, if it can
+	c *Conn
+	r io.Reader // the socket, read with raw system calls where it can be
 }
 
 func newWatchedConn(nc net.Conn, c *Conn) *watchedConn {
-	w := &watchedConn{Conn: nc, c: c}
-	if sc, ok := nc.(syscall.Conn); ok {
-		w.raw = pollio.NewReader(sc)
-	}
-	return w
+	return &watchedConn{Conn: nc, c: c, r: pollio.ReaderFor(nc)}
 }
 
 func (w *watchedConn) Read(p []byte) (int, error) {
-	var n int
-	var err error
-	if w.raw != nil {
-		n, err = w.raw.Read(p)
-	} else {
-		n, err = w.Conn.Read(p)
-	}
+	n, err := w.r.Read(p)
 	if n > 0 {
 		w.c.touch()
 	}
