@@ -5,8 +5,11 @@
 //
 // In the embedded install the database is SQLite (River's riversqlite driver
 // on the catalog's single writer connection; notify.go tells how a queue
-// learns of new jobs without polling); River's PostgreSQL driver runs the
-// same workers when the catalog moves there.
+// learns of new jobs without polling). On PostgreSQL (OpenPostgres, pg.go)
+// River's riverpgxv5 driver runs the same workers on every worker node;
+// each node's worker holds a cluster lease, and the jobs of a worker whose
+// lease lapsed (kill -9, a lost network) are rescued by the others
+// (rescue.go).
 //
 // Queues: "vod" runs the VoD pipeline with per-node concurrency from the
 // configuration; "imports" downloads the sources of URL imports (network
@@ -26,6 +29,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/ospreyvideo/osprey/internal/catalog"
 )
@@ -45,8 +49,16 @@ type Config struct {
 	// PollInterval is how often the queue reads River's notification table
 	// for rows written by other processes; default 1s. Jobs inserted by this
 	// process wake their queue at once (see sqliteDriver). Each queue also
-	// looks for available jobs every 5 PollIntervals, as a backstop.
+	// looks for available jobs every 5 PollIntervals, as a backstop. On
+	// PostgreSQL, notifications are LISTEN/NOTIFY and PollInterval only sets
+	// that backstop.
 	PollInterval time.Duration
+	// NodeID names this node (PostgreSQL only): River client IDs are the
+	// node id and a random suffix, so job rows say which node ran them.
+	NodeID string
+	// RescueInterval is how often a PostgreSQL worker looks for jobs left
+	// running by a dead worker; default 5s.
+	RescueInterval time.Duration
 }
 
 // fetchPollFactor sets River's FetchPollInterval to this many PollIntervals:
@@ -58,13 +70,46 @@ const fetchPollFactor = 5
 // Workers() before Start.
 type Queue struct {
 	cfg     Config
-	db      *sql.DB
 	log     *slog.Logger
 	workers *river.Workers
+	eng     engine
+	pg      *pgSide // nil on SQLite
 
 	mu      sync.Mutex
-	client  *river.Client[*sql.Tx]
+	client  client // the working client, once started
 	started bool
+}
+
+// engine is what differs between the databases.
+type engine interface {
+	// newClient creates a River client on the database.
+	newClient(cfg *river.Config) (client, error)
+	// replaceArgs overwrites job id's arguments; false if there is no such job.
+	replaceArgs(ctx context.Context, id int64, args []byte) (bool, error)
+}
+
+// client is a river.Client whatever its transaction type.
+type client interface {
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	insertTx(ctx context.Context, tx catalog.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	JobCancel(ctx context.Context, jobID int64) (*rivertype.JobRow, error)
+	Start(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
+}
+
+// riverClient adapts a river.Client[TTx] to client; txName names TTx in
+// the error for a catalog.Tx of another type.
+type riverClient[TTx any] struct {
+	*river.Client[TTx]
+	txName string
+}
+
+func (c riverClient[TTx]) insertTx(ctx context.Context, tx catalog.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	t, ok := tx.(TTx)
+	if !ok {
+		return nil, fmt.Errorf("jobs: transaction of type %T, want %s", tx, c.txName)
+	}
+	return c.InsertTx(ctx, t, args, opts)
 }
 
 // OpenSQLite prepares a queue on db, the catalog's single-connection SQLite
@@ -73,6 +118,25 @@ type Queue struct {
 // power loss): they are made available again at once, counting the lost run
 // as an attempt.
 func OpenSQLite(ctx context.Context, db *sql.DB, cfg Config, log *slog.Logger) (*Queue, error) {
+	cfg, log = withDefaults(cfg, log)
+	migrator, err := rivermigrate.New(riversqlite.New(db), &rivermigrate.Config{Logger: slog.New(quietHandler{log.Handler()})})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: preparing migrations: %w", err)
+	}
+	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return nil, fmt.Errorf("jobs: migrating the queue tables: %w", err)
+	}
+	res, err := db.ExecContext(ctx, `UPDATE river_job SET state = 'available' WHERE state = 'running'`)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: releasing jobs of a previous run: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		log.Warn("jobs interrupted by the previous run are queued again", "jobs", n)
+	}
+	return &Queue{cfg: cfg, log: log, workers: river.NewWorkers(), eng: sqliteEngine{db: db, every: cfg.PollInterval}}, nil
+}
+
+func withDefaults(cfg Config, log *slog.Logger) (Config, *slog.Logger) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -89,34 +153,66 @@ func OpenSQLite(ctx context.Context, db *sql.DB, cfg Config, log *slog.Logger) (
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = time.Second
 	}
-	migrator, err := rivermigrate.New(riversqlite.New(db), &rivermigrate.Config{Logger: slog.New(quietHandler{log.Handler()})})
+	if cfg.RescueInterval <= 0 {
+		cfg.RescueInterval = 5 * time.Second
+	}
+	return cfg, log
+}
+
+type sqliteEngine struct {
+	db    *sql.DB
+	every time.Duration
+}
+
+func (e sqliteEngine) newClient(cfg *river.Config) (client, error) {
+	c, err := river.NewClient[*sql.Tx](newSQLiteDriver(e.db, e.every), cfg)
 	if err != nil {
-		return nil, fmt.Errorf("jobs: preparing migrations: %w", err)
+		return nil, err
 	}
-	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return nil, fmt.Errorf("jobs: migrating the queue tables: %w", err)
-	}
-	res, err := db.ExecContext(ctx, `UPDATE river_job SET state = 'available' WHERE state = 'running'`)
+	return riverClient[*sql.Tx]{c, "*sql.Tx"}, nil
+}
+
+func (e sqliteEngine) replaceArgs(ctx context.Context, id int64, args []byte) (bool, error) {
+	res, err := e.db.ExecContext(ctx, `UPDATE river_job SET args = jsonb(?) WHERE id = ?`, string(args), id)
 	if err != nil {
-		return nil, fmt.Errorf("jobs: releasing jobs of a previous run: %w", err)
+		return false, err
 	}
-	if n, _ := res.RowsAffected(); n > 0 {
-		log.Warn("jobs interrupted by the previous run are queued again", "jobs", n)
-	}
-	return &Queue{cfg: cfg, db: db, log: log, workers: river.NewWorkers()}, nil
+	n, _ := res.RowsAffected()
+	return n > 0, nil
 }
 
 // Workers is where workers are registered (river.AddWorker) before Start.
 func (q *Queue) Workers() *river.Workers { return q.workers }
 
-// Start creates the River client and starts working jobs until Stop.
+// Start creates the River client and starts working jobs until Stop. On
+// PostgreSQL it first takes this worker's lease (see pgSide).
 func (q *Queue) Start(ctx context.Context) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.client != nil {
+	if q.started {
 		return errors.New("jobs: already started")
 	}
-	client, err := river.NewClient[*sql.Tx](newSQLiteDriver(q.db, q.cfg.PollInterval), &river.Config{
+	if q.pg != nil {
+		if err := q.pg.start(ctx, q); err != nil {
+			return err
+		}
+		q.started = true
+		return nil
+	}
+	c, err := q.startClient(ctx, "")
+	if err != nil {
+		return err
+	}
+	q.client = c
+	q.started = true
+	return nil
+}
+
+// riverConfig is the River configuration of a working client named id
+// ("" lets River choose).
+func (q *Queue) riverConfig(id string) *river.Config {
+	return &river.Config{
+		ID: id,
 		Queues: map[string]river.QueueConfig{
 			QueueVOD:      {MaxWorkers: q.cfg.VODWorkers},
 			QueueImports:  {MaxWorkers: q.cfg.ImportWorkers},
@@ -132,25 +228,33 @@ func (q *Queue) Start(ctx context.Context) error {
 		// Transcodes run as long as they need; a stuck ffmpeg is the
 		// worker's business (it is killed on cancel).
 		JobTimeout: -1,
-		// A running job is never rescued while this process lives: only a
-		// restart (OpenSQLite) releases jobs left running.
+		// A running job is never rescued by River while its worker lives:
+		// on SQLite only a restart (OpenSQLite) releases jobs left running,
+		// on PostgreSQL the rescuer of pg.go does when the worker's lease
+		// lapses.
 		RescueStuckJobsAfter: 100 * 365 * 24 * time.Hour,
 		Logger:               slog.New(quietHandler{q.log.Handler()}).With("component", "river"),
-	})
+	}
+}
+
+// startClient creates and starts a working client named id.
+func (q *Queue) startClient(ctx context.Context, id string) (client, error) {
+	c, err := q.eng.newClient(q.riverConfig(id))
 	if err != nil {
-		return fmt.Errorf("jobs: creating the client: %w", err)
+		return nil, fmt.Errorf("jobs: creating the client: %w", err)
 	}
-	if err := client.Start(ctx); err != nil {
-		return fmt.Errorf("jobs: starting: %w", err)
+	if err := c.Start(ctx); err != nil {
+		return nil, fmt.Errorf("jobs: starting: %w", err)
 	}
-	q.client = client
-	q.started = true
-	return nil
+	return c, nil
 }
 
 // Stop stops fetching jobs, cancels the running ones' contexts and waits
 // for them to return (or ctx to end). Their jobs are retried later.
 func (q *Queue) Stop(ctx context.Context) error {
+	if q.pg != nil {
+		return q.pg.stop(ctx, q)
+	}
 	q.mu.Lock()
 	c := q.client
 	q.mu.Unlock()
@@ -163,13 +267,16 @@ func (q *Queue) Stop(ctx context.Context) error {
 	return nil
 }
 
-func (q *Queue) clientOrErr() (*river.Client[*sql.Tx], error) {
+func (q *Queue) clientOrErr() (client, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.client == nil {
-		return nil, errors.New("jobs: queue not started")
+	if q.client != nil {
+		return q.client, nil
 	}
-	return q.client, nil
+	if q.pg != nil {
+		return q.pg.inserter, nil
+	}
+	return nil, errors.New("jobs: queue not started")
 }
 
 // Insert queues a job.
@@ -192,11 +299,7 @@ func (q *Queue) InsertTx(ctx context.Context, tx catalog.Tx, args river.JobArgs,
 	if err != nil {
 		return 0, err
 	}
-	sqlTx, ok := tx.(*sql.Tx)
-	if !ok {
-		return 0, fmt.Errorf("jobs: transaction of type %T, want *sql.Tx", tx)
-	}
-	res, err := c.InsertTx(ctx, sqlTx, args, opts)
+	res, err := c.insertTx(ctx, tx, args, opts)
 	if err != nil {
 		return 0, fmt.Errorf("jobs: inserting %s: %w", args.Kind(), err)
 	}
@@ -204,10 +307,12 @@ func (q *Queue) InsertTx(ctx context.Context, tx catalog.Tx, args river.JobArgs,
 }
 
 // Cancel cancels a job: a queued one never runs. A running one is marked
-// for cancellation, but on SQLite the running worker only learns of it
-// late (there is no LISTEN/NOTIFY), so the owner of a running job also
-// cancels its context itself (see vod.Service.Cancel). Cancelling a
-// finished or unknown job changes nothing.
+// for cancellation. On PostgreSQL River's LISTEN/NOTIFY cancels the
+// running job's context at once on whichever node runs it; on SQLite the
+// running worker only learns of it late (there is no LISTEN/NOTIFY), so
+// the owner of a running job also cancels its context itself (see
+// vod.Service.Cancel). Cancelling a finished or unknown job changes
+// nothing.
 func (q *Queue) Cancel(ctx context.Context, jobID int64) error {
 	c, err := q.clientOrErr()
 	if err != nil {
@@ -227,11 +332,11 @@ func (q *Queue) ReplaceArgs(ctx context.Context, jobID int64, args river.JobArgs
 	if err != nil {
 		return fmt.Errorf("jobs: encoding the arguments of job %d: %w", jobID, err)
 	}
-	res, err := q.db.ExecContext(ctx, `UPDATE river_job SET args = jsonb(?) WHERE id = ?`, string(b), jobID)
+	found, err := q.eng.replaceArgs(ctx, jobID, b)
 	if err != nil {
 		return fmt.Errorf("jobs: replacing the arguments of job %d: %w", jobID, err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if !found {
 		return fmt.Errorf("jobs: replacing the arguments of job %d: %w", jobID, river.ErrNotFound)
 	}
 	return nil
