@@ -9,8 +9,12 @@
 // New builds a Service over a data folder: Uploads is the tus 1.0 handler
 // (mounted at UploadsPath), FromMultipart and FromURL receive one file each
 // for the caller to hand on, and RunInbox watches <data>/inbox. Files land
-// in <data>/uploads; RunJanitor removes what was abandoned there. Refusals caused by the client's input are *Error,
-// carrying the HTTP status that fits.
+// in <data>/uploads; RunJanitor removes what was abandoned there. With S3
+// storage (Config.Storage), unfinished tus uploads live in the bucket under
+// uploads/ instead, so any node sharing the bucket resumes them; a finished
+// one is handed over by key (File.Key) and the janitor aborts expired ones.
+// Refusals caused by the client's input are *Error, carrying the HTTP
+// status that fits.
 package intake
 
 import (
@@ -24,7 +28,11 @@ type File struct {
 	// Path is the complete file on local disk. The Creator takes ownership
 	// when it succeeds (it moves the file into storage); when it returns an
 	// error the file is where it was, and the caller still owns it.
-	Path     string
+	Path string
+	// Key, when set, says the file is already in the Creator's store under
+	// this key (a tus upload on S3) and Path is "": the Creator copies it
+	// (server-side), and the caller removes it once the Creator succeeded.
+	Key      string
 	Filename string // as the client named it, base name only; may be ""
 	Size     int64
 	Title    string // "" means derived from Filename

@@ -20,7 +20,7 @@ func (s *Service) RunJanitor(ctx context.Context) {
 	ticker := time.NewTicker(s.cfg.JanitorEvery)
 	defer ticker.Stop()
 	for {
-		s.CleanUploads(time.Now())
+		s.cleanUploads(ctx, time.Now())
 		select {
 		case <-ctx.Done():
 			return
@@ -30,9 +30,23 @@ func (s *Service) RunJanitor(ctx context.Context) {
 }
 
 // CleanUploads removes the files of the uploads folder untouched since
-// before now minus UploadExpiry, and returns how many uploads (a tus upload
-// counts once) it removed.
+// before now minus UploadExpiry and, with S3 storage, the tus uploads in
+// the bucket untouched as long (see cleanBucket), and returns how many
+// uploads (a tus upload counts once) it removed.
 func (s *Service) CleanUploads(now time.Time) int {
+	return s.cleanUploads(context.Background(), now)
+}
+
+func (s *Service) cleanUploads(ctx context.Context, now time.Time) int {
+	removed := s.cleanFolder(now)
+	if s.bucket != nil {
+		removed += s.cleanBucket(ctx, now)
+	}
+	return removed
+}
+
+// cleanFolder is CleanUploads for the uploads folder.
+func (s *Service) cleanFolder(now time.Time) int {
 	entries, err := os.ReadDir(s.uploadsDir)
 	if err != nil {
 		s.log.Error("janitor: reading the uploads folder", "dir", s.uploadsDir, "error", err)

@@ -12,8 +12,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tus/tusd/v2/pkg/filestore"
-	"github.com/tus/tusd/v2/pkg/memorylocker"
+	tus "github.com/tus/tusd/v2/pkg/handler"
+
+	"github.com/ospreyvideo/osprey/internal/storage"
+	"github.com/ospreyvideo/osprey/internal/storage/s3"
 )
 
 // Defaults for Config's zero values.
@@ -39,7 +41,21 @@ type Config struct {
 	AllowPrivateURLs bool
 	// Creator receives every file that has fully arrived. Required.
 	Creator Creator
-	Log     *slog.Logger // nil discards
+	// Storage is where Osprey stores media. nil or a storage.FileStore (a
+	// local folder): tus uploads are files in DataDir/uploads, as are
+	// multipart posts and URL downloads. An *s3.Store: unfinished tus
+	// uploads are kept in its bucket under "uploads/" (tusd's s3store), so
+	// an upload begun through one node is resumed through any other that
+	// shares the bucket, and a finished upload is copied server-side into
+	// the Creator's store (File.Key). Multipart posts and URL downloads
+	// still arrive in DataDir/uploads (the Creator streams them into the
+	// store).
+	Storage storage.Store
+	// Locker locks a tus upload while a request works on it; nil means an
+	// in-memory locker, which is enough for one process. Several API
+	// nodes on one bucket need a locker they share.
+	Locker tus.Locker
+	Log    *slog.Logger // nil discards
 
 	// PublicURL, e.g. "https://video.example.com", is the base of the tus
 	// Location URLs; "" builds them from the request's Host (forwarding
@@ -74,9 +90,12 @@ type Service struct {
 	inboxDir   string
 	failedDir  string
 	tus        http.Handler
-	tusStore   filestore.FileStore
-	tusLocker  *memorylocker.MemoryLocker
-	client     *http.Client
+	tusStore   tus.DataStore
+	tusLocker  tus.Locker
+	// bucket is the store holding unfinished tus uploads; nil when they
+	// are files in uploadsDir.
+	bucket *s3.Store
+	client *http.Client
 
 	// allowAddr, when set (tests only), lets FromURL connect to addresses
 	// the guard would refuse.
@@ -132,6 +151,13 @@ func New(cfg Config) (*Service, error) {
 		inboxDir:   filepath.Join(cfg.DataDir, "inbox"),
 	}
 	s.failedDir = filepath.Join(s.inboxDir, "failed")
+	switch st := cfg.Storage.(type) {
+	case nil, storage.FileStore:
+	case *s3.Store:
+		s.bucket = st
+	default:
+		return nil, fmt.Errorf("intake: tus uploads cannot be kept in storage of type %T", cfg.Storage)
+	}
 	if err := os.MkdirAll(s.uploadsDir, 0o750); err != nil {
 		return nil, fmt.Errorf("intake: creating the uploads folder: %w", err)
 	}

@@ -13,6 +13,9 @@ import (
 	"github.com/tus/tusd/v2/pkg/filestore"
 	tus "github.com/tus/tusd/v2/pkg/handler"
 	"github.com/tus/tusd/v2/pkg/memorylocker"
+	"github.com/tus/tusd/v2/pkg/s3store"
+
+	"github.com/ospreyvideo/osprey/internal/storage/s3"
 )
 
 // UploadsPath is where the tus handler is mounted.
@@ -22,25 +25,55 @@ const UploadsPath = "/api/v1/uploads/"
 // upload: the ID of the asset the upload became.
 const AssetIDHeader = "Osprey-Asset-Id"
 
-// uploadID is the shape of the IDs tusd's file store gives uploads.
-var uploadID = regexp.MustCompile(`^[0-9a-f]{32}$`)
+// uploadID is the shape of the IDs tusd's file store gives uploads, and
+// s3UploadID of its s3store's: the object ID, "+", the multipart upload ID
+// S3 chose.
+var (
+	uploadID   = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	s3UploadID = regexp.MustCompile(`^[0-9a-f]{32}\+[A-Za-z0-9._~=-]{1,512}$`)
+)
+
+// uploadsPrefix is where unfinished tus uploads are kept in an S3 store.
+const uploadsPrefix = "uploads/"
 
 // newTusHandler builds the tus 1.0 server: creation, creation-with-upload
-// and termination, on files in the uploads folder. Downloads, concatenation
-// and deferred lengths are off. Each upload is locked in memory while a
-// request works on it, which is enough for one process.
+// and termination, on files in the uploads folder or, with S3 storage, on
+// objects under uploads/ in the bucket. Downloads, concatenation and
+// deferred lengths are off. Each upload is locked by Config.Locker (in
+// memory by default) while a request works on it.
 //
 // An upload whose asset could not be created stays complete and resumable:
 // HEAD shows the full offset, and a PATCH at that offset with an empty body
 // tries to create the asset again (retryFinish).
 func (s *Service) newTusHandler() (http.Handler, error) {
-	store := filestore.New(s.uploadsDir)
-	locker := memorylocker.New()
 	composer := tus.NewStoreComposer()
-	composer.UseCore(store)
-	composer.UseTerminater(store)
+	validID := uploadID.MatchString
+	if s.bucket == nil {
+		store := filestore.New(s.uploadsDir)
+		composer.UseCore(store)
+		composer.UseTerminater(store)
+		s.tusStore = store
+	} else {
+		store := s3store.New(s.bucket.Bucket(), s.bucket.Client())
+		store.ObjectPrefix = s.bucket.KeyPrefix() + strings.TrimSuffix(uploadsPrefix, "/")
+		// Parts are gathered in local temporary files before they are
+		// sent: 8 MiB ones (tusd's default is 50 MiB), so that at most 20
+		// buffered parts take 160 MiB of disk per upload. s3store raises
+		// the size for uploads too large for 10,000 such parts.
+		store.TemporaryDirectory = s.uploadsDir
+		store.PreferredPartSize = s3.DefaultPartSize
+		ds := detachedStore{s3: store}
+		composer.UseCore(ds)
+		composer.UseTerminater(ds)
+		s.tusStore = ds
+		validID = s3UploadID.MatchString
+	}
+	locker := s.cfg.Locker
+	if locker == nil {
+		locker = memorylocker.New()
+	}
 	composer.UseLocker(locker)
-	s.tusStore, s.tusLocker = store, locker
+	s.tusLocker = locker
 
 	base := UploadsPath
 	if s.cfg.PublicURL != "" {
@@ -64,7 +97,7 @@ func (s *Service) newTusHandler() (http.Handler, error) {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rest, ok := strings.CutPrefix(r.URL.Path, prefix)
 		id := strings.Trim(rest, "/")
-		if !ok || (id != "" && !uploadID.MatchString(id)) {
+		if !ok || (id != "" && !validID(id)) {
 			w.Header().Set("Tus-Resumable", "1.0.0")
 			http.Error(w, "ERR_UPLOAD_NOT_FOUND: upload not found", http.StatusNotFound)
 			return
@@ -162,6 +195,7 @@ func (s *Service) finish(ctx context.Context, info tus.FileInfo) (tus.HTTPRespon
 	title, _ := CheckTitle(info.MetaData["title"]) // checked at creation
 	f := File{
 		Path:     info.Storage["Path"],
+		Key:      s.uploadKey(info.ID),
 		Filename: cleanName(name),
 		Size:     info.Size,
 		Title:    title,
@@ -180,9 +214,37 @@ func (s *Service) finish(ctx context.Context, info tus.FileInfo) (tus.HTTPRespon
 			"the upload arrived but creating its asset failed; it is kept: retry with a PATCH at the full offset "+
 				"and an empty body (see the server log)", http.StatusInternalServerError)
 	}
-	if err := os.Remove(info.Storage["InfoPath"]); err != nil && !errors.Is(err, os.ErrNotExist) {
-		s.log.Warn("removing a finished tus upload's info file", "upload", info.ID, "error", err)
-	}
+	s.removeFinished(ctx, info)
 	s.log.Info("tus upload complete", "upload", info.ID, "asset", a.ID, "size", info.Size)
 	return tus.HTTPResponse{Header: tus.HTTPHeader{AssetIDHeader: a.ID}}, nil
+}
+
+// uploadKey is the store key of a tus upload's data in an S3 store; "" when
+// uploads are files.
+func (s *Service) uploadKey(id string) string {
+	if s.bucket == nil {
+		return ""
+	}
+	objectID, _, _ := strings.Cut(id, "+")
+	return uploadsPrefix + objectID
+}
+
+// removeFinished removes what is left of an upload handed over: its .info
+// first (the upload is then gone for clients: handed over once), then, in
+// a bucket, its data and any .part object. What it fails to remove the
+// janitor removes later.
+func (s *Service) removeFinished(ctx context.Context, info tus.FileInfo) {
+	if s.bucket == nil {
+		if err := os.Remove(info.Storage["InfoPath"]); err != nil && !errors.Is(err, os.ErrNotExist) {
+			s.log.Warn("removing a finished tus upload's info file", "upload", info.ID, "error", err)
+		}
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	key := s.uploadKey(info.ID)
+	for _, k := range []string{key + ".info", key, key + ".part"} {
+		if err := s.bucket.Delete(ctx, k); err != nil {
+			s.log.Warn("removing a finished tus upload from the bucket", "upload", info.ID, "key", k, "error", err)
+		}
+	}
 }

@@ -27,20 +27,14 @@ func (processArgs) Kind() string { return "vod.process" }
 // are inserted in one transaction.
 // Once the row is committed the file has moved into storage; until then it
 // is the caller's: on any failure it is back at f.Path (a finished tus
-// upload stays resumable, an inbox file can be put aside).
+// upload stays resumable, an inbox file can be put aside). A File with a
+// Key (a tus upload kept in the store) is copied; the caller removes the
+// original once the asset exists (see storeSource).
 func (s *Service) CreateAsset(ctx context.Context, f intake.File) (catalog.Asset, error) {
 	id := newAssetID()
 	key := sourceKey(id)
-	// A second name for the data, to put it back if the row does not commit.
-	keep := f.Path + ".keep"
-	if err := os.Link(f.Path, keep); err != nil {
-		return catalog.Asset{}, fmt.Errorf("vod: keeping the source until the asset exists: %w", err)
-	}
-	defer removeQuietly(keep)
-	if err := s.cfg.Storage.Import(ctx, key, f.Path); err != nil {
-		if _, serr := os.Stat(f.Path); serr != nil {
-			_ = os.Rename(keep, f.Path)
-		}
+	h, err := s.storeSource(ctx, key, f)
+	if err != nil {
 		return catalog.Asset{}, fmt.Errorf("vod: storing the source: %w", err)
 	}
 	now := s.cfg.Now().UTC()
@@ -64,7 +58,7 @@ func (s *Service) CreateAsset(ctx context.Context, f intake.File) (catalog.Asset
 	}
 	priority := jobPriority(f.Priority)
 	var jobID int64
-	err := s.cfg.Catalog.CreateAsset(ctx, a, func(ctx context.Context, tx catalog.Tx) error {
+	err = s.cfg.Catalog.CreateAsset(ctx, a, func(ctx context.Context, tx catalog.Tx) error {
 		var err error
 		jobID, err = s.cfg.Queue.InsertTx(ctx, tx, processArgs{AssetID: id}, &river.InsertOpts{
 			Queue:       jobs.QueueVOD,
@@ -81,14 +75,13 @@ func (s *Service) CreateAsset(ctx context.Context, f intake.File) (catalog.Asset
 		return s.emitTx(ctx, tx, eventCreated, created)
 	})
 	if err != nil {
-		if rerr := os.Rename(keep, f.Path); rerr != nil {
-			s.log.Error("putting back the source of an asset not created", "asset", id, "path", f.Path, "error", rerr)
-		}
+		h.rollback()
 		if derr := s.cfg.Storage.DeletePrefix(context.WithoutCancel(ctx), "sources/"+id+"/"); derr != nil {
 			s.log.Error("removing the source of an asset not created", "asset", id, "error", derr)
 		}
 		return catalog.Asset{}, fmt.Errorf("vod: creating the asset: %w", err)
 	}
+	h.commit()
 	if _, err := s.cfg.Catalog.UpdateAsset(ctx, id, func(a *catalog.Asset) error {
 		a.JobID = jobID
 		return nil

@@ -21,6 +21,7 @@ import (
 	"github.com/ospreyvideo/osprey/internal/config"
 	"github.com/ospreyvideo/osprey/internal/intake"
 	"github.com/ospreyvideo/osprey/internal/jobs"
+	"github.com/ospreyvideo/osprey/internal/storage"
 	storagefs "github.com/ospreyvideo/osprey/internal/storage/fs"
 )
 
@@ -165,7 +166,8 @@ type env struct {
 	ctx    context.Context
 	dir    string
 	cat    *recordingCatalog
-	store  *storagefs.Store
+	store  *storagefs.Store // nil when opt.store was given
+	st     storage.Store    // the store in use
 	queue  *jobs.Queue
 	svc    *Service
 	events *recorder
@@ -176,6 +178,8 @@ type envOptions struct {
 	maxAttempts     int
 	retryUnit       time.Duration // default 200 ms
 	log             *slog.Logger  // default: discard
+	store           storage.Store // default: a folder store
+	scratchLimit    int64
 }
 
 // newEnv builds the stack; start starts its queue.
@@ -202,6 +206,10 @@ func newEnv(t *testing.T, opt envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var st storage.Store = store
+	if opt.store != nil {
+		st, store = opt.store, nil
+	}
 	queue, err := jobs.OpenSQLite(ctx, db.DB(), jobs.Config{PollInterval: 50 * time.Millisecond}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -221,9 +229,10 @@ func newEnv(t *testing.T, opt envOptions) *env {
 	events := &recorder{}
 	svc, err := New(Config{
 		Catalog:         cat,
-		Storage:         store,
+		Storage:         st,
 		Queue:           queue,
 		Notify:          events,
+		ScratchLimit:    opt.scratchLimit,
 		FFmpeg:          opt.ffmpeg,
 		FFprobe:         opt.ffprobe,
 		Ladder:          testLadder(),
@@ -237,7 +246,7 @@ func newEnv(t *testing.T, opt envOptions) *env {
 		t.Fatal(err)
 	}
 	svc.retryUnit = opt.retryUnit
-	return &env{t: t, ctx: ctx, dir: dir, cat: cat, store: store, queue: queue, svc: svc, events: events}
+	return &env{t: t, ctx: ctx, dir: dir, cat: cat, store: store, st: st, queue: queue, svc: svc, events: events}
 }
 
 func (e *env) start() {
@@ -323,7 +332,7 @@ func filesIn(t *testing.T, root string) []string {
 // object returns the stored object under key.
 func (e *env) object(key string) []byte {
 	e.t.Helper()
-	obj, err := e.store.Open(e.ctx, key)
+	obj, err := e.st.Open(e.ctx, key)
 	if err != nil {
 		e.t.Fatalf("opening %s: %v", key, err)
 	}

@@ -220,7 +220,7 @@ func (s *Service) importSource(ctx context.Context, log *slog.Logger, job *river
 		return err
 	}
 	defer removeQuietly(f.Path) // moved into storage unless something failed
-	if err := s.cfg.Storage.Import(ctx, sourceKey(id), f.Path); err != nil {
+	if err := s.importFile(ctx, sourceKey(id), f.Path); err != nil {
 		return fmt.Errorf("storing the source: %w", err)
 	}
 	txu, ok := s.cfg.Catalog.(catalog.AssetTxUpdater)

@@ -14,6 +14,7 @@ import (
 	"github.com/ospreyvideo/osprey/internal/media"
 	"github.com/ospreyvideo/osprey/internal/packager"
 	"github.com/ospreyvideo/osprey/internal/probe"
+	"github.com/ospreyvideo/osprey/internal/storage"
 	"github.com/ospreyvideo/osprey/internal/thumbnail"
 	"github.com/ospreyvideo/osprey/internal/transcode"
 )
@@ -86,10 +87,12 @@ func (p *pipeline) run(ctx context.Context) error {
 		return err
 	}
 	p.times.created = a.CreatedAt
-	src, err := s.cfg.Storage.LocalPath(a.Source.Key)
+	src, release, err := s.sourceFile(ctx, a.Source.Key)
 	if err != nil {
-		return &probe.Error{Reason: "the source file is missing from storage", Err: err}
+		return err
 	}
+	release = sync.OnceFunc(release)
+	defer release()
 
 	// probe
 	info, err := probe.Probe(ctx, s.cfg.FFprobe, src)
@@ -174,7 +177,9 @@ func (p *pipeline) run(ctx context.Context) error {
 		}
 	}
 
-	// publish
+	// publish: the source is not read any more; its scratch copy (if
+	// any) goes before the asset is ready.
+	release()
 	for _, r := range res.Renditions {
 		out.Renditions = append(out.Renditions, catalog.AssetRendition{
 			Name: r.Name, Kind: r.Kind, Codec: r.Codec, Width: r.Width, Height: r.Height,
@@ -223,6 +228,24 @@ func (s *Service) publishAndMarkReady(ctx context.Context, p *pipeline, out cata
 		x.Duration = duration
 		x.ReadyAt = s.cfg.Now().UTC()
 	})
+}
+
+// sourceFile returns a local path of the source under key for ffprobe and
+// ffmpeg: the stored file itself on a FileStore, else a scratch copy that
+// release removes.
+func (s *Service) sourceFile(ctx context.Context, key string) (path string, release func(), err error) {
+	if fstore, ok := s.cfg.Storage.(storage.FileStore); ok {
+		path, err := fstore.LocalPath(key)
+		if err != nil {
+			return "", nil, &probe.Error{Reason: "the source file is missing from storage", Err: err}
+		}
+		return path, func() {}, nil
+	}
+	path, release, err = s.scratch.fetch(ctx, s.cfg.Storage, key, filepath.Base(filepath.Dir(key)))
+	if err != nil {
+		return "", nil, fmt.Errorf("fetching the source: %w", err)
+	}
+	return path, release, nil
 }
 
 // update changes the asset if it is still processing (or queued for this

@@ -23,6 +23,13 @@
 // reason a person understands. An attempt starts by deleting whatever an
 // interrupted earlier attempt left under vod/{id}/, so a retry after kill -9
 // leaves no orphaned files.
+//
+// On a local folder store ffmpeg reads the stored source in place. On any
+// other store (S3) sources are streamed in (storage.Uploader, or a
+// server-side storage.Copier copy of a tus upload already in the bucket),
+// and each attempt downloads its source to a scratch copy in
+// TempDir/sources first: bounded by Config.ScratchLimit and the disk's
+// free space, removed when the attempt ends, and emptied at New.
 package vod
 
 import (
@@ -31,6 +38,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -64,7 +72,12 @@ const (
 // Config is what the pipeline needs.
 type Config struct {
 	Catalog catalog.Store
-	Storage storage.FileStore
+	// Storage holds sources and outputs. A storage.FileStore (a local
+	// folder) adopts sources by a rename and ffmpeg reads them in place;
+	// any other store (S3) must be a storage.Uploader: sources are
+	// streamed in, and each attempt works on a scratch copy in
+	// TempDir/sources (see ScratchLimit).
+	Storage storage.Store
 	Queue   *jobs.Queue
 	Notify  Notifier                // nil: no events
 	Present func(catalog.Asset) any // an asset as event payloads show it; nil: the raw struct
@@ -73,7 +86,15 @@ type Config struct {
 	Ladder          config.Ladder
 	SegmentDuration time.Duration // default 4s
 	MaxAttempts     int           // default 3
-	TempDir         string        // scratch space for thumbnails; emptied at New
+	// TempDir is scratch space for thumbnails and, on stores other than
+	// a FileStore, copies of sources; emptied at New. Required then.
+	TempDir string
+	// ScratchLimit bounds the bytes of source copies held at once in
+	// TempDir/sources (all attempts of this process); 0 means only the
+	// disk's free space bounds them. A source larger than the limit fails
+	// with a reason; one that does not fit beside the others, or in the
+	// free space (256 MiB must stay free), is retried later.
+	ScratchLimit int64
 	// ProgressEvery throttles asset.progress events: at most one per
 	// interval and per 10 % step. Default 5s.
 	ProgressEvery time.Duration
@@ -95,6 +116,10 @@ type Service struct {
 	subMu assetLocks
 
 	fetcher Fetcher // URL imports; nil: disabled (set before the queue starts)
+
+	// scratch holds the copies of sources on stores that are not local
+	// folders; nil on a FileStore.
+	scratch *scratch
 
 	// retryUnit is NextRetry's base delay; 0 means 10 s. Tests shorten it
 	// before the queue starts.
@@ -158,6 +183,18 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Present == nil {
 		cfg.Present = func(a catalog.Asset) any { return a }
 	}
+	_, isFile := cfg.Storage.(storage.FileStore)
+	if !isFile {
+		if _, ok := cfg.Storage.(storage.Uploader); !ok {
+			return nil, fmt.Errorf("vod: the storage (%T) is neither a local folder nor able to store streams", cfg.Storage)
+		}
+		if cfg.TempDir == "" {
+			return nil, errors.New("vod: TempDir is required when the storage is not a local folder (sources are copied there)")
+		}
+	}
+	if cfg.ScratchLimit < 0 {
+		return nil, fmt.Errorf("vod: ScratchLimit %d is negative", cfg.ScratchLimit)
+	}
 	if cfg.TempDir == "" {
 		cfg.TempDir = os.TempDir()
 	} else {
@@ -170,6 +207,13 @@ func New(cfg Config) (*Service, error) {
 		}
 	}
 	s := &Service{cfg: cfg, log: cfg.Log.With("component", "vod"), running: map[string]*run{}}
+	if !isFile {
+		dir := filepath.Join(cfg.TempDir, "sources")
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("vod: creating %s: %w", dir, err)
+		}
+		s.scratch = &scratch{dir: dir, limit: cfg.ScratchLimit, free: freeSpace}
+	}
 	if err := river.AddWorkerSafely(cfg.Queue.Workers(), &worker{s: s}); err != nil {
 		return nil, fmt.Errorf("vod: registering the worker: %w", err)
 	}

@@ -142,7 +142,12 @@ func TestPermanentFailure(t *testing.T) {
 	if a.Status != catalog.AssetFailed || a.Error != perr.Error() || a.Attempts != 1 {
 		t.Errorf("bad asset: status %s, error %q (want %q), attempts %d", a.Status, a.Error, perr.Error(), a.Attempts)
 	}
-	if got := e.events.types(bad.ID); !slices.Equal(got, []string{eventCreated, eventFailed}) {
+	// asset.failed is emitted just after the status is saved.
+	want := []string{eventCreated, eventFailed}
+	for deadline := time.Now().Add(5 * time.Second); !slices.Equal(e.events.types(bad.ID), want) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := e.events.types(bad.ID); !slices.Equal(got, want) {
 		t.Errorf("events %v", got)
 	}
 	if got := e.files(Prefix(bad.ID)); len(got) != 0 {

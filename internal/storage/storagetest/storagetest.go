@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 			tc.fn(t, open(t))
 		})
 	}
+	runUploadCases(t, open)
 }
 
 func cases() []testCase {
