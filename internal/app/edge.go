@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/api"
@@ -17,6 +19,8 @@ import (
 	"github.com/ospreyvideo/osprey/internal/edge"
 	"github.com/ospreyvideo/osprey/internal/edge/cache"
 	"github.com/ospreyvideo/osprey/internal/edge/signedurl"
+	"github.com/ospreyvideo/osprey/internal/events"
+	natsbus "github.com/ospreyvideo/osprey/internal/events/nats"
 	"github.com/ospreyvideo/osprey/internal/httpguard"
 )
 
@@ -58,6 +62,15 @@ func RunEdge(ctx context.Context, cfg config.Edge, adminToken string, log *slog.
 	}
 	ecfg.Origins = cfg.Origins
 	ecfg.TrustedProxies = front.guard.TrustedProxies()
+	bus, nodeID, err := openEdgeBus(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	ecfg.NodeID = nodeID
+	if bus != nil {
+		defer bus.Close() // after the edge's Close (defers run last first)
+		ecfg.Events = bus
+	}
 	e, err := edge.New(ecfg)
 	if err != nil {
 		return err
@@ -80,7 +93,7 @@ func RunEdge(ctx context.Context, cfg config.Edge, adminToken string, log *slog.
 	st := e.CacheStats()
 	log.Info("osprey edge is serving", "http", ln.Addr().String(), "scheme", front.scheme(), "metrics", metricsAddr, "origins", cfg.Origins,
 		"cache_memory", config.ByteSize(st.MemoryLimit).String(), "cache_disk", config.ByteSize(st.DiskLimit).String(),
-		"cached_objects", st.DiskObjects, "data", cfg.DataDir)
+		"cached_objects", st.DiskObjects, "data", cfg.DataDir, "events", redactedEvents(cfg.Events), "node", nodeID)
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down")
@@ -93,6 +106,42 @@ func RunEdge(ctx context.Context, cfg config.Edge, adminToken string, log *slog.
 		return fmt.Errorf("shutting down HTTP: %w", err)
 	}
 	return nil
+}
+
+// openEdgeBus opens the NATS bus of `osprey edge --events` (nil without
+// one; events.Local would only talk to this edge) and resolves the node ID
+// (default: the host name). An unreachable server fails the start, naming
+// its address.
+func openEdgeBus(ctx context.Context, cfg config.Edge, log *slog.Logger) (*natsbus.Bus, string, error) {
+	nodeID := cfg.NodeID
+	if nodeID == "" {
+		h, err := os.Hostname()
+		if err != nil || h == "" {
+			h = cfg.Name
+		}
+		nodeID = h
+	}
+	if cfg.Events == "" {
+		return nil, nodeID, nil
+	}
+	bus, err := natsbus.Open(ctx, cfg.Events, natsbus.Options{NodeID: nodeID}, log)
+	if err != nil {
+		return nil, "", fmt.Errorf("events: %w", err)
+	}
+	return bus, nodeID, nil
+}
+
+// redactedEvents hides passwords in the events URL for the log.
+func redactedEvents(s string) string {
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil {
+			parts[i] = u.Redacted()
+		} else {
+			parts[i] = "(invalid URL)"
+		}
+	}
+	return strings.Join(parts, ",")
 }
 
 // edgeRoutes puts the front door's rules on the edge's own endpoints:
@@ -186,9 +235,13 @@ func openAccessLog(dest string) (io.Writer, func(), error) {
 	return f, func() { f.Close() }, nil
 }
 
-// localEdge is the edge in front of the local origin inside `osprey serve`,
-// behind the front door whose trusted proxies it is given.
-func localEdge(cfg config.Config, originHandler http.Handler, token string, trusted httpguard.TrustedProxies, log *slog.Logger) (*edge.Edge, func(), error) {
+// localEdgeOnBus is the edge in front of the local origin inside `osprey
+// serve`, behind the front door whose trusted proxies it is given. With bus
+// (serve's own, Local or NATS; nil for none) it shares invalidations with
+// the other edges and API nodes as nodeID; the caller closes bus after the
+// edge (the returned stop).
+func localEdgeOnBus(cfg config.Config, originHandler http.Handler, token string, trusted httpguard.TrustedProxies,
+	bus events.Bus, nodeID string, log *slog.Logger) (*edge.Edge, func(), error) {
 	accessLog, closeLog, err := openAccessLog(cfg.Edge.AccessLog)
 	if err != nil {
 		return nil, nil, err
@@ -202,6 +255,9 @@ func localEdge(cfg config.Config, originHandler http.Handler, token string, trus
 	ec.TrustedProxies = trusted
 	ec.Transport = edge.HandlerTransport{Handler: originHandler}
 	ec.OriginHealthPath = ""
+	if bus != nil {
+		ec.Events, ec.NodeID = bus, nodeID
+	}
 	e, err := edge.New(ec)
 	if err != nil {
 		closeLog()

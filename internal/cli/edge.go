@@ -40,6 +40,8 @@ type edgeCmd struct {
 	AccessLog            *string          `name:"access-log" env:"OSPREY_EDGE_ACCESS_LOG" placeholder:"FILE" help:"JSON access log: a file, \"-\" for standard output, \"\" for none (default \"${edge_access_log}\")."`
 	TLSCert              *string          `name:"tls-cert" env:"OSPREY_EDGE_TLS_CERT" placeholder:"FILE" help:"Certificate (PEM, with its chain) to serve HTTPS and HTTP/2 instead of HTTP; needs --tls-key."`
 	TLSKey               *string          `name:"tls-key" env:"OSPREY_EDGE_TLS_KEY" placeholder:"FILE" help:"Private key (PEM) of --tls-cert. Both are re-read when they change and on SIGHUP."`
+	Events               *string          `name:"events" env:"OSPREY_EDGE_EVENTS,OSPREY_EVENTS" placeholder:"URL" help:"Event bus shared with the other edges and the API nodes, nats://HOST:PORT[,nats://…] (NATS with JetStream): invalidations posted to any of them reach this edge, and this edge's reach them. Default: none (invalidations stay on this edge)."`
+	NodeID               *string          `name:"node-id" env:"OSPREY_EDGE_NODE_ID,OSPREY_NODE_ID" placeholder:"ID" help:"This edge's name on the event bus (default: the host name)."`
 	MetricsAddr          *string          `name:"metrics-addr" env:"OSPREY_EDGE_METRICS_ADDR" placeholder:"ADDR" help:"Serve /metrics only on this address, without authentication; empty: /metrics on the HTTP address, behind the admin token."`
 	LogLevel             *string          `name:"log-level" env:"OSPREY_EDGE_LOG_LEVEL" placeholder:"LEVEL" help:"debug, info, warn or error (default \"${default_log_level}\")."`
 	LogFormat            *string          `name:"log-format" env:"OSPREY_EDGE_LOG_FORMAT" placeholder:"FORMAT" help:"text or json (default \"${default_log_format}\")."`
@@ -51,7 +53,9 @@ edge as an origin shield, or any HTTP origin). The invalidation API
 (POST /api/v1/edge/invalidations) takes the admin token from
 OSPREY_ADMIN_TOKEN, else <data>/admin-token (generated on first start); so
 does /metrics unless --metrics-addr serves it apart. The file's "security:"
-section (rate limits, access rules, connection caps) applies to the edge.`
+section (rate limits, access rules, connection caps) applies to the edge.
+With --events, every edge and API node on the same NATS shares
+invalidations: one posted to any of them empties every edge.`
 }
 
 // Run builds the edge configuration and runs the edge until a signal.
@@ -99,6 +103,8 @@ func (c *edgeCmd) buildConfig() (config.Config, error) {
 	set(&e.AccessLog, c.AccessLog)
 	set(&e.TLSCert, c.TLSCert)
 	set(&e.TLSKey, c.TLSKey)
+	set(&e.Events, c.Events)
+	set(&e.NodeID, c.NodeID)
 	// The file's top-level security section is the edge's front door too.
 	e.Security = cfg.Security
 	set(&e.Security.MetricsAddr, c.MetricsAddr)

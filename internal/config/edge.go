@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -75,6 +76,16 @@ type Edge struct {
 	// HTTP/2) on its address instead of plain HTTP. Default: none.
 	TLSCert string `yaml:"tls_cert"`
 	TLSKey  string `yaml:"tls_key"`
+
+	// Events is the event bus `osprey edge` shares invalidations on:
+	// "nats://HOST:PORT[,nats://…]" (NATS with JetStream), the same as the
+	// servers' --events; "" keeps invalidations to this edge. Inside
+	// `osprey serve` the edge uses serve's bus and this is ignored.
+	Events string `yaml:"events"`
+	// NodeID names this edge on the bus (logs, the invalidations it
+	// accepts, its durable subscription); "" means the host name. Ignored
+	// inside `osprey serve` (serve's node_id applies).
+	NodeID string `yaml:"node_id"`
 
 	// Security is the HTTP front door of `osprey edge`: the CLI copies the
 	// file's top-level "security:" section here (and --metrics-addr over
@@ -167,6 +178,12 @@ func (e Edge) Validate(prefix string, needOrigins bool) []error {
 			add("data", "must not be empty")
 		}
 		errs = append(errs, e.Security.validate()...)
+		if err := checkEdgeEvents(e.Events); err != nil {
+			add("events", "%v", err)
+		}
+		if strings.ContainsAny(e.NodeID, " \t\r\n") {
+			add("node_id", "%q must not contain whitespace", e.NodeID)
+		}
 	}
 	if e.CacheMemory < 1<<20 {
 		add("cache_memory", "must be at least 1 MiB, got %s", e.CacheMemory)
@@ -229,6 +246,25 @@ func (e Edge) Validate(prefix string, needOrigins bool) []error {
 		add("require_signed", "needs at least one trusted key (--trusted-key ID=public.pem)")
 	}
 	return errs
+}
+
+// checkEdgeEvents accepts "" or a comma-separated list of nats:// (or
+// tls://) server URLs with a host, as nats.go takes them. Messages never
+// show a password.
+func checkEdgeEvents(s string) error {
+	if s == "" {
+		return nil
+	}
+	for i, part := range strings.Split(s, ",") {
+		u, err := url.Parse(strings.TrimSpace(part))
+		if err != nil {
+			return fmt.Errorf("server %d of the list is not a URL; want nats://HOST:PORT (comma-separated for several servers), or empty for none", i+1)
+		}
+		if (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" {
+			return fmt.Errorf("%q must be nats://HOST:PORT (comma-separated for several servers), or empty for none", u.Redacted())
+		}
+	}
+	return nil
 }
 
 // ParseTTLRule splits "PATTERN=DURATION" ("*.m3u8=1s", "/vod/*=24h").

@@ -44,6 +44,7 @@ import (
 
 	"github.com/ospreyvideo/osprey/internal/edge/cache"
 	"github.com/ospreyvideo/osprey/internal/edge/signedurl"
+	"github.com/ospreyvideo/osprey/internal/events"
 	"github.com/ospreyvideo/osprey/internal/httpguard"
 )
 
@@ -95,6 +96,14 @@ type Config struct {
 	TrustedProxies httpguard.TrustedProxies
 	// AdminToken authorizes the invalidation API; "" disables it.
 	AdminToken string
+	// Events, when set, shares invalidations between edges: each one this
+	// edge accepts is published (events.EdgeInvalidate), and those of
+	// other nodes are applied here once per ID. The caller opens and
+	// closes the bus; the edge subscribes in New and stops at Close.
+	Events EventBus
+	// NodeID names this edge on the bus (its invalidations' "node", its
+	// durable subscription); default Name.
+	NodeID string
 	// AccessLog receives one JSON line per request; nil disables it.
 	AccessLog io.Writer
 	// Registry receives the edge's metrics; nil means a new registry.
@@ -141,6 +150,8 @@ type Edge struct {
 	flights   map[string]*flight
 
 	invalidations invalidations
+	bus           EventBus            // nil: invalidations stay local
+	sub           events.Subscription // nil without bus
 
 	ctx    context.Context // ends at Close: flights and probes stop
 	cancel context.CancelFunc
@@ -221,6 +232,16 @@ func New(cfg Config) (*Edge, error) {
 	}
 	e.bypass = e.newBypass()
 	e.timeProxy = e.newTimeProxy()
+	if cfg.Events != nil {
+		e.bus = cfg.Events
+		if err := e.subscribe(); err != nil {
+			for _, col := range e.metrics.collectors {
+				e.registry.Unregister(col)
+			}
+			c.Close()
+			return nil, err
+		}
+	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	if e.access != nil {
 		e.wg.Add(1)
@@ -255,11 +276,15 @@ func (e *Edge) Registry() *prometheus.Registry { return e.registry }
 // CacheStats reports the tiers' use.
 func (e *Edge) CacheStats() cache.Stats { return e.cache.Stats() }
 
-// Close stops background work, waits for it, flushes the access log and
-// closes the cache. Requests still being served may fail.
+// Close stops the invalidation subscription and background work, waits
+// for them, flushes the access log and closes the cache. Requests still
+// being served may fail.
 func (e *Edge) Close() error {
 	var err error
 	e.close.Do(func() {
+		if e.sub != nil {
+			_ = e.sub.Stop()
+		}
 		e.cancel()
 		e.wg.Wait()
 		if e.access != nil {

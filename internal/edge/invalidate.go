@@ -1,15 +1,13 @@
 package edge
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/catalog"
-	"github.com/ospreyvideo/osprey/internal/httpguard"
 )
 
 // invalidationsPath is the invalidation API, as CloudFront's
@@ -20,24 +18,50 @@ const invalidationsPath = "/api/v1/edge/invalidations"
 const (
 	maxInvalidationPaths = 3000
 	keptInvalidations    = 100
+	// seenInvalidations is how many invalidation IDs are remembered to
+	// apply each one once (the bus delivers at least once, and an edge
+	// receives its own).
+	seenInvalidations = 4096
 )
 
-// Invalidation is one completed invalidation, as the API returns it.
+// Invalidation statuses.
+const (
+	// StatusCompleted: the objects are removed from this edge (removal is
+	// synchronous).
+	StatusCompleted = "completed"
+	// StatusPublished: an API node without an edge handed the invalidation
+	// to the event bus; every subscribed edge applies it when it arrives.
+	StatusPublished = "published"
+)
+
+// Invalidation is one invalidation, as the API returns it.
 type Invalidation struct {
 	ID        string    `json:"id"`
-	Status    string    `json:"status"` // always "completed": removal is synchronous
+	Status    string    `json:"status"` // StatusCompleted or StatusPublished
 	Paths     []string  `json:"paths"`
-	Objects   int       `json:"objects"` // stored objects removed
+	Objects   int       `json:"objects"` // stored objects removed on this edge
 	CreatedAt time.Time `json:"created_at"`
+	// Node is the node that accepted the invalidation (this one, or the
+	// one whose event this edge applied); empty without an event bus.
+	Node string `json:"node,omitempty"`
+	// Propagated is true once the event bus has accepted the invalidation
+	// (NATS: stored in the stream), so every edge subscribed to it will
+	// apply it; false when there is no bus or publishing failed.
+	Propagated bool `json:"propagated"`
+	// PropagationError says why publishing failed; other edges keep what
+	// they cached until the invalidation is posted again.
+	PropagationError string `json:"propagation_error,omitempty"`
 }
 
 // invalidations numbers invalidations, so that a flight that started before
-// one and ends after it does not store what was just invalidated, and keeps
-// the recent ones for the API.
+// one and ends after it does not store what was just invalidated, keeps the
+// recent ones for the API and the IDs of those applied.
 type invalidations struct {
 	mu     sync.Mutex
 	gen    uint64
 	recent []invalidationRecord
+	seen   map[string]struct{} // IDs applied, at most seenInvalidations
+	order  []string            // seen's IDs, oldest first
 }
 
 type invalidationRecord struct {
@@ -49,6 +73,45 @@ func (iv *invalidations) generation() uint64 {
 	iv.mu.Lock()
 	defer iv.mu.Unlock()
 	return iv.gen
+}
+
+// markSeen records id and reports whether it is new. Call with mu held.
+func (iv *invalidations) markSeen(id string) bool {
+	if _, ok := iv.seen[id]; ok {
+		return false
+	}
+	if iv.seen == nil {
+		iv.seen = make(map[string]struct{})
+	}
+	iv.seen[id] = struct{}{}
+	iv.order = append(iv.order, id)
+	if len(iv.order) > seenInvalidations {
+		delete(iv.seen, iv.order[0])
+		iv.order = iv.order[1:]
+	}
+	return true
+}
+
+// list returns the recent invalidations, newest first.
+func (iv *invalidations) list() []Invalidation {
+	iv.mu.Lock()
+	defer iv.mu.Unlock()
+	items := make([]Invalidation, 0, len(iv.recent))
+	for i := len(iv.recent) - 1; i >= 0; i-- {
+		items = append(items, iv.recent[i].inv)
+	}
+	return items
+}
+
+// update changes the remembered invalidation id.
+func (iv *invalidations) update(id string, f func(*Invalidation)) {
+	iv.mu.Lock()
+	defer iv.mu.Unlock()
+	for i := range iv.recent {
+		if iv.recent[i].inv.ID == id {
+			f(&iv.recent[i].inv)
+		}
+	}
 }
 
 // invalidatedSince reports whether an invalidation after generation gen
@@ -88,97 +151,71 @@ func pathsMatch(paths []string, path string) bool {
 	return false
 }
 
-// Invalidate removes every stored object under paths (see pathsMatch) and
-// keeps in-flight fetches of them from being stored.
-func (e *Edge) Invalidate(paths []string) (Invalidation, error) {
+// ValidatePaths checks an invalidation's path list: 1 to 3000 paths, each
+// starting with '/', with '*' only at the end.
+func ValidatePaths(paths []string) error {
 	if len(paths) == 0 {
-		return Invalidation{}, fmt.Errorf("no paths")
+		return fmt.Errorf("no paths")
 	}
 	if len(paths) > maxInvalidationPaths {
-		return Invalidation{}, fmt.Errorf("%d paths; at most %d at once", len(paths), maxInvalidationPaths)
+		return fmt.Errorf("%d paths; at most %d at once", len(paths), maxInvalidationPaths)
 	}
 	for _, p := range paths {
 		if !strings.HasPrefix(p, "/") {
-			return Invalidation{}, fmt.Errorf("path %q must start with /", p)
+			return fmt.Errorf("path %q must start with /", p)
 		}
 		if i := strings.IndexByte(p, '*'); i >= 0 && i != len(p)-1 {
-			return Invalidation{}, fmt.Errorf("path %q: '*' may only end a path", p)
+			return fmt.Errorf("path %q: '*' may only end a path", p)
 		}
 	}
+	return nil
+}
+
+// newInvalidation returns a new invalidation of paths accepted by node.
+func newInvalidation(paths []string, node string, now time.Time) Invalidation {
+	return Invalidation{
+		ID: catalog.NewID("inv_"), Paths: append([]string(nil), paths...), CreatedAt: now.UTC(), Node: node,
+	}
+}
+
+// Invalidate removes every stored object under paths (see pathsMatch),
+// keeps in-flight fetches of them from being stored and, with an event
+// bus, publishes the invalidation to the other edges (ctx bounds that;
+// the result says whether it was published). The error is about paths
+// only: a bus that is down does not fail the local invalidation.
+func (e *Edge) Invalidate(ctx context.Context, paths []string) (Invalidation, error) {
+	if err := ValidatePaths(paths); err != nil {
+		return Invalidation{}, err
+	}
+	inv, _ := e.applyOnce(newInvalidation(paths, e.nodeID(), e.now()))
+	if e.bus != nil {
+		inv = e.publish(ctx, inv)
+	}
+	return inv, nil
+}
+
+// applyOnce removes what inv covers and records it, unless its ID was
+// applied already (then applied is false and nothing is done).
+func (e *Edge) applyOnce(inv Invalidation) (_ Invalidation, applied bool) {
+	inv.Status = StatusCompleted
 	iv := &e.invalidations
 	iv.mu.Lock()
-	iv.gen++
-	inv := Invalidation{
-		ID: catalog.NewID("inv_"), Status: "completed", Paths: append([]string(nil), paths...),
-		CreatedAt: e.now().UTC(),
+	if !iv.markSeen(inv.ID) {
+		iv.mu.Unlock()
+		return inv, false
 	}
-	rec := invalidationRecord{gen: iv.gen, inv: inv}
-	iv.recent = append(iv.recent, rec)
+	iv.gen++
+	iv.recent = append(iv.recent, invalidationRecord{gen: iv.gen, inv: inv})
 	if len(iv.recent) > keptInvalidations {
 		iv.recent = iv.recent[len(iv.recent)-keptInvalidations:]
 	}
 	iv.mu.Unlock()
 
+	paths := inv.Paths
 	n := e.cache.DeleteFunc(func(key string) bool { return pathsMatch(paths, keyPath(key)) })
 	inv.Objects = n
-	iv.mu.Lock()
-	for i := range iv.recent {
-		if iv.recent[i].inv.ID == inv.ID {
-			iv.recent[i].inv.Objects = n
-		}
-	}
-	iv.mu.Unlock()
+	iv.update(inv.ID, func(r *Invalidation) { r.Objects = n })
 	e.metrics.invalidated.Add(float64(n))
-	e.log.Info("invalidated", "id", inv.ID, "paths", paths, "objects", n)
-	return inv, nil
-}
-
-// serveInvalidations is the API: POST creates, GET lists the recent ones.
-// Both need the admin token.
-func (e *Edge) serveInvalidations(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "no-store")
-	if r.URL.Path != invalidationsPath {
-		jsonError(w, http.StatusNotFound, "not found")
-		return
-	}
-	if e.cfg.AdminToken == "" {
-		jsonError(w, http.StatusNotFound, "the invalidation API is disabled (no admin token)")
-		return
-	}
-	// The same check as the API's: constant time on SHA-256 hashes.
-	if !httpguard.NewBearer(e.cfg.AdminToken).Authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="osprey"`)
-		jsonError(w, http.StatusUnauthorized, "missing or wrong admin token")
-		return
-	}
-	switch r.Method {
-	case http.MethodPost:
-		var req struct {
-			Paths []string `json:"paths"`
-		}
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
-			jsonError(w, http.StatusBadRequest, "the body must be {\"paths\": [\"/vod/abc/*\", ...]}: "+err.Error())
-			return
-		}
-		inv, err := e.Invalidate(req.Paths)
-		if err != nil {
-			jsonError(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		writeJSON(w, http.StatusCreated, inv)
-	case http.MethodGet:
-		iv := &e.invalidations
-		iv.mu.Lock()
-		items := make([]Invalidation, 0, len(iv.recent))
-		for i := len(iv.recent) - 1; i >= 0; i-- {
-			items = append(items, iv.recent[i].inv)
-		}
-		iv.mu.Unlock()
-		writeJSON(w, http.StatusOK, map[string]any{"items": items})
-	default:
-		w.Header().Set("Allow", "GET, POST")
-		jsonError(w, http.StatusMethodNotAllowed, "use POST to invalidate, GET to list")
-	}
+	e.log.Info("invalidated", "id", inv.ID, "node", inv.Node, "paths", paths, "objects", n)
+	return inv, true
 }

@@ -20,6 +20,7 @@ type metrics struct {
 	stale          *prometheus.CounterVec   // served stale because of "error" or "5xx"
 	denied         *prometheus.CounterVec   // signature rejections by reason
 	invalidated    prometheus.Counter
+	events         *prometheus.CounterVec    // invalidation events by result
 	byOutcome      map[string]outcomeMetrics // the series of each cache outcome, resolved once
 	collectors     []prometheus.Collector
 	handler        http.Handler
@@ -61,6 +62,10 @@ func newMetrics(e *Edge) *metrics {
 		invalidated: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "osprey_edge_invalidated_objects_total", Help: "Objects removed by invalidations.",
 		}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "osprey_edge_invalidation_events_total",
+			Help: "Invalidations shared over the event bus: published, publish_failed, applied (from another node), duplicate, invalid.",
+		}, []string{"result"}),
 	}
 	m.byOutcome = map[string]outcomeMetrics{}
 	for _, c := range []string{statusHit, statusMiss, statusPass, statusRevalidated, statusUpdating,
@@ -73,7 +78,7 @@ func newMetrics(e *Edge) *metrics {
 	}
 	m.collectors = append(m.collectors,
 		m.requests, m.bytes, m.duration, m.collapsed, m.originRequests, m.originLatency,
-		m.failovers, m.stale, m.denied, m.invalidated,
+		m.failovers, m.stale, m.denied, m.invalidated, m.events,
 	)
 	for _, o := range e.origins {
 		m.collectors = append(m.collectors, prometheus.NewGaugeFunc(prometheus.GaugeOpts{

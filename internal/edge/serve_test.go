@@ -3,6 +3,7 @@ package edge
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -260,7 +261,7 @@ func TestInvalidationDuringFlight(t *testing.T) {
 		te.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/vod/a/1.m4s", nil))
 	}()
 	waitFor(t, 5*time.Second, "the flight", func() bool { return origin.count.Load() == 1 })
-	if _, err := te.Invalidate([]string{"/vod/a/*"}); err != nil {
+	if _, err := te.Invalidate(context.Background(), []string{"/vod/a/*"}); err != nil {
 		t.Fatal(err)
 	}
 	close(release)
