@@ -1,5 +1,5 @@
-// Package api is Osprey's admin REST API, served under /api/v1, plus the
-// unauthenticated /healthz and /readyz probes.
+// Package api is Osprey's admin REST API, served under /api/v1 (the
+// probes /healthz and /readyz are package health).
 //
 // Every /api/v1 request needs "Authorization: Bearer <admin token>"; see
 // LoadOrCreateAdminToken for where the token comes from. Responses are JSON;
@@ -95,18 +95,20 @@ type Deps struct {
 	// "" means the protocol is disabled and its URL is omitted. Pass the bound
 	// address when listening on port 0.
 	RTMPAddr, SRTAddr string
+	// RTMPURL and SRTURL, when set, are the bases of ingest URLs instead
+	// (ingest.rtmp_url, ingest.srt_url): a cluster's API nodes hand out the
+	// load balancer in front of its ingest nodes.
+	RTMPURL, SRTURL string
 
 	// AllowPrivateWebhooks (webhooks.allow_private_urls) lets webhooks be
 	// registered for localhost and literal non-public addresses.
 	AllowPrivateWebhooks bool
 
-	// Ready reports readiness beyond the catalog ping; may be nil.
-	Ready func(ctx context.Context) error
-	Log   *slog.Logger     // nil discards
-	Now   func() time.Time // clock for created_at; nil means time.Now
+	Log *slog.Logger     // nil discards
+	Now func() time.Time // clock for created_at; nil means time.Now
 }
 
-// API serves the admin API. Mount it on "/api/v1/", "/healthz" and "/readyz".
+// API serves the admin API. Mount it on "/api/v1/".
 type API struct {
 	deps Deps
 	log  *slog.Logger
@@ -134,9 +136,6 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) routes() {
-	a.mux.HandleFunc("GET /healthz", a.healthz)
-	a.mux.HandleFunc("GET /readyz", a.readyz)
-
 	v1 := http.NewServeMux()
 	a.channelRoutes(v1)
 	a.assetRoutes(v1)

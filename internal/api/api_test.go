@@ -473,22 +473,6 @@ func TestURLs(t *testing.T) {
 	}
 }
 
-func TestHealthz(t *testing.T) {
-	t.Parallel()
-	e := newTestEnv(t, nil)
-	e.cat.pingErr = errBoom // liveness does not depend on the catalog
-	for _, method := range []string{"GET", "HEAD"} {
-		r := httptest.NewRequest(method, "/healthz", nil)
-		w := e.serve(r)
-		if w.Code != 200 {
-			t.Errorf("%s /healthz = %d", method, w.Code)
-		}
-		if method == "GET" && w.Body.String() != "ok\n" {
-			t.Errorf("body = %q", w.Body)
-		}
-	}
-}
-
 // The handler works behind a real server and client, with the JSON error shape intact.
 func TestOverHTTP(t *testing.T) {
 	t.Parallel()

@@ -65,10 +65,16 @@ func (a *API) channelView(r *http.Request, ch catalog.Channel) Channel {
 		},
 	}
 	host := ingestHost(base)
-	if port := listenPort(a.deps.RTMPAddr); port != "" {
+	switch port := listenPort(a.deps.RTMPAddr); {
+	case a.deps.RTMPURL != "":
+		v.Ingest.RTMP = strings.TrimRight(a.deps.RTMPURL, "/") + "/" + ch.StreamKey
+	case port != "":
 		v.Ingest.RTMP = "rtmp://" + net.JoinHostPort(host, port) + "/live/" + ch.StreamKey
 	}
-	if port := listenPort(a.deps.SRTAddr); port != "" {
+	switch port := listenPort(a.deps.SRTAddr); {
+	case a.deps.SRTURL != "":
+		v.Ingest.SRT = strings.TrimRight(a.deps.SRTURL, "/") + "?streamid=publish:" + ch.StreamKey
+	case port != "":
 		v.Ingest.SRT = "srt://" + net.JoinHostPort(host, port) + "?streamid=publish:" + ch.StreamKey
 	}
 	if a.deps.Live != nil {

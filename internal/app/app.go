@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os/exec"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -18,15 +16,16 @@ import (
 
 	"github.com/ospreyvideo/osprey/internal/api"
 	"github.com/ospreyvideo/osprey/internal/catalog"
-	"github.com/ospreyvideo/osprey/internal/catalog/sqlite"
 	"github.com/ospreyvideo/osprey/internal/config"
+	"github.com/ospreyvideo/osprey/internal/edge"
+	"github.com/ospreyvideo/osprey/internal/health"
+	"github.com/ospreyvideo/osprey/internal/httpguard"
 	ingestfront "github.com/ospreyvideo/osprey/internal/ingest/front"
 	"github.com/ospreyvideo/osprey/internal/ingest/rtmp"
 	"github.com/ospreyvideo/osprey/internal/ingest/srt"
 	"github.com/ospreyvideo/osprey/internal/live"
 	"github.com/ospreyvideo/osprey/internal/origin"
 	"github.com/ospreyvideo/osprey/internal/packager"
-	"github.com/ospreyvideo/osprey/internal/storage/fs"
 	"github.com/ospreyvideo/osprey/internal/transcode"
 	"github.com/ospreyvideo/osprey/internal/web"
 )
@@ -40,9 +39,20 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	ffmpeg, err := exec.LookPath(cfg.FFmpeg.Path)
+	nodeID, err := resolveNodeID(cfg.NodeID)
 	if err != nil {
-		return fmt.Errorf("ffmpeg not found (%q): install it (Debian: apt install ffmpeg) or set --ffmpeg: %w", cfg.FFmpeg.Path, err)
+		return err
+	}
+	if err := checkTopology(cfg); err != nil {
+		return err
+	}
+	has := cfg.HasRole
+	log = log.With("node", nodeID)
+	ffmpeg := ""
+	if has(config.RoleIngest) || has(config.RoleAPI) || has(config.RoleWorker) {
+		if ffmpeg, err = exec.LookPath(cfg.FFmpeg.Path); err != nil {
+			return fmt.Errorf("ffmpeg not found (%q): install it (Debian: apt install ffmpeg) or set --ffmpeg: %w", cfg.FFmpeg.Path, err)
+		}
 	}
 	ladder, ok := cfg.Ladders[cfg.Live.Ladder]
 	if !ok {
@@ -54,41 +64,43 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan
 	}
 	defer unlock()
 
-	store, err := fs.New(filepath.Join(cfg.DataDir, "media"))
+	d, err := openDeps(ctx, cfg, nodeID, log)
 	if err != nil {
-		return fmt.Errorf("opening media storage: %w", err)
+		return err
 	}
-	cat, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "osprey.db"), log)
-	if err != nil {
-		return fmt.Errorf("opening the catalog: %w", err)
-	}
-	defer cat.Close()
+	defer d.close()
+	store, cat := d.store, d.cat
 	token, err := api.LoadOrCreateAdminToken(cfg.DataDir, cfg.AdminToken, log)
 	if err != nil {
 		return err
 	}
-	vodStack, err := startVOD(ctx, cfg, ffmpeg, cat, store, log)
-	if err != nil {
-		return fmt.Errorf("starting the VoD pipeline: %w", err)
+	var vodStack *vodStack
+	if has(config.RoleAPI) || has(config.RoleWorker) {
+		vodStack, err = startVOD(ctx, cfg, ffmpeg, d, log)
+		if err != nil {
+			return fmt.Errorf("starting the VoD pipeline: %w", err)
+		}
+		defer vodStack.stop()
 	}
-	defer vodStack.stop()
 
-	mgr := live.NewManager(live.Config{
-		Ladder:     ladder.WithDefaults(),
-		Transcode:  transcode.Config{FFmpegPath: ffmpeg, SegmentDuration: cfg.Live.SegmentDuration},
-		Packager:   packager.Config{SegmentDuration: cfg.Live.SegmentDuration, Window: cfg.Live.Window, TimeURL: "/time"},
-		NoShedding: !cfg.Live.ShedLoad,
-	}, cat, store, log)
-
-	chans, err := cat.ListChannels(ctx)
-	if err != nil {
-		return fmt.Errorf("listing channels: %w", err)
+	var mgr *live.Manager
+	if has(config.RoleIngest) {
+		mgr = live.NewManager(live.Config{
+			Ladder:     ladder.WithDefaults(),
+			Transcode:  transcode.Config{FFmpegPath: ffmpeg, SegmentDuration: cfg.Live.SegmentDuration},
+			Packager:   packager.Config{SegmentDuration: cfg.Live.SegmentDuration, Window: cfg.Live.Window, TimeURL: "/time"},
+			NoShedding: !cfg.Live.ShedLoad,
+		}, cat, store, log)
+		chans, err := cat.ListChannels(ctx)
+		if err != nil {
+			return fmt.Errorf("listing channels: %w", err)
+		}
+		ids := make([]string, len(chans))
+		for i, ch := range chans {
+			ids[i] = ch.ID
+		}
+		mgr.Recover(ctx, ids)
 	}
-	ids := make([]string, len(chans))
-	for i, ch := range chans {
-		ids[i] = ch.ID
-	}
-	mgr.Recover(ctx, ids)
 
 	front, err := openFrontDoor(ctx, cfg.Security, cfg.Security.TLSCert, cfg.Security.TLSKey, token, log, reload)
 	if err != nil {
@@ -114,6 +126,9 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan
 			if srtSrv != nil {
 				srtSrv.Close()
 			}
+			if mgr == nil {
+				return
+			}
 			wctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			if err := mgr.Wait(wctx); err != nil {
@@ -122,52 +137,60 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan
 		})
 	}
 	defer stopIngest()
-	var rtmpAddr, srtAddr string
+	// Ingest URLs the API hands out name the configured ports even on a
+	// node that does not listen on them (the ingest nodes do).
+	rtmpAddr, srtAddr := cfg.RTMPAddr, cfg.SRTAddr
+	var rtmpListen, srtListen string // bound addresses, "" when not listening here
 	door := ingestfront.Config{
 		MaxConns:         cfg.Ingest.MaxConnections,
 		MaxConnsPerIP:    cfg.Ingest.MaxConnectionsPerIP,
 		HandshakeTimeout: cfg.Ingest.HandshakeTimeout,
 		IdleTimeout:      cfg.Ingest.IdleTimeout,
 	}
-	if cfg.RTMPAddr != "" {
+	if mgr != nil && cfg.RTMPAddr != "" {
 		rtmpSrv = rtmp.New(rtmp.Config{Addr: cfg.RTMPAddr, Front: door}, mgr, log)
 		if err := rtmpSrv.Start(); err != nil {
 			httpLn.Close()
 			return fmt.Errorf("starting RTMP ingest: %w", err)
 		}
 		rtmpAddr = rtmpSrv.Addr().String()
+		rtmpListen = rtmpAddr
 	}
-	if cfg.SRTAddr != "" {
+	if mgr != nil && cfg.SRTAddr != "" {
 		srtSrv = srt.New(srt.Config{Addr: cfg.SRTAddr, Front: door}, mgr, log)
 		if err := srtSrv.Start(); err != nil {
 			httpLn.Close()
 			return fmt.Errorf("starting SRT ingest: %w", err)
 		}
 		srtAddr = srtSrv.Addr().String()
+		srtListen = srtAddr
 	}
 
-	requireName, requireValue := "", ""
-	if cfg.Origin.RequireHeader != "" {
-		requireName, requireValue, _ = config.ParseHeaderLine(cfg.Origin.RequireHeader) // validated
-	}
-	orig := origin.New(store, origin.Config{
-		AllowOrigin:     cfg.CORSOrigin,
-		SegmentDuration: cfg.Live.SegmentDuration,
-		PublicURL:       cfg.PublicURL,
-		RequireHeader:   requireName,
-		RequireValue:    requireValue,
-	}, log)
-	var edgeHandler http.Handler
+	rd := routeDeps{health: health.New(d.checks, httpguard.NewBearer(token).Authorized, log)}
 	var gatherers []prometheus.Gatherer
-	if cfg.Edge.Enabled {
-		e, stopEdge, err := localEdge(cfg, orig, token, front.guard.TrustedProxies(), log)
-		if err != nil {
-			httpLn.Close()
-			return fmt.Errorf("starting the edge: %w", err)
+	if has(config.RoleOrigin) {
+		requireName, requireValue := "", ""
+		if cfg.Origin.RequireHeader != "" {
+			requireName, requireValue, _ = config.ParseHeaderLine(cfg.Origin.RequireHeader) // validated
 		}
-		defer stopEdge()
-		edgeHandler = e
-		gatherers = append(gatherers, e.Registry())
+		orig := origin.New(originStore(store), origin.Config{
+			AllowOrigin:     cfg.CORSOrigin,
+			SegmentDuration: cfg.Live.SegmentDuration,
+			PublicURL:       cfg.PublicURL,
+			RequireHeader:   requireName,
+			RequireValue:    requireValue,
+		}, log)
+		rd.origin = orig
+		if cfg.Edge.Enabled {
+			e, stopEdge, err := localEdgeOnBus(cfg, orig, token, front.guard.TrustedProxies(), d.bus, nodeID, log)
+			if err != nil {
+				httpLn.Close()
+				return fmt.Errorf("starting the edge: %w", err)
+			}
+			defer stopEdge()
+			rd.edge = e
+			gatherers = append(gatherers, e.Registry())
+		}
 	}
 	metrics := front.metricsHandler(gatherers...)
 	metricsAddr, stopMetrics, err := front.serveMetrics(metrics, log)
@@ -176,25 +199,34 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan
 		return err
 	}
 	defer stopMetrics()
+	rd.metrics = front.mainPortMetrics(metrics)
 
-	handler := routes(routeDeps{
-		api: api.New(api.Deps{
+	if has(config.RoleAPI) {
+		deps := api.Deps{
 			Catalog:    cat,
-			Live:       mgr,
 			VOD:        vodStack.vod,
 			Intake:     vodStack.intake,
 			AdminToken: token,
 			PublicURL:  cfg.PublicURL,
 			RTMPAddr:   rtmpAddr,
 			SRTAddr:    srtAddr,
+			RTMPURL:    cfg.Ingest.RTMPURL,
+			SRTURL:     cfg.Ingest.SRTURL,
 			Log:        log,
 
 			AllowPrivateWebhooks: cfg.Webhooks.AllowPrivateURLs,
-		}),
-		origin:  orig,
-		edge:    edgeHandler,
-		metrics: front.mainPortMetrics(metrics),
-		web: web.New(web.Config{
+		}
+		if mgr != nil {
+			deps.Live = mgr
+		}
+		rd.api = api.New(deps)
+		if rd.edge == nil && cfg.Events != "" {
+			// Invalidations posted here reach the edges on the bus.
+			rd.invalidations = edge.NewInvalidationPublisher(d.bus, edge.PublisherConfig{AdminToken: token, NodeID: nodeID, Log: log})
+		}
+	}
+	if has(config.RoleOrigin) || has(config.RoleAPI) {
+		rd.web = web.New(web.Config{
 			ChannelExists: func(ctx context.Context, id string) (bool, error) {
 				_, err := cat.GetChannel(ctx, id)
 				if errors.Is(err, catalog.ErrNotFound) {
@@ -204,12 +236,13 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan
 			},
 			Logger:       log,
 			EmbedOrigins: cfg.Security.EmbedOrigins,
-		}),
-	})
-	srv, serveErr := front.serveHTTP(httpLn, front.handler(serveClass, handler), log)
+		})
+	}
+	srv, serveErr := front.serveHTTP(httpLn, front.handler(serveClass, routes(rd)), log)
 	log.Info("osprey is serving",
-		"http", httpLn.Addr().String(), "scheme", front.scheme(), "rtmp", rtmpAddr, "srt", srtAddr,
-		"metrics", metricsAddr, "data", cfg.DataDir, "ladder", cfg.Live.Ladder, "edge", cfg.Edge.Enabled)
+		"roles", cfg.Roles, "http", httpLn.Addr().String(), "scheme", front.scheme(), "rtmp", rtmpListen, "srt", srtListen,
+		"metrics", metricsAddr, "data", cfg.DataDir, "storage", storeWhere(store), "catalog", cfg.CatalogKind(),
+		"events", eventsKind(cfg), "ladder", cfg.Live.Ladder, "edge", cfg.Edge.Enabled)
 
 	select {
 	case <-ctx.Done():

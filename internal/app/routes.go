@@ -7,39 +7,55 @@ import (
 	"github.com/ospreyvideo/osprey/internal/httpguard"
 )
 
+// routeDeps are the HTTP surfaces of a node; those its roles do not
+// include are nil and answer 404.
 type routeDeps struct {
-	api    http.Handler
+	health http.Handler // /healthz and /readyz, on every node
+	api    http.Handler // api role
 	origin interface {
 		http.Handler
 		TimeHandler() http.Handler
-	}
+	} // origin role
 	// edge, when set, answers /live/ and /vod/ in front of the origin, and
 	// serves its invalidation API.
 	edge http.Handler
-	web  http.Handler
+	// invalidations, on an API node without a local edge, publishes
+	// edge invalidations to the edges on the events bus.
+	invalidations http.Handler
+	web           http.Handler // origin or api role: console and /watch
 	// metrics answers /metrics on this port: behind the admin token, or a
 	// 404 when metrics have their own address (see metricsFront).
 	metrics http.Handler
 }
 
-// routes mounts every HTTP surface of a single-process Osprey.
+// routes mounts the HTTP surfaces of a node's roles.
 func routes(d routeDeps) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/api/", d.api)
-	mux.Handle("/healthz", d.api)
-	mux.Handle("/readyz", d.api)
-	media := http.Handler(d.origin)
+	mux.Handle("/healthz", d.health)
+	mux.Handle("/readyz", d.health)
+	if d.api != nil {
+		mux.Handle("/api/", d.api)
+	}
+	if d.origin != nil {
+		media := http.Handler(d.origin)
+		if d.edge != nil {
+			media = d.edge
+		}
+		mux.Handle("/live/", media)
+		mux.Handle("/vod/", media)
+		mux.Handle("/time", d.origin.TimeHandler())
+	}
 	if d.edge != nil {
-		media = d.edge
 		mux.Handle("/api/v1/edge/", d.edge)
+	} else if d.invalidations != nil {
+		mux.Handle("/api/v1/edge/invalidations", d.invalidations)
 	}
 	if d.metrics != nil {
 		mux.Handle("/metrics", d.metrics)
 	}
-	mux.Handle("/live/", media)
-	mux.Handle("/vod/", media)
-	mux.Handle("/time", d.origin.TimeHandler())
-	mux.Handle("/", d.web)
+	if d.web != nil {
+		mux.Handle("/", d.web)
+	}
 	return mux
 }
 

@@ -13,11 +13,10 @@ import (
 
 	"github.com/ospreyvideo/osprey/internal/api"
 	"github.com/ospreyvideo/osprey/internal/catalog"
-	"github.com/ospreyvideo/osprey/internal/catalog/sqlite"
 	"github.com/ospreyvideo/osprey/internal/config"
 	"github.com/ospreyvideo/osprey/internal/intake"
 	"github.com/ospreyvideo/osprey/internal/jobs"
-	"github.com/ospreyvideo/osprey/internal/storage"
+	"github.com/ospreyvideo/osprey/internal/lease/tuslock"
 	"github.com/ospreyvideo/osprey/internal/vod"
 	"github.com/ospreyvideo/osprey/internal/webhook"
 )
@@ -33,14 +32,16 @@ type vodStack struct {
 	done   chan struct{}
 }
 
-// startVOD builds the VoD stack on the catalog's database and starts the
-// job queue, the inbox watcher and the uploads janitor.
-func startVOD(ctx context.Context, cfg config.Config, ffmpeg string, cat *sqlite.Store, store storage.FileStore, log *slog.Logger) (*vodStack, error) {
+// startVOD builds the VoD stack on the catalog's database: the job queue,
+// whose workers run on a node with the worker role, and intake (uploads,
+// the inbox watcher and the uploads janitor) on a node with the api role.
+func startVOD(ctx context.Context, cfg config.Config, ffmpeg string, d *deps, log *slog.Logger) (*vodStack, error) {
+	cat, store := d.cat, d.store
 	ffprobe, err := exec.LookPath(cfg.FFmpeg.ProbePath)
 	if err != nil {
 		return nil, fmt.Errorf("ffprobe not found (%q): install it with ffmpeg (Debian: apt install ffmpeg): %w", cfg.FFmpeg.ProbePath, err)
 	}
-	queue, err := jobs.OpenSQLite(ctx, cat.DB(), jobs.Config{VODWorkers: cfg.VOD.Concurrency}, log)
+	queue, err := d.openQueue(ctx, jobs.Config{VODWorkers: cfg.VOD.Concurrency}, log)
 	if err != nil {
 		return nil, err
 	}
@@ -59,6 +60,7 @@ func startVOD(ctx context.Context, cfg config.Config, ffmpeg string, cat *sqlite
 		SegmentDuration: cfg.VOD.SegmentDuration,
 		MaxAttempts:     cfg.VOD.MaxAttempts,
 		TempDir:         filepath.Join(cfg.DataDir, "tmp"),
+		ScratchLimit:    cfg.VOD.ScratchLimit,
 		Log:             log,
 	})
 	if err != nil {
@@ -70,6 +72,8 @@ func startVOD(ctx context.Context, cfg config.Config, ffmpeg string, cat *sqlite
 		AllowPrivateURLs: cfg.VOD.AllowPrivateURLs,
 		PublicURL:        cfg.PublicURL,
 		UploadExpiry:     cfg.VOD.UploadExpiry,
+		Storage:          store,
+		Locker:           tuslock.New(d.leaser, log),
 		Creator:          svc,
 		Log:              log,
 	})
@@ -77,14 +81,19 @@ func startVOD(ctx context.Context, cfg config.Config, ffmpeg string, cat *sqlite
 		return nil, err
 	}
 	svc.UseFetcher(in) // URL imports download through intake's SSRF-guarded client
-	if err := queue.Start(ctx); err != nil {
-		in.Close()
-		return nil, err
+	if cfg.HasRole(config.RoleWorker) {
+		if err := queue.Start(ctx); err != nil {
+			in.Close()
+			return nil, err
+		}
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	st := &vodStack{queue: queue, vod: svc, intake: in, log: log, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(st.done)
+		if !cfg.HasRole(config.RoleAPI) {
+			return
+		}
 		var wg sync.WaitGroup
 		wg.Go(func() { in.RunJanitor(runCtx) })
 		if cfg.VOD.Inbox {

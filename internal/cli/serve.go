@@ -34,6 +34,13 @@ type serveCmd struct {
 	FFmpeg          *string        `name:"ffmpeg" env:"OSPREY_FFMPEG" placeholder:"PATH" help:"ffmpeg binary, by name in PATH or by path (default \"${default_ffmpeg}\")."`
 	TLSCert         *string        `name:"tls-cert" env:"OSPREY_TLS_CERT" placeholder:"FILE" help:"Certificate (PEM, with its chain) to serve HTTPS and HTTP/2 on the HTTP address; needs --tls-key. Re-read when the files change and on SIGHUP."`
 	TLSKey          *string        `name:"tls-key" env:"OSPREY_TLS_KEY" placeholder:"FILE" help:"Private key (PEM) of --tls-cert."`
+	Storage         *string        `name:"storage" env:"OSPREY_STORAGE" placeholder:"URL" help:"Where media, sources and uploads are stored: file:DIR or s3://BUCKET[/PREFIX]?endpoint=URL&region=R&path_style=true (credentials from the AWS SDK chain, e.g. AWS_ACCESS_KEY_ID); default: file:<data>/media."`
+	Catalog         *string        `name:"catalog" env:"OSPREY_CATALOG" placeholder:"URL" help:"Metadata and job queue: sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=…; default: SQLite in the data directory."`
+	Events          *string        `name:"events" env:"OSPREY_EVENTS" placeholder:"URL" help:"Events between nodes: nats://HOST:PORT (JetStream), several separated by commas; default: in-process."`
+	Roles           *string        `name:"roles" env:"OSPREY_ROLES" placeholder:"LIST" help:"Comma-separated roles of this process: ingest, origin, api, worker, or all (default \"${default_roles}\")."`
+	NodeID          *string        `name:"node-id" env:"OSPREY_NODE_ID" placeholder:"ID" help:"Name of this process in a cluster (leases, jobs, logs); default: the host name."`
+	IngestRTMPURL   *string        `name:"ingest-rtmp-url" env:"OSPREY_INGEST_RTMP_URL" placeholder:"URL" help:"Base of the RTMP ingest URLs the API hands out, e.g. rtmp://ingest.example.com:1935/live; default: the public URL's host and the --rtmp port."`
+	IngestSRTURL    *string        `name:"ingest-srt-url" env:"OSPREY_INGEST_SRT_URL" placeholder:"URL" help:"Base of the SRT ingest URLs the API hands out, e.g. srt://ingest.example.com:9000; default: the public URL's host and the --srt port."`
 	MetricsAddr     *string        `name:"metrics-addr" env:"OSPREY_METRICS_ADDR" placeholder:"ADDR" help:"Serve /metrics only on this address, without authentication; empty: /metrics on the HTTP address, behind the admin token (default \"\")."`
 }
 
@@ -82,6 +89,13 @@ func (s *serveCmd) buildConfig() (config.Config, error) {
 	set(&cfg.Security.TLSCert, s.TLSCert)
 	set(&cfg.Security.TLSKey, s.TLSKey)
 	set(&cfg.Security.MetricsAddr, s.MetricsAddr)
+	set(&cfg.Storage, s.Storage)
+	set(&cfg.Catalog, s.Catalog)
+	set(&cfg.Events, s.Events)
+	set(&cfg.Roles, s.Roles)
+	set(&cfg.NodeID, s.NodeID)
+	set(&cfg.Ingest.RTMPURL, s.IngestRTMPURL)
+	set(&cfg.Ingest.SRTURL, s.IngestSRTURL)
 	cfg.AdminToken = strings.TrimSpace(os.Getenv("OSPREY_ADMIN_TOKEN"))
 	if err := cfg.Validate(); err != nil {
 		return config.Config{}, fmt.Errorf("invalid configuration (keys as in the config file):\n  %s",

@@ -13,6 +13,15 @@ type Config struct {
 
 	AdminToken string `yaml:"-"` // OSPREY_ADMIN_TOKEN only (never in a file or a flag)
 
+	// Where state lives and which parts run here (see cluster.go). The
+	// defaults are the single-node install: a folder, SQLite and in-process
+	// events in the data folder, every role.
+	Storage string `yaml:"storage"` // --storage, OSPREY_STORAGE: file:DIR or s3://BUCKET[/PREFIX]?…; "" = file:<data>/media
+	Catalog string `yaml:"catalog"` // --catalog, OSPREY_CATALOG: sqlite:PATH or postgres://…; "" = SQLite <data>/osprey.db
+	Events  string `yaml:"events"`  // --events, OSPREY_EVENTS: nats://HOST:PORT[,…]; "" = in-process
+	Roles   string `yaml:"roles"`   // --roles, OSPREY_ROLES: comma-separated; default all four
+	NodeID  string `yaml:"node_id"` // --node-id, OSPREY_NODE_ID; "" = the host name
+
 	LogLevel  string `yaml:"log_level"`  // debug, info, warn, error; default info
 	LogFormat string `yaml:"log_format"` // text or json; default text
 

@@ -24,6 +24,7 @@ func Default() Config {
 		HTTPAddr:   ":8080",
 		RTMPAddr:   ":1935",
 		SRTAddr:    ":9000",
+		Roles:      DefaultRoles,
 		LogLevel:   "info",
 		LogFormat:  "text",
 		CORSOrigin: "*",

@@ -23,6 +23,16 @@ type Ingest struct {
 	// IdleTimeout is how long an accepted publisher may send no data before
 	// it is closed. Default 10s.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// RTMPURL and SRTURL are the bases of the ingest URLs the API hands
+	// out, for a cluster whose publishers reach the ingest nodes through
+	// a load balancer: "rtmp://ingest.example.com:1935/live" gives
+	// rtmp://ingest.example.com:1935/live/{stream_key}, and
+	// "srt://ingest.example.com:9000" gives
+	// srt://ingest.example.com:9000?streamid=publish:{stream_key}. Empty:
+	// the public URL's host (or the request's) with the rtmp and srt
+	// listen ports, as a single node does.
+	RTMPURL string `yaml:"rtmp_url"` // --ingest-rtmp-url, OSPREY_INGEST_RTMP_URL
+	SRTURL  string `yaml:"srt_url"`  // --ingest-srt-url, OSPREY_INGEST_SRT_URL
 }
 
 // Bounds enforced by Ingest.validate.

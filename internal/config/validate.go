@@ -71,6 +71,7 @@ func (c Config) Validate() error {
 		add("cors_origin", "%v", err)
 	}
 
+	errs = append(errs, c.validateCluster()...)
 	errs = append(errs, c.Live.validate(c)...)
 	errs = append(errs, c.VOD.validate(c)...)
 	errs = append(errs, c.Webhooks.validate()...)

@@ -22,6 +22,11 @@ type VOD struct {
 	// resumes, a partial file a crash left in <data>/uploads) is kept
 	// untouched before it is removed; at least 1m; default 24h.
 	UploadExpiry time.Duration `yaml:"upload_expiry"`
+	// ScratchLimit bounds the bytes of source copies a worker holds at once
+	// in <data>/tmp/sources when storage is not a local folder (ffmpeg reads
+	// a local copy of an S3 source); 0 = only free disk space limits it
+	// (a copy must leave 256 MiB free). Default 0.
+	ScratchLimit int64 `yaml:"scratch_limit"`
 }
 
 func defaultVOD() VOD {
@@ -56,6 +61,9 @@ func (v VOD) validate(c Config) []error {
 	}
 	if v.MaxSourceSize < 1 {
 		add("vod.max_source_size", "must be positive, got %d", v.MaxSourceSize)
+	}
+	if v.ScratchLimit < 0 {
+		add("vod.scratch_limit", "must not be negative, got %d", v.ScratchLimit)
 	}
 	if v.UploadExpiry < time.Minute || v.UploadExpiry > 365*24*time.Hour {
 		add("vod.upload_expiry", "must be between 1m and 8760h (a year), got %s", v.UploadExpiry)

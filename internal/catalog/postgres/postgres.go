@@ -138,3 +138,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(s.pool.Close)
 	return nil
 }
+
+// Addr names the server(s) the pool connects to, "host:port", without the
+// password, for messages and readiness probes.
+func (s *Store) Addr() string { return address(s.pool.Config().ConnConfig.Config) }
