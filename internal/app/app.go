@@ -90,6 +90,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan
 			Transcode:  transcode.Config{FFmpegPath: ffmpeg, SegmentDuration: cfg.Live.SegmentDuration},
 			Packager:   packager.Config{SegmentDuration: cfg.Live.SegmentDuration, Window: cfg.Live.Window, TimeURL: "/time"},
 			NoShedding: !cfg.Live.ShedLoad,
+			Leases:     d.leaser,
 		}, cat, store, log)
 		chans, err := cat.ListChannels(ctx)
 		if err != nil {
@@ -100,6 +101,16 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan
 			ids[i] = ch.ID
 		}
 		mgr.Recover(ctx, ids)
+	}
+	var liveView *live.Cluster
+	if has(config.RoleIngest) || has(config.RoleAPI) {
+		// The API's view of live channels on every ingest node, and this
+		// node's sessions announced to the others.
+		liveView, err = live.NewCluster(ctx, live.ClusterConfig{Local: mgr, Bus: d.bus, Leases: d.leaser, Store: store, NodeID: nodeID, Log: log})
+		if err != nil {
+			return err
+		}
+		defer liveView.Close()
 	}
 
 	front, err := openFrontDoor(ctx, cfg.Security, cfg.Security.TLSCert, cfg.Security.TLSKey, token, log, reload)
@@ -216,9 +227,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan
 
 			AllowPrivateWebhooks: cfg.Webhooks.AllowPrivateURLs,
 		}
-		if mgr != nil {
-			deps.Live = mgr
-		}
+		deps.Live = liveView
 		rd.api = api.New(deps)
 		if rd.edge == nil && cfg.Events != "" {
 			// Invalidations posted here reach the edges on the bus.

@@ -14,6 +14,7 @@ import (
 	"github.com/ospreyvideo/osprey/internal/catalog"
 	"github.com/ospreyvideo/osprey/internal/config"
 	"github.com/ospreyvideo/osprey/internal/ingest"
+	"github.com/ospreyvideo/osprey/internal/lease"
 	"github.com/ospreyvideo/osprey/internal/packager"
 	"github.com/ospreyvideo/osprey/internal/storage"
 	"github.com/ospreyvideo/osprey/internal/transcode"
@@ -43,6 +44,11 @@ type Config struct {
 	ShedLag    time.Duration
 	ShedAfter  time.Duration
 	NoShedding bool
+
+	// Leases makes a channel live on at most one ingest node of a cluster:
+	// a publication holds the lease "channel/{id}" (see LeaseName). Nil
+	// means an in-process table (one node).
+	Leases lease.Leaser
 }
 
 func (c *Config) setDefaults() {
@@ -62,7 +68,13 @@ func (c *Config) setDefaults() {
 	if c.ShedAfter == 0 {
 		c.ShedAfter = 5 * time.Second
 	}
+	if c.Leases == nil {
+		c.Leases = lease.NewLocal()
+	}
 }
+
+// LeaseName is the lease a channel's publication holds.
+func LeaseName(channelID string) string { return "channel/" + channelID }
 
 // tombstoneTTL is how long a removed channel refuses publishers. Its
 // catalog row is deleted right after Remove, and from then on its key is
@@ -82,8 +94,9 @@ type Manager struct {
 
 	mu       sync.Mutex
 	sessions map[string]*session
-	removed  map[string]time.Time // channels being or lately deleted, when: no new publisher
-	wg       sync.WaitGroup       // one per session goroutine
+	removed  map[string]time.Time   // channels being or lately deleted, when: no new publisher
+	wg       sync.WaitGroup         // one per session goroutine
+	ended    func(channelID string) // called when a session has ended (see Cluster)
 }
 
 // NewManager returns a Manager that packages into store.
@@ -110,21 +123,48 @@ func (m *Manager) Publish(ctx context.Context, req ingest.Request) (ingest.Publi
 	if err != nil {
 		return nil, fmt.Errorf("looking up stream key: %w", err)
 	}
+	if err := m.admissible(ch.ID); err != nil {
+		return nil, err
+	}
+	// The cluster-wide lease: a publisher of this channel on another
+	// ingest node holds it.
+	l, err := m.cfg.Leases.Acquire(ctx, LeaseName(ch.ID))
+	switch {
+	case errors.Is(err, lease.ErrHeld):
+		return nil, fmt.Errorf("channel %s is live on another node: %w", ch.ID, ingest.ErrBusy)
+	case err != nil:
+		return nil, fmt.Errorf("taking the lease of channel %s: %w", ch.ID, err)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.pruneTombstones()
-	if _, gone := m.removed[ch.ID]; gone {
-		return nil, ingest.ErrUnknownKey
+	if err := m.admissibleLocked(ch.ID); err != nil {
+		_ = l.Release()
+		return nil, err
 	}
-	if _, busy := m.sessions[ch.ID]; busy {
-		return nil, fmt.Errorf("channel %s: %w", ch.ID, ingest.ErrBusy)
-	}
-	s := newSession(m, ch, req)
+	s := newSession(m, ch, req, l)
 	m.sessions[ch.ID] = s
 	m.wg.Add(1)
 	go s.run()
 	s.log.Info("publisher connected")
 	return s, nil
+}
+
+// admissible tells whether the channel may take a publisher on this node.
+func (m *Manager) admissible(channelID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.admissibleLocked(channelID)
+}
+
+func (m *Manager) admissibleLocked(channelID string) error {
+	m.pruneTombstones()
+	if _, gone := m.removed[channelID]; gone {
+		return ingest.ErrUnknownKey
+	}
+	if _, busy := m.sessions[channelID]; busy {
+		return fmt.Errorf("channel %s: %w", channelID, ingest.ErrBusy)
+	}
+	return nil
 }
 
 // Status reports a channel's live state.
@@ -218,10 +258,36 @@ func Prefix(channelID string) string { return "live/" + channelID }
 // forget unregisters a session that has ended.
 func (m *Manager) forget(s *session) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.sessions[s.ch.ID] == s {
 		delete(m.sessions, s.ch.ID)
 	}
+	ended := m.ended
+	m.mu.Unlock()
+	if ended != nil {
+		ended(s.ch.ID)
+	}
+}
+
+// setEnded sets the function told of each session's end.
+func (m *Manager) setEnded(f func(channelID string)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.ended = f
+}
+
+// liveStatuses returns the status of every channel with a session here.
+func (m *Manager) liveStatuses() map[string]Status {
+	m.mu.Lock()
+	sessions := make([]*session, 0, len(m.sessions))
+	for _, s := range m.sessions {
+		sessions = append(sessions, s)
+	}
+	m.mu.Unlock()
+	out := make(map[string]Status, len(sessions))
+	for _, s := range sessions {
+		out[s.ch.ID] = s.status()
+	}
+	return out
 }
 
 // Recover ends the manifests of sessions that a crash left live (kill -9,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ospreyvideo/osprey/internal/catalog"
 	"github.com/ospreyvideo/osprey/internal/ingest"
+	"github.com/ospreyvideo/osprey/internal/lease"
 	"github.com/ospreyvideo/osprey/internal/media"
 	"github.com/ospreyvideo/osprey/internal/transcode"
 )
@@ -46,6 +47,10 @@ type session struct {
 	anchor  atomic.Int64                         // Unix ns of session time 0
 
 	out packagerOutput // the transcoder's output, into the packager
+
+	// lease makes this the channel's only publication in the cluster;
+	// run owns it (replaced when reclaimed, released when the session ends).
+	lease lease.Lease
 }
 
 // sessionView is an immutable snapshot of the session for Status.
@@ -68,14 +73,18 @@ type command struct {
 	tracks []*media.Track // cmdStart
 	cause  error          // cmdClose
 	kill   bool           // cmdStop: kill the transcoder instead of letting it drain
+	// abandon (with kill) leaves the manifests as they are: another node
+	// has taken the channel and writes them now.
+	abandon bool
 	reply  chan error     // cmdStart, buffered
 }
 
-func newSession(m *Manager, ch catalog.Channel, req ingest.Request) *session {
+func newSession(m *Manager, ch catalog.Channel, req ingest.Request, l lease.Lease) *session {
 	s := &session{
 		m:     m,
 		ch:    ch,
 		req:   req,
+		lease: l,
 		since: m.now().UTC(),
 		log:   m.log.With("channel", ch.ID, "proto", req.Protocol, "remote", req.RemoteAddr.String()),
 		cmds:  make(chan command),
@@ -150,19 +159,48 @@ func (s *session) run() {
 	defer s.m.wg.Done()
 	defer close(s.done)
 	defer s.m.forget(s)
+	defer func() { _ = s.lease.Release() }()
 	var (
 		tc     *transcode.Supervisor
 		shed   shedder
 		ticker *time.Ticker
 		tick   <-chan time.Time
+		lost   = s.lease.Lost()
+		retry  *time.Timer
+		again  <-chan time.Time
 	)
 	defer func() {
 		if ticker != nil {
 			ticker.Stop()
 		}
+		if retry != nil {
+			retry.Stop()
+		}
 	}()
 	for {
 		select {
+		case <-lost:
+			// The lease table is out of reach (PostgreSQL restarting, or
+			// this node cut off from it). The stream goes on while the
+			// lease is reclaimed; only another node's holding it ends it.
+			s.log.Warn("lost the channel's lease; reclaiming it while the stream goes on")
+			lost = nil
+			retry = time.NewTimer(leaseRetry)
+			again = retry.C
+		case <-again:
+			l, err := s.reclaim()
+			switch {
+			case err == nil:
+				s.lease, lost, again = l, l.Lost(), nil
+				s.log.Info("reclaimed the channel's lease")
+			case errors.Is(err, lease.ErrHeld):
+				s.log.Error("another node has taken the channel while its lease was lost; ending this publication")
+				s.finish(tc, command{kind: cmdStop, kill: true, abandon: true})
+				return
+			default:
+				s.log.Debug("reclaiming the channel's lease", "err", err)
+				retry.Reset(leaseRetry)
+			}
 		case c := <-s.cmds:
 			switch c.kind {
 			case cmdStart:
@@ -187,6 +225,16 @@ func (s *session) run() {
 	}
 }
 
+// leaseRetry is the pause between attempts to reclaim a lost lease.
+const leaseRetry = time.Second
+
+// reclaim takes the channel's lease again after it was lost.
+func (s *session) reclaim() (lease.Lease, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return s.m.cfg.Leases.Acquire(ctx, LeaseName(s.ch.ID))
+}
+
 // start moves the session from authorised to started.
 func (s *session) start(tracks []*media.Track) (*transcode.Supervisor, error) {
 	plan, err := transcode.NewPlan(s.m.cfg.Ladder, tracks)
@@ -208,6 +256,8 @@ func (s *session) start(tracks []*media.Track) (*transcode.Supervisor, error) {
 func (s *session) finish(tc *transcode.Supervisor, c command) {
 	s.stopped.Store(true)
 	switch {
+	case c.abandon:
+		// logged by the caller
 	case c.kind == cmdStop:
 		s.log.Warn("publication stopped by the operator", "kill", c.kill)
 	case c.cause != nil:
@@ -241,7 +291,7 @@ func (s *session) finish(tc *transcode.Supervisor, c command) {
 			}
 		}
 	}
-	if pkg := s.out.pkg.Load(); pkg != nil {
+	if pkg := s.out.pkg.Load(); pkg != nil && !c.abandon {
 		ectx, cancel := context.WithTimeout(context.Background(), s.m.cfg.EndTimeout)
 		defer cancel()
 		if err := pkg.End(ectx); err != nil {

@@ -1,6 +1,7 @@
 package live
 
 import (
+	"context"
 	"bytes"
 	"log/slog"
 	"strings"
@@ -29,7 +30,11 @@ func TestShedderStepsDownOnlyWhenPersistentlyBehind(t *testing.T) {
 	m := NewManager(Config{Ladder: testLadder}, fakeChannels{}, nil, slog.New(slog.NewTextHandler(&logs, nil)))
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	m.now = func() time.Time { return now }
-	s := newSession(m, catalog.Channel{ID: "ch_1"}, req("sk_good"))
+	l, err := m.cfg.Leases.Acquire(context.Background(), LeaseName("ch_1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSession(m, catalog.Channel{ID: "ch_1"}, req("sk_good"), l)
 	tracks := []*media.Track{{Kind: media.Video, Codec: media.H264, Width: 640, Height: 360}}
 	plan, err := transcode.NewPlan(testLadder, tracks) // 360p, 240p at ultrafast
 	if err != nil {
