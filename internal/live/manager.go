@@ -293,9 +293,20 @@ func (m *Manager) liveStatuses() map[string]Status {
 // Recover ends the manifests of sessions that a crash left live (kill -9,
 // power loss), so that viewers see those streams as ended, the last window
 // still playable. Call it at startup, before the ingest listeners start.
+//
+// In a cluster a channel may be live on another ingest node: a channel
+// whose lease is held elsewhere is left alone.
 func (m *Manager) Recover(ctx context.Context, channelIDs []string) {
 	for _, id := range channelIDs {
+		l, err := m.cfg.Leases.Acquire(ctx, LeaseName(id))
+		if err != nil {
+			if !errors.Is(err, lease.ErrHeld) {
+				m.log.Error("not ending the manifests of a channel: its lease is out of reach", "channel", id, "err", err)
+			}
+			continue
+		}
 		ok, err := packager.Recover(ctx, m.store, Prefix(id), m.cfg.Packager, m.log.With("channel", id))
+		_ = l.Release()
 		switch {
 		case err != nil:
 			// Not fatal: the channel's next session ends them too.
