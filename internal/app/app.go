@@ -184,7 +184,16 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan
 		if cfg.Origin.RequireHeader != "" {
 			requireName, requireValue, _ = config.ParseHeaderLine(cfg.Origin.RequireHeader) // validated
 		}
-		orig := origin.New(originStore(store), origin.Config{
+		originSt, oc, err := openOriginCache(ctx, cfg, store, d.bus, log)
+		if err != nil {
+			httpLn.Close()
+			return err
+		}
+		if oc != nil {
+			defer oc.close()
+			gatherers = append(gatherers, oc.gatherer())
+		}
+		orig := origin.New(originSt, origin.Config{
 			AllowOrigin:     cfg.CORSOrigin,
 			SegmentDuration: cfg.Live.SegmentDuration,
 			PublicURL:       cfg.PublicURL,
@@ -215,7 +224,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan
 	if has(config.RoleAPI) {
 		deps := api.Deps{
 			Catalog:    cat,
-			VOD:        vodStack.vod,
+			VOD:        announcingVOD{Service: vodStack.vod, bus: d.bus, log: log},
 			Intake:     vodStack.intake,
 			AdminToken: token,
 			PublicURL:  cfg.PublicURL,

@@ -74,7 +74,3 @@ func redactURLs(list string) string {
 	}
 	return strings.Join(parts, ",")
 }
-
-// originStore is the store the origin reads from: the store itself for
-// a local folder.
-func originStore(s storage.Store) storage.Store { return s }

@@ -45,6 +45,12 @@ type Origin struct {
 	// edge's origin_headers so that viewers must come through the edge (as
 	// MediaPackage does with CloudFront's CDN identifier). Default "".
 	RequireHeader string `yaml:"require_header"`
+	// CacheSize is the byte budget of the origin's read cache for media
+	// and init segments when storage is S3 (kept in unnamed files under
+	// <data>/cache/origin, i.e. in the page cache); 0 turns it off. With
+	// file storage there is no cache: the kernel's page cache does it.
+	// Default 256 MiB.
+	CacheSize int64 `yaml:"cache_size"`
 }
 
 // FFmpeg locates the transcoder binaries.

@@ -28,6 +28,7 @@ func Default() Config {
 		LogLevel:   "info",
 		LogFormat:  "text",
 		CORSOrigin: "*",
+		Origin:     Origin{CacheSize: 256 << 20},
 		Live:       defaultLive(),
 		VOD:        defaultVOD(),
 		Webhooks:   defaultWebhooks(),

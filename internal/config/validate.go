@@ -83,6 +83,9 @@ func (c Config) Validate() error {
 	for _, name := range c.ladderNames() {
 		errs = append(errs, c.Ladders[name].validate("ladders."+name)...)
 	}
+	if c.Origin.CacheSize < 0 {
+		add("origin.cache_size", "must not be negative, got %d", c.Origin.CacheSize)
+	}
 	if c.Origin.RequireHeader != "" {
 		if _, _, err := ParseHeaderLine(c.Origin.RequireHeader); err != nil {
 			add("origin.require_header", "%v", err)
