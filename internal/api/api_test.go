@@ -345,6 +345,23 @@ func TestCatalogFailureIs500(t *testing.T) {
 	wantError(t, e.do("POST", "/api/v1/channels", `{"name":"x"}`), 500, CodeInternal, "")
 }
 
+// A request that fails while the catalog is unreachable (PostgreSQL
+// restarting) answers 503 with a JSON error and Retry-After, not 500.
+func TestCatalogOutageIs503(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, []catalog.Channel{chA})
+	e.cat.failWith = errBoom
+	e.cat.pingErr = errBoom
+	for _, target := range []string{"/api/v1/channels", "/api/v1/channels/" + chA.ID} {
+		w := e.do("GET", target, "")
+		wantError(t, w, 503, CodeUnavailable, "catalog (database) is unreachable")
+		if w.Header().Get("Retry-After") == "" {
+			t.Errorf("%s: no Retry-After", target)
+		}
+	}
+	wantError(t, e.do("POST", "/api/v1/channels", `{"name":"x"}`), 503, CodeUnavailable, "")
+}
+
 func TestRouting(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -1,10 +1,12 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // Error codes in error responses.
@@ -66,6 +68,11 @@ func (a *API) handle(h handlerFunc) http.Handler {
 		if !errors.As(err, &e) {
 			a.log.Error("API request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 			e = &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error; see the server log"}
+			if a.catalogDown(r.Context()) {
+				// Most likely why it failed: say so, and that it passes.
+				w.Header().Set("Retry-After", "5")
+				e = &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "the catalog (database) is unreachable; try again shortly"}
+			}
 		}
 		writeError(w, e)
 	})
@@ -85,4 +92,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(body, '\n'))
+}
+
+// catalogPingTimeout bounds the ping that tells a failed request's cause.
+const catalogPingTimeout = time.Second
+
+// catalogDown reports whether the catalog fails a ping now: asked after a
+// request failed, so that an outage of the database (PostgreSQL
+// restarting, a network cut) answers 503 rather than 500.
+func (a *API) catalogDown(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), catalogPingTimeout)
+	defer cancel()
+	return a.deps.Catalog.Ping(ctx) != nil
 }
