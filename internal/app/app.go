@@ -101,6 +101,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan
 			ids[i] = ch.ID
 		}
 		mgr.Recover(ctx, ids)
+		defer mgr.Close() // the check that ends sessions nobody resumed
 	}
 	var liveView *live.Cluster
 	if has(config.RoleIngest) || has(config.RoleAPI) {

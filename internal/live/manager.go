@@ -49,6 +49,11 @@ type Config struct {
 	// a publication holds the lease "channel/{id}" (see LeaseName). Nil
 	// means an in-process table (one node).
 	Leases lease.Leaser
+
+	// RecoverEvery is how often an ingest node looks for sessions a crash
+	// left live whose continuation grace (Packager.ContinueGrace) has
+	// passed, and ends them (see Recover); default 10s.
+	RecoverEvery time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -70,6 +75,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Leases == nil {
 		c.Leases = lease.NewLocal()
+	}
+	if c.RecoverEvery == 0 {
+		c.RecoverEvery = 10 * time.Second
 	}
 }
 
@@ -97,6 +105,8 @@ type Manager struct {
 	removed  map[string]time.Time   // channels being or lately deleted, when: no new publisher
 	wg       sync.WaitGroup         // one per session goroutine
 	ended    func(channelID string) // called when a session has ended (see Cluster)
+
+	sweep sweeper // ends interrupted sessions nobody continued (recover.go)
 }
 
 // NewManager returns a Manager that packages into store.
@@ -240,8 +250,10 @@ func (m *Manager) pruneTombstones() {
 }
 
 // Wait blocks until every session has ended (after the ingest listeners
-// have closed their connections) or ctx is done.
+// have closed their connections) or ctx is done. The node is shutting
+// down: it first stops the periodic check Recover started (see Close).
 func (m *Manager) Wait(ctx context.Context) error {
+	m.Close()
 	done := make(chan struct{})
 	go func() { m.wg.Wait(); close(done) }()
 	select {
@@ -288,31 +300,4 @@ func (m *Manager) liveStatuses() map[string]Status {
 		out[s.ch.ID] = s.status()
 	}
 	return out
-}
-
-// Recover ends the manifests of sessions that a crash left live (kill -9,
-// power loss), so that viewers see those streams as ended, the last window
-// still playable. Call it at startup, before the ingest listeners start.
-//
-// In a cluster a channel may be live on another ingest node: a channel
-// whose lease is held elsewhere is left alone.
-func (m *Manager) Recover(ctx context.Context, channelIDs []string) {
-	for _, id := range channelIDs {
-		l, err := m.cfg.Leases.Acquire(ctx, LeaseName(id))
-		if err != nil {
-			if !errors.Is(err, lease.ErrHeld) {
-				m.log.Error("not ending the manifests of a channel: its lease is out of reach", "channel", id, "err", err)
-			}
-			continue
-		}
-		ok, err := packager.Recover(ctx, m.store, Prefix(id), m.cfg.Packager, m.log.With("channel", id))
-		_ = l.Release()
-		switch {
-		case err != nil:
-			// Not fatal: the channel's next session ends them too.
-			m.log.Error("ending the manifests of an interrupted session", "channel", id, "err", err)
-		case ok:
-			m.log.Warn("ended the manifests of a session interrupted by a crash", "channel", id)
-		}
-	}
 }

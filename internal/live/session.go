@@ -76,7 +76,7 @@ type command struct {
 	// abandon (with kill) leaves the manifests as they are: another node
 	// has taken the channel and writes them now.
 	abandon bool
-	reply  chan error     // cmdStart, buffered
+	reply   chan error // cmdStart, buffered
 }
 
 func newSession(m *Manager, ch catalog.Channel, req ingest.Request, l lease.Lease) *session {

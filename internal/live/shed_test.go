@@ -1,8 +1,8 @@
 package live
 
 import (
-	"context"
 	"bytes"
+	"context"
 	"log/slog"
 	"strings"
 	"testing"

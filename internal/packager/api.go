@@ -21,7 +21,8 @@
 //
 // Each session (NewLive to End: one publication) writes its media
 // playlists and segments in a directory of its own, s{k}, k counting the
-// channel's sessions from 1. So a session's media playlists, once they
+// channel's sessions from 1 (a session that continues one a crash
+// interrupted writes in that one's directory, see Recovery). So a session's media playlists, once they
 // carry EXT-X-ENDLIST, never change (RFC 8216 6.2.1): the next session
 // writes new ones at new URLs. Only the multivariant playlist (which has no
 // EXT-X-ENDLIST) and the MPD, the URLs viewers bookmark, move on to the
@@ -40,7 +41,8 @@
 // start); WriteUnit takes the units of every rendition, interleaved roughly
 // by DTS, from one goroutine; End flushes and turns the manifests into VoD
 // (EXT-X-ENDLIST, static MPD). Stats reports what was published. At
-// startup, Recover ends the manifests of a session the process left live.
+// startup, and again once a crashed session's continuation grace has
+// passed, Recover ends the manifests of a session a crash left live.
 //
 // Rendition.Language, Label and Default describe audio renditions, live
 // or VOD: each is an EXT-X-MEDIA entry of the group "audio" (NAME is the
@@ -103,10 +105,19 @@
 // Manifests are rendered from a view of the published window (segment
 // records, rendition descriptions, the ladder); state.json keeps the last
 // view and a live flag, set from a session's first publish until End has
-// written its ended manifests. If the process dies without End, Recover
-// (or, failing that, the channel's next NewLive) renders the ended
-// manifests from that view with the code End uses, so viewers see the
-// session end with its last window playable.
+// written its ended manifests, and when the session last published. If
+// the process dies without End (kill -9, a lost ingest node), the
+// channel's next session continues it when it starts within
+// Config.ContinueGrace (default 60 s) of that last publish with the same
+// renditions (continue.go): it takes over the session's directory and
+// window, so the media playlists and the MPD viewers keep reloading go on,
+// segment numbers (the media sequence) continue from the last published
+// one, and the first new segment carries EXT-X-DISCONTINUITY and starts a
+// new DASH Period (a new init version). Otherwise Recover (or, failing
+// that, the channel's next NewLive) renders the ended manifests from the
+// view with the code End uses, so viewers see the session end with its
+// last window playable; Recover leaves a session that may still be
+// continued live, and Interrupted tells until when.
 //
 // # VOD
 //

@@ -13,6 +13,12 @@ type Config struct {
 	// max(30s, Window*SegmentDuration).
 	DeleteGrace time.Duration
 	TimeURL     string // DASH UTCTiming http-iso URL; default "/time"
+	// ContinueGrace is how long after its last publish a session left
+	// live by a crash (kill -9, a lost ingest node) may be continued by
+	// the channel's next session, in the same folder and playlists (see
+	// continue.go); Recover leaves such a session live until then.
+	// Default 60s; negative: never continue, Recover ends at once.
+	ContinueGrace time.Duration
 
 	// Now is the wall clock used for publish times and deletion deadlines;
 	// nil means time.Now. Tests inject a fake clock.
@@ -24,6 +30,7 @@ const (
 	DefaultSegmentDuration = 2 * time.Second
 	DefaultWindow          = 6
 	DefaultTimeURL         = "/time"
+	DefaultContinueGrace   = 60 * time.Second
 	minDeleteGrace         = 30 * time.Second
 )
 
@@ -36,6 +43,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DeleteGrace <= 0 {
 		c.DeleteGrace = max(minDeleteGrace, time.Duration(c.Window)*c.SegmentDuration)
+	}
+	if c.ContinueGrace == 0 {
+		c.ContinueGrace = DefaultContinueGrace
 	}
 	if c.TimeURL == "" {
 		c.TimeURL = DefaultTimeURL

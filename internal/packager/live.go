@@ -73,6 +73,10 @@ type Live struct {
 	frozen      []frozenPlaylist
 	finalized   bool          // End wrote the ended manifests of last
 	prev        *sessionState // the previous session's, as loaded from state.json
+	// awaiting: the previous session may be continued (continue.go); the
+	// first Begin decides, by its ladder.
+	awaiting  bool
+	continued bool // this session continues the previous one
 
 	deleted int64
 }
@@ -80,15 +84,24 @@ type Live struct {
 // NewLive prepares packaging of one live session of a channel under prefix
 // (e.g. "live/ch_abc"). sessionStart is the wall-clock instant of session
 // time 0. It loads prefix+"/state.json" so that segment numbers and init
-// versions continue where the channel's previous session left them. If that
-// session was left live (the process stopped without End and Recover did
-// not run), NewLive first ends its manifests as Recover would; failing
-// that, it logs the error and goes on (End tries again if this session
-// publishes nothing, and its first publish replaces them anyway).
+// versions continue where the channel's previous session left them.
+//
+// If that session was left live (the process stopped without End) and
+// published within cfg.ContinueGrace, the first Begin decides: the same
+// renditions continue it (continue.go), another ladder ends it. If it was
+// left live longer ago, NewLive first ends its manifests as Recover would;
+// failing that, it logs the error and goes on (End tries again if this
+// session publishes nothing, and its first publish replaces them anyway).
 func NewLive(ctx context.Context, store storage.Store, prefix string, sessionStart time.Time, cfg Config, log *slog.Logger) (*Live, error) {
 	l, err := openLive(context.WithoutCancel(ctx), store, prefix, sessionStart, cfg, log)
 	if err != nil {
 		return nil, err
+	}
+	if l.continuable() {
+		l.awaiting = true
+		l.log.Info("the previous session was left live: the first ladder with its renditions continues it",
+			"dir", l.prev.Dir, "last_publish", l.prev.Published)
+		return l, nil
 	}
 	l.startSession()
 	if _, err := l.endPrevious(); err != nil {
@@ -152,6 +165,10 @@ func (l *Live) Begin(renditions []Rendition) error {
 	if err != nil {
 		return err
 	}
+	if l.awaiting {
+		l.awaiting = false
+		l.decideContinuation(renditions)
+	}
 	var flushErr error
 	if l.ep != nil {
 		flushErr = l.flushEpoch()
@@ -201,6 +218,7 @@ func (l *Live) End(ctx context.Context) error {
 		return nil
 	}
 	l.ended = true
+	l.awaiting = false // never begun: the previous session ends below
 	l.ctx = ctx
 	var errs []error
 	if l.ep != nil {

@@ -518,8 +518,9 @@ func TestCountersSurviveSessionsAndCrashes(t *testing.T) {
 		}
 	}
 
-	// Process restart: session 3 on the same store, without End of session 2.
-	clk.Advance(30 * time.Second)
+	// Process restart: session 3 on the same store, without End of session 2,
+	// too late to continue it (see TestContinue* for a continuation).
+	clk.Advance(DefaultContinueGrace + time.Second)
 	l3 := newTestLive(t, st, clk, cfg, sessionStart.Add(2*time.Minute))
 	if err := l3.Begin(ladder()); err != nil {
 		t.Fatal(err)

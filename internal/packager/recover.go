@@ -19,8 +19,14 @@ import (
 // segments stay until the channel's next session replaces them, as after
 // End.
 //
+// A session that may still be continued (it published within
+// cfg.ContinueGrace, see continue.go) is left live: the publisher
+// reconnecting, through this node or another, continues it; call Recover
+// again once the grace has passed (Interrupted tells until when).
+//
 // It reports false, and does nothing, when state.json is missing, predates
-// this record or says no session is live. Call it at startup, before any
+// this record, says no session is live or the session may still be
+// continued. Call it at startup, before any
 // NewLive for the prefix; never while a Live of the prefix is running.
 // Running it again is harmless: an error means state.json may still say
 // live (recovered tells whether the manifests were ended), and the next
@@ -29,6 +35,11 @@ func Recover(ctx context.Context, store storage.Store, prefix string, cfg Config
 	l, err := openLive(ctx, store, prefix, time.Time{}, cfg, log)
 	if err != nil {
 		return false, err
+	}
+	if l.continuable() {
+		l.log.Info("leaving an interrupted session live for its publisher to continue",
+			"dir", l.prev.Dir, "last_publish", l.prev.Published, "until", l.continueUntil())
+		return false, nil
 	}
 	return l.endPrevious()
 }

@@ -35,6 +35,12 @@ func recoverCh(t testing.TB, st *memStore, clk *fakeClock, cfg Config) bool {
 	return ok
 }
 
+// noContinue is cfg with continuation off: Recover ends at once.
+func noContinue(cfg Config) Config {
+	cfg.ContinueGrace = -1
+	return cfg
+}
+
 // beginLive starts a Live of the test ladder at sessionStart on a new
 // store, with a synthetic source of 60-frame GOPs for it.
 func beginLive(t testing.TB, cfg Config) (*memStore, *fakeClock, *Live, synth) {
@@ -219,7 +225,7 @@ func TestRecoverEqualsEnd(t *testing.T) {
 					if err := l.End(context.Background()); err != nil && st.failPut == nil {
 						t.Fatal(err)
 					}
-				} else if !recoverCh(t, st, clk, tc.cfg) {
+				} else if !recoverCh(t, st, clk, noContinue(tc.cfg)) {
 					t.Fatal("nothing recovered")
 				}
 				return st
@@ -449,6 +455,7 @@ func TestRecoverAfterCrashMidPublish(t *testing.T) {
 		t.Fatal("no crash")
 	}()
 	st.failPut = nil
+	clk.Advance(DefaultContinueGrace) // nobody continued it
 	if m := readMedia(t, st, "live/ch/s1/720p/index.m3u8"); len(m.Segments) != 4 || m.Endlist {
 		t.Fatalf("before Recover the playlist lists %d segments", len(m.Segments))
 	}

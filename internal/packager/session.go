@@ -22,6 +22,14 @@ type sessionState struct {
 	// Live is set from the session's first publish until End (or Recover)
 	// has written its ended manifests.
 	Live bool `json:"live"`
+	// Published is when the session last published: a session left live
+	// within Config.ContinueGrace of it may be continued (continue.go).
+	// Zero in state written before it existed: never continued.
+	Published time.Time `json:"published,omitzero"`
+	// Ending is set once End has started writing the ended manifests: some
+	// playlists may carry EXT-X-ENDLIST already, so the session is never
+	// continued, only ended again.
+	Ending bool `json:"ending,omitempty"`
 	// Dir is the session's directory under the prefix ("s{k}"); absent for
 	// a session of the earlier layout (renditions straight under the prefix).
 	Dir             string        `json:"dir,omitempty"`
@@ -63,7 +71,7 @@ type recordState struct {
 
 // encodeSession returns the persisted form of v.
 func encodeSession(v *view, live bool) *sessionState {
-	s := &sessionState{Live: live, Dir: v.dir, SegmentDuration: v.segDur, MaxSegment: v.maxSegDur, Frozen: v.frozen}
+	s := &sessionState{Live: live, Published: v.published, Dir: v.dir, SegmentDuration: v.segDur, MaxSegment: v.maxSegDur, Frozen: v.frozen}
 	index := map[trackRef]int{}
 	stream := func(r trackRef) uint64 {
 		i, ok := index[r]
@@ -121,7 +129,7 @@ func (s *sessionState) view() (*view, error) {
 			return nil, fmt.Errorf("invalid frozen playlist %q", f.Name)
 		}
 	}
-	v := &view{segDur: s.SegmentDuration, maxSegDur: s.MaxSegment, dir: s.Dir, frozen: s.Frozen,
+	v := &view{segDur: s.SegmentDuration, maxSegDur: s.MaxSegment, dir: s.Dir, frozen: s.Frozen, published: s.Published,
 		rends: make(map[string]*rendView, len(s.Renditions))}
 	for _, i := range s.Tracks {
 		if i < 0 || i >= len(s.Streams) {

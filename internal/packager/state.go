@@ -237,7 +237,9 @@ func (l *Live) session() *sessionState {
 	if l.last == nil {
 		return l.prev
 	}
-	return encodeSession(l.last, !l.finalized)
+	s := encodeSession(l.last, !l.finalized)
+	s.Ending = l.ended && !l.finalized
+	return s
 }
 
 // allocSegment returns a new segment number, persisting a reservation first

@@ -16,7 +16,10 @@ type Stats struct {
 	DroppedUnits      int64     // units that could not be packaged (before a keyframe, bad timestamps...)
 	StoreErrors       int64     // failed storage writes and deletes
 	PendingDeletes    int       // deletion batches waiting for their grace period
-	Renditions        []RenditionStats
+	// Continued is set once this session has taken over the playlists of
+	// one a crash left live (see NewLive).
+	Continued  bool
+	Renditions []RenditionStats
 }
 
 // RenditionStats is one rendition's measurements in this session.
@@ -38,6 +41,7 @@ func (l *Live) Stats() Stats {
 	s := Stats{
 		Epochs: l.epochs, SegmentsPublished: l.segments, LastSegment: l.lastSegment, LastPublish: l.lastPublish,
 		Discontinuities: l.discSeq, DroppedUnits: l.dropped, StoreErrors: l.storeErrors, PendingDeletes: len(l.deletes),
+		Continued: l.continued,
 	}
 	if l.ep == nil {
 		return s

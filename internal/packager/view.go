@@ -24,6 +24,8 @@ type view struct {
 	// frozen are the playlists of renditions that left the ladder during
 	// a live session (see frozen.go); never modified once taken.
 	frozen []frozenPlaylist
+	// published is when the window's last segment was published (live).
+	published time.Time
 
 	// VOD only.
 	vod  bool       // audio renditions without label or language are "Audio N"
@@ -77,6 +79,7 @@ func (l *Live) snapshot() *view {
 		rends:     make(map[string]*rendView, len(l.pubTracks)),
 		window:    slices.Clone(l.window),
 		dir:       l.dir,
+		published: l.lastPublish,
 	}
 	add := func(name string) {
 		if ri := l.rends[name]; ri != nil && v.rends[name] == nil {

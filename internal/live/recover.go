@@ -1,0 +1,170 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ospreyvideo/osprey/internal/catalog"
+	"github.com/ospreyvideo/osprey/internal/lease"
+	"github.com/ospreyvideo/osprey/internal/packager"
+)
+
+// Crash recovery. A session a crash left live (kill -9, a lost ingest
+// node: its lease lapses, no End ran) is continued by the channel's next
+// publication, on any ingest node, if that one starts within the
+// packager's ContinueGrace of the crashed session's last publish and has
+// the same renditions (packager/continue.go): same playlists, media
+// sequence going on, EXT-X-DISCONTINUITY. One nobody continues must still
+// end: Recover at startup, then every RecoverEvery, each ingest node ends
+// the sessions whose grace has passed, holding the channel's lease while
+// it does so that it never races a publication.
+
+// ChannelLister lists every channel; the catalog implements it. When the
+// Manager's Channels implements it too, the periodic check covers channels
+// created after startup; otherwise it covers those given to Recover.
+type ChannelLister interface {
+	ListChannels(ctx context.Context) ([]catalog.Channel, error)
+}
+
+// recoverTimeout bounds the writes that end one interrupted session.
+const recoverTimeout = 15 * time.Second
+
+// sweeper is the periodic check Recover starts.
+type sweeper struct {
+	mu     sync.Mutex
+	ids    []string // the channels given to Recover
+	cancel context.CancelFunc
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// Recover ends the manifests of sessions that a crash left live and that
+// can no longer be continued, so that viewers see those streams as ended,
+// the last window still playable. A session still within its continuation
+// grace is left live for its publisher to continue, here or on another
+// ingest node. Call it at startup, before the ingest listeners start.
+//
+// It then starts a periodic check (every Config.RecoverEvery, until ctx is
+// done or Close) that ends such sessions once their grace has passed and
+// no publication continued them. A channel whose lease is held elsewhere
+// (live on another node, or another node ending it) is left alone.
+func (m *Manager) Recover(ctx context.Context, channelIDs []string) {
+	for _, id := range channelIDs {
+		m.recoverChannel(ctx, id, true)
+	}
+	sw := &m.sweep
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	if sw.cancel != nil || sw.closed {
+		return
+	}
+	sw.ids = slices.Clone(channelIDs)
+	runCtx, cancel := context.WithCancel(ctx)
+	sw.cancel = cancel
+	sw.wg.Go(func() { m.sweepLoop(runCtx) })
+}
+
+// Close stops the periodic check Recover started and waits for it; it
+// does not touch sessions. Calling it again does nothing.
+func (m *Manager) Close() {
+	sw := &m.sweep
+	sw.mu.Lock()
+	sw.closed = true
+	cancel := sw.cancel
+	sw.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	sw.wg.Wait()
+}
+
+func (m *Manager) sweepLoop(ctx context.Context) {
+	t := time.NewTicker(m.cfg.RecoverEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, id := range m.channelIDs(ctx) {
+			if ctx.Err() != nil {
+				return
+			}
+			m.recoverChannel(ctx, id, false)
+		}
+	}
+}
+
+// channelIDs lists the channels the periodic check covers.
+func (m *Manager) channelIDs(ctx context.Context) []string {
+	if l, ok := m.channels.(ChannelLister); ok {
+		chans, err := l.ListChannels(ctx)
+		if err == nil {
+			ids := make([]string, len(chans))
+			for i, ch := range chans {
+				ids[i] = ch.ID
+			}
+			return ids
+		}
+		if ctx.Err() == nil {
+			m.log.Warn("listing channels to end interrupted sessions; checking those known at startup", "err", err)
+		}
+	}
+	m.sweep.mu.Lock()
+	defer m.sweep.mu.Unlock()
+	return m.sweep.ids
+}
+
+// recoverChannel ends the channel's interrupted session if there is one
+// whose grace has passed and the channel's lease is free. It reads
+// state.json first, without the lease: most channels have nothing to end.
+func (m *Manager) recoverChannel(ctx context.Context, id string, startup bool) {
+	m.mu.Lock()
+	_, here := m.sessions[id]
+	_, gone := m.removed[id]
+	m.mu.Unlock()
+	if here || gone {
+		return
+	}
+	log := m.log.With("channel", id)
+	in, err := packager.Interrupted(ctx, m.store, Prefix(id), m.cfg.Packager)
+	switch {
+	case err != nil:
+		if ctx.Err() == nil {
+			log.Error("reading the state of a channel's last session", "err", err)
+		}
+		return
+	case !in.Live:
+		return
+	case m.now().Before(in.ContinueUntil):
+		if startup {
+			log.Warn("a session interrupted by a crash stays live for its publisher to continue",
+				"last_publish", in.LastPublish, "until", in.ContinueUntil)
+		}
+		return
+	}
+	l, err := m.cfg.Leases.Acquire(ctx, LeaseName(id))
+	if err != nil {
+		if !errors.Is(err, lease.ErrHeld) && ctx.Err() == nil {
+			log.Error("not ending the manifests of a channel: its lease is out of reach", "err", err)
+		}
+		return
+	}
+	// Once begun, the writes are not cut short by shutdown: a half-ended
+	// session would have to wait for the next check.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recoverTimeout)
+	ok, err := packager.Recover(rctx, m.store, Prefix(id), m.cfg.Packager, log)
+	cancel()
+	_ = l.Release()
+	switch {
+	case err != nil:
+		// Not fatal: the next check, or the channel's next session, ends them.
+		log.Error("ending the manifests of an interrupted session", "err", err)
+	case ok:
+		log.Warn("ended the manifests of a session interrupted by a crash", "last_publish", in.LastPublish)
+	}
+}
