@@ -88,7 +88,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan
 		mgr = live.NewManager(live.Config{
 			Ladder:     ladder.WithDefaults(),
 			Transcode:  transcode.Config{FFmpegPath: ffmpeg, SegmentDuration: cfg.Live.SegmentDuration},
-			Packager:   packager.Config{SegmentDuration: cfg.Live.SegmentDuration, Window: cfg.Live.Window, TimeURL: "/time"},
+			Packager:   packager.Config{SegmentDuration: cfg.Live.SegmentDuration, Window: cfg.Live.Window, TimeURL: "/time", ContinueGrace: continueGrace(cfg.Live.ContinueGrace)},
 			NoShedding: !cfg.Live.ShedLoad,
 			Leases:     d.leaser,
 		}, cat, store, log)
@@ -178,7 +178,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan
 		srtListen = srtAddr
 	}
 
-	rd := routeDeps{health: health.New(d.checks, httpguard.NewBearer(token).Authorized, log)}
+	rd := routeDeps{health: health.New(d.readiness(cfg), httpguard.NewBearer(token).Authorized, log)}
 	var gatherers []prometheus.Gatherer
 	if has(config.RoleOrigin) {
 		requireName, requireValue := "", ""

@@ -6,6 +6,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/ospreyvideo/osprey/internal/config"
 	"github.com/ospreyvideo/osprey/internal/storage"
@@ -73,4 +74,13 @@ func redactURLs(list string) string {
 		}
 	}
 	return strings.Join(parts, ",")
+}
+
+// continueGrace maps live.continue_grace onto the packager's setting, where
+// 0 means the default and a negative value turns continuation off.
+func continueGrace(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

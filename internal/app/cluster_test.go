@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ospreyvideo/osprey/internal/config"
+	"github.com/ospreyvideo/osprey/internal/health"
 )
 
 func TestCheckTopology(t *testing.T) {
@@ -50,5 +51,33 @@ func TestResolveNodeID(t *testing.T) {
 	cfg.NodeID = id
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("the host name's node id %q does not validate: %v", id, err)
+	}
+}
+
+// Readiness asks only for what the node's roles need: an origin keeps
+// serving media from storage while the catalog or NATS is down.
+func TestReadinessPerRole(t *testing.T) {
+	d := &deps{checks: []roleCheck{
+		{health.Check{Name: "storage"}, config.AllRoles},
+		{health.Check{Name: "catalog"}, catalogRoles},
+		{health.Check{Name: "events"}, eventsRoles},
+	}}
+	tests := map[string]string{
+		"origin":                   "storage",
+		"worker":                   "storage catalog",
+		"ingest":                   "storage catalog events",
+		"origin,api":               "storage catalog events",
+		"ingest,origin,api,worker": "storage catalog events",
+	}
+	for roles, want := range tests {
+		cfg := config.Default()
+		cfg.Roles = roles
+		var names []string
+		for _, c := range d.readiness(cfg) {
+			names = append(names, c.Name)
+		}
+		if got := strings.Join(names, " "); got != want {
+			t.Errorf("roles %s: checks %q, want %q", roles, got, want)
+		}
 	}
 }

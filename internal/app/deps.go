@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/ospreyvideo/osprey/internal/catalog"
 	"github.com/ospreyvideo/osprey/internal/catalog/postgres"
@@ -36,8 +37,9 @@ type deps struct {
 	// sqliteCat and pgCat: exactly one is set, for the job queue.
 	sqliteCat *sqlite.Store
 	pgCat     *postgres.Store
-	// checks are the readiness probes of this node's dependencies.
-	checks  []health.Check
+	// checks are the readiness probes of the dependencies, each with the
+	// roles that need it (see readiness).
+	checks  []roleCheck
 	closers []func() error
 }
 
@@ -72,7 +74,7 @@ func openDeps(ctx context.Context, cfg config.Config, nodeID string, log *slog.L
 		Ping(context.Context) error
 		Where() string
 	}); ok {
-		d.checks = append(d.checks, health.Check{Name: "storage", Addr: p.Where(), Ping: p.Ping})
+		d.checks = append(d.checks, roleCheck{health.Check{Name: "storage", Addr: p.Where(), Ping: p.Ping}, config.AllRoles})
 	}
 
 	// Catalog.
@@ -84,7 +86,7 @@ func openDeps(ctx context.Context, cfg config.Config, nodeID string, log *slog.L
 		}
 		d.pgCat, d.cat = pg, pg
 		d.closers = append(d.closers, pg.Close)
-		d.checks = append(d.checks, health.Check{Name: "catalog", Addr: "PostgreSQL at " + pg.Addr(), Ping: pg.Ping})
+		d.checks = append(d.checks, roleCheck{health.Check{Name: "catalog", Addr: "PostgreSQL at " + pg.Addr(), Ping: pg.Ping}, catalogRoles})
 		l, err := leasepg.New(ctx, pg.Pool(), nodeID, log)
 		if err != nil {
 			return nil, depError("catalog", "PostgreSQL at "+pg.Addr(), fmt.Errorf("opening leases: %w", err))
@@ -103,7 +105,7 @@ func openDeps(ctx context.Context, cfg config.Config, nodeID string, log *slog.L
 		}
 		d.sqliteCat, d.cat = sq, sq
 		d.closers = append(d.closers, sq.Close)
-		d.checks = append(d.checks, health.Check{Name: "catalog", Addr: "SQLite " + path, Ping: sq.Ping})
+		d.checks = append(d.checks, roleCheck{health.Check{Name: "catalog", Addr: "SQLite " + path, Ping: sq.Ping}, catalogRoles})
 		d.leaser = lease.NewLocal()
 	}
 	// Leases close before the catalog's pool they stand on.
@@ -121,9 +123,37 @@ func openDeps(ctx context.Context, cfg config.Config, nodeID string, log *slog.L
 		}
 		d.bus = b
 		d.closers = append(d.closers, b.Close)
-		d.checks = append(d.checks, health.Check{Name: "events", Addr: "NATS at " + redactURLs(cfg.Events), Ping: b.Ping})
+		d.checks = append(d.checks, roleCheck{health.Check{Name: "events", Addr: "NATS at " + redactURLs(cfg.Events), Ping: b.Ping}, eventsRoles})
 	}
 	return d, nil
+}
+
+// roleCheck is a readiness check and the roles that need its dependency.
+type roleCheck struct {
+	check health.Check
+	roles []string
+}
+
+// Which roles need which dependency to serve. Storage: every role. The
+// catalog: ingest (stream keys), api, worker; not origin, which serves
+// media from storage alone. Events: ingest (deletions and disconnects
+// asked on other nodes must reach its publishers) and api (its actions
+// must reach the other nodes); an origin or a worker serves on without
+// them, so a NATS outage does not take them out of rotation.
+var (
+	catalogRoles = []string{config.RoleIngest, config.RoleAPI, config.RoleWorker}
+	eventsRoles  = []string{config.RoleIngest, config.RoleAPI}
+)
+
+// readiness returns the checks this node's roles need.
+func (d *deps) readiness(cfg config.Config) []health.Check {
+	var out []health.Check
+	for _, rc := range d.checks {
+		if slices.ContainsFunc(rc.roles, cfg.HasRole) {
+			out = append(out, rc.check)
+		}
+	}
+	return out
 }
 
 // openQueue opens the job queue on the catalog's database.

@@ -15,6 +15,13 @@ type Live struct {
 	// rung dropped, then a faster x264 preset, then half the frame rate).
 	// Default true.
 	ShedLoad bool `yaml:"shed_load"`
+	// ContinueGrace: a publisher that comes back within this time of its
+	// session's last segment, after the ingest process died (kill -9, a
+	// lost node), continues the same playlists after a discontinuity, on
+	// any ingest node; a session nobody resumes is ended (EXT-X-ENDLIST)
+	// after it. 0 ends such sessions at once and never continues them.
+	// Default 60s.
+	ContinueGrace time.Duration `yaml:"continue_grace"`
 }
 
 func defaultLive() Live {
@@ -23,6 +30,7 @@ func defaultLive() Live {
 		Window:          6,
 		Ladder:          LadderDefault,
 		ShedLoad:        true,
+		ContinueGrace:   60 * time.Second,
 	}
 }
 
@@ -37,6 +45,9 @@ func (l Live) validate(c Config) []error {
 	}
 	if l.Window < MinWindow {
 		add("live.window", "must be at least %d, got %d", MinWindow, l.Window)
+	}
+	if l.ContinueGrace < 0 || l.ContinueGrace > time.Hour {
+		add("live.continue_grace", "must be between 0s and 1h, got %s", l.ContinueGrace)
 	}
 	if _, ok := c.Ladders[l.Ladder]; !ok {
 		add("live.ladder", "no ladder named %q (have %s)", l.Ladder, c.ladderList())

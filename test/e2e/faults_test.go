@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bluenviron/gohlslib/v2/pkg/playlist"
 )
 
 // mediaFiles lists what osprey has stored for a channel.
@@ -205,13 +207,11 @@ func TestTranscoderKilledMidStream(t *testing.T) {
 	})
 }
 
-// kill -9 of osprey while a channel is live: after a restart on the same data
-// folder the stream shows as ended (ENDLIST, static MPD), every listed
-// segment is there, and the channel takes a new publisher whose segments
-// never reuse a number.
-func TestOspreyKilledMidStream(t *testing.T) {
-	dir := t.TempDir()
-	s := startOspreyIn(t, dir)
+// killMidStream starts osprey on dir, publishes to a new channel until
+// three segments are listed, kills osprey with -9 and stops the publisher.
+func killMidStream(t *testing.T, dir string, extraArgs ...string) channel {
+	t.Helper()
+	s := startOspreyIn(t, dir, extraArgs...)
 	ch := s.createChannel("osprey killed")
 	pub := publish(t, rtmpURL(ch), "flv", "640x360", 60)
 	waitLive(t, s, ch)
@@ -226,8 +226,73 @@ func TestOspreyKilledMidStream(t *testing.T) {
 	<-s.exited
 	pub.cancel()
 	_ = pub.wait(t, 10*time.Second)
+	return ch
+}
+
+// Osprey killed with -9 mid-stream and restarted: the playlists stay live
+// for the continuation grace (live.continue_grace), and the publisher that
+// comes back continues them: the same media playlist, its segments still
+// listed under their sequence numbers, then a discontinuity and new ones.
+func TestOspreyKilledMidStream(t *testing.T) {
+	dir := t.TempDir()
+	ch := killMidStream(t, dir)
 
 	s2 := startOspreyIn(t, dir)
+	base := s2.httpBase + "/live/" + ch.ID + "/"
+	u := renditionURL(t, base+"index.m3u8", "360p")
+	m, _ := mediaPlaylist(t, u)
+	if m.Endlist {
+		t.Fatalf("the playlist ended at the restart, within the continuation grace")
+	}
+	for _, seg := range m.Segments {
+		if code, _ := get(t, resolve(t, u, seg.URI)); code != 200 {
+			t.Errorf("%s: HTTP %d", seg.URI, code)
+		}
+	}
+	seqOf := map[string]int{}
+	for i, seg := range m.Segments {
+		seqOf[seg.URI] = m.MediaSequence + i
+	}
+	last := m.MediaSequence + len(m.Segments)
+
+	ch2 := s2.getChannel(ch.ID)
+	pub2 := publish(t, rtmpURL(ch2), "flv", "640x360", 8)
+	var m2 *playlist.Media
+	waitFor(t, 30*time.Second, "the playlist to go on", func() bool {
+		if renditionURL(t, base+"index.m3u8", "360p") != u {
+			t.Fatalf("the multivariant playlist moved to another media playlist: a new session, not a continuation")
+		}
+		m2, _ = mediaPlaylist(t, u)
+		return m2.MediaSequence+len(m2.Segments) > last+1
+	})
+	discontinuity := false
+	for i, seg := range m2.Segments {
+		if seq, ok := seqOf[seg.URI]; ok && seq != m2.MediaSequence+i {
+			t.Errorf("segment %s moved from sequence %d to %d", seg.URI, seq, m2.MediaSequence+i)
+		}
+		discontinuity = discontinuity || seg.Discontinuity
+	}
+	if !discontinuity && m2.MediaSequence < last {
+		t.Errorf("no EXT-X-DISCONTINUITY between the sessions")
+	}
+	if m2.Endlist {
+		t.Errorf("the continued playlist has ended while the publisher sends")
+	}
+	_ = pub2.wait(t, 30*time.Second)
+}
+
+// With live.continue_grace 0, a restart after kill -9 ends the playlists
+// at once (the last window stays playable), and the next publication
+// starts new playlists, its sequence numbers after the old ones.
+func TestOspreyKilledMidStreamWithoutGrace(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(t.TempDir(), "osprey.yaml")
+	if err := os.WriteFile(conf, []byte("live:\n  continue_grace: 0s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ch := killMidStream(t, dir, "--config", conf)
+
+	s2 := startOspreyIn(t, dir, "--config", conf)
 	base := s2.httpBase + "/live/" + ch.ID + "/"
 	u := renditionURL(t, base+"index.m3u8", "360p")
 	m, _ := mediaPlaylist(t, u)
