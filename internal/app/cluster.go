@@ -69,7 +69,10 @@ func eventsKind(cfg config.Config) string {
 func redactURLs(list string) string {
 	parts := strings.Split(list, ",")
 	for i, p := range parts {
-		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+		switch u, err := url.Parse(strings.TrimSpace(p)); {
+		case err != nil:
+			parts[i] = "(invalid URL)"
+		case u.User != nil:
 			parts[i] = u.Redacted()
 		}
 	}

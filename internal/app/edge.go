@@ -8,10 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/api"
@@ -93,7 +91,7 @@ func RunEdge(ctx context.Context, cfg config.Edge, adminToken string, log *slog.
 	st := e.CacheStats()
 	log.Info("osprey edge is serving", "http", ln.Addr().String(), "scheme", front.scheme(), "metrics", metricsAddr, "origins", cfg.Origins,
 		"cache_memory", config.ByteSize(st.MemoryLimit).String(), "cache_disk", config.ByteSize(st.DiskLimit).String(),
-		"cached_objects", st.DiskObjects, "data", cfg.DataDir, "events", redactedEvents(cfg.Events), "node", nodeID)
+		"cached_objects", st.DiskObjects, "data", cfg.DataDir, "events", redactURLs(cfg.Events), "node", nodeID)
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down")
@@ -131,21 +129,8 @@ func openEdgeBus(ctx context.Context, cfg config.Edge, log *slog.Logger) (*natsb
 	return bus, nodeID, nil
 }
 
-// redactedEvents hides passwords in the events URL for the log.
-func redactedEvents(s string) string {
-	parts := strings.Split(s, ",")
-	for i, p := range parts {
-		if u, err := url.Parse(strings.TrimSpace(p)); err == nil {
-			parts[i] = u.Redacted()
-		} else {
-			parts[i] = "(invalid URL)"
-		}
-	}
-	return strings.Join(parts, ",")
-}
-
 // edgeRoutes puts the front door's rules on the edge's own endpoints:
-// /metrics as metrics says, and /healthz minimal ({"status":"ok"}) unless
+// /metrics as metrics says, /readyz its own (ok while it runs), and /healthz minimal ({"status":"ok"}) unless
 // the admin token comes with it (the edge's report names its origins and
 // cache sizes). Everything else goes to the edge.
 func edgeRoutes(e http.Handler, metrics http.Handler, admin httpguard.Bearer) http.Handler {
@@ -153,6 +138,13 @@ func edgeRoutes(e http.Handler, metrics http.Handler, admin httpguard.Bearer) ht
 		switch r.URL.Path {
 		case "/metrics":
 			metrics.ServeHTTP(w, r)
+		case "/readyz":
+			// An edge serves from its cache and its origins whatever its
+			// event bus does (invalidations wait for NATS); never the
+			// origin's own readiness.
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Header().Set("Cache-Control", "no-store")
+			_, _ = w.Write([]byte("ok\n"))
 		case "/healthz":
 			if admin.Authorized(r) {
 				e.ServeHTTP(w, r)

@@ -146,6 +146,12 @@ func TestEdgeRoutesHealth(t *testing.T) {
 	if !strings.Contains(w.Body.String(), "origins") {
 		t.Errorf("healthz with the admin token: %s", w.Body)
 	}
+	// /readyz is the edge's own, never passed on to an origin.
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/readyz", nil))
+	if w.Code != 200 || w.Body.String() != "ok\n" {
+		t.Errorf("readyz: %d %q", w.Code, w.Body)
+	}
 }
 
 // writeTestCert writes a self-signed certificate with the serial number.

@@ -98,7 +98,7 @@ func isUpload(r *http.Request) bool {
 func edgeClass(r *http.Request) httpguard.Class {
 	p := r.URL.Path
 	switch {
-	case p == "/healthz":
+	case p == "/healthz" || p == "/readyz":
 		return httpguard.ClassOpen
 	case p == "/metrics":
 		return httpguard.ClassMetrics
