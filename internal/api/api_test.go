@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -514,5 +515,17 @@ func TestOverHTTP(t *testing.T) {
 	}
 	if want := srv.URL + "/live/" + ch.ID + "/index.m3u8"; ch.Playback.HLS != want {
 		t.Errorf("hls = %q, want %q", ch.Playback.HLS, want)
+	}
+}
+
+// Deleting a channel live on an ingest node the events bus cannot reach
+// answers 503 and keeps the channel.
+func TestDeleteWithIngestNodeUnreachableIs503(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, []catalog.Channel{chA})
+	e.live.removeErr = fmt.Errorf("telling the ingest nodes: %w: nats: connection closed", live.ErrNodesUnreachable)
+	wantError(t, e.do("DELETE", "/api/v1/channels/"+chA.ID, ""), 503, CodeUnavailable, "cannot be reached")
+	if _, ok := e.cat.get(chA.ID); !ok {
+		t.Fatal("the channel was deleted although its publisher could not be stopped")
 	}
 }

@@ -2,8 +2,11 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/ospreyvideo/osprey/internal/live"
 )
 
 // LiveDisconnecter is what the API needs from a live manager that can cut
@@ -77,8 +80,21 @@ func (a *API) disconnect(r *http.Request, id string) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), removeTimeout)
 	defer cancel()
 	if err := d.Disconnect(ctx, id); err != nil {
+		if e := unreachableNode(err); e != nil {
+			return e
+		}
 		return fmt.Errorf("disconnecting the publisher of channel %s: %w", id, err)
 	}
 	a.log.Info("publisher disconnect done", "channel", id)
 	return nil
+}
+
+// unreachableNode is the 503 for an action that could not reach the ingest
+// node a channel is live on, or nil for other errors.
+func unreachableNode(err error) *Error {
+	if !errors.Is(err, live.ErrNodesUnreachable) {
+		return nil
+	}
+	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+		Message: "the channel is live on another ingest node, which cannot be reached now (events bus down); try again shortly"}
 }

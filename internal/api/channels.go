@@ -80,6 +80,9 @@ func (a *API) deleteChannel(w http.ResponseWriter, r *http.Request) error {
 	defer cancel()
 	if a.deps.Live != nil {
 		if err := a.deps.Live.Remove(ctx, id); err != nil {
+			if e := unreachableNode(err); e != nil {
+				return e
+			}
 			return fmt.Errorf("removing live session and media of channel %s: %w", id, err)
 		}
 	}

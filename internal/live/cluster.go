@@ -29,6 +29,10 @@ const (
 	actionDelete     = "delete"     // the channel is being deleted
 )
 
+// ErrNodesUnreachable is wrapped by Remove and Disconnect when the channel
+// is live on another node and the events bus cannot reach it (NATS down).
+var ErrNodesUnreachable = errors.New("live: the ingest node of the channel cannot be reached (events bus down)")
+
 type controlEvent struct {
 	Node   string `json:"node"`
 	Action string `json:"action"`
@@ -176,7 +180,7 @@ func (c *Cluster) command(ctx context.Context, channelID, action string) error {
 	}
 	data, _ := json.Marshal(controlEvent{Node: c.node, Action: action})
 	if err := c.bus.Publish(ctx, events.ChannelKey(channelID), data); err != nil {
-		return fmt.Errorf("telling the ingest nodes to %s channel %s: %w", action, channelID, err)
+		return fmt.Errorf("telling the ingest nodes to %s channel %s: %w: %w", action, channelID, ErrNodesUnreachable, err)
 	}
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()

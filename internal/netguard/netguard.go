@@ -74,7 +74,14 @@ func (g Guard) CheckHost(host, port string) error {
 	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
 		return &BlockedError{Host: host, Reason: "this machine (a loopback name)"}
 	}
-	ip, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	// Only a matched pair of brackets is IPv6 literal syntax: trimming
+	// any bracket turned "::%[" (the unspecified address, zone "[") into
+	// "::%", which does not parse, and so passed it as a name.
+	lit := host
+	if strings.HasPrefix(lit, "[") && strings.HasSuffix(lit, "]") {
+		lit = lit[1 : len(lit)-1]
+	}
+	ip, err := netip.ParseAddr(lit)
 	if err != nil {
 		return nil // a name: checked when dialled
 	}
