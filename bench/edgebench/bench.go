@@ -10,6 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/ospreyvideo/osprey/bench/internal/benchkit"
+	"github.com/ospreyvideo/osprey/bench/internal/wrk"
 )
 
 // bench holds a run's settings, working sets and results.
@@ -64,7 +67,7 @@ func newBench(o opts, work string, org *origin) (*bench, error) {
 		{name: "playlists", prefix: "/live/", size: playlistSize, paths: pls},
 	}
 	for i := range b.sets {
-		s, err := writeWrkScript(work, b.sets[i].name, b.sets[i].paths)
+		s, err := wrk.WriteScript(work, b.sets[i].name, b.sets[i].paths)
 		if err != nil {
 			return nil, err
 		}
@@ -101,13 +104,13 @@ func (b *bench) measure(name string, roundNo int) (*serverRound, error) {
 	res := &serverRound{}
 	for _, set := range b.sets {
 		before := b.origin.requestsUnder(set.prefix)
-		cpu0, busy0 := s.cpu(), machineBusy()
-		w, err := runWrk(wrkArgs(b.o, b.o.duration, set.script, s.Base))
+		cpu0, busy0 := s.cpu(), benchkit.MachineBusy()
+		w, err := wrk.Run(wrkArgs(b.o, b.o.duration, set.script, s.Base))
 		if err != nil {
 			return nil, err
 		}
 		run := hitRun{wrkResult: w, cpu: s.cpu() - cpu0, originReqs: b.origin.requestsUnder(set.prefix) - before}
-		run.others = max(0, machineBusy()-busy0-run.cpu-w.CPU)
+		run.others = max(0, benchkit.MachineBusy()-busy0-run.cpu-w.CPU)
 		if b.o.verbose {
 			log.Printf("%s %s:\n%s", name, set.name, w.Output)
 		}
@@ -169,7 +172,7 @@ func (b *bench) warm(s *server) error {
 		return nil
 	}
 	for _, set := range b.sets {
-		if _, err := runWrk(wrkArgs(b.o, b.o.warmup, set.script, s.Base)); err != nil {
+		if _, err := wrk.Run(wrkArgs(b.o, b.o.warmup, set.script, s.Base)); err != nil {
 			return fmt.Errorf("warm-up: %w", err)
 		}
 	}

@@ -11,40 +11,6 @@ import (
 	"time"
 )
 
-func TestParseWrk(t *testing.T) {
-	t.Parallel()
-	const ok = "Running 10s test @ http://127.0.0.1:1\n  Latency Distribution\n     99%   5.00ms\n" +
-		"EDGEBENCH requests=20000 duration_us=10000000 bytes=123 p50_us=1500 p90_us=3000 p99_us=5000 max_us=9000 connect=1 read=2 write=0 status=3 timeout=4\n"
-	tests := []struct {
-		name    string
-		out     string
-		wantErr bool
-		rps     float64
-		p99     time.Duration
-		errors  int64
-	}{
-		{name: "summary", out: ok, rps: 2000, p99: 5 * time.Millisecond, errors: 10},
-		{name: "no summary line", out: "Running 10s test\n", wantErr: true},
-		{name: "no requests", out: "EDGEBENCH requests=0 duration_us=10000000\n", wantErr: true},
-		{name: "bad number", out: "EDGEBENCH requests=x\n", wantErr: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			r, err := parseWrk(tt.out)
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
-			}
-			if err != nil {
-				return
-			}
-			if r.RPS() != tt.rps || r.P99 != tt.p99 || r.Errors != tt.errors || r.P50 != 1500*time.Microsecond {
-				t.Errorf("got %.0f req/s, p50 %s, p99 %s, %d errors; want %.0f, 1.5ms, %s, %d", r.RPS(), r.P50, r.P99, r.Errors, tt.rps, tt.p99, tt.errors)
-			}
-		})
-	}
-}
-
 func TestOriginServesAndCounts(t *testing.T) {
 	t.Parallel()
 	o, err := startOrigin(10 * time.Millisecond)

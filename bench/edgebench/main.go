@@ -142,7 +142,7 @@ func main() {
 }
 
 func run(o opts) error {
-	if err := ensureTools(); err != nil {
+	if err := benchkit.EnsureTools("nginx", "wrk"); err != nil {
 		return err
 	}
 	work, err := os.MkdirTemp("", "edgebench-")

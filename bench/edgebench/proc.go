@@ -1,11 +1,8 @@
 package main
 
 import (
-	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/ospreyvideo/osprey/bench/internal/benchkit"
 )
@@ -25,24 +22,4 @@ func childPIDs(pid int) []int {
 		}
 	}
 	return kids
-}
-
-// machineBusy is the CPU time all processors have spent busy (not idle,
-// not waiting for I/O) since boot, from /proc/stat.
-func machineBusy() time.Duration {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
-	var busy int64
-	for i, s := range f[1:] {
-		if i == 3 || i == 4 || i >= 8 { // idle, iowait; guest times are in user already
-			continue
-		}
-		v, _ := strconv.ParseInt(s, 10, 64)
-		busy += v
-	}
-	return time.Duration(busy) * time.Second / 100 // USER_HZ
 }

@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+
+	"github.com/ospreyvideo/osprey/bench/internal/wrk"
 )
 
 // profileEdges records, with perf, where each edge spends its CPU under
@@ -56,7 +58,7 @@ func (b *bench) profileOne(name string) error {
 		if err := perf.Start(); err != nil {
 			return fmt.Errorf("starting perf: %w", err)
 		}
-		w, err := runWrk(wrkArgs(b.o, b.o.duration, set.script, s.Base))
+		w, err := wrk.Run(wrkArgs(b.o, b.o.duration, set.script, s.Base))
 		if perr := perf.Wait(); perr != nil && err == nil {
 			err = fmt.Errorf("perf record: %w", perr)
 		}

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"runtime"
 	"slices"
 	"strings"
@@ -17,8 +15,7 @@ import (
 // report prints the results as Markdown.
 func (b *bench) report(w io.Writer) {
 	o := b.o
-	fmt.Fprintf(w, "\n## edgebench, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
-	fmt.Fprintf(w, "Machine: %s. %s, %s, %s.\n\n", machine(), toolVersion("nginx", "-v"), toolVersion("wrk", "-v"), runtime.Version())
+	benchkit.ReportHead(w, "edgebench", benchkit.ToolVersion("nginx", "-v"), benchkit.ToolVersion("wrk", "-v"))
 	fmt.Fprintf(w, "Load: `wrk -t%d -c%d -d%s --latency` on loopback with a Lua script walking %d paths round-robin "+
 		"(each thread starting elsewhere in the list), after a %s warm-up per working set; "+
 		"osprey with GOMAXPROCS=%d, nginx with worker_processes %d; one edge running at a time, the order alternating by round. "+
@@ -201,43 +198,4 @@ func (b *bench) commands(w io.Writer) {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "</details>")
 	}
-}
-
-// machine describes the CPU, memory and kernel.
-func machine() string {
-	model, mem := "unknown CPU", ""
-	if f, err := os.Open("/proc/cpuinfo"); err == nil {
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-				model = strings.TrimSpace(v)
-				break
-			}
-		}
-		f.Close()
-	}
-	if f, err := os.Open("/proc/meminfo"); err == nil {
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			var kb int64
-			if _, err := fmt.Sscanf(sc.Text(), "MemTotal: %d kB", &kb); err == nil {
-				mem = fmt.Sprintf(", %.0f GiB", float64(kb)/(1<<20))
-				break
-			}
-		}
-		f.Close()
-	}
-	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
-	return fmt.Sprintf("%d × %s%s, Linux %s", runtime.NumCPU(), model, mem, strings.TrimSpace(string(kernel)))
-}
-
-// toolVersion is the first line a tool prints about its version.
-func toolVersion(name string, args ...string) string {
-	out, _ := exec.Command(name, args...).CombinedOutput() // wrk -v exits 1
-	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
-	line = strings.TrimPrefix(line, "nginx version: ")
-	if i := strings.Index(line, " ["); i > 0 { // wrk's build details
-		line = line[:i]
-	}
-	return line
 }

@@ -17,6 +17,18 @@ import (
 func (b *bench) latency() {
 	s := startServer(b.osprey, filepath.Join(b.work, "latency"))
 	defer s.stop()
+	first, last := b.measureLatency(s)
+	fmt.Printf("\n### Ingest-to-playlist latency (720p rung, %d segments of 2 s)\n\n", len(first))
+	fmt.Println("| frame | median | p95 | max |")
+	fmt.Println("| --- | --- | --- | --- |")
+	fmt.Printf("| last frame of a segment | %s | %s | %s |\n", secs(percentile(last, .5)), secs(percentile(last, .95)), secs(percentile(last, 1)))
+	fmt.Printf("| first frame of a segment | %s | %s | %s |\n", secs(percentile(first, .5)), secs(percentile(first, .95)), secs(percentile(first, 1)))
+}
+
+// measureLatency publishes the source to a new channel of s and returns,
+// for each segment but the first and the last, how long its first and its
+// last frame waited until the segment was listed.
+func (b *bench) measureLatency(s *server) (first, last []time.Duration) {
 	ch := s.createChannel("latency")
 	pub := publish(b.source, ch.Ingest.RTMP)
 	url := "" // the 720p media playlist, once the multivariant playlist names it
@@ -71,7 +83,9 @@ loop:
 	s.waitIdle(ch.ID)
 	// The first listed segment was there before polling caught up, and the
 	// last one is cut short by the end of the stream: leave both out.
-	var first, last []time.Duration
+	if len(order) < 3 {
+		log.Fatalf("only %d segments were listed", len(order))
+	}
 	for _, name := range order[1 : len(order)-1] {
 		sg := segs[name]
 		first = append(first, sg.listed.Sub(sg.pdt))
@@ -81,11 +95,7 @@ loop:
 				name, sg.listed.Format("15:04:05.000"), sg.pdt.Format("15:04:05.000"), sg.dur, sg.listed.Sub(sg.pdt.Add(sg.dur)).Round(time.Millisecond))
 		}
 	}
-	fmt.Printf("\n### Ingest-to-playlist latency (720p rung, %d segments of 2 s)\n\n", len(first))
-	fmt.Println("| frame | median | p95 | max |")
-	fmt.Println("| --- | --- | --- | --- |")
-	fmt.Printf("| last frame of a segment | %s | %s | %s |\n", secs(percentile(last, .5)), secs(percentile(last, .95)), secs(percentile(last, 1)))
-	fmt.Printf("| first frame of a segment | %s | %s | %s |\n", secs(percentile(first, .5)), secs(percentile(first, .95)), secs(percentile(first, 1)))
+	return first, last
 }
 
 // renditionURL returns the URL of the named rendition's media playlist as

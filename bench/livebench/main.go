@@ -7,12 +7,14 @@
 //   - cpu: CPU-seconds per second of 720p30 input for the default ladder,
 //     Osprey in total (Go process + its ffmpeg) against one plain ffmpeg
 //     command producing the same ladder as HLS with the same encoder settings;
+//   - latency-storage: the same latency with S3 storage (versitygw on
+//     loopback) against file storage, alternating over -rounds;
 //   - memory: resident memory of the osprey process per live channel,
 //     ffmpeg excluded.
 //
 // Usage (from the repository root):
 //
-//	go run ./bench/livebench [-seconds 60] [-rounds 3] [-channels 4] [-perf DIR] [all|latency|cpu|memory]
+//	go run ./bench/livebench [-seconds 60] [-rounds 3] [-channels 4] [-perf DIR] [all|latency|latency-storage|cpu|memory]
 package main
 
 import (
@@ -57,6 +59,8 @@ func main() {
 	switch what {
 	case "latency":
 		b.latency()
+	case "latency-storage":
+		b.latencyStorage(*rounds)
 	case "cpu":
 		b.cpu(*rounds)
 	case "memory":
@@ -66,7 +70,7 @@ func main() {
 		b.cpu(*rounds)
 		b.memory(*channels)
 	default:
-		fmt.Fprintln(os.Stderr, "usage: livebench [flags] [all|latency|cpu|memory]")
+		fmt.Fprintln(os.Stderr, "usage: livebench [flags] [all|latency|latency-storage|cpu|memory]")
 		os.Exit(2)
 	}
 }

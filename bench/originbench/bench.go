@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/ospreyvideo/osprey/bench/internal/benchkit"
+	"github.com/ospreyvideo/osprey/bench/internal/s3kit"
+	"github.com/ospreyvideo/osprey/bench/internal/wrk"
 	"github.com/ospreyvideo/osprey/internal/origin"
 	"github.com/ospreyvideo/osprey/internal/storage"
 	"github.com/ospreyvideo/osprey/internal/storage/fs"
@@ -43,7 +45,7 @@ type variant struct {
 type bench struct {
 	o        opts
 	work     string
-	s3       *s3Server
+	s3       *s3kit.Server
 	variants []*variant
 	paths    []string
 	data     [][]byte
@@ -96,10 +98,10 @@ func setup(o opts) (_ *bench, err error) {
 		return nil, err
 	}
 	log.Print("starting versitygw")
-	if b.s3, err = startS3(filepath.Join(work, "s3")); err != nil {
+	if b.s3, err = s3kit.Start(filepath.Join(work, "s3")); err != nil {
 		return nil, err
 	}
-	s3Store, err := b.s3.store(ctx, "originbench")
+	s3Store, err := b.s3.Store(ctx, "originbench")
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +123,7 @@ func setup(o opts) (_ *bench, err error) {
 		b.paths = append(b.paths, "/"+key)
 		b.data = append(b.data, data)
 	}
-	if b.script, err = writeWrkScript(work, b.paths); err != nil {
+	if b.script, err = wrk.WriteScript(work, "segments", b.paths); err != nil {
 		return nil, err
 	}
 	for _, v := range []*variant{
@@ -164,7 +166,7 @@ func (b *bench) close() {
 		<-v.done
 	}
 	if b.s3 != nil {
-		b.s3.stop()
+		b.s3.Stop()
 	}
 	_ = os.RemoveAll(b.work)
 }
@@ -234,14 +236,14 @@ func (b *bench) measure(v *variant) (measured, error) {
 	if v.cache != nil {
 		loads0 = v.cache.Stats().Loads
 	}
-	self, s3pid := os.Getpid(), b.s3.pid()
-	cpu0, s3cpu0, busy0 := benchkit.SelfCPU(self), benchkit.SelfCPU(s3pid), machineBusy()
+	self, s3pid := os.Getpid(), b.s3.PID()
+	cpu0, s3cpu0, busy0 := benchkit.SelfCPU(self), benchkit.SelfCPU(s3pid), benchkit.MachineBusy()
 	w, err := runWrk(b.o, b.script, v.base, b.o.duration)
 	if err != nil {
 		return measured{}, err
 	}
 	m := measured{wrkResult: w, cpu: benchkit.SelfCPU(self) - cpu0, s3CPU: benchkit.SelfCPU(s3pid) - s3cpu0}
-	m.others = max(0, machineBusy()-busy0-m.cpu-m.s3CPU-w.CPU)
+	m.others = max(0, benchkit.MachineBusy()-busy0-m.cpu-m.s3CPU-w.CPU)
 	if v.cache != nil {
 		m.s3Loads = v.cache.Stats().Loads - loads0
 	}

@@ -36,6 +36,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/ospreyvideo/osprey/bench/internal/benchkit"
 	"github.com/ospreyvideo/osprey/internal/config"
 )
 
@@ -73,7 +74,7 @@ func main() {
 		log.Fatal("-rounds, -segments, -segment-size must be positive, -duration at least 1s, -conns at least -threads")
 	}
 	log.SetFlags(log.Ltime)
-	if err := ensureWrk(); err != nil {
+	if err := benchkit.EnsureTools("wrk"); err != nil {
 		log.Fatal(err)
 	}
 	b, err := setup(o)

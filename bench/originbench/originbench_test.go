@@ -2,42 +2,7 @@ package main
 
 import (
 	"testing"
-	"time"
 )
-
-func TestParseWrk(t *testing.T) {
-	t.Parallel()
-	const ok = "Running 5s test @ http://127.0.0.1:1\n" +
-		"ORIGINBENCH requests=2000 duration_us=5000000 bytes=2097152000 p50_us=1500 p99_us=9000 errors=3\n"
-	tests := []struct {
-		name    string
-		out     string
-		wantErr bool
-		rps     float64
-		p99     time.Duration
-		errors  int64
-	}{
-		{name: "summary", out: ok, rps: 400, p99: 9 * time.Millisecond, errors: 3},
-		{name: "no summary line", out: "Running 5s test\n", wantErr: true},
-		{name: "no requests", out: "ORIGINBENCH requests=0 duration_us=5000000\n", wantErr: true},
-		{name: "bad number", out: "ORIGINBENCH requests=x\n", wantErr: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			r, err := parseWrk(tt.out)
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
-			}
-			if err != nil {
-				return
-			}
-			if r.RPS() != tt.rps || r.P99 != tt.p99 || r.Errors != tt.errors || r.P50 != 1500*time.Microsecond {
-				t.Errorf("got %.0f req/s, p50 %s, p99 %s, %d errors; want %.0f, 1.5ms, %s, %d", r.RPS(), r.P50, r.P99, r.Errors, tt.rps, tt.p99, tt.errors)
-			}
-		})
-	}
-}
 
 // TestVariantsServeTheSegments sets up the three variants (versitygw
 // included) with small segments and checks that each serves every one

@@ -1,25 +1,21 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ospreyvideo/osprey/bench/internal/benchkit"
+	"github.com/ospreyvideo/osprey/bench/internal/s3kit"
 )
 
 // report prints the results as Markdown.
 func (b *bench) report(w io.Writer) {
 	o := b.o
-	fmt.Fprintf(w, "\n## originbench, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
-	fmt.Fprintf(w, "Machine: %s. %s, versitygw %s, %s.\n\n", machine(), wrkVersion(), versitygwModule[strings.LastIndex(versitygwModule, "@")+1:], runtime.Version())
-	fmt.Fprintf(w, "Load: `wrk -t%d -c%d -d%s` on loopback walking %d segments of %d bytes round-robin, after a %s warm-up, "+
+	benchkit.ReportHead(w, "originbench", benchkit.ToolVersion("wrk", "-v"), "versitygw "+s3kit.Module[strings.LastIndex(s3kit.Module, "@")+1:])
+	fmt.Fprintf(w, "Load: `wrk -t%d -c%d -d%s --latency` on loopback walking %d segments of %d bytes round-robin, after a %s warm-up, "+
 		"against the origin handler (default configuration) over each store, all three in one process (GOMAXPROCS=%d) on ports of their own; "+
 		"versitygw on loopback with a posix folder; the read cache with a %d MiB budget, segments in %s. "+
 		"The variants run one at a time, the order rotating by round. CPU is user + system time during the measured run, from /proc.\n\n",
@@ -71,48 +67,3 @@ func cacheWhere(dir string) string {
 }
 
 func ms(d time.Duration) float64 { return d.Seconds() * 1000 }
-
-// machine describes the CPU.
-func machine() string {
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
-		return fmt.Sprintf("%d CPUs", runtime.NumCPU())
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-			return fmt.Sprintf("%d × %s", runtime.NumCPU(), strings.TrimSpace(v))
-		}
-	}
-	return fmt.Sprintf("%d CPUs", runtime.NumCPU())
-}
-
-// wrkVersion is wrk's first output line, e.g. "wrk 4.1.0 [epoll] ...".
-func wrkVersion() string {
-	out, _ := exec.Command("wrk", "-v").CombinedOutput()
-	line, _, _ := strings.Cut(string(out), "\n")
-	if f := strings.Fields(line); len(f) >= 2 {
-		return f[0] + " " + f[1]
-	}
-	return "wrk"
-}
-
-// machineBusy is the CPU time all processors have spent busy (not idle,
-// not waiting for I/O) since boot, from /proc/stat.
-func machineBusy() time.Duration {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	var busy int64
-	for i, s := range strings.Fields(line)[1:] {
-		if i == 3 || i == 4 || i >= 8 { // idle, iowait; guest times are in user already
-			continue
-		}
-		v, _ := strconv.ParseInt(s, 10, 64)
-		busy += v
-	}
-	return time.Duration(busy) * time.Second / 100 // USER_HZ
-}

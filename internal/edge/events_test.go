@@ -3,79 +3,19 @@ package edge
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
-	gonats "github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/ospreyvideo/osprey/internal/edge/cache"
 	"github.com/ospreyvideo/osprey/internal/events"
 	natsbus "github.com/ospreyvideo/osprey/internal/events/nats"
+	"github.com/ospreyvideo/osprey/internal/events/nats/natstest"
 )
-
-// Tests on the machine's NATS with JetStream (127.0.0.1:4222, or
-// OSPREY_TEST_NATS); each one uses a stream and subject prefix of its own.
-
-const howToStartNATS = "start NATS with JetStream: start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server (or set OSPREY_TEST_NATS=nats://host:port)"
-
-func natsURL() string {
-	if u := os.Getenv("OSPREY_TEST_NATS"); u != "" {
-		return u
-	}
-	return "nats://127.0.0.1:4222"
-}
-
-func testLogger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-// isolatedStream returns bus options with a stream and subject prefix of
-// the test's own, deleted when it ends.
-func isolatedStream(t *testing.T, url string) natsbus.Options {
-	t.Helper()
-	id := events.NewID()[:12]
-	o := natsbus.Options{Stream: "OSPREYEDGETEST_" + id, SubjectPrefix: "e" + id, Retention: time.Hour}
-	t.Cleanup(func() {
-		nc, err := gonats.Connect(url, gonats.Timeout(2*time.Second))
-		if err != nil {
-			return
-		}
-		defer nc.Close()
-		js, err := jetstream.New(nc)
-		if err != nil {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = js.DeleteStream(ctx, o.Stream)
-	})
-	return o
-}
-
-// openBus connects one node to the bus; open it before the edge that
-// uses it, so that the edge is closed first.
-func openBus(t *testing.T, url string, o natsbus.Options, node string) *natsbus.Bus {
-	t.Helper()
-	o.NodeID = node
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	b, err := natsbus.Open(ctx, url, o, testLogger(t))
-	if err != nil {
-		t.Fatalf("opening the event bus at %s: %v\n%s", url, err, howToStartNATS)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	return b
-}
 
 // eventCount reads osprey_edge_invalidation_events_total{result}.
 func eventCount(e *Edge, result string) float64 {
@@ -120,7 +60,7 @@ func listInvalidations(t *testing.T, base string) []Invalidation {
 // busEdge starts an edge on bus with the admin token "tok".
 func busEdge(t *testing.T, bus EventBus, node, origin string) *testEdge {
 	t.Helper()
-	return newTestEdge(t, Config{AdminToken: "tok", Events: bus, NodeID: node, Log: testLogger(t)}, origin)
+	return newTestEdge(t, Config{AdminToken: "tok", Events: bus, NodeID: node, Log: natstest.Logger(t)}, origin)
 }
 
 // fill fetches paths through each edge and checks they are cached.
@@ -137,9 +77,8 @@ func fill(t *testing.T, paths []string, edges ...*testEdge) {
 }
 
 func TestInvalidationReachesOtherEdge(t *testing.T) {
-	url := natsURL()
-	o := isolatedStream(t, url)
-	busA, busB := openBus(t, url, o, "edge-a"), openBus(t, url, o, "edge-b")
+	url, o := natstest.NATS(t)
+	busA, busB := natstest.Open(t, url, o, "edge-a"), natstest.Open(t, url, o, "edge-b")
 	origin := newTestOrigin(t, staticHandler([]byte("x"), "max-age=600"))
 	a, b := busEdge(t, busA, "edge-a", origin.URL), busEdge(t, busB, "edge-b", origin.URL)
 	fill(t, []string{"/vod/a/1.m4s", "/vod/a/2.m4s", "/vod/b/1.m4s"}, a, b)
@@ -177,12 +116,11 @@ func TestInvalidationReachesOtherEdge(t *testing.T) {
 }
 
 func TestPublisherReachesEveryEdge(t *testing.T) {
-	url := natsURL()
-	o := isolatedStream(t, url)
-	busAPI, busA, busB := openBus(t, url, o, "api-1"), openBus(t, url, o, "edge-a"), openBus(t, url, o, "edge-b")
+	url, o := natstest.NATS(t)
+	busAPI, busA, busB := natstest.Open(t, url, o, "api-1"), natstest.Open(t, url, o, "edge-a"), natstest.Open(t, url, o, "edge-b")
 	origin := newTestOrigin(t, staticHandler([]byte("x"), "max-age=600"))
 	a, b := busEdge(t, busA, "edge-a", origin.URL), busEdge(t, busB, "edge-b", origin.URL)
-	api := httptest.NewServer(NewInvalidationPublisher(busAPI, PublisherConfig{AdminToken: "tok", NodeID: "api-1", Log: testLogger(t)}))
+	api := httptest.NewServer(NewInvalidationPublisher(busAPI, PublisherConfig{AdminToken: "tok", NodeID: "api-1", Log: natstest.Logger(t)}))
 	t.Cleanup(api.Close)
 	fill(t, []string{"/live/ch_1/index.m3u8", "/live/ch_2/index.m3u8"}, a, b)
 
@@ -231,9 +169,8 @@ func TestPublisherReachesEveryEdge(t *testing.T) {
 // messages that are not invalidations are counted and skipped without
 // holding back the ones behind them.
 func TestBusInvalidationHarmless(t *testing.T) {
-	url := natsURL()
-	o := isolatedStream(t, url)
-	busTool, busB := openBus(t, url, o, "tool"), openBus(t, url, o, "edge-b")
+	url, o := natstest.NATS(t)
+	busTool, busB := natstest.Open(t, url, o, "tool"), natstest.Open(t, url, o, "edge-b")
 	origin := newTestOrigin(t, staticHandler([]byte("x"), "max-age=600"))
 	b := busEdge(t, busB, "edge-b", origin.URL)
 	fill(t, []string{"/vod/a/1.m4s"}, b)
@@ -263,13 +200,12 @@ func TestBusInvalidationHarmless(t *testing.T) {
 // An edge with a disk cache that was down while an invalidation was
 // posted applies it when it comes back (its durable subscription).
 func TestRestartedEdgeAppliesMissedInvalidation(t *testing.T) {
-	url := natsURL()
-	o := isolatedStream(t, url)
-	busA, busB := openBus(t, url, o, "edge-a"), openBus(t, url, o, "edge-b")
-	busB2 := openBus(t, url, o, "edge-b") // the restarted process's connection
+	url, o := natstest.NATS(t)
+	busA, busB := natstest.Open(t, url, o, "edge-a"), natstest.Open(t, url, o, "edge-b")
+	busB2 := natstest.Open(t, url, o, "edge-b") // the restarted process's connection
 	origin := newTestOrigin(t, staticHandler([]byte("x"), "max-age=600"))
 	a := busEdge(t, busA, "edge-a", origin.URL)
-	cfgB := Config{AdminToken: "tok", Events: busB, NodeID: "edge-b", Log: testLogger(t),
+	cfgB := Config{AdminToken: "tok", Events: busB, NodeID: "edge-b", Log: natstest.Logger(t),
 		Cache: cache.Config{MemoryBytes: 64 << 20, Dir: t.TempDir(), DiskBytes: 64 << 20}}
 	b := newTestEdge(t, cfgB, origin.URL)
 	fill(t, []string{"/vod/a/1.m4s", "/vod/b/1.m4s"}, b)
@@ -335,76 +271,19 @@ func TestInvalidationSubject(t *testing.T) {
 	}
 }
 
-// natsServer is a nats-server process of the test's own, to stop and
-// start again.
-type natsServer struct {
-	t    *testing.T
-	port int
-	dir  string
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-func startNATSServer(t *testing.T) *natsServer {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	s := &natsServer{t: t, port: port, dir: t.TempDir()}
-	s.start()
-	t.Cleanup(s.kill)
-	return s
-}
-
-func (s *natsServer) url() string { return fmt.Sprintf("nats://127.0.0.1:%d", s.port) }
-
-func (s *natsServer) start() {
-	s.t.Helper()
-	bin := "/usr/sbin/nats-server"
-	if _, err := os.Stat(bin); err != nil {
-		if bin, err = exec.LookPath("nats-server"); err != nil {
-			s.t.Fatalf("nats-server not found (apt-get install nats-server): %v", err)
-		}
-	}
-	s.cmd = exec.Command(bin, "-a", "127.0.0.1", "-p", fmt.Sprint(s.port), "-js", "-sd", s.dir)
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatalf("starting %s: %v", bin, err)
-	}
-	s.done = make(chan struct{})
-	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(s.cmd, s.done)
-	waitFor(s.t, 10*time.Second, "nats-server to listen", func() bool {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", s.port), time.Second)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
-}
-
-func (s *natsServer) kill() {
-	if s.cmd == nil {
-		return
-	}
-	_ = s.cmd.Process.Kill()
-	<-s.done
-	s.cmd = nil
-}
-
 // While NATS is down, an edge's invalidation still completes here and
 // says it was not propagated, the API node's answers 503, both at once;
 // when NATS is back, invalidations travel again.
 func TestBusDown(t *testing.T) {
-	srv := startNATSServer(t)
-	busAPI, busA, busB := openBus(t, srv.url(), natsbus.Options{}, "api-1"), openBus(t, srv.url(), natsbus.Options{}, "edge-a"), openBus(t, srv.url(), natsbus.Options{}, "edge-b")
+	srv := natstest.StartServer(t, false)
+	busAPI, busA, busB := natstest.Open(t, srv.URL(), natsbus.Options{}, "api-1"), natstest.Open(t, srv.URL(), natsbus.Options{}, "edge-a"), natstest.Open(t, srv.URL(), natsbus.Options{}, "edge-b")
 	origin := newTestOrigin(t, staticHandler([]byte("x"), "max-age=600"))
 	a, b := busEdge(t, busA, "edge-a", origin.URL), busEdge(t, busB, "edge-b", origin.URL)
-	api := httptest.NewServer(NewInvalidationPublisher(busAPI, PublisherConfig{AdminToken: "tok", NodeID: "api-1", Log: testLogger(t)}))
+	api := httptest.NewServer(NewInvalidationPublisher(busAPI, PublisherConfig{AdminToken: "tok", NodeID: "api-1", Log: natstest.Logger(t)}))
 	t.Cleanup(api.Close)
 	fill(t, []string{"/vod/a/1.m4s", "/vod/b/1.m4s"}, a, b)
 
-	srv.kill()
+	srv.Kill()
 	start := time.Now()
 	status, inv := postInvalidation(t, a.srv.URL, "tok", `{"paths":["/vod/a/*"]}`)
 	t.Logf("POST on edge a with NATS down answered in %v: %s", time.Since(start), inv.PropagationError)
@@ -426,7 +305,7 @@ func TestBusDown(t *testing.T) {
 		t.Errorf("POST on the API took %v with NATS down", d)
 	}
 
-	srv.start()
+	srv.Start()
 	// Polls until edge a's connection is back (each try is a real invalidation).
 	deadline := time.Now().Add(20 * time.Second)
 	for {

@@ -1,13 +1,11 @@
 package jobs
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -17,33 +15,19 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/ospreyvideo/osprey/internal/lease"
+	"github.com/ospreyvideo/osprey/internal/lease/leasetest"
 	"github.com/ospreyvideo/osprey/internal/lease/pgtest"
 	leasepg "github.com/ospreyvideo/osprey/internal/lease/postgres"
 )
 
-// Environment of the worker child process of TestPostgresKilledWorker.
-const (
-	childDB   = "OSPREY_JOBS_CHILD_DB"
-	childNode = "OSPREY_JOBS_CHILD_NODE"
-)
-
 func TestMain(m *testing.M) {
-	if db := os.Getenv(childDB); db != "" {
-		err := workerChild(db, os.Getenv(childNode))
-		fmt.Fprintln(os.Stderr, "child:", err)
-		os.Exit(2)
-	}
+	pgtest.RunChild(workerChild)
 	os.Exit(m.Run())
 }
 
-// workerChild runs a worker whose jobs block until killed; it writes
-// "running <job id>" when one starts.
-func workerChild(db, node string) error {
-	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, db)
-	if err != nil {
-		return err
-	}
+// workerChild is the worker process of TestPostgresKilledWorker: its jobs
+// block until it is killed; it writes "running <job id>" when one starts.
+func workerChild(ctx context.Context, pool *pgxpool.Pool, node string) error {
 	l, err := leasepg.New(ctx, pool, node, nil)
 	if err != nil {
 		return err
@@ -337,26 +321,12 @@ func TestPostgresKilledWorker(t *testing.T) {
 		return nil
 	}))
 
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childDB+"="+db, childNode+"=worker-a")
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	cmd := pgtest.ChildCommand(db, "worker-a")
+	line := leasetest.StartChild(t, cmd)
 	id, err := n.q.Insert(ctx, echoArgs{N: 5}, &river.InsertOpts{Queue: QueueVOD})
 	if err != nil {
 		t.Fatal(err)
 	}
-	line := make(chan string, 1)
-	go func() {
-		s, _ := bufio.NewReader(out).ReadString('\n')
-		line <- strings.TrimSpace(s)
-	}()
 	select {
 	case s := <-line:
 		if s != fmt.Sprintf("running %d", id) {

@@ -2,114 +2,30 @@ package nats_test
 
 import (
 	"context"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/events"
 	natsbus "github.com/ospreyvideo/osprey/internal/events/nats"
+	"github.com/ospreyvideo/osprey/internal/events/nats/natstest"
 )
-
-// natsServerBin is Debian's nats-server, else the one on PATH.
-func natsServerBin(t *testing.T) string {
-	const debian = "/usr/sbin/nats-server"
-	if _, err := os.Stat(debian); err == nil {
-		return debian
-	}
-	p, err := exec.LookPath("nats-server")
-	if err != nil {
-		t.Fatalf("nats-server not found (apt-get install nats-server, or scripts/test installs it): %v", err)
-	}
-	return p
-}
-
-// server is a nats-server process of the test's own, on a fixed port and
-// store directory so it can be killed and started again.
-type server struct {
-	t    *testing.T
-	port int
-	dir  string
-	noJS bool
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-func freePort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-func (s *server) start() {
-	s.t.Helper()
-	bin := natsServerBin(s.t)
-	args := []string{"-a", "127.0.0.1", "-p", fmt.Sprint(s.port)}
-	if !s.noJS {
-		args = append(args, "-js", "-sd", s.dir)
-	}
-	s.cmd = exec.Command(bin, args...)
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatalf("starting %s: %v", bin, err)
-	}
-	s.done = make(chan struct{})
-	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(s.cmd, s.done)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", s.addr(), time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			s.kill()
-			s.t.Fatalf("nats-server on %s did not start: %v", s.addr(), err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func (s *server) kill() { s.signal(os.Kill) }
-
-// stop shuts the server down cleanly (SIGTERM), as a restart for an upgrade does.
-func (s *server) stop() { s.signal(syscall.SIGTERM) }
-
-func (s *server) signal(sig os.Signal) {
-	if s.cmd == nil {
-		return
-	}
-	_ = s.cmd.Process.Signal(sig)
-	<-s.done
-	s.cmd = nil
-}
-
-func (s *server) addr() string { return fmt.Sprintf("127.0.0.1:%d", s.port) }
 
 func TestServerRestartResumesDelivery(t *testing.T) {
 	for _, c := range []struct {
 		name string
-		down func(*server)
+		down func(*natstest.Server)
 	}{
-		{"graceful", (*server).stop},
-		{"crash", (*server).kill},
+		{"graceful", (*natstest.Server).Stop},
+		{"crash", (*natstest.Server).Kill},
 	} {
 		t.Run(c.name, func(t *testing.T) { testRestart(t, c.down) })
 	}
 }
 
-func testRestart(t *testing.T, down func(*server)) {
-	srv := &server{t: t, port: freePort(t), dir: t.TempDir()}
-	srv.start()
-	t.Cleanup(srv.kill)
-	url := "nats://" + srv.addr()
-	b := open(t, url, natsbus.Options{}, "node-r")
+func testRestart(t *testing.T, down func(*natstest.Server)) {
+	srv := natstest.StartServer(t, false)
+	b := natstest.Open(t, srv.URL(), natsbus.Options{}, "node-r")
 
 	durable, ephemeral := make(chan string, 10), make(chan string, 10)
 	ctx := context.Background()
@@ -165,7 +81,7 @@ func testRestart(t *testing.T, down func(*server)) {
 		t.Errorf("Publish with NATS down took %v to fail", d)
 	}
 
-	srv.start()
+	srv.Start()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		err := b.Publish(ctx, events.ChannelKey("ch_1"), []byte("after"))
@@ -182,11 +98,9 @@ func testRestart(t *testing.T, down func(*server)) {
 }
 
 func TestOpenWithoutJetStreamFails(t *testing.T) {
-	srv := &server{t: t, port: freePort(t), noJS: true}
-	srv.start()
-	t.Cleanup(srv.kill)
-	_, err := natsbus.Open(context.Background(), "nats://"+srv.addr(), natsbus.Options{}, testLog(t))
-	if err == nil || !strings.Contains(err.Error(), "JetStream") || !strings.Contains(err.Error(), srv.addr()) {
-		t.Fatalf("Open on a server without JetStream: err = %v; want one naming JetStream and %s", err, srv.addr())
+	srv := natstest.StartServer(t, true)
+	_, err := natsbus.Open(context.Background(), "nats://"+srv.Addr(), natsbus.Options{}, natstest.Logger(t))
+	if err == nil || !strings.Contains(err.Error(), "JetStream") || !strings.Contains(err.Error(), srv.Addr()) {
+		t.Fatalf("Open on a server without JetStream: err = %v; want one naming JetStream and %s", err, srv.Addr())
 	}
 }

@@ -274,26 +274,10 @@ func testKilledChild(t *testing.T, c Cluster) {
 	a := c.Node(t, "node-a")
 	defer a.Close()
 	cmd := c.Child(t, "node-child", "vod/1")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	ready := make(chan error, 1)
-	go func() {
-		line, err := bufio.NewReader(out).ReadString('\n')
-		if err == nil && strings.TrimSpace(line) != ChildReady {
-			err = fmt.Errorf("child wrote %q", line)
-		}
-		ready <- err
-	}()
 	select {
-	case err := <-ready:
-		if err != nil {
-			t.Fatalf("child: %v", err)
+	case line := <-StartChild(t, cmd):
+		if line != ChildReady {
+			t.Fatalf("child wrote %q, want %q", line, ChildReady)
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("the child did not acquire its lease in 30 s")
@@ -315,4 +299,32 @@ func RunChild(l lease.Leaser, name string) error {
 	}
 	fmt.Println(ChildReady)
 	select {}
+}
+
+// StartChild starts cmd, a node's process the test will kill, with its
+// standard output piped; it is killed and waited for when the test ends.
+// The channel receives the first line it writes, trimmed ("" when it
+// writes none).
+func StartChild(t testing.TB, cmd *exec.Cmd) <-chan string {
+	t.Helper()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", cmd.Path, err)
+	}
+	line := make(chan string, 1)
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		s, _ := bufio.NewReader(out).ReadString('\n')
+		line <- strings.TrimSpace(s)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-read // the pipe is closed once the process is gone
+		_ = cmd.Wait()
+	})
+	return line
 }

@@ -3,7 +3,6 @@ package postgres_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -19,34 +18,19 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Environment of the child process of KilledNodeFreesLease.
-const (
-	childDB   = "OSPREY_LEASE_CHILD_DB"
-	childNode = "OSPREY_LEASE_CHILD_NODE"
-	childName = "OSPREY_LEASE_CHILD_NAME"
-)
+// childName carries the lease name to the child process of
+// KilledNodeFreesLease.
+const childName = "OSPREY_LEASE_CHILD_NAME"
 
 func TestMain(m *testing.M) {
-	if db := os.Getenv(childDB); db != "" {
-		if err := child(db, os.Getenv(childNode), os.Getenv(childName)); err != nil {
-			fmt.Fprintln(os.Stderr, "child:", err)
-			os.Exit(2)
+	pgtest.RunChild(func(ctx context.Context, pool *pgxpool.Pool, node string) error {
+		l, err := postgres.New(ctx, pool, node, nil)
+		if err != nil {
+			return err
 		}
-	}
+		return leasetest.RunChild(l, os.Getenv(childName))
+	})
 	os.Exit(m.Run())
-}
-
-func child(db, node, name string) error {
-	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, db)
-	if err != nil {
-		return err
-	}
-	l, err := postgres.New(ctx, pool, node, nil)
-	if err != nil {
-		return err
-	}
-	return leasetest.RunChild(l, name)
 }
 
 func newLeaser(t *testing.T, pool *pgxpool.Pool, id string) *postgres.Leaser {
@@ -75,10 +59,7 @@ func TestConformance(t *testing.T) {
 				}
 			},
 			Child: func(t *testing.T, id, name string) *exec.Cmd {
-				cmd := exec.Command(os.Args[0], "-test.run=^$")
-				cmd.Env = append(os.Environ(), childDB+"="+db, childNode+"="+id, childName+"="+name)
-				cmd.Stderr = os.Stderr
-				return cmd
+				return pgtest.ChildCommand(db, id, childName+"="+name)
 			},
 		}
 	})

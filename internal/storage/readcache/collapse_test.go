@@ -10,6 +10,7 @@ import (
 
 	"github.com/ospreyvideo/osprey/internal/storage"
 	"github.com/ospreyvideo/osprey/internal/storage/readcache"
+	"github.com/ospreyvideo/osprey/internal/storage/storagetest"
 )
 
 // waitFor polls cond until it holds, failing the test after 10 s.
@@ -129,7 +130,7 @@ func TestCollapse(t *testing.T) {
 			defer release()
 			first := openAsync(context.Background(), c, key)
 			<-inside // the backend object of the first version is open
-			put(t, c, key, v2)
+			storagetest.Put(t, c, key, v2)
 			// A reader arriving now must not join the read of the old version.
 			second := openAsync(context.Background(), c, key)
 			<-inside
@@ -168,7 +169,7 @@ func TestCollapse(t *testing.T) {
 			for _, tc := range tests {
 				t.Run(tc.name, func(t *testing.T) {
 					b := newCounting(be.open(t))
-					put(t, b.Store, key, data)
+					storagetest.Put(t, b.Store, key, data)
 					tc.fn(t, readcache.New(b, readcache.Config{}), b)
 				})
 			}

@@ -3,7 +3,6 @@ package readcache_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"math/rand/v2"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"github.com/ospreyvideo/osprey/internal/storage"
 	"github.com/ospreyvideo/osprey/internal/storage/fs"
 	"github.com/ospreyvideo/osprey/internal/storage/s3/s3test"
+	"github.com/ospreyvideo/osprey/internal/storage/storagetest"
 )
 
 // backend makes a fresh, empty Store of one kind.
@@ -108,32 +108,10 @@ func (c *counting) holdOpens() (inside <-chan string, release func()) {
 	}
 }
 
-func put(t *testing.T, s storage.Store, key string, data []byte) {
-	t.Helper()
-	if err := s.Put(context.Background(), key, data); err != nil {
-		t.Fatalf("Put(%q): %v", key, err)
-	}
-}
-
-// read opens key and reads it whole.
-func read(t *testing.T, s storage.Store, key string) ([]byte, storage.Info) {
-	t.Helper()
-	obj, err := s.Open(context.Background(), key)
-	if err != nil {
-		t.Fatalf("Open(%q): %v", key, err)
-	}
-	defer obj.Close()
-	data, err := io.ReadAll(obj)
-	if err != nil {
-		t.Fatalf("reading %q: %v", key, err)
-	}
-	return data, obj.Info()
-}
-
 // wantBytes fails unless key reads as want through s.
 func wantBytes(t *testing.T, s storage.Store, key string, want []byte) storage.Info {
 	t.Helper()
-	got, info := read(t, s, key)
+	got, info := storagetest.Read(t, s, key)
 	if !bytes.Equal(got, want) {
 		t.Fatalf("%q read %d bytes %.16q, want %d bytes %.16q", key, len(got), got, len(want), want)
 	}
@@ -141,18 +119,6 @@ func wantBytes(t *testing.T, s storage.Store, key string, want []byte) storage.I
 		t.Fatalf("%q: Info().Size %d, want %d", key, info.Size, len(want))
 	}
 	return info
-}
-
-func wantMissing(t *testing.T, s storage.Store, key string) {
-	t.Helper()
-	obj, err := s.Open(context.Background(), key)
-	if err == nil {
-		_ = obj.Close()
-		t.Fatalf("Open(%q) succeeded, want ErrNotFound", key)
-	}
-	if !errors.Is(err, storage.ErrNotFound) {
-		t.Fatalf("Open(%q) = %v, want ErrNotFound", key, err)
-	}
 }
 
 // randomBytes returns n deterministic pseudo-random bytes.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ospreyvideo/osprey/internal/origin"
 	"github.com/ospreyvideo/osprey/internal/storage/readcache"
+	"github.com/ospreyvideo/osprey/internal/storage/storagetest"
 )
 
 // TestOriginThroughCache serves a segment with the origin handler over the
@@ -19,7 +20,7 @@ func TestOriginThroughCache(t *testing.T) {
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
 			b := newCounting(be.open(t))
-			put(t, b.Store, key, data)
+			storagetest.Put(t, b.Store, key, data)
 			cached := origin.New(readcache.New(b, readcache.Config{}), origin.DefaultConfig(), nil)
 			direct := origin.New(b.Store, origin.DefaultConfig(), nil)
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ospreyvideo/osprey/internal/storage"
 	"github.com/ospreyvideo/osprey/internal/storage/readcache"
+	"github.com/ospreyvideo/osprey/internal/storage/storagetest"
 )
 
 // TestBehaviour checks, on each backend, what the cache keeps and what it
@@ -22,8 +23,8 @@ func TestBehaviour(t *testing.T) {
 	}{
 		{"hit keeps the backend's bytes and Info", readcache.Config{}, func(t *testing.T, c *readcache.Store, b *counting) {
 			data := randomBytes(300_000, 1)
-			put(t, c, seg, data)
-			_, direct := read(t, b.Store, seg)
+			storagetest.Put(t, c, seg, data)
+			_, direct := storagetest.Read(t, b.Store, seg)
 			for i := range 3 {
 				info := wantBytes(t, c, seg, data)
 				if !sameInfo(info, direct) {
@@ -39,10 +40,10 @@ func TestBehaviour(t *testing.T) {
 		}},
 		{"manifests and state are read from the backend each time", readcache.Config{}, func(t *testing.T, c *readcache.Store, b *counting) {
 			for _, key := range []string{"live/ch_1/index.m3u8", "live/ch_1/manifest.mpd", "live/ch_1/state.json", "sources/as_1/source"} {
-				put(t, c, key, []byte("v1 "+key))
+				storagetest.Put(t, c, key, []byte("v1 "+key))
 				wantBytes(t, c, key, []byte("v1 "+key))
 				// Another node rewrites it: seen at once, no Invalidate.
-				put(t, b.Store, key, []byte("version 2 "+key))
+				storagetest.Put(t, b.Store, key, []byte("version 2 "+key))
 				wantBytes(t, c, key, []byte("version 2 "+key))
 				if n := b.count(key); n != 2 {
 					t.Errorf("%s: 2 Opens made %d backend Opens, want 2", key, n)
@@ -53,9 +54,9 @@ func TestBehaviour(t *testing.T) {
 			}
 		}},
 		{"Put through the cache replaces the entry", readcache.Config{}, func(t *testing.T, c *readcache.Store, b *counting) {
-			put(t, c, seg, []byte("first version"))
+			storagetest.Put(t, c, seg, []byte("first version"))
 			first := wantBytes(t, c, seg, []byte("first version"))
-			put(t, c, seg, []byte("second, longer version"))
+			storagetest.Put(t, c, seg, []byte("second, longer version"))
 			second := wantBytes(t, c, seg, []byte("second, longer version"))
 			if first.ETag == second.ETag {
 				t.Fatalf("ETag %q kept after a Put", first.ETag)
@@ -67,13 +68,13 @@ func TestBehaviour(t *testing.T) {
 		}},
 		{"Upload and Copy through the cache replace the entry", readcache.Config{}, func(t *testing.T, c *readcache.Store, b *counting) {
 			ctx := context.Background()
-			put(t, c, seg, []byte("first"))
+			storagetest.Put(t, c, seg, []byte("first"))
 			wantBytes(t, c, seg, []byte("first"))
 			if _, err := c.Upload(ctx, seg, bytes.NewReader([]byte("uploaded"))); err != nil {
 				t.Fatal(err)
 			}
 			wantBytes(t, c, seg, []byte("uploaded"))
-			put(t, c, "vod/as_1/720p/2.m4s", []byte("copied"))
+			storagetest.Put(t, c, "vod/as_1/720p/2.m4s", []byte("copied"))
 			if err := c.Copy(ctx, "vod/as_1/720p/2.m4s", seg); err != nil {
 				t.Fatal(err)
 			}
@@ -85,19 +86,19 @@ func TestBehaviour(t *testing.T) {
 		{"Delete and DeletePrefix through the cache drop entries", readcache.Config{}, func(t *testing.T, c *readcache.Store, b *counting) {
 			keys := []string{"live/a/s1/720p/1.m4s", "live/a/s1/720p/2.m4s", "live/ab/s1/720p/1.m4s", "vod/x/1.m4s"}
 			for _, k := range keys {
-				put(t, c, k, []byte(k))
+				storagetest.Put(t, c, k, []byte(k))
 				wantBytes(t, c, k, []byte(k))
 			}
 			ctx := context.Background()
 			if err := c.Delete(ctx, "vod/x/1.m4s"); err != nil {
 				t.Fatal(err)
 			}
-			wantMissing(t, c, "vod/x/1.m4s")
+			storagetest.WantMissing(t, c, "vod/x/1.m4s")
 			if err := c.DeletePrefix(ctx, "live/a/"); err != nil {
 				t.Fatal(err)
 			}
-			wantMissing(t, c, "live/a/s1/720p/1.m4s")
-			wantMissing(t, c, "live/a/s1/720p/2.m4s")
+			storagetest.WantMissing(t, c, "live/a/s1/720p/1.m4s")
+			storagetest.WantMissing(t, c, "live/a/s1/720p/2.m4s")
 			wantBytes(t, c, "live/ab/s1/720p/1.m4s", []byte("live/ab/s1/720p/1.m4s"))
 			if n := b.count("live/ab/s1/720p/1.m4s"); n != 1 {
 				t.Fatalf("the sibling was read %d times from the backend, want 1: DeletePrefix dropped it", n)
@@ -105,13 +106,13 @@ func TestBehaviour(t *testing.T) {
 		}},
 		{"Invalidate drops what other nodes changed", readcache.Config{}, func(t *testing.T, c *readcache.Store, b *counting) {
 			other := []byte("the asset next door")
-			put(t, c, "vod/as_10/720p/1.m4s", other)
-			put(t, c, seg, []byte("old"))
+			storagetest.Put(t, c, "vod/as_10/720p/1.m4s", other)
+			storagetest.Put(t, c, seg, []byte("old"))
 			wantBytes(t, c, seg, []byte("old"))
 			wantBytes(t, c, "vod/as_10/720p/1.m4s", other)
 			// Another node deletes the asset and a new one is stored
 			// under the same key (not through this Store).
-			put(t, b.Store, seg, []byte("new"))
+			storagetest.Put(t, b.Store, seg, []byte("new"))
 			wantBytes(t, c, seg, []byte("old")) // cached: the point of the cache
 			c.Invalidate("vod/as_1/")
 			wantBytes(t, c, seg, []byte("new"))
@@ -123,7 +124,7 @@ func TestBehaviour(t *testing.T) {
 				t.Fatal(err)
 			}
 			c.Invalidate("")
-			wantMissing(t, c, seg)
+			storagetest.WantMissing(t, c, seg)
 			if n := b.count("vod/as_10/720p/1.m4s"); n != 1 {
 				t.Fatalf("vod/as_10 read from the backend before being asked for again")
 			}
@@ -133,14 +134,14 @@ func TestBehaviour(t *testing.T) {
 			}
 		}},
 		{"missing objects are not remembered", readcache.Config{}, func(t *testing.T, c *readcache.Store, b *counting) {
-			wantMissing(t, c, seg)
-			put(t, b.Store, seg, []byte("appeared"))
+			storagetest.WantMissing(t, c, seg)
+			storagetest.Put(t, b.Store, seg, []byte("appeared"))
 			wantBytes(t, c, seg, []byte("appeared"))
 		}},
 		{"objects above the size limit are streamed", readcache.Config{MaxObjectBytes: 1000}, func(t *testing.T, c *readcache.Store, b *counting) {
 			big, small := randomBytes(1001, 2), randomBytes(1000, 3)
-			put(t, c, "vod/a/big.m4s", big)
-			put(t, c, "vod/a/small.m4s", small)
+			storagetest.Put(t, c, "vod/a/big.m4s", big)
+			storagetest.Put(t, c, "vod/a/small.m4s", small)
 			for range 2 {
 				wantBytes(t, c, "vod/a/big.m4s", big)
 				wantBytes(t, c, "vod/a/small.m4s", small)
@@ -153,7 +154,7 @@ func TestBehaviour(t *testing.T) {
 			}
 		}},
 		{"empty objects are cached", readcache.Config{}, func(t *testing.T, c *readcache.Store, b *counting) {
-			put(t, c, seg, nil)
+			storagetest.Put(t, c, seg, nil)
 			wantBytes(t, c, seg, nil)
 			info := wantBytes(t, c, seg, []byte{})
 			if info.ETag == "" || b.count(seg) != 1 {
@@ -162,14 +163,14 @@ func TestBehaviour(t *testing.T) {
 		}},
 		{"a cached object reads the same after its entry is dropped", readcache.Config{}, func(t *testing.T, c *readcache.Store, b *counting) {
 			v1 := bytes.Repeat([]byte{'a'}, 50_000)
-			put(t, c, seg, v1)
+			storagetest.Put(t, c, seg, v1)
 			wantBytes(t, c, seg, v1)
 			obj, err := c.Open(context.Background(), seg)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer obj.Close()
-			put(t, c, seg, bytes.Repeat([]byte{'b'}, 10))
+			storagetest.Put(t, c, seg, bytes.Repeat([]byte{'b'}, 10))
 			got, err := io.ReadAll(obj)
 			if err != nil || !bytes.Equal(got, v1) {
 				t.Fatalf("the open object reads %d bytes of its version (err %v) after an overwrite", bytes.Count(got, []byte{'a'}), err)

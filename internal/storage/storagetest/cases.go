@@ -18,10 +18,10 @@ func testPutOpen(t *testing.T, s storage.Store) {
 	const key = "live/ch_1/720p/42.m4s"
 	data := randomBytes(100_000, 1)
 	before := time.Now()
-	put(t, s, key, data)
+	Put(t, s, key, data)
 	after := time.Now()
 
-	got, info := get(t, s, key)
+	got, info := Read(t, s, key)
 	if !bytes.Equal(got, data) {
 		t.Fatalf("read %d bytes that differ from the %d stored", len(got), len(data))
 	}
@@ -43,11 +43,11 @@ func testOverwrite(t *testing.T, s storage.Store) {
 	const key = "live/ch_1/720p/index.m3u8"
 	long := bytes.Repeat([]byte("first version\n"), 1000)
 	short := []byte("#EXTM3U\nsecond\n")
-	put(t, s, key, long)
-	_, first := get(t, s, key)
+	Put(t, s, key, long)
+	_, first := Read(t, s, key)
 
-	put(t, s, key, short)
-	got, second := get(t, s, key)
+	Put(t, s, key, short)
+	got, second := Read(t, s, key)
 	if !bytes.Equal(got, short) {
 		t.Errorf("after overwrite read %d bytes %.30q, want %q", len(got), got, short)
 	}
@@ -63,7 +63,7 @@ func testBufferNotKept(t *testing.T, s storage.Store) {
 	const key = "vod/as_1/720p/init.mp4"
 	buf := randomBytes(64<<10, 2)
 	want := bytes.Clone(buf)
-	put(t, s, key, buf)
+	Put(t, s, key, buf)
 	for i := range buf {
 		buf[i] ^= 0xff
 	}
@@ -73,8 +73,8 @@ func testBufferNotKept(t *testing.T, s storage.Store) {
 func testEmpty(t *testing.T, s storage.Store) {
 	const key = "live/ch_1/empty"
 	for _, data := range [][]byte{nil, {}} {
-		put(t, s, key, data)
-		got, info := get(t, s, key)
+		Put(t, s, key, data)
+		got, info := Read(t, s, key)
 		if len(got) != 0 || info.Size != 0 {
 			t.Errorf("empty object read as %d bytes, Info().Size %d", len(got), info.Size)
 		}
@@ -87,8 +87,8 @@ func testEmpty(t *testing.T, s storage.Store) {
 func testLarge(t *testing.T, s storage.Store) {
 	const key = "vod/as_1/source"
 	data := randomBytes(8<<20, 3)
-	put(t, s, key, data)
-	got, info := get(t, s, key)
+	Put(t, s, key, data)
+	got, info := Read(t, s, key)
 	if info.Size != int64(len(data)) || !bytes.Equal(got, data) {
 		t.Fatalf("8 MiB object read as %d bytes (Info().Size %d), equal: %v",
 			len(got), info.Size, bytes.Equal(got, data))
@@ -96,10 +96,10 @@ func testLarge(t *testing.T, s storage.Store) {
 }
 
 func testOpenMissing(t *testing.T, s storage.Store) {
-	wantMissing(t, s, "live/none/index.m3u8")
-	put(t, s, "live/ch_1/720p/1.m4s", []byte("x"))
-	wantMissing(t, s, "live/ch_1/720p") // a prefix of a key holds no object
-	wantMissing(t, s, "live/ch_1/720p/1.m4")
+	WantMissing(t, s, "live/none/index.m3u8")
+	Put(t, s, "live/ch_1/720p/1.m4s", []byte("x"))
+	WantMissing(t, s, "live/ch_1/720p") // a prefix of a key holds no object
+	WantMissing(t, s, "live/ch_1/720p/1.m4")
 }
 
 func testDeleteMissing(t *testing.T, s storage.Store) {
@@ -107,7 +107,7 @@ func testDeleteMissing(t *testing.T, s storage.Store) {
 	if err := s.Delete(ctx, "live/none/1.m4s"); err != nil {
 		t.Errorf("Delete of a missing key: %v", err)
 	}
-	put(t, s, "live/ch_1/720p/1.m4s", []byte("segment"))
+	Put(t, s, "live/ch_1/720p/1.m4s", []byte("segment"))
 	if err := s.Delete(ctx, "live/ch_1/720p"); err != nil {
 		t.Errorf("Delete of a key that is only a prefix: %v", err)
 	}
@@ -117,13 +117,13 @@ func testDeleteMissing(t *testing.T, s storage.Store) {
 func testDeleteThenOpen(t *testing.T, s storage.Store) {
 	ctx := context.Background()
 	const key = "live/ch_1/720p/7.m4s"
-	put(t, s, key, []byte("segment 7"))
-	put(t, s, "live/ch_1/720p/8.m4s", []byte("segment 8"))
+	Put(t, s, key, []byte("segment 7"))
+	Put(t, s, "live/ch_1/720p/8.m4s", []byte("segment 8"))
 	for i := range 2 {
 		if err := s.Delete(ctx, key); err != nil {
 			t.Fatalf("Delete #%d: %v", i+1, err)
 		}
-		wantMissing(t, s, key)
+		WantMissing(t, s, key)
 	}
 	wantPresent(t, s, "live/ch_1/720p/8.m4s", []byte("segment 8"))
 }
@@ -137,10 +137,10 @@ func testNestedKeys(t *testing.T, s storage.Store) {
 		"vod/as_1/1080p/seg/deeper/still/00002.m4s",
 	}
 	for _, k := range keys {
-		put(t, s, k, []byte("content of "+k))
+		Put(t, s, k, []byte("content of "+k))
 	}
 	for _, k := range keys {
-		got, info := get(t, s, k)
+		got, info := Read(t, s, k)
 		if string(got) != "content of "+k || info.Key != k {
 			t.Errorf("%q read %q with Info().Key %q", k, got, info.Key)
 		}
@@ -154,7 +154,7 @@ func testCancelledPut(t *testing.T, s storage.Store) {
 	if err := s.Put(ctx, key, []byte("never")); err == nil {
 		t.Fatal("Put with a cancelled context succeeded")
 	}
-	wantMissing(t, s, key)
+	WantMissing(t, s, key)
 }
 
 func testEmptyKey(t *testing.T, s storage.Store) {

@@ -25,7 +25,7 @@ func testConcurrentPutsAndReads(t *testing.T, s storage.Store) {
 		readers  = 2
 	)
 	ctx := context.Background()
-	put(t, s, key, version(0))
+	Put(t, s, key, version(0))
 
 	var (
 		wg      sync.WaitGroup

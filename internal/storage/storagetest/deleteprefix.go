@@ -11,13 +11,13 @@ import (
 func deletePrefixCase(t *testing.T, s storage.Store, prefix string, gone, kept []string) {
 	t.Helper()
 	for _, k := range append(append([]string(nil), gone...), kept...) {
-		put(t, s, k, []byte(k))
+		Put(t, s, k, []byte(k))
 	}
 	if err := s.DeletePrefix(context.Background(), prefix); err != nil {
 		t.Fatalf("DeletePrefix(%q): %v", prefix, err)
 	}
 	for _, k := range gone {
-		wantMissing(t, s, k)
+		WantMissing(t, s, k)
 	}
 	for _, k := range kept {
 		wantPresent(t, s, k, []byte(k))

@@ -10,8 +10,8 @@ import (
 	"github.com/ospreyvideo/osprey/internal/storage"
 )
 
-// put stores data under key or fails the test.
-func put(t *testing.T, s storage.Store, key string, data []byte) {
+// Put stores data under key or fails the test.
+func Put(t *testing.T, s storage.Store, key string, data []byte) {
 	t.Helper()
 	if err := s.Put(context.Background(), key, data); err != nil {
 		t.Fatalf("Put(%q): %v", key, err)
@@ -29,8 +29,8 @@ func open(t *testing.T, s storage.Store, key string) storage.Object {
 	return obj
 }
 
-// get opens key and reads it whole.
-func get(t *testing.T, s storage.Store, key string) ([]byte, storage.Info) {
+// Read opens key and reads it whole, or fails the test.
+func Read(t *testing.T, s storage.Store, key string) ([]byte, storage.Info) {
 	t.Helper()
 	obj, err := s.Open(context.Background(), key)
 	if err != nil {
@@ -44,8 +44,8 @@ func get(t *testing.T, s storage.Store, key string) ([]byte, storage.Info) {
 	return data, obj.Info()
 }
 
-// wantMissing fails the test unless Open(key) wraps storage.ErrNotFound.
-func wantMissing(t *testing.T, s storage.Store, key string) {
+// WantMissing fails the test unless Open(key) wraps storage.ErrNotFound.
+func WantMissing(t *testing.T, s storage.Store, key string) {
 	t.Helper()
 	obj, err := s.Open(context.Background(), key)
 	if err == nil {
@@ -61,7 +61,7 @@ func wantMissing(t *testing.T, s storage.Store, key string) {
 // wantPresent fails the test unless key holds exactly want.
 func wantPresent(t *testing.T, s storage.Store, key string, want []byte) {
 	t.Helper()
-	got, _ := get(t, s, key)
+	got, _ := Read(t, s, key)
 	if string(got) != string(want) {
 		t.Errorf("%q holds %d bytes %.20q, want %d bytes %.20q", key, len(got), got, len(want), want)
 	}

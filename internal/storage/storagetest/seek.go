@@ -15,7 +15,7 @@ import (
 func testSeek(t *testing.T, s storage.Store) {
 	const key = "vod/as_1/720p/3.m4s"
 	data := randomBytes(10_000, 4)
-	put(t, s, key, data)
+	Put(t, s, key, data)
 	obj := open(t, s, key)
 
 	// Steps run in order on one Object; read < 0 reads to the end.
@@ -69,7 +69,7 @@ func testSeek(t *testing.T, s storage.Store) {
 func testServeContentRange(t *testing.T, s storage.Store) {
 	const key = "vod/as_1/720p/4.m4s"
 	data := randomBytes(10_000, 5)
-	put(t, s, key, data)
+	Put(t, s, key, data)
 	tests := []struct {
 		rng    string
 		status int
@@ -112,13 +112,13 @@ func testOpenThenOverwrite(t *testing.T, s storage.Store) {
 	v1 := bytes.Repeat([]byte{'a'}, 64<<10)
 	v2 := bytes.Repeat([]byte{'b'}, 32<<10)
 	for _, seekTo := range []int64{-1, 1000} {
-		put(t, s, key, v1)
+		Put(t, s, key, v1)
 		obj := open(t, s, key)
 		head := make([]byte, 10)
 		if _, err := io.ReadFull(obj, head); err != nil {
 			t.Fatalf("reading before the overwrite: %v", err)
 		}
-		put(t, s, key, v2)
+		Put(t, s, key, v2)
 		from := int64(len(head))
 		if seekTo >= 0 {
 			if _, err := obj.Seek(seekTo, io.SeekStart); err != nil {

@@ -67,7 +67,7 @@ func (f *failingReader) Read(p []byte) (int, error) {
 func testUploadLarge(t *testing.T, s storage.Store) {
 	u := uploader(t, s)
 	ctx := context.Background()
-	put(t, s, "sources/a/source", randomBytes(30<<20, 1)) // a longer previous version
+	Put(t, s, "sources/a/source", randomBytes(30<<20, 1)) // a longer previous version
 	data := randomBytes(uploadSize, 2)
 	n, err := u.Upload(ctx, "sources/a/source", stream{bytes.NewReader(data)})
 	if err != nil {
@@ -76,7 +76,7 @@ func testUploadLarge(t *testing.T, s storage.Store) {
 	if n != int64(len(data)) {
 		t.Errorf("Upload returned %d bytes, want %d", n, len(data))
 	}
-	got, info := get(t, s, "sources/a/source")
+	got, info := Read(t, s, "sources/a/source")
 	if !bytes.Equal(got, data) || info.Size != int64(len(data)) {
 		t.Errorf("stored %d bytes (Info.Size %d), equal=%v; want the %d uploaded", len(got), info.Size, bytes.Equal(got, data), len(data))
 	}
@@ -101,14 +101,14 @@ func testUploadReaderFails(t *testing.T, s storage.Store) {
 	u := uploader(t, s)
 	boom := errors.New("the client went away")
 	for _, at := range []int{100, uploadSize - 100} { // within the first part; after several parts
-		put(t, s, "sources/c/old", []byte("previous"))
+		Put(t, s, "sources/c/old", []byte("previous"))
 		for _, key := range []string{"sources/c/new", "sources/c/old"} {
 			r := &failingReader{data: randomBytes(uploadSize, 3), n: at, err: boom}
 			if _, err := u.Upload(context.Background(), key, r); !errors.Is(err, boom) {
 				t.Errorf("Upload(%q) failing after %d bytes = %v, want an error wrapping the reader's", key, at, err)
 			}
 		}
-		wantMissing(t, s, "sources/c/new")
+		WantMissing(t, s, "sources/c/new")
 		wantPresent(t, s, "sources/c/old", []byte("previous"))
 	}
 }
@@ -126,14 +126,14 @@ func testUploadCancelled(t *testing.T, s storage.Store) {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("Upload cancelled after %d bytes = %v, want context.Canceled", at, err)
 		}
-		wantMissing(t, s, "sources/d/source")
+		WantMissing(t, s, "sources/d/source")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := u.Upload(ctx, "sources/d/source", bytes.NewReader([]byte("x"))); err == nil {
 		t.Error("Upload with a cancelled context succeeded")
 	}
-	wantMissing(t, s, "sources/d/source")
+	WantMissing(t, s, "sources/d/source")
 }
 
 func testCopy(t *testing.T, s storage.Store) {
@@ -143,8 +143,8 @@ func testCopy(t *testing.T, s storage.Store) {
 	}
 	ctx := context.Background()
 	data := randomBytes(3<<20, 6)
-	put(t, s, "uploads/x y+1", data)
-	put(t, s, "sources/e/source", []byte("previous"))
+	Put(t, s, "uploads/x y+1", data)
+	Put(t, s, "sources/e/source", []byte("previous"))
 	if err := c.Copy(ctx, "uploads/x y+1", "sources/e/source"); err != nil {
 		t.Fatalf("Copy: %v", err)
 	}
@@ -153,5 +153,5 @@ func testCopy(t *testing.T, s storage.Store) {
 	if err := c.Copy(ctx, "uploads/missing", "sources/f/source"); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("Copy of a missing key = %v, want ErrNotFound", err)
 	}
-	wantMissing(t, s, "sources/f/source")
+	WantMissing(t, s, "sources/f/source")
 }

@@ -1,0 +1,107 @@
+package natstest
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Server is a nats-server process of the test's own, on a fixed loopback
+// port and store folder, so that it can be stopped or killed and started
+// again.
+type Server struct {
+	t    testing.TB
+	port int
+	dir  string // JetStream store; "" runs without JetStream
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// StartServer starts a nats-server, with JetStream unless noJetStream, on
+// a free port; it is killed when the test ends. A missing nats-server
+// fails the test, saying how to install it.
+func StartServer(t testing.TB, noJetStream bool) *Server {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	s := &Server{t: t, port: port}
+	if !noJetStream {
+		s.dir = t.TempDir()
+	}
+	s.Start()
+	t.Cleanup(s.Kill)
+	return s
+}
+
+// Addr is the server's host:port.
+func (s *Server) Addr() string { return fmt.Sprintf("127.0.0.1:%d", s.port) }
+
+// URL is the server's nats:// URL.
+func (s *Server) URL() string { return "nats://" + s.Addr() }
+
+// Start starts the server (again, after Stop or Kill: same port, same
+// store) and waits until it accepts connections.
+func (s *Server) Start() {
+	s.t.Helper()
+	bin := serverBin(s.t)
+	args := []string{"-a", "127.0.0.1", "-p", fmt.Sprint(s.port)}
+	if s.dir != "" {
+		args = append(args, "-js", "-sd", s.dir)
+	}
+	s.cmd = exec.Command(bin, args...)
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatalf("starting %s: %v", bin, err)
+	}
+	s.done = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(s.cmd, s.done)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", s.Addr(), time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			s.Kill()
+			s.t.Fatalf("nats-server on %s did not start: %v", s.Addr(), err)
+		}
+		time.Sleep(50 * time.Millisecond) // polling for the listener
+	}
+}
+
+// Kill kills the server (SIGKILL), as a crash does, and waits for it.
+func (s *Server) Kill() { s.signal(os.Kill) }
+
+// Stop shuts the server down cleanly (SIGTERM), as a restart for an
+// upgrade does, and waits for it.
+func (s *Server) Stop() { s.signal(syscall.SIGTERM) }
+
+func (s *Server) signal(sig os.Signal) {
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(sig)
+	<-s.done
+	s.cmd = nil
+}
+
+// serverBin is Debian's nats-server, else the one on PATH.
+func serverBin(t testing.TB) string {
+	const debian = "/usr/sbin/nats-server"
+	if _, err := os.Stat(debian); err == nil {
+		return debian
+	}
+	p, err := exec.LookPath("nats-server")
+	if err != nil {
+		t.Fatalf("nats-server not found (apt-get install nats-server, or scripts/test installs it): %v", err)
+	}
+	return p
+}
