@@ -175,10 +175,18 @@ func (c *Cluster) command(ctx context.Context, channelID, action string) error {
 	if err != nil {
 		return fmt.Errorf("asking whether channel %s is live: %w", channelID, err)
 	}
+	data, _ := json.Marshal(controlEvent{Node: c.node, Action: action})
 	if !held {
+		if action == actionDelete {
+			// Nobody publishes, but origins' read caches hold the
+			// channel's segments: tell them, best effort (their entries
+			// expire anyway).
+			if err := c.bus.Publish(ctx, events.ChannelKey(channelID), data); err != nil {
+				c.log.Warn("announcing a channel's deletion", "channel", channelID, "err", err)
+			}
+		}
 		return nil
 	}
-	data, _ := json.Marshal(controlEvent{Node: c.node, Action: action})
 	if err := c.bus.Publish(ctx, events.ChannelKey(channelID), data); err != nil {
 		return fmt.Errorf("telling the ingest nodes to %s channel %s: %w: %w", action, channelID, ErrNodesUnreachable, err)
 	}

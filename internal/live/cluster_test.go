@@ -85,3 +85,28 @@ func TestClusterCommandsReachTheIngestNode(t *testing.T) {
 		})
 	}
 }
+
+// Deleting an idle channel is still announced, for the origins' caches.
+func TestClusterAnnouncesIdleDeletes(t *testing.T) {
+	_, ca, cb := clusterPair(t)
+	got := make(chan string, 4)
+	sub, err := ca.bus.Subscribe(context.Background(), events.AllChannelKeys, events.SubscribeOptions{}, func(_ context.Context, e events.Event) error {
+		got <- e.Subject + " " + string(e.Data)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Stop()
+	if err := cb.Remove(context.Background(), "ch_1"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e := <-got:
+		if e != `osprey.channel.ch_1.key {"node":"b","action":"delete"}` {
+			t.Fatalf("event %s", e)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no event for the deletion of an idle channel")
+	}
+}
