@@ -33,7 +33,6 @@ type backend struct {
 	name  string
 	store catalog.Store
 	base  string // http://127.0.0.1:port
-	seed  time.Duration
 
 	srv      *http.Server
 	served   chan error

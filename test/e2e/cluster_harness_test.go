@@ -189,9 +189,9 @@ func (n *natsServer) kill() {
 }
 
 // runToExit runs `osprey args...` with extra environment entries (later
-// entries win) and returns its combined output and error; it fails the
+// entries win) and returns its combined output, how long it ran and its error; it fails the
 // test when the process has not exited within limit.
-func runToExit(t *testing.T, limit time.Duration, env []string, args ...string) (string, error, time.Duration) {
+func runToExit(t *testing.T, limit time.Duration, env []string, args ...string) (string, time.Duration, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
@@ -203,7 +203,7 @@ func runToExit(t *testing.T, limit time.Duration, env []string, args ...string) 
 	if ctx.Err() != nil {
 		t.Fatalf("osprey %s still running after %v:\n%s", strings.Join(args, " "), limit, out)
 	}
-	return string(out), err, took
+	return string(out), took, err
 }
 
 // freeAddr is a loopback address nothing listens on.

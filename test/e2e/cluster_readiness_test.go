@@ -51,7 +51,7 @@ func TestClusterReadiness(t *testing.T) {
 	})
 
 	t.Run("wrong S3 credentials at start", func(t *testing.T) {
-		out, err, took := runToExit(t, 60*time.Second, []string{"AWS_SECRET_ACCESS_KEY=not-the-secret"},
+		out, took, err := runToExit(t, 60*time.Second, []string{"AWS_SECRET_ACCESS_KEY=not-the-secret"},
 			append([]string{"serve", "--data", t.TempDir(), "--http", "127.0.0.1:0", "--rtmp", "", "--srt", "", "--log-format", "json"},
 				c.nodeArgs("bad-s3", "origin,api")...)...)
 		if err == nil {
@@ -76,7 +76,7 @@ func TestClusterReadiness(t *testing.T) {
 				args[i+1] = "postgres://postgres@" + addr + "/osprey?sslmode=disable"
 			}
 		}
-		out, err, took := runToExit(t, 60*time.Second, nil, args...)
+		out, took, err := runToExit(t, 60*time.Second, nil, args...)
 		if err == nil {
 			t.Fatalf("osprey serve started without PostgreSQL:\n%s", out)
 		}

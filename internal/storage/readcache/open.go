@@ -223,14 +223,6 @@ func (s *Store) finish(key string, c *call) {
 	}
 }
 
-// copyExactly copies size bytes of r to w and checks that r ends there.
-func copyExactly(w io.Writer, r io.Reader, size int64) error {
-	if n, err := io.CopyN(w, r, size); err != nil {
-		return ended(n, size, err)
-	}
-	return checkEnd(r, size)
-}
-
 // ended describes a read that stopped after n of size bytes.
 func ended[N int | int64](n N, size int64, err error) error {
 	if errors.Is(err, io.EOF) {
