@@ -81,19 +81,7 @@ func TestClusterWorkers(t *testing.T) {
 	}
 
 	// 4. kill -9 of the worker mid-transcode.
-	src := makeSource(t, t.TempDir(), "long.mp4", join(videoIn("1280x720", 20), toneIn(20),
-		[]string{"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"})...)
-	code, a, raw := b.uploadMultipart(src, "long")
-	if code != http.StatusCreated {
-		t.Fatalf("upload: HTTP %d %s", code, raw)
-	}
-	waitFor(t, 60*time.Second, "transcoding to be under way on W1", func() bool {
-		a = b.getAsset(a.ID)
-		return a.Status == "processing" && a.Stage == "transcode" && a.Progress >= 5
-	})
-	if a.Progress >= 90 {
-		t.Fatalf("transcode went too fast to interrupt (%.1f %%)", a.Progress)
-	}
+	a := uploadUntilTranscoding(t, b, 20) // on W1, the only worker yet
 	kill9(t, w1.process)
 	killed := time.Now()
 	t.Logf("killed W1 at %.1f %%", a.Progress)

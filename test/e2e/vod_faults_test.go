@@ -25,19 +25,7 @@ import (
 func TestVODKilledMidTranscode(t *testing.T) {
 	dir := t.TempDir()
 	s := startOspreyIn(t, dir)
-	src := makeSource(t, t.TempDir(), "long.mp4", join(videoIn("1280x720", 40), toneIn(40),
-		[]string{"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"})...)
-	code, a, raw := s.uploadMultipart(src, "long")
-	if code != http.StatusCreated {
-		t.Fatalf("upload: HTTP %d %s", code, raw)
-	}
-	waitFor(t, 60*time.Second, "transcoding to be under way", func() bool {
-		a = s.getAsset(a.ID)
-		return a.Status == "processing" && a.Stage == "transcode" && a.Progress >= 5
-	})
-	if a.Progress >= 90 {
-		t.Fatalf("transcode went too fast to interrupt (%.1f %%)", a.Progress)
-	}
+	a := uploadUntilTranscoding(t, s, 40)
 	t.Logf("killing osprey at %.1f %%", a.Progress)
 	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -128,18 +116,7 @@ func TestVODTusUploadCutAndResumed(t *testing.T) {
 	}
 	tus := func(method, url string, hdr map[string]string, body io.Reader) *http.Response {
 		t.Helper()
-		req, _ := http.NewRequest(method, url, body)
-		req.Header.Set("Tus-Resumable", "1.0.0")
-		req.Header.Set("Authorization", "Bearer "+adminToken)
-		for k, v := range hdr {
-			req.Header.Set(k, v)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatalf("%s %s: %v", method, url, err)
-		}
-		resp.Body.Close()
-		return resp
+		return tusDo(t, method, url, hdr, body)
 	}
 	resp := tus("POST", s.httpBase+"/api/v1/uploads/", map[string]string{
 		"Upload-Length":   strconv.Itoa(len(data)),
@@ -332,4 +309,25 @@ func TestVODInbox(t *testing.T) {
 	if left := filesUnder(t, inbox); len(left) > 0 {
 		t.Errorf("inbox still holds %v", left)
 	}
+}
+
+// uploadUntilTranscoding uploads a 720p source of the given length in
+// seconds through s and waits until its transcode is under way (at least
+// 5 %, at most 90 %: an interruption must land mid-transcode).
+func uploadUntilTranscoding(t *testing.T, s *server, seconds int) asset {
+	t.Helper()
+	src := makeSource(t, t.TempDir(), "long.mp4", join(videoIn("1280x720", seconds), toneIn(seconds),
+		[]string{"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"})...)
+	code, a, raw := s.uploadMultipart(src, "long")
+	if code != http.StatusCreated {
+		t.Fatalf("upload: HTTP %d %s", code, raw)
+	}
+	waitFor(t, 60*time.Second, "transcoding to be under way", func() bool {
+		a = s.getAsset(a.ID)
+		return a.Status == "processing" && a.Stage == "transcode" && a.Progress >= 5
+	})
+	if a.Progress >= 90 {
+		t.Fatalf("transcode went too fast to interrupt (%.1f %%)", a.Progress)
+	}
+	return a
 }
