@@ -38,6 +38,8 @@ func cleanName(name string) string {
 		_, size := utf8.DecodeLastRuneInString(name)
 		name = name[:len(name)-size]
 	}
+	// Cutting may have left spaces at the end (fuzzing found it).
+	name = strings.TrimRightFunc(name, unicode.IsSpace)
 	if name == "." || name == ".." {
 		return ""
 	}
