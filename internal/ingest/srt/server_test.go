@@ -185,6 +185,10 @@ func TestRefusedPublishers(t *testing.T) {
 			if got := len(h.Requests()) > 0; got != tt.consults {
 				t.Errorf("handler consulted = %v, want %v", got, tt.consults)
 			}
+			// The refusal is logged before its session is forgotten.
+			for deadline := time.Now().Add(wait); sessions(s) != 0 && time.Now().Before(deadline); {
+				time.Sleep(5 * time.Millisecond)
+			}
 			if h.Published() != 0 || sessions(s) != 0 {
 				t.Errorf("publications %d, sessions %d after a refusal", h.Published(), sessions(s))
 			}

@@ -21,9 +21,11 @@ func TestConformance(t *testing.T) {
 	for _, b := range backends(t) {
 		for _, m := range modes {
 			t.Run(b.name+"/"+m.name, func(t *testing.T) {
-				storagetest.Run(t, func(t *testing.T) storage.Store {
+				// versitygw's ETag may lag its data under a racing
+				// overwrite (see storagetest.Options).
+				storagetest.RunWith(t, func(t *testing.T) storage.Store {
 					return readcache.New(b.open(t), readcache.Config{Immutable: m.immutable})
-				})
+				}, storagetest.Options{ETagMayLag: b.name == "s3"})
 			})
 		}
 	}

@@ -18,7 +18,9 @@ func TestConformance(t *testing.T) {
 	srv := s3test.Start(t)
 	for _, prefix := range []string{"", "tenant/one"} {
 		t.Run(fmt.Sprintf("prefix=%q", prefix), func(t *testing.T) {
-			storagetest.Run(t, func(t *testing.T) storage.Store { return srv.Store(t, prefix) })
+			// versitygw's ETag may lag its data in a read racing an
+			// overwrite (see storagetest.Options); Amazon S3's does not.
+			storagetest.RunWith(t, func(t *testing.T) storage.Store { return srv.Store(t, prefix) }, storagetest.Options{ETagMayLag: true})
 		})
 	}
 }
