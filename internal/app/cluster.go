@@ -2,13 +2,13 @@ package app
 
 import (
 	"fmt"
-	"net/url"
 	"os"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/config"
+	natsbus "github.com/ospreyvideo/osprey/internal/events/nats"
 	"github.com/ospreyvideo/osprey/internal/storage"
 )
 
@@ -62,21 +62,7 @@ func eventsKind(cfg config.Config) string {
 	if cfg.Events == "" {
 		return "in-process"
 	}
-	return "NATS at " + redactURLs(cfg.Events)
-}
-
-// redactURLs hides passwords in a comma-separated list of URLs.
-func redactURLs(list string) string {
-	parts := strings.Split(list, ",")
-	for i, p := range parts {
-		switch u, err := url.Parse(strings.TrimSpace(p)); {
-		case err != nil:
-			parts[i] = "(invalid URL)"
-		case u.User != nil:
-			parts[i] = u.Redacted()
-		}
-	}
-	return strings.Join(parts, ",")
+	return "NATS at " + natsbus.Redact(cfg.Events)
 }
 
 // continueGrace maps live.continue_grace onto the packager's setting, where

@@ -123,7 +123,7 @@ func openDeps(ctx context.Context, cfg config.Config, nodeID string, log *slog.L
 		}
 		d.bus = b
 		d.closers = append(d.closers, b.Close)
-		d.checks = append(d.checks, roleCheck{health.Check{Name: "events", Addr: "NATS at " + redactURLs(cfg.Events), Ping: b.Ping}, eventsRoles})
+		d.checks = append(d.checks, roleCheck{health.Check{Name: "events", Addr: "NATS at " + natsbus.Redact(cfg.Events), Ping: b.Ping}, eventsRoles})
 	}
 	return d, nil
 }

@@ -91,7 +91,7 @@ func RunEdge(ctx context.Context, cfg config.Edge, adminToken string, log *slog.
 	st := e.CacheStats()
 	log.Info("osprey edge is serving", "http", ln.Addr().String(), "scheme", front.scheme(), "metrics", metricsAddr, "origins", cfg.Origins,
 		"cache_memory", config.ByteSize(st.MemoryLimit).String(), "cache_disk", config.ByteSize(st.DiskLimit).String(),
-		"cached_objects", st.DiskObjects, "data", cfg.DataDir, "events", redactURLs(cfg.Events), "node", nodeID)
+		"cached_objects", st.DiskObjects, "data", cfg.DataDir, "events", natsbus.Redact(cfg.Events), "node", nodeID)
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down")
@@ -108,16 +108,12 @@ func RunEdge(ctx context.Context, cfg config.Edge, adminToken string, log *slog.
 
 // openEdgeBus opens the NATS bus of `osprey edge --events` (nil without
 // one; events.Local would only talk to this edge) and resolves the node ID
-// (default: the host name). An unreachable server fails the start, naming
-// its address.
+// (default: the host name, as serve's). An unreachable server fails the
+// start, naming its address.
 func openEdgeBus(ctx context.Context, cfg config.Edge, log *slog.Logger) (*natsbus.Bus, string, error) {
-	nodeID := cfg.NodeID
-	if nodeID == "" {
-		h, err := os.Hostname()
-		if err != nil || h == "" {
-			h = cfg.Name
-		}
-		nodeID = h
+	nodeID, err := resolveNodeID(cfg.NodeID)
+	if err != nil {
+		nodeID = cfg.Name // no host name: the edge's own name
 	}
 	if cfg.Events == "" {
 		return nil, nodeID, nil

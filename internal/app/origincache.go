@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -46,14 +45,14 @@ func openOriginCache(ctx context.Context, cfg config.Config, store storage.Store
 	c := &originCache{cache: readcache.New(store, readcache.Config{MaxBytes: cfg.Origin.CacheSize, Dir: dir})}
 	// Deleted channels and assets: drop what this node cached of them.
 	onChannel := func(_ context.Context, e events.Event) error {
-		if id, ok := subjectID(e.Subject); ok && strings.Contains(string(e.Data), `"delete"`) {
+		if id, ok := live.DeletedChannel(e); ok {
 			c.cache.Invalidate(live.Prefix(id) + "/")
 		}
 		return nil
 	}
 	onAsset := func(_ context.Context, e events.Event) error {
 		var ev assetDeleted
-		if id, ok := subjectID(e.Subject); ok && json.Unmarshal(e.Data, &ev) == nil && ev.State == "deleted" {
+		if id, ok := events.IDOf(e.Subject); ok && json.Unmarshal(e.Data, &ev) == nil && ev.State == "deleted" {
 			c.cache.Invalidate("vod/" + id + "/")
 		}
 		return nil
@@ -83,15 +82,6 @@ func (c *originCache) close() {
 	for _, s := range c.subs {
 		_ = s.Stop()
 	}
-}
-
-// subjectID is the id token of "osprey.{kind}.{id}.{what}".
-func subjectID(subject string) (string, bool) {
-	parts := strings.Split(subject, ".")
-	if len(parts) != 4 || parts[0] != events.Root || parts[2] == "" {
-		return "", false
-	}
-	return parts[2], true
 }
 
 // announcingVOD is the VoD service as the API uses it, telling every node

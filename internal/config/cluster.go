@@ -121,8 +121,8 @@ func (c Config) validateCluster() []error {
 	if _, err := ParseRoles(c.Roles); err != nil {
 		add("roles", "%v", err)
 	}
-	if c.NodeID != "" && !nodeIDRE.MatchString(c.NodeID) {
-		add("node_id", "%q must be 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit", c.NodeID)
+	if err := checkNodeID(c.NodeID); err != nil {
+		add("node_id", "%v", err)
 	}
 	if c.Ingest.RTMPURL != "" {
 		if err := checkIngestURL(c.Ingest.RTMPURL, "rtmp", "rtmps"); err != nil {
@@ -135,6 +135,15 @@ func (c Config) validateCluster() []error {
 		}
 	}
 	return errs
+}
+
+// checkNodeID accepts "" (the default: the host name) and node ids of
+// serve and edge alike.
+func checkNodeID(id string) error {
+	if id != "" && !nodeIDRE.MatchString(id) {
+		return fmt.Errorf("%q must be 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit", id)
+	}
+	return nil
 }
 
 // checkCatalogURL accepts "", sqlite:PATH and postgres:// URLs. Errors never
@@ -161,8 +170,9 @@ func checkCatalogURL(s string) error {
 	return fmt.Errorf("want sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB (empty: SQLite in the data folder)")
 }
 
-// CheckEventsURL accepts "" (in-process events) and nats:// URLs, several
-// separated by commas. Errors never repeat the URL.
+// CheckEventsURL accepts "" (in-process events; for an edge: none) and
+// nats:// or tls:// server URLs with a host, several separated by commas,
+// as nats.go takes them. Errors never repeat the URL.
 func CheckEventsURL(s string) error {
 	if s == "" {
 		return nil

@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -178,11 +177,11 @@ func (e Edge) Validate(prefix string, needOrigins bool) []error {
 			add("data", "must not be empty")
 		}
 		errs = append(errs, e.Security.validate()...)
-		if err := checkEdgeEvents(e.Events); err != nil {
+		if err := CheckEventsURL(e.Events); err != nil {
 			add("events", "%v", err)
 		}
-		if strings.ContainsAny(e.NodeID, " \t\r\n") {
-			add("node_id", "%q must not contain whitespace", e.NodeID)
+		if err := checkNodeID(e.NodeID); err != nil {
+			add("node_id", "%v", err)
 		}
 	}
 	if e.CacheMemory < 1<<20 {
@@ -246,25 +245,6 @@ func (e Edge) Validate(prefix string, needOrigins bool) []error {
 		add("require_signed", "needs at least one trusted key (--trusted-key ID=public.pem)")
 	}
 	return errs
-}
-
-// checkEdgeEvents accepts "" or a comma-separated list of nats:// (or
-// tls://) server URLs with a host, as nats.go takes them. Messages never
-// show a password.
-func checkEdgeEvents(s string) error {
-	if s == "" {
-		return nil
-	}
-	for i, part := range strings.Split(s, ",") {
-		u, err := url.Parse(strings.TrimSpace(part))
-		if err != nil {
-			return fmt.Errorf("server %d of the list is not a URL; want nats://HOST:PORT (comma-separated for several servers), or empty for none", i+1)
-		}
-		if (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" {
-			return fmt.Errorf("%q must be nats://HOST:PORT (comma-separated for several servers), or empty for none", u.Redacted())
-		}
-	}
-	return nil
 }
 
 // ParseTTLRule splits "PATTERN=DURATION" ("*.m3u8=1s", "/vod/*=24h").

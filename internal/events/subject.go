@@ -34,6 +34,16 @@ const (
 
 func join(kind, id, what string) string { return Root + "." + kind + "." + id + "." + what }
 
+// IDOf returns the id in a subject the helpers above build
+// ("osprey.{kind}.{id}.{what}"), or false for any other subject.
+func IDOf(subject string) (string, bool) {
+	parts := strings.Split(subject, ".")
+	if len(parts) != 4 || parts[0] != Root || parts[2] == "" {
+		return "", false
+	}
+	return parts[2], true
+}
+
 // ValidateSubject reports whether s can be published: it starts with
 // "osprey.", has no empty tokens and no wildcards or whitespace.
 func ValidateSubject(s string) error { return validate(s, false) }

@@ -66,3 +66,20 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+func TestIDOf(t *testing.T) {
+	for subject, want := range map[string]string{
+		events.ChannelKey("ch_1"):      "ch_1",
+		events.AssetState("as_2"):      "as_2",
+		events.EdgeInvalidate("inv_3"): "inv_3",
+		"osprey.channel..key":          "",
+		"osprey.channel.ch_1":          "",
+		"other.channel.ch_1.key":       "",
+		"osprey.channel.ch_1.key.x":    "",
+	} {
+		got, ok := events.IDOf(subject)
+		if got != want || ok != (want != "") {
+			t.Errorf("events.IDOf(%q) = %q, %v; want %q", subject, got, ok, want)
+		}
+	}
+}

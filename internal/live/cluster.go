@@ -205,6 +205,17 @@ func (c *Cluster) command(ctx context.Context, channelID, action string) error {
 	}
 }
 
+// DeletedChannel tells whether e, an event on events.AllChannelKeys,
+// announces a channel's deletion, and which (origins drop what they cached
+// of it).
+func DeletedChannel(e events.Event) (string, bool) {
+	var ev controlEvent
+	if json.Unmarshal(e.Data, &ev) != nil || ev.Action != actionDelete {
+		return "", false
+	}
+	return events.IDOf(e.Subject)
+}
+
 // onControl applies another node's disconnect or delete to a local session.
 func (c *Cluster) onControl(ctx context.Context, e events.Event) error {
 	var ev controlEvent
@@ -212,7 +223,7 @@ func (c *Cluster) onControl(ctx context.Context, e events.Event) error {
 		c.log.Warn("ignoring a malformed channel control event", "subject", e.Subject, "err", err)
 		return nil
 	}
-	id, ok := channelOf(e.Subject)
+	id, ok := events.IDOf(e.Subject)
 	if !ok || ev.Node == c.node {
 		return nil
 	}
@@ -235,7 +246,7 @@ func (c *Cluster) onState(_ context.Context, e events.Event) error {
 	if err := json.Unmarshal(e.Data, &ev); err != nil {
 		return nil
 	}
-	id, ok := channelOf(e.Subject)
+	id, ok := events.IDOf(e.Subject)
 	if !ok || ev.Node == c.node {
 		return nil
 	}
@@ -275,19 +286,4 @@ func (c *Cluster) announce(ctx context.Context, id string, st Status) {
 	if err := c.bus.Publish(pctx, events.ChannelState(id), data); err != nil && !errors.Is(err, context.Canceled) {
 		c.log.Debug("announcing channel state", "channel", id, "err", err)
 	}
-}
-
-// channelOf extracts the channel id of "osprey.channel.{id}.key|state".
-func channelOf(subject string) (string, bool) {
-	const pre = events.Root + ".channel."
-	if len(subject) <= len(pre) || subject[:len(pre)] != pre {
-		return "", false
-	}
-	rest := subject[len(pre):]
-	for i := 0; i < len(rest); i++ {
-		if rest[i] == '.' {
-			return rest[:i], i > 0
-		}
-	}
-	return "", false
 }

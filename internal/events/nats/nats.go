@@ -82,7 +82,7 @@ var _ events.Bus = (*Bus)(nil)
 func Open(ctx context.Context, serverURL string, opts Options, log *slog.Logger) (*Bus, error) {
 	opts = opts.withDefaults()
 	log = log.With("component", "events.nats", "node", opts.NodeID)
-	addr := redact(serverURL)
+	addr := Redact(serverURL)
 	b := &Bus{log: log, opts: opts, subs: map[*sub]struct{}{}, inflight: map[*func()]struct{}{}}
 	nc, err := gonats.Connect(serverURL,
 		gonats.Name("osprey "+opts.NodeID),
@@ -95,7 +95,7 @@ func Open(ctx context.Context, serverURL string, opts Options, log *slog.Logger)
 			b.cancelInflight()
 		}),
 		gonats.ReconnectHandler(func(c *gonats.Conn) {
-			log.Info("reconnected to NATS", "addr", redact(c.ConnectedUrl()))
+			log.Info("reconnected to NATS", "addr", Redact(c.ConnectedUrl()))
 		}),
 	)
 	if err != nil {
@@ -225,8 +225,8 @@ func (b *Bus) unwire(subject string) string {
 	return strings.TrimPrefix(subject, b.opts.SubjectPrefix+".")
 }
 
-// redact hides passwords in a (comma-separated) server URL.
-func redact(servers string) string {
+// Redact hides passwords in a (comma-separated) server URL, for messages.
+func Redact(servers string) string {
 	parts := strings.Split(servers, ",")
 	for i, p := range parts {
 		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
