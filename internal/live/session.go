@@ -216,6 +216,9 @@ func (s *session) run() {
 					tick = ticker.C
 				}
 			case cmdClose, cmdStop:
+				if lost == nil && !s.holdsLease() {
+					c.abandon = true
+				}
 				s.finish(tc, c)
 				return
 			}
@@ -233,6 +236,21 @@ func (s *session) reclaim() (lease.Lease, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	return s.m.cfg.Leases.Acquire(ctx, LeaseName(s.ch.ID))
+}
+
+// holdsLease is asked when the publication ends while its lease is lost:
+// it tries once to reclaim it. Without the lease the playlists are not
+// ended here: another node may have taken the channel (ending them would
+// cut its viewers off), and if none has, the stale-session check ends
+// them once the lease table answers again.
+func (s *session) holdsLease() bool {
+	l, err := s.reclaim()
+	if err != nil {
+		s.log.Warn("the publication ends without its channel's lease; leaving the playlists to the node that holds it", "err", err)
+		return false
+	}
+	s.lease = l
+	return true
 }
 
 // start moves the session from authorised to started.

@@ -2,11 +2,15 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -41,8 +45,15 @@ type cluster struct {
 // are put in the environment every node inherits.
 func newCluster(t *testing.T) *cluster {
 	t.Helper()
-	srv := s3test.Start(t)
-	c := &cluster{t: t, s3: srv, bucket: srv.NewBucket(t), catalog: pgtest.Database(t), nats: startNATS(t)}
+	return newClusterOn(t, "127.0.0.1", pgtest.Database(t))
+}
+
+// newClusterOn is newCluster with versitygw and nats-server listening on
+// the local address host, and the catalog at catalogURL.
+func newClusterOn(t *testing.T, host, catalogURL string) *cluster {
+	t.Helper()
+	srv := s3test.StartOn(t, host)
+	c := &cluster{t: t, s3: srv, bucket: srv.NewBucket(t), catalog: catalogURL, nats: startNATSOn(t, host)}
 	u, err := url.Parse(srv.Endpoint)
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +77,15 @@ func (c *cluster) node(name, roles string, extra ...string) *server {
 	start := time.Now()
 	s := startOspreyIn(c.t, c.t.TempDir(), append(c.nodeArgs(name, roles), extra...)...)
 	c.t.Logf("node %s (%s) serving at %s, rtmp %q, in %v", name, roles, s.httpBase, s.rtmpAddr, time.Since(start).Round(time.Millisecond))
+	return s
+}
+
+// nodeIn starts `osprey serve` inside zone z, listening on its address.
+func (c *cluster) nodeIn(z *zone, name, roles string, extra ...string) *server {
+	c.t.Helper()
+	start := time.Now()
+	s := startOspreyVia(c.t, z.launcher(), z.addr, c.t.TempDir(), append(c.nodeArgs(name, roles), extra...)...)
+	c.t.Logf("node %s (%s) in zone %s serving at %s, rtmp %q, in %v", name, roles, z.name, s.httpBase, s.rtmpAddr, time.Since(start).Round(time.Millisecond))
 	return s
 }
 
@@ -139,13 +159,19 @@ type natsServer struct {
 // nats-server fails the test with how to install it.
 func startNATS(t *testing.T) *natsServer {
 	t.Helper()
+	return startNATSOn(t, "127.0.0.1")
+}
+
+// startNATSOn is startNATS on a free port of the local address host.
+func startNATSOn(t *testing.T, host string) *natsServer {
+	t.Helper()
 	bin := "/usr/sbin/nats-server"
 	if _, err := os.Stat(bin); err != nil {
 		if bin, err = exec.LookPath("nats-server"); err != nil {
 			t.Fatalf("the cluster tests need nats-server (apt-get install nats-server, or the README's test command): %v", err)
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,4 +257,104 @@ func swapBase(t *testing.T, u, base string) string {
 	}
 	p.Scheme, p.Host = b.Scheme, b.Host
 	return p.String()
+}
+
+// viewer plays a live media playlist as a player does (playOnce every
+// 300 ms), recording what went wrong and the longest time without a new
+// segment.
+type viewer struct {
+	mu       sync.Mutex
+	seen     map[string]bool
+	errs     []string
+	last     time.Time // when the last new segment arrived
+	longest  time.Duration
+	once     sync.Once
+	stopping chan struct{}
+	done     chan struct{}
+}
+
+func startViewer(playlist string) *viewer {
+	v := &viewer{seen: map[string]bool{}, last: time.Now(), stopping: make(chan struct{}), done: make(chan struct{})}
+	client := &http.Client{Timeout: 10 * time.Second} // a player gives up on a request too
+	go func() {
+		defer close(v.done)
+		for {
+			select {
+			case <-v.stopping:
+				return
+			default:
+			}
+			v.mu.Lock()
+			n := len(v.seen)
+			if err := playOnce(client, playlist, v.seen); err != "" {
+				v.errs = append(v.errs, time.Now().Format("15:04:05.000")+" "+err)
+			}
+			now := time.Now()
+			if len(v.seen) > n {
+				v.last = now
+			}
+			v.longest = max(v.longest, now.Sub(v.last))
+			v.mu.Unlock()
+			time.Sleep(300 * time.Millisecond)
+		}
+	}()
+	return v
+}
+
+// segments is how many segments (and init segments) the viewer has read.
+func (v *viewer) segments() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return len(v.seen)
+}
+
+// stop ends the viewer (idempotent) and returns its errors and longest
+// stall.
+func (v *viewer) stop() ([]string, time.Duration) {
+	v.once.Do(func() { close(v.stopping) })
+	<-v.done
+	return v.errs, v.longest
+}
+
+// playOnce reads a live media playlist and every segment it lists that was
+// not read yet, as a player does; it returns what went wrong, if anything.
+func playOnce(client *http.Client, playlist string, seen map[string]bool) string {
+	resp, err := client.Get(playlist)
+	if err != nil {
+		return "playlist: " + err.Error()
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		return fmt.Sprintf("playlist: HTTP %d %v", resp.StatusCode, err)
+	}
+	base, _ := url.Parse(playlist)
+	for _, line := range strings.Split(string(body), "\n") {
+		var ref string
+		switch {
+		case strings.HasPrefix(line, "#EXT-X-MAP:"):
+			if i := strings.Index(line, `URI="`); i >= 0 {
+				ref = line[i+5:]
+				ref = ref[:strings.IndexByte(ref, '"')]
+			}
+		case line != "" && !strings.HasPrefix(line, "#"):
+			ref = line
+		}
+		if ref == "" || seen[ref] {
+			continue
+		}
+		r, _ := url.Parse(ref)
+		seg := base.ResolveReference(r).String()
+		res, err := client.Get(seg)
+		if err != nil {
+			return ref + ": " + err.Error()
+		}
+		n, err := io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if err != nil || res.StatusCode != 200 || n == 0 {
+			return fmt.Sprintf("%s: HTTP %d, %d bytes, %v", ref, res.StatusCode, n, err)
+		}
+		seen[ref] = true
+	}
+	return ""
 }

@@ -61,27 +61,7 @@ func TestClusterLiveFailover(t *testing.T) {
 	if after != before {
 		t.Errorf("the channel's 360p playlist moved from %s to %s; it should go on", before, after)
 	}
-	if m2.Endlist {
-		t.Error("the playlist ended")
-	}
-	for uri, seq := range seqByURI(m2) {
-		if old, ok := oldSeq[uri]; ok && old != seq {
-			t.Errorf("segment %s: sequence %d before the failover, %d after", uri, old, seq)
-		}
-	}
-	for i, s := range m2.Segments {
-		if s.Discontinuity {
-			if seq := m2.MediaSequence + i; seq <= oldLast {
-				t.Errorf("first segment after the discontinuity has sequence %d, the old session reached %d", seq, oldLast)
-			}
-			if i == 0 && m2.MediaSequence > oldLast+1 {
-				t.Errorf("sequence jumps from %d to %d", oldLast, m2.MediaSequence)
-			}
-		}
-	}
-	if m2.MediaSequence > oldLast+1 {
-		t.Errorf("media sequence %d: segments of the first session (up to %d) fell out of a playlist that should keep them", m2.MediaSequence, oldLast)
-	}
+	checkContinued(t, m2, oldSeq, oldLast)
 	for _, u := range []string{after, renditionURL(t, ch.Playback.HLS, "audio")} {
 		if u == "" {
 			t.Error("no audio rendition after the failover")

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -166,43 +165,19 @@ func TestCluster(t *testing.T) {
 	// 2. kill -9 B while a player reads through edge 1 (primary origin B).
 	t.Run("origin killed behind the edge", func(t *testing.T) {
 		playlist := swapBase(t, renditionURLWait(t, ch.Playback.HLS, "360p"), e1.base)
-		var mu sync.Mutex
-		var errs []string
-		seen := map[string]bool{}
-		stop := make(chan struct{})
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				mu.Lock()
-				if err := playOnce(playlist, seen); err != "" {
-					errs = append(errs, time.Now().Format("15:04:05.000")+" "+err)
-				}
-				mu.Unlock()
-				time.Sleep(300 * time.Millisecond)
-			}
-		}()
+		v := startViewer(playlist)
 		time.Sleep(2 * time.Second) // the player plays through B first
-		mu.Lock()
-		before := len(seen)
-		mu.Unlock()
+		before := v.segments()
 		kill9(t, b.process)
 		killed := time.Now()
 		t.Logf("killed B; the player had %d segments", before)
 		time.Sleep(10 * time.Second) // the player goes on reading through the edge
-		close(stop)
-		<-done
-		mu.Lock()
-		defer mu.Unlock()
+		after := v.segments() - before
+		errs, _ := v.stop()
 		for _, e := range errs {
 			t.Errorf("player through the edge: %s", e)
 		}
-		if after := len(seen) - before; after < 3 {
+		if after < 3 {
 			t.Errorf("the player got %d new segments in the 10 s after B died (since %v), want ≥ 3", after, killed.Format("15:04:05"))
 		}
 	})
@@ -264,47 +239,4 @@ func sameFromBoth(t *testing.T, u, x, y string) {
 	_, b1 := get(t, ux)
 	_, b2 := get(t, uy)
 	t.Errorf("%s differs between the origins:\n%s:\n%s\n%s:\n%s", u, x, b1, y, b2)
-}
-
-// playOnce reads a live media playlist and every segment it lists that was
-// not read yet, as a player does; it returns what went wrong, if anything.
-func playOnce(playlist string, seen map[string]bool) string {
-	resp, err := http.Get(playlist)
-	if err != nil {
-		return "playlist: " + err.Error()
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != 200 {
-		return fmt.Sprintf("playlist: HTTP %d %v", resp.StatusCode, err)
-	}
-	base, _ := url.Parse(playlist)
-	for _, line := range strings.Split(string(body), "\n") {
-		var ref string
-		switch {
-		case strings.HasPrefix(line, "#EXT-X-MAP:"):
-			if i := strings.Index(line, `URI="`); i >= 0 {
-				ref = line[i+5:]
-				ref = ref[:strings.IndexByte(ref, '"')]
-			}
-		case line != "" && !strings.HasPrefix(line, "#"):
-			ref = line
-		}
-		if ref == "" || seen[ref] {
-			continue
-		}
-		r, _ := url.Parse(ref)
-		seg := base.ResolveReference(r).String()
-		res, err := http.Get(seg)
-		if err != nil {
-			return ref + ": " + err.Error()
-		}
-		n, err := io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		if err != nil || res.StatusCode != 200 || n == 0 {
-			return fmt.Sprintf("%s: HTTP %d, %d bytes, %v", ref, res.StatusCode, n, err)
-		}
-		seen[ref] = true
-	}
-	return ""
 }

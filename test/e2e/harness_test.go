@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -59,7 +60,15 @@ type process struct {
 // the test, and its log printed if the test failed.
 func runOsprey(t *testing.T, ready string, args ...string) (*process, map[string]any) {
 	t.Helper()
-	p := &process{cmd: exec.Command(ospreyBin, args...), logs: &logBuffer{}, exited: make(chan struct{})}
+	return runOspreyVia(t, nil, ready, args...)
+}
+
+// runOspreyVia is runOsprey through a launcher (e.g. `ip netns exec NS`),
+// which must exec osprey in its place.
+func runOspreyVia(t *testing.T, launcher []string, ready string, args ...string) (*process, map[string]any) {
+	t.Helper()
+	argv := append(append(append([]string(nil), launcher...), ospreyBin), args...)
+	p := &process{cmd: exec.Command(argv[0], argv[1:]...), logs: &logBuffer{}, exited: make(chan struct{})}
 	// Load shedding is off: these tests assert the exact ladder, and e2e
 	// suites share two cores. Shedding has its own tests (internal/live).
 	p.cmd.Env = append(os.Environ(), "OSPREY_ADMIN_TOKEN="+adminToken, "OSPREY_SHED_LOAD=false")
@@ -168,12 +177,20 @@ func startOsprey(t *testing.T, extraArgs ...string) *server {
 // startOspreyIn runs osprey serve on the data folder dir.
 func startOspreyIn(t *testing.T, dir string, extraArgs ...string) *server {
 	t.Helper()
+	return startOspreyVia(t, nil, "127.0.0.1", dir, extraArgs...)
+}
+
+// startOspreyVia starts `osprey serve` through launcher (see runOspreyVia)
+// with its listeners on free ports of host.
+func startOspreyVia(t *testing.T, launcher []string, host, dir string, extraArgs ...string) *server {
+	t.Helper()
+	free := net.JoinHostPort(host, "0")
 	args := append([]string{"serve",
 		"--data", dir,
-		"--http", "127.0.0.1:0", "--rtmp", "127.0.0.1:0", "--srt", "127.0.0.1:0",
+		"--http", free, "--rtmp", free, "--srt", free,
 		"--log-format", "json", "--log-level", "debug",
 	}, extraArgs...)
-	p, rec := runOsprey(t, "osprey is serving", args...)
+	p, rec := runOspreyVia(t, launcher, "osprey is serving", args...)
 	s := &server{process: p, t: t, dataDir: dir, httpBase: "http://" + rec["http"].(string)}
 	s.rtmpAddr, _ = rec["rtmp"].(string)
 	s.srtAddr, _ = rec["srt"].(string)

@@ -47,7 +47,7 @@ const (
 
 // Server is a running versitygw. Its fields are read-only.
 type Server struct {
-	Endpoint  string // "http://127.0.0.1:PORT"
+	Endpoint  string // "http://HOST:PORT"
 	AccessKey string
 	SecretKey string
 
@@ -59,6 +59,13 @@ type Server struct {
 // directory, waits until it answers, and stops it when the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return StartOn(t, "127.0.0.1")
+}
+
+// StartOn is Start on a free port of the local address host (for tests
+// whose nodes reach the server from other network namespaces).
+func StartOn(t testing.TB, host string) *Server {
+	t.Helper()
 	bin, err := binary()
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +73,7 @@ func Start(t testing.TB) *Server {
 	srv := &Server{AccessKey: "osprey-test", SecretKey: randomHex(t)}
 	var lastErr error
 	for range 3 { // another process may grab the free port first
-		if lastErr = srv.start(t, bin); lastErr == nil {
+		if lastErr = srv.start(t, bin, host); lastErr == nil {
 			return srv
 		}
 	}
@@ -99,8 +106,8 @@ func binary() (string, error) {
 	return "", fmt.Errorf("s3test: the S3 test server versitygw is not installed (looked in %v and on PATH); install it with:\n\t%s", dirs, InstallCommand)
 }
 
-func (srv *Server) start(t testing.TB, bin string) error {
-	addr, err := freeAddr()
+func (srv *Server) start(t testing.TB, bin, host string) error {
+	addr, err := freeAddr(host)
 	if err != nil {
 		return err
 	}
@@ -200,8 +207,8 @@ func (srv *Server) Store(t testing.TB, prefix string) *s3.Store {
 	return s
 }
 
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+func freeAddr(host string) (string, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return "", err
 	}
