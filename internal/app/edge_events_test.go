@@ -8,8 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -17,35 +15,10 @@ import (
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/config"
+	"github.com/ospreyvideo/osprey/internal/events/nats/natstest"
 )
 
-// startEdgeEventsNATS runs a nats-server of the test's own (RunEdge uses the
-// default stream and subjects, which must not mix with other tests').
-func startEdgeEventsNATS(t *testing.T) string {
-	t.Helper()
-	bin := "/usr/sbin/nats-server"
-	if _, err := os.Stat(bin); err != nil {
-		if bin, err = exec.LookPath("nats-server"); err != nil {
-			t.Fatalf("nats-server not found (apt-get install nats-server): %v", err)
-		}
-	}
-	port := freeEdgeEventsPort(t)
-	cmd := exec.Command(bin, "-a", "127.0.0.1", "-p", fmt.Sprint(port), "-js", "-sd", t.TempDir())
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", bin, err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	waitUntil(t, "nats-server to listen", func() bool {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
-	return "nats://" + addr
-}
-
+// freeEdgeEventsPort is a loopback port nothing listens on.
 func freeEdgeEventsPort(t *testing.T) int {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -58,7 +31,9 @@ func freeEdgeEventsPort(t *testing.T) int {
 // Two `osprey edge --events` on one NATS: an invalidation posted to one
 // empties the other's cache within a second.
 func TestRunEdgeSharesInvalidations(t *testing.T) {
-	natsURL := startEdgeEventsNATS(t)
+	// RunEdge uses the default stream and subjects, which must not mix
+	// with other tests': a nats-server of the test's own.
+	natsURL := natstest.StartServer(t, false).URL()
 	var hits atomic.Int64
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ospreyvideo/osprey/internal/events/nats/natstest"
 	"github.com/ospreyvideo/osprey/internal/lease/pgtest"
 	"github.com/ospreyvideo/osprey/internal/storage"
 	"github.com/ospreyvideo/osprey/internal/storage/s3"
@@ -37,7 +38,7 @@ type cluster struct {
 	bucket  string
 	storage string // --storage
 	catalog string // --catalog
-	nats    *natsServer
+	nats    *natstest.Server
 }
 
 // newCluster starts versitygw with a new bucket, creates a PostgreSQL
@@ -53,7 +54,7 @@ func newCluster(t *testing.T) *cluster {
 func newClusterOn(t *testing.T, host, catalogURL string) *cluster {
 	t.Helper()
 	srv := s3test.StartOn(t, host)
-	c := &cluster{t: t, s3: srv, bucket: srv.NewBucket(t), catalog: catalogURL, nats: startNATSOn(t, host)}
+	c := &cluster{t: t, s3: srv, bucket: srv.NewBucket(t), catalog: catalogURL, nats: natstest.StartServerOn(t, host, false)}
 	u, err := url.Parse(srv.Endpoint)
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +68,7 @@ func newClusterOn(t *testing.T, host, catalogURL string) *cluster {
 
 // nodeArgs are the flags every serve node of c gets.
 func (c *cluster) nodeArgs(name, roles string) []string {
-	return []string{"--storage", c.storage, "--catalog", c.catalog, "--events", c.nats.url(),
+	return []string{"--storage", c.storage, "--catalog", c.catalog, "--events", c.nats.URL(),
 		"--roles", roles, "--node-id", name, "--ladder", "low"}
 }
 
@@ -92,7 +93,7 @@ func (c *cluster) nodeIn(z *zone, name, roles string, extra ...string) *server {
 // edge starts `osprey edge` on the cluster's bus in front of origins.
 func (c *cluster) edge(name string, origins ...*server) *edgeProc {
 	c.t.Helper()
-	args := []string{"--events", c.nats.url(), "--node-id", name, "--origin-timeout", "1s", "--origin-connect-timeout", "500ms"}
+	args := []string{"--events", c.nats.URL(), "--node-id", name, "--origin-timeout", "1s", "--origin-connect-timeout", "500ms"}
 	for _, o := range origins {
 		args = append(args, "--origin", o.httpBase)
 	}
@@ -142,76 +143,6 @@ func kill9(t *testing.T, p *process) {
 		t.Fatalf("kill -9: %v", err)
 	}
 	<-p.exited
-}
-
-// natsServer is a nats-server with JetStream of one test, restartable on
-// the same port and store.
-type natsServer struct {
-	t     *testing.T
-	bin   string
-	addr  string
-	store string
-	cmd   *exec.Cmd
-	done  chan struct{}
-}
-
-// startNATS runs nats-server -js on a free loopback port. A missing
-// nats-server fails the test with how to install it.
-func startNATS(t *testing.T) *natsServer {
-	t.Helper()
-	return startNATSOn(t, "127.0.0.1")
-}
-
-// startNATSOn is startNATS on a free port of the local address host.
-func startNATSOn(t *testing.T, host string) *natsServer {
-	t.Helper()
-	bin := "/usr/sbin/nats-server"
-	if _, err := os.Stat(bin); err != nil {
-		if bin, err = exec.LookPath("nats-server"); err != nil {
-			t.Fatalf("the cluster tests need nats-server (apt-get install nats-server, or the README's test command): %v", err)
-		}
-	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	n := &natsServer{t: t, bin: bin, addr: addr, store: t.TempDir()}
-	n.start()
-	t.Cleanup(func() { n.kill() })
-	return n
-}
-
-func (n *natsServer) url() string { return "nats://" + n.addr }
-
-func (n *natsServer) start() {
-	n.t.Helper()
-	host, port, _ := net.SplitHostPort(n.addr)
-	n.cmd = exec.Command(n.bin, "-a", host, "-p", port, "-js", "-sd", n.store)
-	if err := n.cmd.Start(); err != nil {
-		n.t.Fatalf("starting nats-server: %v", err)
-	}
-	done := make(chan struct{})
-	n.done = done
-	go func() { _ = n.cmd.Wait(); close(done) }()
-	waitFor(n.t, 10*time.Second, "nats-server to listen on "+n.addr, func() bool {
-		conn, err := net.DialTimeout("tcp", n.addr, time.Second)
-		if err == nil {
-			conn.Close()
-		}
-		return err == nil
-	})
-}
-
-// kill stops the server with SIGKILL (idempotent).
-func (n *natsServer) kill() {
-	if n.cmd == nil {
-		return
-	}
-	_ = n.cmd.Process.Kill()
-	<-n.done
-	n.cmd = nil
 }
 
 // runToExit runs `osprey args...` with extra environment entries (later

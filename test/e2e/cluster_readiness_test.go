@@ -23,7 +23,7 @@ func TestClusterReadiness(t *testing.T) {
 	}
 
 	t.Run("NATS down and back", func(t *testing.T) {
-		c.nats.kill()
+		c.nats.Kill()
 		killed := time.Now()
 		var body string
 		waitFor(t, 10*time.Second, "/readyz to fail", func() bool {
@@ -32,8 +32,8 @@ func TestClusterReadiness(t *testing.T) {
 			return code == 503
 		})
 		t.Logf("/readyz failed %v after NATS died: %q", time.Since(killed).Round(time.Millisecond), body)
-		if !strings.Contains(body, "events") || !strings.Contains(body, c.nats.addr) {
-			t.Errorf("/readyz body %q does not name events and %s", body, c.nats.addr)
+		if !strings.Contains(body, "events") || !strings.Contains(body, c.nats.Addr()) {
+			t.Errorf("/readyz body %q does not name events and %s", body, c.nats.Addr())
 		}
 		if strings.Contains(body, "catalog") || strings.Contains(body, "storage") {
 			t.Errorf("/readyz blames a dependency that is up: %q", body)
@@ -41,7 +41,7 @@ func TestClusterReadiness(t *testing.T) {
 		if code, _ := get(t, b.httpBase+"/healthz"); code != 200 {
 			t.Errorf("/healthz while NATS is down: %d", code)
 		}
-		c.nats.start()
+		c.nats.Start()
 		back := time.Now()
 		waitFor(t, 15*time.Second, "/readyz to recover", func() bool {
 			code, _ := readyz()

@@ -1,20 +1,20 @@
 package natstest
 
 import (
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// Server is a nats-server process of the test's own, on a fixed loopback
-// port and store folder, so that it can be stopped or killed and started
-// again.
+// Server is a nats-server process of the test's own, on a fixed port and
+// store folder, so that it can be stopped or killed and started again.
 type Server struct {
 	t    testing.TB
+	host string
 	port int
 	dir  string // JetStream store; "" runs without JetStream
 	cmd  *exec.Cmd
@@ -26,13 +26,19 @@ type Server struct {
 // fails the test, saying how to install it.
 func StartServer(t testing.TB, noJetStream bool) *Server {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return StartServerOn(t, "127.0.0.1", noJetStream)
+}
+
+// StartServerOn is StartServer listening on the local address host.
+func StartServerOn(t testing.TB, host string, noJetStream bool) *Server {
+	t.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	s := &Server{t: t, port: port}
+	s := &Server{t: t, host: host, port: port}
 	if !noJetStream {
 		s.dir = t.TempDir()
 	}
@@ -42,7 +48,7 @@ func StartServer(t testing.TB, noJetStream bool) *Server {
 }
 
 // Addr is the server's host:port.
-func (s *Server) Addr() string { return fmt.Sprintf("127.0.0.1:%d", s.port) }
+func (s *Server) Addr() string { return net.JoinHostPort(s.host, strconv.Itoa(s.port)) }
 
 // URL is the server's nats:// URL.
 func (s *Server) URL() string { return "nats://" + s.Addr() }
@@ -52,7 +58,7 @@ func (s *Server) URL() string { return "nats://" + s.Addr() }
 func (s *Server) Start() {
 	s.t.Helper()
 	bin := serverBin(s.t)
-	args := []string{"-a", "127.0.0.1", "-p", fmt.Sprint(s.port)}
+	args := []string{"-a", s.host, "-p", strconv.Itoa(s.port)}
 	if s.dir != "" {
 		args = append(args, "-js", "-sd", s.dir)
 	}
