@@ -61,6 +61,7 @@ func startVOD(ctx context.Context, cfg config.Config, ffmpeg string, d *deps, lo
 		MaxAttempts:     cfg.VOD.MaxAttempts,
 		TempDir:         filepath.Join(cfg.DataDir, "tmp"),
 		ScratchLimit:    cfg.VOD.ScratchLimit,
+		Leases:          d.leaser,
 		Log:             log,
 	})
 	if err != nil {

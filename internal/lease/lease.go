@@ -16,6 +16,8 @@ package lease
 import (
 	"context"
 	"errors"
+	"fmt"
+	"time"
 )
 
 // ErrHeld is wrapped by Acquire's error when another holder (another node,
@@ -49,4 +51,27 @@ type Lease interface {
 	ReleaseRequested() <-chan struct{}
 	// Release gives the name back. It is idempotent, and a no-op once Lost.
 	Release() error
+}
+
+// Wait takes name, trying again every poll while it is held or the lease
+// table does not answer, until ctx ends; then the error says why (ctx's
+// cause, and the last refusal).
+func Wait(ctx context.Context, l Leaser, name string, poll time.Duration) (Lease, error) {
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	var refused error
+	for {
+		ls, err := l.Acquire(ctx, name)
+		if err == nil {
+			return ls, nil
+		}
+		if refused == nil || ctx.Err() == nil { // not the attempt ctx cut short
+			refused = err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("lease: waiting for %s: %w (last attempt: %w)", name, context.Cause(ctx), refused)
+		case <-t.C:
+		}
+	}
 }

@@ -2,6 +2,7 @@ package vod
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/catalog"
+	"github.com/ospreyvideo/osprey/internal/lease"
 )
 
 // waiting returns how many goroutines hold or wait for asset id's lock,
@@ -39,14 +41,14 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // callers take turns, and an entry goes away with its last holder.
 func TestAssetLocks(t *testing.T) {
 	var l assetLocks
-	unlockA := l.lock("a")
-	unlockB := l.lock("b") // would deadlock if "b" waited for "a"
+	unlockA := l.lockLocal("a")
+	unlockB := l.lockLocal("b") // would deadlock if "b" waited for "a"
 	if refs, n := l.waiting("a"); refs != 1 || n != 2 {
 		t.Fatalf("a: %d refs, %d entries; want 1, 2", refs, n)
 	}
 
 	second := make(chan func())
-	go func() { second <- l.lock("a") }()
+	go func() { second <- l.lockLocal("a") }()
 	waitFor(t, "the second caller of a to wait", func() bool { r, _ := l.waiting("a"); return r == 2 })
 	select {
 	case <-second:
@@ -64,6 +66,54 @@ func TestAssetLocks(t *testing.T) {
 	unlockB()
 	if refs, n := l.waiting("a"); refs != 0 || n != 0 {
 		t.Fatalf("after every unlock: %d refs of a, %d entries; want none", refs, n)
+	}
+}
+
+// TestAssetLocksAcrossNodes: with leases, an asset locked on one node
+// waits on another until released there; a caller whose context ends
+// first gets an error saying so; other assets do not wait.
+func TestAssetLocksAcrossNodes(t *testing.T) {
+	table := lease.NewLocal()
+	a, b := assetLocks{leases: table}, assetLocks{leases: table.Peer()}
+	ctx := context.Background()
+	unlockA, err := a.lock(ctx, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if unlockY, err := b.lock(ctx, "y"); err != nil {
+		t.Fatalf("another asset on node b: %v", err)
+	} else {
+		unlockY()
+	}
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if _, err := b.lock(short, "x"); !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, lease.ErrHeld) {
+		t.Fatalf("node b locking x held by node a: %v, want the deadline and ErrHeld", err)
+	}
+	if refs, n := b.waiting("x"); refs != 0 || n != 0 {
+		t.Fatalf("node b after giving up: %d refs, %d entries; want none", refs, n)
+	}
+	got := make(chan func(), 1)
+	go func() {
+		unlock, err := b.lock(ctx, "x")
+		if err != nil {
+			t.Error(err)
+			unlock = func() {}
+		}
+		got <- unlock
+	}()
+	waitFor(t, "node b to wait for x", func() bool { r, _ := b.waiting("x"); return r == 1 })
+	select {
+	case <-got:
+		t.Fatal("both nodes hold x")
+	default:
+	}
+	unlockA()
+	select {
+	case unlock := <-got:
+		unlock()
+	case <-time.After(5 * time.Second):
+		t.Fatal("node b did not get x after node a released it")
 	}
 }
 

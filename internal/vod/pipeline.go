@@ -203,7 +203,11 @@ func (p *pipeline) run(ctx context.Context) error {
 // ready by then, by AddSubtitle itself. None is stored without being
 // listed. Other assets' publications and subtitles do not wait.
 func (s *Service) publishAndMarkReady(ctx context.Context, p *pipeline, out catalog.AssetOutput, duration time.Duration) (catalog.Asset, error) {
-	defer s.subMu.lock(p.id)()
+	unlock, err := s.subMu.lock(ctx, p.id)
+	if err != nil {
+		return catalog.Asset{}, err
+	}
+	defer unlock()
 	a, err := s.cfg.Catalog.GetAsset(ctx, p.id)
 	if errors.Is(err, catalog.ErrNotFound) {
 		return catalog.Asset{}, fmt.Errorf("asset %s: %w: %w", p.id, errNotProcessing, errCancelledErr(ctx))

@@ -39,9 +39,12 @@ func (s *Service) AddSubtitle(ctx context.Context, id string, sub catalog.AssetS
 	// One subtitle change of this asset at a time, also against the
 	// pipeline's publishAndMarkReady: a track is stored and listed, never
 	// stored only, and the original beside the source is the listed one's.
-	// Other assets do not wait. (Within this process only: see the notes
-	// on several nodes in assetlock.go.)
-	defer s.subMu.lock(id)()
+	// Other assets do not wait; across nodes when Config.Leases is set.
+	unlock, err := s.subMu.lock(ctx, id)
+	if err != nil {
+		return catalog.Asset{}, fmt.Errorf("vod: adding a subtitle to %s: %w", id, err)
+	}
+	defer unlock()
 	// The original is kept beside the source: an attempt starts by clearing
 	// the output prefix, and publishing copies the tracks there.
 	if err := s.cfg.Storage.Put(ctx, subtitleSourceKey(id, sub.Name), vtt); err != nil {

@@ -47,6 +47,7 @@ import (
 	"github.com/ospreyvideo/osprey/internal/catalog"
 	"github.com/ospreyvideo/osprey/internal/config"
 	"github.com/ospreyvideo/osprey/internal/jobs"
+	"github.com/ospreyvideo/osprey/internal/lease"
 	"github.com/ospreyvideo/osprey/internal/storage"
 )
 
@@ -99,6 +100,11 @@ type Config struct {
 	// interval and per 10 % step. Default 5s.
 	ProgressEvery time.Duration
 
+	// Leases, when set, make an asset's subtitle changes and its
+	// publication exclusive across the nodes sharing them (see
+	// assetlock.go); nil: within this process only (one node).
+	Leases lease.Leaser
+
 	Log *slog.Logger
 	Now func() time.Time
 }
@@ -112,7 +118,7 @@ type Service struct {
 	running map[string]*run // asset id → its attempt running in this process
 
 	// subMu serialises an asset's subtitle changes with each other and
-	// with its publication: subMu.lock(id) per asset.
+	// with its publication: subMu.lock(ctx, id) per asset.
 	subMu assetLocks
 
 	fetcher Fetcher // URL imports; nil: disabled (set before the queue starts)
@@ -206,7 +212,7 @@ func New(cfg Config) (*Service, error) {
 			return nil, fmt.Errorf("vod: creating %s: %w", cfg.TempDir, err)
 		}
 	}
-	s := &Service{cfg: cfg, log: cfg.Log.With("component", "vod"), running: map[string]*run{}}
+	s := &Service{cfg: cfg, log: cfg.Log.With("component", "vod"), running: map[string]*run{}, subMu: assetLocks{leases: cfg.Leases}}
 	if !isFile {
 		dir := filepath.Join(cfg.TempDir, "sources")
 		if err := os.MkdirAll(dir, 0o750); err != nil {
