@@ -309,7 +309,14 @@ func (s *session) finish(tc *transcode.Supervisor, c command) {
 			}
 		}
 	}
-	if pkg := s.out.pkg.Load(); pkg != nil && !c.abandon {
+	pkg := s.out.pkg.Load()
+	switch {
+	case pkg == nil:
+	case c.abandon:
+		// Another node may own the channel's manifests now: write nothing
+		// more, not even what the packager still had queued.
+		pkg.Abandon()
+	default:
 		ectx, cancel := context.WithTimeout(context.Background(), s.m.cfg.EndTimeout)
 		defer cancel()
 		if err := pkg.End(ectx); err != nil {

@@ -40,7 +40,8 @@
 // NewLive loads state.json; Begin starts an epoch (once per transcoder
 // start); WriteUnit takes the units of every rendition, interleaved roughly
 // by DTS, from one goroutine; End flushes and turns the manifests into VoD
-// (EXT-X-ENDLIST, static MPD). Stats reports what was published. At
+// (EXT-X-ENDLIST, static MPD); Abandon stops a session another node has
+// taken over, writing nothing more. Stats reports what was published. At
 // startup, and again once a crashed session's continuation grace has
 // passed, Recover ends the manifests of a session a crash left live.
 //
@@ -71,11 +72,25 @@
 // start. Every other rendition starts its segment at its first unit (a
 // keyframe, for video) at or after the lead's cut; a unit that might belong
 // to a cut the lead has not decided yet waits in a small per-track queue.
-// Segment n is published when every rendition has closed it: segment
-// objects are stored first, then state.json (it records the window, see
-// Recovery), the media playlists, the MPD and the multivariant playlist
-// (when it changed). A rendition that skips a cut (no keyframe there) lists
-// that number as EXT-X-GAP.
+// Segment n is published when every rendition has closed it and its
+// objects are stored: segment objects are stored first, then state.json
+// (it records the window, see Recovery), the media playlists, the MPD and
+// the multivariant playlist (when it changed). A rendition that skips a
+// cut (no keyframe there) lists that number as EXT-X-GAP.
+//
+// # Storage writes
+//
+// Live writes in the background (writer.go): WriteUnit never waits on
+// storage. Closed segments are queued to a writer that stores them in
+// order, retrying failures with backoff; a segment is listed only once
+// every object it needs (all renditions, new init segments) is stored, so
+// no manifest names a missing object, and a storage outage only delays
+// publishing. state.json and the manifests are written after, each newer
+// write superseding an unwritten older one. A segment object not stored
+// within max(30 s, Window*SegmentDuration), or dropped because a session
+// holds 64 MiB of unwritten segments (the oldest go first), is listed as
+// EXT-X-GAP for its rendition. End waits (bounded) for what is queued;
+// Abandon drops it.
 //
 // # Epochs
 //

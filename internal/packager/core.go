@@ -39,6 +39,9 @@ type core struct {
 
 	// alloc returns the number of a new segment.
 	alloc func() (uint64, error)
+	// bg, when set (Live), takes closed segments' objects to store in the
+	// background (writer.go); otherwise (VOD) they are stored at once.
+	bg func(op *writeOp)
 
 	ep         *epoch
 	publishDue bool // a segment closed since the last publish
@@ -59,6 +62,7 @@ type epoch struct {
 	disc    bool // its first segment is discontinuous
 
 	initDecided bool
+	listed      bool // its first segment was published
 	initV       uint64
 	newPeriod   bool
 }
@@ -67,6 +71,10 @@ type epoch struct {
 type slot struct {
 	res  []closedSeg
 	have int
+	// waiting counts the slot's objects (segments, and init segments for
+	// an epoch's first slot) the background writer has not yet stored or
+	// given up: the slot is listed only once it is 0.
+	waiting int
 }
 
 type closedSeg struct {
@@ -253,6 +261,17 @@ func (c *core) closeSegment(t *track) {
 	data := s.frag.Encode(uint32(s.n), s.base)
 	t.payloadHint, t.samplesHint = s.frag.PayloadSize(), s.frag.Len()
 	res := closedSeg{done: true, t: s.base, d: s.frag.Duration(), size: len(data), count: s.frag.Len()}
+	if c.bg != nil {
+		// The writer owns data until it is stored: the next segment gets
+		// a fragment (and a buffer) of its own.
+		t.frag = nil
+		c.ep.setClosed(s.n, t.idx, res, len(c.ep.tracks))
+		sl := c.ep.slots[s.n]
+		sl.waiting++
+		c.bg(&writeOp{key: c.segmentObject(t.name, s.n), data: data, slot: sl, track: t.idx})
+		c.publishDue = true
+		return
+	}
 	if err := c.put(c.segmentObject(t.name, s.n), data); err != nil {
 		c.storeErrors++
 		if c.storeErr == nil {

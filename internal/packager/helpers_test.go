@@ -86,6 +86,13 @@ func (s *memStore) get(t testing.TB, key string) []byte {
 	return d
 }
 
+func (s *memStore) getOK(key string) ([]byte, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.objects[key]
+	return d, ok
+}
+
 func (s *memStore) has(key string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -260,6 +267,44 @@ func feed(t testing.TB, l *Live, us []tsUnit) {
 		if err := l.WriteUnit(us[i].r, &us[i].u); err != nil {
 			t.Fatalf("WriteUnit: %v", err)
 		}
+	}
+	settle(t, l)
+}
+
+// setGiveUp sets how long l's writer retries a segment object before
+// listing it as a gap.
+func setGiveUp(l *Live, d time.Duration) {
+	l.w.mu.Lock()
+	defer l.w.mu.Unlock()
+	l.w.giveUp = d
+}
+
+// crash stops l's background writer as a dying process would: what it
+// had not written is never written.
+func crash(l *Live) {
+	l.mu.Lock()
+	w := l.w
+	l.mu.Unlock()
+	if w != nil {
+		w.stop()
+	}
+}
+
+// settle waits until l's background writer has written everything queued
+// (segments, manifests, state.json, deletions).
+func settle(t testing.TB, l *Live) {
+	t.Helper()
+	l.mu.Lock()
+	w := l.w
+	l.mu.Unlock()
+	if w == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := waitFor(ctx, w.idle); err != nil {
+		ops, bytes := w.backlog()
+		t.Fatalf("background writes not done: %v (%d objects, %d bytes queued)", err, ops, bytes)
 	}
 }
 

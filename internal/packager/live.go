@@ -79,6 +79,13 @@ type Live struct {
 	continued bool // this session continues the previous one
 
 	deleted int64
+
+	// Background writes (writer.go): nil before NewLive starts it and
+	// once End stopped it (then every write is made at once).
+	w         *writer
+	staged    []staged // complete slots waiting for their objects, in order
+	ending    bool     // End is draining the writer: it writes the manifests
+	storeGaps int64    // segment objects given up (listed as gaps)
 }
 
 // NewLive prepares packaging of one live session of a channel under prefix
@@ -101,13 +108,22 @@ func NewLive(ctx context.Context, store storage.Store, prefix string, sessionSta
 		l.awaiting = true
 		l.log.Info("the previous session was left live: the first ladder with its renditions continues it",
 			"dir", l.prev.Dir, "last_publish", l.prev.Published)
+		l.startWriter()
 		return l, nil
 	}
 	l.startSession()
 	if _, err := l.endPrevious(); err != nil {
 		l.log.Error("ending the interrupted previous session", "error", err)
 	}
+	l.startWriter()
 	return l, nil
+}
+
+// startWriter starts the background writer; End stops it.
+func (l *Live) startWriter() {
+	l.w = newWriter(l.store, l.log, l.cfg, l.written)
+	l.bg = l.enqueueWrite
+	l.w.start()
 }
 
 // openLive builds a Live on the channel's state.json without touching
@@ -209,15 +225,19 @@ func (l *Live) WriteUnit(rendition int, u *media.Unit) error {
 }
 
 // End is called when the publisher left: open segments are flushed,
-// playlists get EXT-X-ENDLIST, the MPD becomes static and state is saved.
-// Calling End again does nothing.
+// the segments still queued for storage are given at most the writer's
+// give-up deadline, and half of what ctx leaves (the rest is for the
+// ended manifests); what is left unwritten becomes gaps. Then playlists
+// get EXT-X-ENDLIST, the MPD becomes static and state is saved. Calling
+// End again does nothing.
 func (l *Live) End(ctx context.Context) error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.ended {
+		l.mu.Unlock()
 		return nil
 	}
 	l.ended = true
+	l.ending = true
 	l.awaiting = false // never begun: the previous session ends below
 	l.ctx = ctx
 	var errs []error
@@ -226,6 +246,29 @@ func (l *Live) End(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	w := l.w
+	l.mu.Unlock()
+	var leftDeletes []delOp
+	if w != nil {
+		wctx, cancel := context.WithTimeout(ctx, drainWait(ctx, w.giveUp))
+		if err := waitFor(wctx, w.drained); err != nil {
+			ops, bytes := w.backlog()
+			l.log.Warn("ending with segments not stored: they are listed as gaps", "objects", ops, "bytes", bytes)
+		}
+		cancel()
+		var left []*writeOp
+		left, leftDeletes = w.stop()
+		l.mu.Lock()
+		l.w, l.bg = nil, nil
+		for _, op := range left {
+			l.resolve(op, errStopped)
+		}
+		_ = l.publishStaged(false) // ending: no manifests written here
+	} else {
+		l.mu.Lock()
+	}
+	defer l.mu.Unlock()
+	l.deleteNow(leftDeletes)
 	if l.published {
 		if err := l.writeManifests(true); err != nil {
 			errs = append(errs, err) // state stays live: Recover will end it
@@ -244,6 +287,36 @@ func (l *Live) End(ctx context.Context) error {
 		return fmt.Errorf("packager: ending session: %w", err)
 	}
 	return nil
+}
+
+// Abandon stops the session without ending its manifests and without
+// writing anything more: the background writer stops at once and what it
+// had queued is dropped. Call it instead of End when another node has
+// taken the channel and writes its manifests now. Calls after End or
+// Abandon do nothing; End after Abandon does nothing either.
+func (l *Live) Abandon() {
+	l.mu.Lock()
+	if l.ended {
+		l.mu.Unlock()
+		return
+	}
+	l.ended, l.ending = true, true
+	w := l.w
+	l.w, l.bg = nil, nil
+	l.mu.Unlock()
+	if w != nil {
+		left, dels := w.stop()
+		l.log.Warn("packager session abandoned: unwritten objects dropped", "objects", len(left), "deletions", len(dels))
+	}
+}
+
+// drainWait is how long End waits for queued segments: giveUp, and at
+// most half of the time ctx leaves.
+func drainWait(ctx context.Context, giveUp time.Duration) time.Duration {
+	if dl, ok := ctx.Deadline(); ok {
+		return min(giveUp, time.Until(dl)/2)
+	}
+	return giveUp
 }
 
 // flushEpoch closes every open segment of the current epoch, as short as

@@ -716,6 +716,7 @@ func TestInbandParamSetsWinAndStoreFailureIsAGap(t *testing.T) {
 	st := newMemStore()
 	st.failPut = func(key string) bool { return key == "live/ch/s1/480p/1.m4s" }
 	l := newTestLive(t, st, clocktest.New(sessionStart), Config{}, sessionStart)
+	setGiveUp(l, 4*time.Second) // the writer retries that long (above its 2 s backoff)
 	rs := ladder()
 	s := synth{gop: 60, rends: ladder()}
 	rs[0].Track = videoTrack(sps480, 854, 480) // announced parameters are stale: in-band ones win
@@ -732,7 +733,9 @@ func TestInbandParamSetsWinAndStoreFailureIsAGap(t *testing.T) {
 	}
 	m := readMedia(t, st, "live/ch/s1/480p/index.m3u8")
 	if len(m.Segments) != 3 || m.Segments[0].Gap || !m.Segments[1].Gap || m.Segments[2].Gap {
-		t.Errorf("480p gaps: %+v", m.Segments)
+		for _, sg := range m.Segments {
+			t.Errorf("480p segment %+v", *sg)
+		}
 	}
 	if l.Stats().StoreErrors == 0 {
 		t.Error("store error not counted")

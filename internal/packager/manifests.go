@@ -25,7 +25,9 @@ const (
 // writeManifests takes the view of what is published now and writes its
 // manifests. While live, state.json (which records the view) is saved
 // first, so that Recover never ends a shorter window than viewers saw; due
-// deletions run last. End saves state itself.
+// deletions run last. End saves state itself. While the background writer
+// runs (live), they are queued as its latest batch, superseding the
+// unwritten part of the previous one; failures are retried there.
 func (l *Live) writeManifests(final bool) error {
 	v := l.snapshot()
 	// Renditions that left the ladder since the last view keep the
@@ -34,14 +36,27 @@ func (l *Live) writeManifests(final bool) error {
 	v.frozen = slices.Clone(l.frozen)
 	l.last = v
 	var errs []error
-	if !final {
-		if err := l.saveState(false); err != nil {
+	if l.w != nil && !final {
+		items, rerrs := l.renderManifests(v, false)
+		errs = rerrs
+		state, err := l.stateData(false)
+		if err != nil {
 			errs = append(errs, err)
+		} else {
+			items = append([]kv{{key: l.key(stateKey), data: state}}, items...)
 		}
-	}
-	errs = append(errs, l.putManifests(v, final)...)
-	if !final {
+		l.w.setBatch(items)
 		l.runDeletes()
+	} else {
+		if !final {
+			if err := l.saveState(false); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		errs = append(errs, l.putManifests(v, final)...)
+		if !final {
+			l.runDeletes()
+		}
 	}
 	if len(errs) > 0 {
 		l.storeErrors += int64(len(errs))
@@ -52,37 +67,45 @@ func (l *Live) writeManifests(final bool) error {
 	return errors.Join(errs...)
 }
 
-// putManifests stores the media playlists, the MPD and (when it changed)
-// the multivariant playlist of v. End and Recover share it.
-func (l *Live) putManifests(v *view, final bool) []error {
+// renderManifests renders the media playlists, the MPD and (when it
+// changed) the multivariant playlist of v, taking the latter as written.
+func (l *Live) renderManifests(v *view, final bool) ([]kv, []error) {
+	var items []kv
 	var errs []error
 	for _, t := range v.tracks {
-		pl := v.mediaPlaylist(t.name, final)
-		if pl == nil {
-			continue
-		}
-		if err := l.put(l.key(v.playlistPath(t.name)), pl.Marshal()); err != nil {
-			errs = append(errs, fmt.Errorf("storing %s playlist: %w", t.name, err))
+		if pl := v.mediaPlaylist(t.name, final); pl != nil {
+			items = append(items, kv{key: l.key(v.playlistPath(t.name)), data: pl.Marshal()})
 		}
 	}
 	if final {
 		keys, pls := v.endFrozen()
 		for i, k := range keys {
-			if err := l.put(l.key(k), pls[i]); err != nil {
-				errs = append(errs, fmt.Errorf("storing %s: %w", k, err))
-			}
+			items = append(items, kv{key: l.key(k), data: pls[i]})
 		}
 	}
 	if data, err := v.mpd(final, l.cfg.Now(), &l.cfg); err != nil {
 		errs = append(errs, err)
-	} else if err := l.put(l.key(mpdKey), data); err != nil {
-		errs = append(errs, fmt.Errorf("storing MPD: %w", err))
+	} else {
+		items = append(items, kv{key: l.key(mpdKey), data: data})
 	}
 	if mv := v.multivariant(); !bytes.Equal(mv, l.multivar) {
-		if err := l.put(l.key(multivariantKey), mv); err != nil {
-			errs = append(errs, fmt.Errorf("storing multivariant playlist: %w", err))
-		} else {
-			l.multivar = mv
+		items = append(items, kv{key: l.key(multivariantKey), data: mv})
+		l.multivar = mv
+	}
+	return items, errs
+}
+
+// putManifests stores the media playlists, the MPD and (when it changed)
+// the multivariant playlist of v at once. End and Recover share it.
+func (l *Live) putManifests(v *view, final bool) []error {
+	prevMV := l.multivar
+	items, errs := l.renderManifests(v, final)
+	for _, it := range items {
+		if err := l.put(it.key, it.data); err != nil {
+			errs = append(errs, fmt.Errorf("storing %s: %w", it.key, err))
+			if it.key == l.key(multivariantKey) {
+				l.multivar = prevMV
+			}
 		}
 	}
 	return errs

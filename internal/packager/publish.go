@@ -2,8 +2,6 @@ package packager
 
 import (
 	"bytes"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/media"
@@ -97,32 +95,98 @@ func (r *rendInfo) peakRate() int {
 	return max(p, r.average())
 }
 
-// publishReady publishes, in order, every segment number all renditions
-// have closed, then writes the manifests.
+// publishReady stages, in order, every segment number all renditions
+// have closed, then publishes what is stored (publishStaged).
 func (l *Live) publishReady(final bool) error {
 	ep := l.ep
-	count := 0
-	var errs []error
 	for {
 		n, s := ep.nextReady()
 		if s == nil {
 			break
 		}
-		if err := l.publishSegment(ep, n, s); err != nil {
-			errs = append(errs, err)
-		}
-		count++
+		l.stage(ep, n, s)
 	}
-	if count > 0 {
-		if err := l.writeManifests(final); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	return l.publishStaged(final)
 }
 
-func (l *Live) publishSegment(ep *epoch, n uint64, s *slot) error {
-	var err error
+// staged is a complete slot waiting for its objects to be stored.
+type staged struct {
+	ep *epoch
+	n  uint64
+	s  *slot
+}
+
+// stage queues the complete slot n for publishing. An epoch's first slot
+// decides its init version: new init objects are queued with it, so the
+// slot is listed only once they are stored too.
+func (l *Live) stage(ep *epoch, n uint64, s *slot) {
+	if !ep.initDecided {
+		l.decideInit(ep, s)
+	}
+	l.staged = append(l.staged, staged{ep: ep, n: n, s: s})
+}
+
+// publishStaged publishes, in order, the staged slots whose objects are
+// all stored (or given up: gaps), then writes the manifests; while End
+// drains the writer, End writes them itself.
+func (l *Live) publishStaged(final bool) error {
+	count := 0
+	for len(l.staged) > 0 && l.staged[0].s.waiting == 0 {
+		st := l.staged[0]
+		l.staged[0] = staged{}
+		l.staged = l.staged[1:]
+		l.publishSegment(st.ep, st.n, st.s)
+		count++
+	}
+	if len(l.staged) == 0 {
+		l.staged = nil
+	}
+	if count > 0 && !l.ending {
+		return l.writeManifests(final)
+	}
+	return nil
+}
+
+// resolve records that op is stored (err nil) or will never be: its
+// segment becomes a gap of its rendition (every rendition, for an init
+// segment).
+func (l *Live) resolve(op *writeOp, err error) {
+	if op.slot != nil {
+		op.slot.waiting--
+		if err != nil {
+			for i := range op.slot.res {
+				if op.track < 0 || i == op.track {
+					op.slot.res[i].gap = true
+				}
+			}
+		}
+	}
+	if err != nil {
+		l.storeErrors++
+		if op.track >= 0 {
+			l.storeGaps++
+		}
+		l.log.Error("object not stored: its segment is listed as a gap", "key", op.key, "error", err)
+	}
+}
+
+// written is the writer's report on op.
+func (l *Live) written(op *writeOp, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.resolve(op, err)
+	_ = l.publishStaged(false) // manifest errors are logged and counted
+}
+
+// enqueueWrite hands op to the writer, resolving as failed the oldest
+// segments it drops to stay under its memory bound.
+func (l *Live) enqueueWrite(op *writeOp) {
+	for _, d := range l.w.enqueue(op) {
+		l.resolve(d, errNoRoom)
+	}
+}
+
+func (l *Live) publishSegment(ep *epoch, n uint64, s *slot) {
 	if l.pubEpoch != ep.index {
 		l.pubEpoch, l.pubTracks = ep.index, trackRefs(ep.tracks)
 	}
@@ -135,9 +199,10 @@ func (l *Live) publishSegment(ep *epoch, n uint64, s *slot) error {
 		}
 		l.oldListed = nil
 	}
-	first := !ep.initDecided
+	first := !ep.listed
+	ep.listed = true
 	if first {
-		err = l.decideInit(ep)
+		l.describeRenditions(ep)
 	}
 	rec := ep.record(n, s)
 	rec.disc = first && ep.disc
@@ -159,15 +224,11 @@ func (l *Live) publishSegment(ep *epoch, n uint64, s *slot) error {
 	l.segments++
 	l.lastSegment = n
 	l.lastPublish = l.cfg.Now()
-	return err
 }
 
-// decideInit picks the init version of an epoch at its first publish: the
-// previous one if every rendition's init segment is byte-identical,
-// otherwise a new version whose objects are written now (before any
-// manifest names them).
-func (l *Live) decideInit(ep *epoch) error {
-	ep.initDecided = true
+// describeRenditions takes what the manifests say of the renditions from
+// the epoch's tracks, at its first publish.
+func (l *Live) describeRenditions(ep *epoch) {
 	for _, t := range ep.tracks {
 		ri := l.rends[t.name]
 		if ri == nil {
@@ -180,6 +241,14 @@ func (l *Live) decideInit(ep *epoch) error {
 		ri.declared, ri.declaredMax = t.r.Bitrate, t.r.MaxBitrate
 		ri.language, ri.label, ri.def = t.r.Language, t.r.Label, t.r.Default
 	}
+}
+
+// decideInit picks the init version of an epoch when its first slot is
+// staged: the previous one if every rendition's init segment is
+// byte-identical, otherwise a new version whose objects are queued with
+// slot s (stored before any manifest names them).
+func (l *Live) decideInit(ep *epoch, s *slot) {
+	ep.initDecided = true
 	same := l.lastInits != nil && len(l.lastInits) == len(ep.tracks)
 	for _, t := range ep.tracks {
 		if b, ok := l.lastInits[t.name]; !ok || !bytes.Equal(b, t.init) {
@@ -188,9 +257,9 @@ func (l *Live) decideInit(ep *epoch) error {
 	}
 	if same {
 		ep.initV = l.lastInitV
-		return nil
+		return
 	}
-	v, err := l.allocInit()
+	v := l.allocInit()
 	ep.initV, ep.newPeriod = v, true
 	inits := map[string][]byte{}
 	var names []string
@@ -198,9 +267,13 @@ func (l *Live) decideInit(ep *epoch) error {
 		if !t.hasInit {
 			continue
 		}
-		if perr := l.put(l.key(l.inDir(initKey(t.name, v))), t.init); perr != nil {
+		key := l.key(l.inDir(initKey(t.name, v)))
+		if l.w != nil {
+			s.waiting++
+			l.enqueueWrite(&writeOp{key: key, data: t.init, slot: s, track: -1})
+		} else if err := l.put(key, t.init); err != nil {
 			l.storeErrors++
-			err = errors.Join(err, fmt.Errorf("storing init %s: %w", l.inDir(initKey(t.name, v)), perr))
+			l.log.Error("storing init segment", "key", key, "error", err)
 		}
 		inits[t.name] = t.init
 		names = append(names, t.name)
@@ -208,8 +281,7 @@ func (l *Live) decideInit(ep *epoch) error {
 	l.lastInits, l.lastInitV = inits, v
 	l.initNames[v] = names
 	l.listed.Inits = append(l.listed.Inits, v)
-	l.log.Info("packager init segments written", "version", v, "renditions", names)
-	return err
+	l.log.Info("packager init segments queued", "version", v, "renditions", names)
 }
 
 // measure adds a published entry of the rendition to its measurements and
@@ -249,11 +321,7 @@ func (l *Live) slide(ep *epoch) {
 	}
 	kept := l.listed.Inits[:0]
 	for _, v := range l.listed.Inits {
-		used := v == ep.initV
-		for _, r := range l.window {
-			used = used || r.initV == v
-		}
-		if used {
+		if l.initInUse(v, ep) {
 			kept = append(kept, v)
 			continue
 		}
@@ -265,4 +333,23 @@ func (l *Live) slide(ep *epoch) {
 		delete(l.initNames, v)
 	}
 	l.listed.Inits = kept
+}
+
+// initInUse reports whether init version v is listed or about to be: by
+// ep, the current epoch, a staged slot or the window.
+func (l *Live) initInUse(v uint64, ep *epoch) bool {
+	if v == ep.initV || l.ep != nil && l.ep.initDecided && l.ep.initV == v {
+		return true
+	}
+	for _, st := range l.staged {
+		if st.ep.initV == v {
+			return true
+		}
+	}
+	for _, r := range l.window {
+		if r.initV == v {
+			return true
+		}
+	}
+	return false
 }

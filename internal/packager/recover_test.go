@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -193,6 +192,7 @@ func TestRecoverEqualsEnd(t *testing.T) {
 		}},
 		{"store failure gap", Config{}, func(t *testing.T, st *memStore, l *Live, clk *fakeClock) {
 			st.failPut = func(key string) bool { return key == "live/ch/s1/480p/1.m4s" }
+			setGiveUp(l, 4*time.Second) // the writer retries that long (above its 2 s backoff)
 			ladderRun(t, st, l, clk)
 		}},
 		{"audio only", Config{}, func(t *testing.T, st *memStore, l *Live, clk *fakeClock) {
@@ -220,12 +220,13 @@ func TestRecoverEqualsEnd(t *testing.T) {
 				clk := clocktest.New(sessionStart)
 				l := newTestLive(t, st, clk, tc.cfg, sessionStart)
 				tc.run(t, st, l, clk)
+				settle(t, l) // the last Begin's publish is written
 				clk.Advance(3 * time.Second)
 				if end {
 					if err := l.End(context.Background()); err != nil && st.failPut == nil {
 						t.Fatal(err)
 					}
-				} else if !recoverCh(t, st, clk, noContinue(tc.cfg)) {
+				} else if crash(l); !recoverCh(t, st, clk, noContinue(tc.cfg)) {
 					t.Fatal("nothing recovered")
 				}
 				return st
@@ -431,29 +432,31 @@ func TestSessionStateSize(t *testing.T) {
 	}
 }
 
-var errCrash = errors.New("simulated crash")
-
 // The process dies in the middle of a publish, after the media playlists
 // listed a new segment but before the MPD did: the recovered manifests
 // list it too (state.json is saved before the manifests are written).
 func TestRecoverAfterCrashMidPublish(t *testing.T) {
 	st, clk, l, s := beginLive(t, Config{})
 	feed(t, l, s.units(0, 7*time.Second)) // 0..2 published
-	st.failPut = func(key string) bool {
-		if key == "live/ch/manifest.mpd" {
-			panic(errCrash) // memStore.Put unlocks on the way out
+	st.failPut = func(key string) bool { return key == "live/ch/manifest.mpd" }
+	us := s.units(7*time.Second, 9*time.Second)
+	for i := range us {
+		if err := l.WriteUnit(us[i].r, &us[i].u); err != nil {
+			t.Fatal(err)
 		}
-		return false
 	}
-	func() {
-		defer func() {
-			if r := recover(); r != errCrash {
-				panic(r)
-			}
-		}()
-		feed(t, l, s.units(7*time.Second, 9*time.Second)) // publishing 3 dies at the MPD
-		t.Fatal("no crash")
-	}()
+	// Publishing 3: the writer stores the media playlists, then fails on
+	// the MPD (and retries) when the process dies.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := waitFor(ctx, func() bool {
+		b, ok := st.getOK("live/ch/s1/audio/index.m3u8")
+		return ok && bytes.Contains(b, []byte("3.m4s"))
+	})
+	if err != nil {
+		t.Fatal("segment 3 never listed")
+	}
+	crash(l)
 	st.failPut = nil
 	clk.Advance(DefaultContinueGrace) // nobody continued it
 	if m := readMedia(t, st, "live/ch/s1/720p/index.m3u8"); len(m.Segments) != 4 || m.Endlist {

@@ -248,8 +248,8 @@ func TestSegmentObject(t *testing.T) {
 // session is live, and that playlist ends with the session: after End, and
 // after Recover when the process died.
 func TestDroppedRenditionEndsWithSession(t *testing.T) {
-	for _, crash := range []bool{false, true} {
-		t.Run(fmt.Sprintf("crash=%v", crash), func(t *testing.T) {
+	for _, crashed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("crash=%v", crashed), func(t *testing.T) {
 			cfg := Config{Window: 3, DeleteGrace: 20 * time.Second}
 			st, clk, l, s := beginLive(t, cfg)
 			feed(t, l, s.units(0, 5*time.Second))
@@ -262,6 +262,7 @@ func TestDroppedRenditionEndsWithSession(t *testing.T) {
 			if err := l.Begin(small); err != nil {
 				t.Fatal(err)
 			}
+			settle(t, l) // the flushed segments are listed
 			frozen := bytes.Clone(st.get(t, key))
 			s2 := synth{gop: 60, rends: small, origin: 6 * time.Second}
 			feed(t, l, s2.units(6*time.Second, 13*time.Second))
@@ -273,7 +274,8 @@ func TestDroppedRenditionEndsWithSession(t *testing.T) {
 					t.Errorf("multivariant still lists %s", p)
 				}
 			}
-			if crash {
+			if crashed {
+				crash(l)
 				clk.Advance(time.Minute)
 				if !recoverCh(t, st, clk, cfg) {
 					t.Fatal("nothing recovered")

@@ -194,6 +194,32 @@ func (l *Live) loadState() error {
 // saveState writes state.json. exact writes the next segment number
 // itself instead of the reservation (when nothing more will be allocated).
 func (l *Live) saveState(exact bool) error {
+	data, err := l.stateData(exact)
+	if err != nil {
+		return err
+	}
+	if err := l.put(l.key(stateKey), data); err != nil {
+		return fmt.Errorf("writing %s: %w", stateKey, err)
+	}
+	return nil
+}
+
+// persistState saves state.json: through the background writer (before
+// the manifests of its batch) while it runs, else at once.
+func (l *Live) persistState() error {
+	if l.w == nil {
+		return l.saveState(false)
+	}
+	data, err := l.stateData(false)
+	if err != nil {
+		return err
+	}
+	l.w.setBatch([]kv{{key: l.key(stateKey), data: data}})
+	return nil
+}
+
+// stateData encodes state.json.
+func (l *Live) stateData(exact bool) ([]byte, error) {
 	st := persisted{
 		Version:               1,
 		NextSegment:           max(l.reserved, l.nextSeg),
@@ -223,12 +249,9 @@ func (l *Live) saveState(exact bool) error {
 	}
 	data, err := json.Marshal(&st)
 	if err != nil {
-		return fmt.Errorf("encoding state: %w", err)
+		return nil, fmt.Errorf("encoding state: %w", err)
 	}
-	if err := l.put(l.key(stateKey), data); err != nil {
-		return fmt.Errorf("writing %s: %w", stateKey, err)
-	}
-	return nil
+	return data, nil
 }
 
 // session returns the record of the manifests as last written: this
@@ -253,18 +276,24 @@ func (l *Live) allocSegment() (uint64, error) {
 	}
 	if l.nextSeg > l.reserved {
 		l.reserved = l.nextSeg + segReserve
-		if err := l.saveState(false); err != nil {
+		if err := l.persistState(); err != nil {
 			return n, err
 		}
 	}
 	return n, nil
 }
 
-// allocInit returns a new init version, persisted before use.
-func (l *Live) allocInit() (uint64, error) {
+// allocInit returns a new init version, persisted before use (before the
+// manifests that name it: state.json leads the writer's batch). A failed
+// write is logged: the next state write records it.
+func (l *Live) allocInit() uint64 {
 	v := l.nextInit
 	l.nextInit++
-	return v, l.saveState(false)
+	if err := l.persistState(); err != nil {
+		l.storeErrors++
+		l.log.Error("saving state", "error", err)
+	}
+	return v
 }
 
 // scheduleDelete queues keys (relative to the prefix) for deletion after the grace period.
@@ -294,36 +323,56 @@ func (l *Live) scheduleDeleteListing(ls *listing) {
 	l.deletes = append(l.deletes, deletion{At: l.cfg.Now().Add(l.cfg.DeleteGrace), Dirs: []string{ls.Dir + "/"}})
 }
 
-// runDeletes deletes what is due.
-func (l *Live) runDeletes() {
+// dueDeletes removes from the queue the deletions that are due and
+// returns them as storage keys (and prefixes, for directories).
+func (l *Live) dueDeletes() []delOp {
 	now := l.cfg.Now()
+	var ops []delOp
 	i := 0
 	for ; i < len(l.deletes) && !l.deletes[i].At.After(now); i++ {
 		for _, k := range l.deletes[i].Keys {
-			ctx, cancel := l.opCtx()
-			err := l.store.Delete(ctx, l.key(k))
-			cancel()
-			if err != nil {
-				l.storeErrors++
-				l.log.Warn("deleting expired object", "key", k, "error", err)
-			}
+			ops = append(ops, delOp{key: l.key(k)})
 		}
 		for _, d := range l.deletes[i].Dirs {
 			if !strings.HasSuffix(d, "/") || !validDir(strings.TrimSuffix(d, "/")) || d == l.dir+"/" {
 				l.log.Warn("not deleting an invalid session directory", "dir", d)
 				continue
 			}
-			ctx, cancel := l.opCtx()
-			err := l.store.DeletePrefix(ctx, l.key(d))
-			cancel()
-			if err != nil {
-				l.storeErrors++
-				l.log.Warn("deleting an earlier session", "dir", d, "error", err)
-			}
+			ops = append(ops, delOp{key: l.key(d), prefix: true})
 		}
 	}
 	if i > 0 {
 		l.deletes = append(l.deletes[:0], l.deletes[i:]...)
 		l.deleted += int64(i)
+	}
+	return ops
+}
+
+// runDeletes deletes what is due: through the background writer (after
+// the manifests it queued) while it runs, else at once.
+func (l *Live) runDeletes() {
+	ops := l.dueDeletes()
+	if l.w != nil {
+		l.w.addDeletes(ops)
+		return
+	}
+	l.deleteNow(ops)
+}
+
+// deleteNow runs deletions, logging failures.
+func (l *Live) deleteNow(ops []delOp) {
+	for _, d := range ops {
+		ctx, cancel := l.opCtx()
+		var err error
+		if d.prefix {
+			err = l.store.DeletePrefix(ctx, d.key)
+		} else {
+			err = l.store.Delete(ctx, d.key)
+		}
+		cancel()
+		if err != nil {
+			l.storeErrors++
+			l.log.Warn("deleting expired object", "key", d.key, "error", err)
+		}
 	}
 }

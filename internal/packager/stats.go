@@ -16,6 +16,12 @@ type Stats struct {
 	DroppedUnits      int64     // units that could not be packaged (before a keyframe, bad timestamps...)
 	StoreErrors       int64     // failed storage writes and deletes
 	PendingDeletes    int       // deletion batches waiting for their grace period
+	// StoreBacklog is the segment and init objects waiting to be stored
+	// (storage slow or refusing writes), StoreBacklogBytes their size;
+	// StoreGaps counts segment objects given up and listed as gaps.
+	StoreBacklog      int
+	StoreBacklogBytes int64
+	StoreGaps         int64
 	// Continued is set once this session has taken over the playlists of
 	// one a crash left live (see NewLive).
 	Continued  bool
@@ -41,7 +47,10 @@ func (l *Live) Stats() Stats {
 	s := Stats{
 		Epochs: l.epochs, SegmentsPublished: l.segments, LastSegment: l.lastSegment, LastPublish: l.lastPublish,
 		Discontinuities: l.discSeq, DroppedUnits: l.dropped, StoreErrors: l.storeErrors, PendingDeletes: len(l.deletes),
-		Continued: l.continued,
+		Continued: l.continued, StoreGaps: l.storeGaps,
+	}
+	if l.w != nil {
+		s.StoreBacklog, s.StoreBacklogBytes = l.w.backlog()
 	}
 	if l.ep == nil {
 		return s

@@ -13,8 +13,9 @@
 // return bytes of another version.
 //
 // Requests go through the AWS SDK's standard retryer (3 attempts with
-// exponential backoff and jitter, for throttling, 5xx and connection errors),
-// bounded by the caller's context. Credentials come from the SDK's default
+// exponential backoff and jitter up to 2 s, for throttling, 5xx and
+// connection errors; no client-wide retry quota), bounded by the caller's
+// context. Credentials come from the SDK's default
 // chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, shared config and
 // credentials files, web identity, ECS or EC2 roles) unless Config sets a
 // static key pair.
@@ -31,6 +32,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -141,6 +144,7 @@ func loadOptions(cfg Config) []func(*config.LoadOptions) error {
 	})
 	opts := []func(*config.LoadOptions) error{
 		config.WithHTTPClient(httpClient),
+		config.WithRetryer(newRetryer),
 		// Checksums only where S3 requires them (DeleteObjects): many
 		// S3-compatible servers reject the SDK's default trailing checksums.
 		config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
@@ -155,6 +159,23 @@ func loadOptions(cfg Config) []func(*config.LoadOptions) error {
 	}
 	return opts
 }
+
+// newRetryer is the SDK's standard retryer (3 attempts, exponential
+// backoff with jitter) without its client-wide retry quota: a store is
+// shared by every channel, job and request of the process, and after about
+// 50 refused writes in an outage the quota would leave every caller
+// without retries until enough successes refilled it. Callers bound their
+// retries with their deadlines instead. Backoff is capped at 2 s (the
+// SDK's 20 s is longer than a live segment's whole budget).
+func newRetryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.RateLimiter = ratelimit.None
+		o.MaxBackoff = maxRetryBackoff
+	})
+}
+
+// maxRetryBackoff caps the pause between two attempts of one request.
+const maxRetryBackoff = 2 * time.Second
 
 // Put stores data under key with one PutObject.
 func (s *Store) Put(ctx context.Context, key string, data []byte) error {
