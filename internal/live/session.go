@@ -343,6 +343,18 @@ func (s *session) status() Status {
 		Renditions: renditionNames(v.plan),
 		Degraded:   v.degraded,
 	}
+	if pkg := s.out.pkg.Load(); pkg != nil {
+		ps := pkg.Stats()
+		st.Packager = &PackagerStatus{
+			Segments:     ps.SegmentsPublished,
+			LastSegment:  ps.LastSegment,
+			StoreBacklog: ps.StoreBacklog,
+			BacklogBytes: ps.StoreBacklogBytes,
+			StoreGaps:    ps.StoreGaps,
+			StoreErrors:  ps.StoreErrors,
+			Continued:    ps.Continued,
+		}
+	}
 	if tc := s.tc.Load(); tc != nil {
 		ts := tc.Status()
 		st.Transcoder = &TranscoderStatus{

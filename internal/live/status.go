@@ -11,6 +11,7 @@ type Status struct {
 	Input      []string          `json:"input,omitempty"`      // e.g. ["h264 1920x1080", "aac 48000Hz 2ch"]
 	Renditions []string          `json:"renditions,omitempty"` // e.g. ["1080p", "720p", "audio"]
 	Transcoder *TranscoderStatus `json:"transcoder,omitempty"`
+	Packager   *PackagerStatus   `json:"packager,omitempty"`
 	// Degraded is set once the channel has shed load because the transcoder
 	// could not keep up with real time.
 	Degraded *Degraded `json:"degraded,omitempty"`
@@ -24,6 +25,19 @@ type TranscoderStatus struct {
 	Lag      float64 `json:"lag_seconds"`   // how far output trails input, in seconds
 	Behind   bool    `json:"behind"`        // true while the transcoder cannot keep up with real time
 	Dropped  int64   `json:"dropped_units"` // input units dropped because the transcoder could not take them
+}
+
+// PackagerStatus reports a live channel's packaging and its storage
+// writes: a backlog that grows means storage is slow or refusing writes
+// (segments are held, then listed as gaps after 30 s).
+type PackagerStatus struct {
+	Segments     int64  `json:"segments"`      // published in this session
+	LastSegment  uint64 `json:"last_segment"`  // number of the last published segment
+	StoreBacklog int    `json:"store_backlog"` // objects waiting to be stored
+	BacklogBytes int64  `json:"backlog_bytes"` // their size
+	StoreGaps    int64  `json:"store_gaps"`    // segment objects given up, listed as gaps
+	StoreErrors  int64  `json:"store_errors"`  // writes given up and failed manifest renders
+	Continued    bool   `json:"continued"`     // this session took over one a crash left live
 }
 
 // Degraded tells how far a live channel has shed load.

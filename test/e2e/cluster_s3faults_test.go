@@ -46,7 +46,13 @@ func TestClusterS3RefusesWrites(t *testing.T) {
 	const outage = 10 * time.Second
 	fault.refusing.Store(true)
 	on := time.Now()
-	time.Sleep(outage) // the fault itself: writes refused this long
+	// The API shows the held segments meanwhile.
+	waitFor(t, outage, "the channel's store_backlog to grow", func() bool {
+		st := s.getChannel(ch.ID)
+		return st.Live != nil && st.Live.Packager != nil && st.Live.Packager.StoreBacklog > 0
+	})
+	t.Logf("the API showed a storage backlog %v into the outage", time.Since(on).Round(time.Millisecond))
+	time.Sleep(outage - time.Since(on)) // the fault itself: writes refused this long
 	fault.refusing.Store(false)
 	off := time.Now()
 	refused := fault.refused.Load()
@@ -112,6 +118,13 @@ func TestClusterS3RefusesWrites(t *testing.T) {
 		if sg.Gap {
 			t.Errorf("%s listed as a gap", sg.URI)
 		}
+	}
+	waitFor(t, 20*time.Second, "the backlog to be written", func() bool {
+		st := s.getChannel(ch.ID)
+		return st.Live != nil && st.Live.Packager != nil && st.Live.Packager.StoreBacklog == 0
+	})
+	if st := s.getChannel(ch.ID); st.Live.Packager.StoreGaps != 0 {
+		t.Errorf("the API counts %d segment objects given up", st.Live.Packager.StoreGaps)
 	}
 	if probe := ffprobe(t, pl); len(probe.Streams) == 0 {
 		t.Errorf("ffprobe found no stream in %s", pl)

@@ -244,6 +244,10 @@ type channel struct {
 			Speed    float64 `json:"speed"`
 			Behind   bool    `json:"behind"`
 		} `json:"transcoder"`
+		Packager *struct {
+			StoreBacklog int   `json:"store_backlog"`
+			StoreGaps    int64 `json:"store_gaps"`
+		} `json:"packager"`
 	} `json:"live"`
 }
 
