@@ -43,19 +43,9 @@ func TestClusterLiveFailover(t *testing.T) {
 
 	// The playlist goes on after a discontinuity.
 	var after string
-	var m2 *playlist.Media
-	var text string
-	waitFor(t, 45*time.Second, "2 segments after a discontinuity in the channel's 360p playlist on B", func() bool {
-		if after = renditionURL(t, ch.Playback.HLS, "360p"); after == "" {
-			return false
-		}
-		m2, text = mediaPlaylist(t, after)
-		for i, s := range m2.Segments {
-			if s.Discontinuity {
-				return len(m2.Segments)-i >= 2
-			}
-		}
-		return false
+	m2, text := waitDiscontinuity(t, "the channel's 360p playlist on B", func() string {
+		after = renditionURL(t, ch.Playback.HLS, "360p")
+		return after
 	})
 	t.Logf("the playlist went on %v after the kill", time.Since(killed).Round(time.Millisecond))
 	if after != before {

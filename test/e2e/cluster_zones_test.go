@@ -114,17 +114,7 @@ func TestClusterZones(t *testing.T) {
 			t.Errorf("A's lease lapsed %v after zone a was cut, want ≤ 10 s (+ the publisher's 1 s retry)", lapsed)
 		}
 
-		var m2 *playlist.Media
-		var text string
-		waitFor(t, 45*time.Second, "2 segments after a discontinuity in the 360p playlist on C", func() bool {
-			m2, text = mediaPlaylist(t, fromC)
-			for i, s := range m2.Segments {
-				if s.Discontinuity {
-					return len(m2.Segments)-i >= 2
-				}
-			}
-			return false
-		})
+		m2, text := waitDiscontinuity(t, "the 360p playlist on C", func() string { return fromC })
 		t.Logf("the playlist went on %v after the cut", time.Since(cut).Round(time.Millisecond))
 		checkContinued(t, m2, oldSeq, oldLast)
 		waitFor(t, 20*time.Second, "the viewer to read 3 segments of A2's", func() bool { return v.segments()-before >= 3 })
@@ -202,4 +192,27 @@ func checkContinued(t *testing.T, m *playlist.Media, oldSeq map[string]int, oldL
 	if m.MediaSequence > oldLast+1 {
 		t.Errorf("media sequence %d: segments of the first session (up to %d) fell out of a playlist that should keep them", m.MediaSequence, oldLast)
 	}
+}
+
+// waitDiscontinuity waits (45 s at most) until the media playlist at url()
+// lists 2 segments after an EXT-X-DISCONTINUITY, and returns it, parsed
+// and as text. url may answer "" while there is no playlist yet.
+func waitDiscontinuity(t *testing.T, what string, url func() string) (*playlist.Media, string) {
+	t.Helper()
+	var m *playlist.Media
+	var text string
+	waitFor(t, 45*time.Second, "2 segments after a discontinuity in "+what, func() bool {
+		u := url()
+		if u == "" {
+			return false
+		}
+		m, text = mediaPlaylist(t, u)
+		for i, s := range m.Segments {
+			if s.Discontinuity {
+				return len(m.Segments)-i >= 2
+			}
+		}
+		return false
+	})
+	return m, text
 }
