@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ospreyvideo/osprey/internal/events/nats/natsurl"
 	"github.com/ospreyvideo/osprey/internal/storage/storeurl"
 )
 
@@ -171,19 +172,16 @@ func checkCatalogURL(s string) error {
 }
 
 // CheckEventsURL accepts "" (in-process events; for an edge: none) and
-// nats:// or tls:// server URLs with a host, several separated by commas,
-// as nats.go takes them. Errors never repeat the URL.
+// what the NATS bus opens: nats:// or tls:// server URLs with a host,
+// several separated by commas, with the query options stream,
+// subject_prefix and replicas (package natsurl, the bus's own parser).
+// Errors never repeat the URL.
 func CheckEventsURL(s string) error {
 	if s == "" {
 		return nil
 	}
-	for part := range strings.SplitSeq(s, ",") {
-		u, err := url.Parse(strings.TrimSpace(part))
-		if err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" {
-			return fmt.Errorf("want nats://HOST:PORT (several separated by commas; empty: in-process events)")
-		}
-	}
-	return nil
+	_, err := natsurl.Parse(s)
+	return err
 }
 
 // checkIngestURL accepts a base URL such as rtmp://ingest.example.com:1935/live

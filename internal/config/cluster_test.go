@@ -53,7 +53,15 @@ func TestValidateCluster(t *testing.T) {
 		{"postgres without host", func(c *Config) { c.Catalog = "postgres:///osprey?password=hunter2" }, "catalog: the postgres:// URL has no host"},
 		{"nats", func(c *Config) { c.Events = "nats://127.0.0.1:4222" }, ""},
 		{"nats list", func(c *Config) { c.Events = "nats://a:4222,nats://b:4222" }, ""},
-		{"redis events", func(c *Config) { c.Events = "redis://:hunter2@r:6379" }, "events: want nats://"},
+		{"redis events", func(c *Config) { c.Events = "redis://:hunter2@r:6379" }, "events: server 1: want nats://"},
+		{"nats cluster options", func(c *Config) {
+			c.Events = "nats://u:hunter2@a:4222?stream=OSPREY_PROD&subject_prefix=prod&replicas=3,nats://b:4222,nats://c:4222"
+		}, ""},
+		{"nats replicas", func(c *Config) { c.Events = "nats://u:hunter2@a:4222?replicas=7" }, "events: events URL option replicas"},
+		{"nats stream", func(c *Config) { c.Events = "nats://a:4222?stream=osprey.prod" }, "events: events URL option stream"},
+		{"nats prefix", func(c *Config) { c.Events = "nats://a:4222?subject_prefix=p.>" }, "events: events URL option subject_prefix"},
+		{"nats unknown option", func(c *Config) { c.Events = "nats://a:4222?token=hunter2" }, `events: unknown events URL option "token"`},
+		{"nats conflicting options", func(c *Config) { c.Events = "nats://a:4222?stream=A,nats://b:4222?stream=B" }, "events: events URL option stream conflicts"},
 		{"roles", func(c *Config) { c.Roles = "origin,api" }, ""},
 		{"bad role", func(c *Config) { c.Roles = "transcoder" }, `roles: unknown role "transcoder"`},
 		{"node id", func(c *Config) { c.NodeID = "ingest-a.zone1" }, ""},
@@ -107,5 +115,34 @@ func TestClusterDefaults(t *testing.T) {
 	c.Roles = "worker"
 	if c.CatalogKind() != CatalogPostgres || c.HasRole(RoleAPI) || !c.HasRole(RoleWorker) {
 		t.Errorf("kind %q, roles %q", c.CatalogKind(), c.Roles)
+	}
+}
+
+// osprey edge validates the events URL options as serve does (the same
+// parser as the NATS bus).
+func TestEdgeEventsURLOptions(t *testing.T) {
+	for _, c := range []struct {
+		events string
+		err    string // "" = valid
+	}{
+		{"nats://a:4222?stream=OSPREY_EU&subject_prefix=eu&replicas=3,nats://b:4222,nats://c:4222", ""},
+		{"nats://a:4222?replicas=0", "events: events URL option replicas"},
+		{"nats://a:4222?stream=a%20b", "events: events URL option stream"},
+		{"nats://a:4222?subject_prefix=*", "events: events URL option subject_prefix"},
+		{"nats://a:4222?retention=1h", `events: unknown events URL option "retention"`},
+	} {
+		e := DefaultEdge()
+		e.Origins = []string{"http://origin.example.com"}
+		e.Events = c.events
+		errs := e.Validate("", true)
+		if c.err == "" {
+			if len(errs) > 0 {
+				t.Errorf("events %q: %v", c.events, errs)
+			}
+			continue
+		}
+		if len(errs) != 1 || !strings.Contains(errs[0].Error(), c.err) {
+			t.Errorf("events %q: errors %v, want one containing %q", c.events, errs, c.err)
+		}
 	}
 }

@@ -1,8 +1,16 @@
 // Package nats is the events.Bus on NATS JetStream, for several nodes.
 //
 // One stream (default "OSPREY", subjects "osprey.>", file storage, MaxAge =
-// Retention, a duplicate window on Nats-Msg-Id) is created or updated at
-// Open. Every Subscribe creates its own pull consumer with explicit acks and
+// Retention, a duplicate window on Nats-Msg-Id, Replicas copies on a
+// JetStream cluster) is created or updated at Open. The server URL may set
+// the stream, a subject prefix and the replica count as query options
+// (package natsurl): nats://a:4222?stream=OSPREY_PROD&replicas=3,nats://b:4222.
+// Open raises an existing stream's replica count but never lowers it, and
+// refuses a stream that carries other subjects (another deployment's).
+// Consumers have as many replicas as the stream, so a subscription lives
+// through the loss of any one server of a replicas=3 stream.
+//
+// Every Subscribe creates its own pull consumer with explicit acks and
 // MaxAckPending 1, so events reach a handler one at a time in stream order;
 // a failed handler Naks with events.Backoff delay and the event is retried
 // without limit (MaxDeliver -1) until it succeeds or ages out of the stream.
@@ -22,6 +30,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ospreyvideo/osprey/internal/events"
+	"github.com/ospreyvideo/osprey/internal/events/nats/natsurl"
 )
 
 // Defaults for Options.
@@ -44,6 +53,7 @@ type Options struct {
 	Retention      time.Duration // how long events are kept (stream MaxAge); default 24 h
 	Stream         string        // JetStream stream name; default "OSPREY"
 	SubjectPrefix  string        // prepended to subjects on the wire ("p" → "p.osprey.>"); for tests and shared servers
+	Replicas       int           // copies of the stream on a JetStream cluster, 1..5; 0 = 1 for a new stream, unchanged for an existing one
 	ConnectTimeout time.Duration // default 3 s
 }
 
@@ -60,12 +70,55 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// fromURL merges the options of an events URL into o; an option set both
+// in o and in the URL must agree.
+func (o Options) fromURL(spec natsurl.Spec) (Options, error) {
+	merge := func(key string, dst *string, v string) error {
+		if v != "" && *dst != "" && *dst != v {
+			return fmt.Errorf("events URL option %s=%q conflicts with %q set by the program", key, v, *dst)
+		}
+		if v != "" {
+			*dst = v
+		}
+		return nil
+	}
+	if err := merge(natsurl.KeyStream, &o.Stream, spec.Stream); err != nil {
+		return o, err
+	}
+	if err := merge(natsurl.KeySubjectPrefix, &o.SubjectPrefix, spec.SubjectPrefix); err != nil {
+		return o, err
+	}
+	if spec.Replicas != 0 && o.Replicas != 0 && o.Replicas != spec.Replicas {
+		return o, fmt.Errorf("events URL option %s=%d conflicts with %d set by the program", natsurl.KeyReplicas, spec.Replicas, o.Replicas)
+	}
+	if spec.Replicas != 0 {
+		o.Replicas = spec.Replicas
+	}
+	if o.Stream != "" {
+		if err := natsurl.CheckStream(o.Stream); err != nil {
+			return o, fmt.Errorf("stream name: %w", err)
+		}
+	}
+	if o.SubjectPrefix != "" {
+		if err := natsurl.CheckSubjectPrefix(o.SubjectPrefix); err != nil {
+			return o, fmt.Errorf("subject prefix: %w", err)
+		}
+	}
+	if o.Replicas < 0 || o.Replicas > natsurl.MaxReplicas {
+		return o, fmt.Errorf("replicas: %d is not from 1 to %d", o.Replicas, natsurl.MaxReplicas)
+	}
+	return o, nil
+}
+
 // Bus is an events.Bus on NATS JetStream.
 type Bus struct {
 	log  *slog.Logger
 	opts Options
-	nc   *gonats.Conn
-	js   jetstream.JetStream
+	// replicas is the stream's replica count after Open; ephemeral
+	// consumers get as many.
+	replicas int
+	nc       *gonats.Conn
+	js       jetstream.JetStream
 
 	mu       sync.Mutex
 	closed   bool
@@ -80,17 +133,27 @@ var _ events.Bus = (*Bus)(nil)
 // ConnectTimeout when no server answers. After Open, the connection
 // reconnects forever; subscriptions resume by themselves.
 func Open(ctx context.Context, serverURL string, opts Options, log *slog.Logger) (*Bus, error) {
+	spec, err := natsurl.Parse(serverURL)
+	if err != nil {
+		return nil, fmt.Errorf("opening NATS events: %w", err)
+	}
+	if opts, err = opts.fromURL(spec); err != nil {
+		return nil, fmt.Errorf("opening NATS events: %w", err)
+	}
 	opts = opts.withDefaults()
 	log = log.With("component", "events.nats", "node", opts.NodeID)
-	addr := Redact(serverURL)
+	addr := Redact(spec.Servers)
 	b := &Bus{log: log, opts: opts, subs: map[*sub]struct{}{}, inflight: map[*func()]struct{}{}}
-	nc, err := gonats.Connect(serverURL,
+	nc, err := gonats.Connect(spec.Servers,
 		gonats.Name("osprey "+opts.NodeID),
 		gonats.Timeout(opts.ConnectTimeout),
 		gonats.MaxReconnects(-1),
 		gonats.ReconnectWait(500*time.Millisecond),
 		gonats.ReconnectBufSize(-1), // Publish fails at once while disconnected
 		gonats.DisconnectErrHandler(func(_ *gonats.Conn, err error) {
+			if b.isClosed() {
+				return
+			}
 			log.Warn("disconnected from NATS", "addr", addr, "err", err)
 			b.cancelInflight()
 		}),
@@ -107,20 +170,12 @@ func Open(ctx context.Context, serverURL string, opts Options, log *slog.Logger)
 		return nil, fmt.Errorf("opening JetStream at %s: %w", addr, err)
 	}
 	b.nc, b.js = nc, js
-	cctx, cancel := context.WithTimeout(ctx, opts.ConnectTimeout)
-	defer cancel()
-	_, err = js.CreateOrUpdateStream(cctx, jetstream.StreamConfig{
-		Name:       opts.Stream,
-		Subjects:   []string{b.wire(events.All)},
-		Storage:    jetstream.FileStorage,
-		Retention:  jetstream.LimitsPolicy,
-		MaxAge:     opts.Retention,
-		Duplicates: min(2*time.Minute, opts.Retention),
-	})
-	if err != nil {
+	if err := b.createStream(ctx, addr); err != nil {
 		nc.Close()
-		return nil, fmt.Errorf("creating JetStream stream %s at %s (is JetStream enabled, -js?): %w", opts.Stream, addr, err)
+		return nil, err
 	}
+	log.Info("events on NATS JetStream", "addr", addr, "stream", opts.Stream,
+		"subjects", b.wire(events.All), "replicas", b.replicas)
 	return b, nil
 }
 

@@ -50,8 +50,14 @@ func (b *Bus) Subscribe(ctx context.Context, pattern string, opts events.Subscri
 		MaxAckPending:     1,
 		MaxDeliver:        -1,
 		InactiveThreshold: ephemeralInactive,
+		// As many copies as the stream: JetStream makes ephemeral
+		// consumers R1 otherwise, and one on a dead server never delivers
+		// again. (Durables inherit the stream's count, and follow when it
+		// changes.)
+		Replicas: b.replicas,
 	}
 	if opts.Durable != "" {
+		cfg.Replicas = 0
 		cfg.Durable = consumerName(opts.Durable)
 		cfg.InactiveThreshold = b.opts.Retention // a node gone longer than that lost its events anyway
 	}

@@ -1,7 +1,9 @@
 // Package natstest connects tests to the machine's NATS server with
 // JetStream (127.0.0.1:4222, or the one OSPREY_TEST_NATS names), each test
 // on a stream and subject prefix of its own. A missing server fails the
-// test, saying how to start one.
+// test, saying how to start one. StartServer and StartCluster run
+// nats-servers of the test's own (a JetStream cluster on loopback, to kill
+// servers of).
 package natstest
 
 import (

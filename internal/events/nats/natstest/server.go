@@ -19,6 +19,10 @@ type Server struct {
 	dir  string // JetStream store; "" runs without JetStream
 	cmd  *exec.Cmd
 	done chan struct{}
+
+	name    string   // --server_name; "" = nats-server's default
+	monitor int      // -m port, 0 = none
+	extra   []string // further arguments (cluster settings)
 }
 
 // StartServer starts a nats-server, with JetStream unless noJetStream, on
@@ -53,6 +57,9 @@ func (s *Server) Addr() string { return net.JoinHostPort(s.host, strconv.Itoa(s.
 // URL is the server's nats:// URL.
 func (s *Server) URL() string { return "nats://" + s.Addr() }
 
+// Name is the server's --server_name ("" for StartServer's servers).
+func (s *Server) Name() string { return s.name }
+
 // Start starts the server (again, after Stop or Kill: same port, same
 // store) and waits until it accepts connections.
 func (s *Server) Start() {
@@ -62,6 +69,7 @@ func (s *Server) Start() {
 	if s.dir != "" {
 		args = append(args, "-js", "-sd", s.dir)
 	}
+	args = append(args, s.extra...)
 	s.cmd = exec.Command(bin, args...)
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatalf("starting %s: %v", bin, err)
