@@ -36,7 +36,7 @@ type serveCmd struct {
 	TLSKey          *string        `name:"tls-key" env:"OSPREY_TLS_KEY" placeholder:"FILE" help:"Private key (PEM) of --tls-cert."`
 	Storage         *string        `name:"storage" env:"OSPREY_STORAGE" placeholder:"URL" help:"Where media, sources and uploads are stored: file:DIR or s3://BUCKET[/PREFIX]?endpoint=URL&region=R&path_style=true (credentials from the AWS SDK chain, e.g. AWS_ACCESS_KEY_ID); default: file:<data>/media."`
 	Catalog         *string        `name:"catalog" env:"OSPREY_CATALOG" placeholder:"URL" help:"Metadata and job queue: sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=…; default: SQLite in the data directory."`
-	Events          *string        `name:"events" env:"OSPREY_EVENTS" placeholder:"URL" help:"Events between nodes: nats://HOST:PORT (JetStream), several separated by commas; default: in-process."`
+	Events          *string        `name:"events" env:"OSPREY_EVENTS" placeholder:"URL" help:"Events between nodes: nats://HOST:PORT (JetStream), several separated by commas, options on the first: ?stream=NAME&subject_prefix=P&replicas=N; default: in-process."`
 	Roles           *string        `name:"roles" env:"OSPREY_ROLES" placeholder:"LIST" help:"Comma-separated roles of this process: ingest, origin, api, worker, or all (default \"${default_roles}\")."`
 	NodeID          *string        `name:"node-id" env:"OSPREY_NODE_ID" placeholder:"ID" help:"Name of this process in a cluster (leases, jobs, logs); default: the host name."`
 	IngestRTMPURL   *string        `name:"ingest-rtmp-url" env:"OSPREY_INGEST_RTMP_URL" placeholder:"URL" help:"Base of the RTMP ingest URLs the API hands out, e.g. rtmp://ingest.example.com:1935/live; default: the public URL's host and the --rtmp port."`

@@ -18,7 +18,7 @@ type Config struct {
 	// events in the data folder, every role.
 	Storage string `yaml:"storage"` // --storage, OSPREY_STORAGE: file:DIR or s3://BUCKET[/PREFIX]?…; "" = file:<data>/media
 	Catalog string `yaml:"catalog"` // --catalog, OSPREY_CATALOG: sqlite:PATH or postgres://…; "" = SQLite <data>/osprey.db
-	Events  string `yaml:"events"`  // --events, OSPREY_EVENTS: nats://HOST:PORT[,…]; "" = in-process
+	Events  string `yaml:"events"`  // --events, OSPREY_EVENTS: nats://HOST:PORT[,…][?stream=NAME&subject_prefix=P&replicas=N]; "" = in-process
 	Roles   string `yaml:"roles"`   // --roles, OSPREY_ROLES: comma-separated; default all four
 	NodeID  string `yaml:"node_id"` // --node-id, OSPREY_NODE_ID; "" = the host name
 
