@@ -105,6 +105,14 @@ func setup(o opts) (_ *bench, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.cacheDir != "" {
+		if err := os.MkdirAll(o.cacheDir, 0o750); err != nil {
+			return nil, err
+		}
+		if err := readcache.CheckDir(o.cacheDir); err != nil {
+			return nil, err
+		}
+	}
 	cached := readcache.New(s3Store, readcache.Config{MaxBytes: o.cacheBytes, Dir: o.cacheDir})
 
 	log.Printf("storing %d segments of %d bytes in both backends", o.segments, o.segmentSize)

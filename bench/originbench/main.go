@@ -34,6 +34,7 @@ import (
 	"log"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"time"
 
 	"github.com/ospreyvideo/osprey/bench/internal/benchkit"
@@ -64,6 +65,7 @@ func main() {
 	cache := flag.String("cache", "256MiB", "read cache budget (readcache MaxBytes)")
 	flag.StringVar(&o.cacheDir, "cache-dir", "", "keep the cached segments in unnamed files in this folder (readcache Config.Dir) rather than in memory files")
 	flag.BoolVar(&o.verbose, "v", false, "log wrk's output")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the serving process (all variants, measured runs and warm-ups) to this file")
 	flag.Parse()
 	var size config.ByteSize
 	if err := size.UnmarshalText([]byte(*cache)); err != nil {
@@ -81,7 +83,18 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer f.Close()
+	}
 	err = b.run()
+	pprof.StopCPUProfile()
 	b.close()
 	if err != nil {
 		log.Fatal(err)

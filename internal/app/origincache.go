@@ -42,6 +42,11 @@ func openOriginCache(ctx context.Context, cfg config.Config, store storage.Store
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, nil, fmt.Errorf("creating the origin cache folder: %w", err)
 	}
+	if err := readcache.CheckDir(dir); err != nil {
+		// Memory files then: slower to send where shmem has no huge pages.
+		log.Warn("the origin cache keeps segments in memory files", "err", err)
+		dir = ""
+	}
 	c := &originCache{cache: readcache.New(store, readcache.Config{MaxBytes: cfg.Origin.CacheSize, Dir: dir})}
 	// Deleted channels and assets: drop what this node cached of them.
 	onChannel := func(_ context.Context, e events.Event) error {

@@ -107,3 +107,14 @@ func (m *memFile) drop() {
 		_ = m.f.Close()
 	}
 }
+
+// CheckDir reports whether Config.Dir may be dir: a folder where unnamed
+// temporary files (O_TMPFILE) can be created. Without one, bodies would
+// silently go to the heap instead.
+func CheckDir(dir string) error {
+	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return fmt.Errorf("readcache: cannot create unnamed files in %s (a folder on a filesystem with O_TMPFILE: ext4, XFS, Btrfs, tmpfs): %w", dir, err)
+	}
+	return unix.Close(fd)
+}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -78,5 +80,18 @@ func testMemFile(t *testing.T, dir string) {
 	}
 	if st := s.Stats(); st.Hits != 1 || st.Misses != 2 {
 		t.Fatalf("Stats %+v, want 1 hit, 2 misses", st)
+	}
+}
+
+// TestCheckDir: a folder takes unnamed files; a missing one is refused,
+// saying so (a cache told to use it would otherwise fall back to the heap
+// without a word).
+func TestCheckDir(t *testing.T) {
+	if err := CheckDir(t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(t.TempDir(), "missing")
+	if err := CheckDir(missing); err == nil || !strings.Contains(err.Error(), missing) {
+		t.Fatalf("CheckDir of a missing folder: %v", err)
 	}
 }

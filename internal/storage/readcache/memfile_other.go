@@ -18,3 +18,6 @@ func (*memFile) fill(io.Reader, int64) error { return errors.ErrUnsupported }
 func (*memFile) reopen() *os.File { return nil }
 
 func (*memFile) drop() {}
+
+// CheckDir fails: cache files are Linux only.
+func CheckDir(dir string) error { return errors.ErrUnsupported }
