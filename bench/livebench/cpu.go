@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ospreyvideo/osprey/internal/app"
 	"github.com/ospreyvideo/osprey/internal/config"
 	"github.com/ospreyvideo/osprey/internal/media"
 	"github.com/ospreyvideo/osprey/internal/transcode"
@@ -102,7 +103,7 @@ func referenceArgs(listenURL, dir string) []string {
 		{Kind: media.Video, Codec: media.H264, Width: 1280, Height: 720},
 		{Kind: media.Audio, Codec: media.AAC, SampleRate: 48000, Channels: 1},
 	}
-	plan, err := transcode.NewPlan(config.BuiltinLadders()[config.LadderDefault].WithDefaults(), input)
+	plan, err := transcode.NewPlan(app.TranscodeLadder(config.BuiltinLadders()[config.LadderDefault].WithDefaults()), input)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -40,6 +40,7 @@ import (
 	"time"
 
 	"github.com/ospreyvideo/osprey/bench/internal/benchkit"
+	"github.com/ospreyvideo/osprey/internal/app"
 	"github.com/ospreyvideo/osprey/internal/config"
 	"github.com/ospreyvideo/osprey/internal/probe"
 	"github.com/ospreyvideo/osprey/internal/transcode"
@@ -139,7 +140,7 @@ func referenceArgs(source string) func(dir string) []string {
 	if err != nil {
 		log.Fatal(err)
 	}
-	plan, err := transcode.NewFilePlan(config.BuiltinLadders()[config.LadderDefault].WithDefaults(), src)
+	plan, err := transcode.NewFilePlan(app.TranscodeLadder(config.BuiltinLadders()[config.LadderDefault].WithDefaults()), src)
 	if err != nil {
 		log.Fatal(err)
 	}

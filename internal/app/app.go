@@ -86,7 +86,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan
 	var mgr *live.Manager
 	if has(config.RoleIngest) {
 		mgr = live.NewManager(live.Config{
-			Ladder:     ladder.WithDefaults(),
+			Ladder:     TranscodeLadder(ladder.WithDefaults()),
 			Transcode:  transcode.Config{FFmpegPath: ffmpeg, SegmentDuration: cfg.Live.SegmentDuration},
 			Packager:   packager.Config{SegmentDuration: cfg.Live.SegmentDuration, Window: cfg.Live.Window, TimeURL: "/time", ContinueGrace: continueGrace(cfg.Live.ContinueGrace)},
 			NoShedding: !cfg.Live.ShedLoad,

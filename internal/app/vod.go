@@ -56,7 +56,7 @@ func startVOD(ctx context.Context, cfg config.Config, ffmpeg string, d *deps, lo
 		Present:         func(a catalog.Asset) any { return api.AssetJSON(cfg.PublicURL, a) },
 		FFmpeg:          ffmpeg,
 		FFprobe:         ffprobe,
-		Ladder:          cfg.Ladders[cfg.VOD.Ladder].WithDefaults(),
+		Ladder:          TranscodeLadder(cfg.Ladders[cfg.VOD.Ladder].WithDefaults()),
 		SegmentDuration: cfg.VOD.SegmentDuration,
 		MaxAttempts:     cfg.VOD.MaxAttempts,
 		TempDir:         filepath.Join(cfg.DataDir, "tmp"),

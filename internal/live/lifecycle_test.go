@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ospreyvideo/osprey/internal/config"
 	"github.com/ospreyvideo/osprey/internal/media"
 	"github.com/ospreyvideo/osprey/internal/packager"
 	"github.com/ospreyvideo/osprey/internal/storage"
@@ -22,9 +21,9 @@ import (
 )
 
 // testLadder is two small rungs, quick to encode.
-var testLadder = config.Ladder{
+var testLadder = transcode.Ladder{
 	Preset: "ultrafast",
-	Video: []config.VideoRung{
+	Video: []transcode.Rung{
 		{Name: "360p", Height: 360, Bitrate: 600_000},
 		{Name: "240p", Height: 240, Bitrate: 300_000},
 	},

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/catalog"
-	"github.com/ospreyvideo/osprey/internal/config"
 	"github.com/ospreyvideo/osprey/internal/ingest"
 	"github.com/ospreyvideo/osprey/internal/lease"
 	"github.com/ospreyvideo/osprey/internal/packager"
@@ -27,7 +26,7 @@ type Channels interface {
 
 // Config tunes live sessions.
 type Config struct {
-	Ladder    config.Ladder
+	Ladder    transcode.Ladder
 	Transcode transcode.Config
 	Packager  packager.Config
 	// DrainTimeout bounds how long a session waits, after its publisher has

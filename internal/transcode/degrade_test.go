@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ospreyvideo/osprey/internal/config"
 	"github.com/ospreyvideo/osprey/internal/media"
 )
 
@@ -17,7 +16,7 @@ func TestDegradeShedsLoadOneStepAtATime(t *testing.T) {
 		{Kind: media.Video, Codec: media.H264, Width: 1920, Height: 1080},
 		{Kind: media.Audio, Codec: media.AAC, SampleRate: 48000, Channels: 2},
 	}
-	rungs := []config.VideoRung{
+	rungs := []Rung{
 		{Name: "720p", Height: 720, Bitrate: 3_000_000},
 		{Name: "1080p", Height: 1080, Bitrate: 6_000_000},
 		{Name: "360p", Height: 360, Bitrate: 800_000},
@@ -30,12 +29,12 @@ func TestDegradeShedsLoadOneStepAtATime(t *testing.T) {
 	}
 	tests := []struct {
 		name   string
-		ladder config.Ladder
+		ladder Ladder
 		steps  []step
 	}{
 		{
 			name:   "ladder at medium",
-			ladder: config.Ladder{Preset: "medium", Video: rungs},
+			ladder: Ladder{Preset: "medium", Video: rungs},
 			steps: []step{
 				{"720p,360p,audio", "medium", false, "dropped the top rung 1080p"},
 				{"720p,360p,audio", "veryfast", false, "x264 preset veryfast instead of medium"},
@@ -45,7 +44,7 @@ func TestDegradeShedsLoadOneStepAtATime(t *testing.T) {
 		},
 		{
 			name:   "one rung: nothing to drop",
-			ladder: config.Ladder{Preset: "superfast", Video: rungs[2:]},
+			ladder: Ladder{Preset: "superfast", Video: rungs[2:]},
 			steps: []step{
 				{"360p,audio", "ultrafast", false, "x264 preset ultrafast instead of superfast"},
 				{"360p,audio", "ultrafast", true, "half the frame rate"},
@@ -53,7 +52,7 @@ func TestDegradeShedsLoadOneStepAtATime(t *testing.T) {
 		},
 		{
 			name:   "passthrough keeps its rung and the frame rate",
-			ladder: config.Ladder{Preset: "ultrafast", Passthrough: true, Video: rungs},
+			ladder: Ladder{Preset: "ultrafast", Passthrough: true, Video: rungs},
 			steps: []step{
 				{"source,720p,360p,audio", "ultrafast", false, "dropped the top rung 1080p"},
 			},

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ospreyvideo/osprey/internal/config"
 	"github.com/ospreyvideo/osprey/internal/media"
 	"github.com/ospreyvideo/osprey/internal/probe"
 )
@@ -66,7 +65,7 @@ func probeFile(t *testing.T, path string) probe.Source {
 	return src
 }
 
-var twoRungs = config.Ladder{Preset: "ultrafast", Video: []config.VideoRung{
+var twoRungs = Ladder{Preset: "ultrafast", Video: []Rung{
 	{Name: "360p", Height: 360, Bitrate: 600_000},
 	{Name: "240p", Height: 240, Bitrate: 300_000, Profile: "main"},
 	{Name: "720p", Height: 720, Bitrate: 2_000_000}, // above the source: skipped

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ospreyvideo/osprey/internal/config"
 	"github.com/ospreyvideo/osprey/internal/media"
 	"github.com/ospreyvideo/osprey/internal/probe"
 )
@@ -31,12 +30,11 @@ import (
 // A passthrough ladder is planned as the same ladder without passthrough:
 // a file's own video is rarely segmentable as is (its keyframes are where
 // its encoder put them, its codec may not be H.264), and every rung of a
-// file is encoded anyway. Video-only and audio-only files work.
-func NewFilePlan(ladder config.Ladder, src probe.Source) (Plan, error) {
+// file is encoded anyway. Video-only and audio-only files work. Empty
+// fields of ladder take their defaults (Ladder.WithDefaults).
+func NewFilePlan(ladder Ladder, src probe.Source) (Plan, error) {
+	ladder = ladder.WithDefaults()
 	p := Plan{Preset: ladder.Preset, Tune: ladder.Tune}
-	if p.Preset == "" {
-		p.Preset = "veryfast"
-	}
 	if v := src.Video; v != nil && len(ladder.Video) > 0 {
 		w, h := v.DisplayWidth, v.DisplayHeight
 		if w < 2 || h < 2 {
@@ -56,7 +54,7 @@ func NewFilePlan(ladder config.Ladder, src probe.Source) (Plan, error) {
 			p.Renditions = append(p.Renditions, rd)
 		}
 	}
-	a := audioRung(ladder.Audio)
+	a := ladder.Audio
 	for i, s := range src.Audio {
 		name := "audio"
 		if i > 0 {

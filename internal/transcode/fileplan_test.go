@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ospreyvideo/osprey/internal/config"
 	"github.com/ospreyvideo/osprey/internal/media"
 	"github.com/ospreyvideo/osprey/internal/probe"
 )
@@ -17,7 +16,7 @@ func TestNewFilePlan(t *testing.T) {
 		return &probe.VideoStream{Index: 0, Codec: "h264", Width: w, Height: h, DisplayWidth: w, DisplayHeight: h, FrameRate: fps}
 	}
 	stereo := []probe.AudioStream{{Index: 1, Codec: "aac", Channels: 2, SampleRate: 44100}}
-	capped := config.Ladder{Video: []config.VideoRung{
+	capped := Ladder{Video: []Rung{
 		{Name: "720p", Height: 720, Bitrate: 2_800_000},
 		{Name: "360p", Height: 360, Bitrate: 800_000, MaxFPS: 30},
 	}}
@@ -25,7 +24,7 @@ func TestNewFilePlan(t *testing.T) {
 	withPass.Passthrough = true
 	tests := []struct {
 		name   string
-		ladder config.Ladder
+		ladder Ladder
 		src    probe.Source
 		want   string // name:WxH[@fps] or name:ch[:lang][:label][*default], cfr first if any
 	}{
@@ -55,7 +54,7 @@ func TestNewFilePlan(t *testing.T) {
 			{Index: 2, Codec: "aac", Channels: 1, Language: "fra", Default: true},
 			{Index: 3, Codec: "opus", Channels: 2},
 		}}, "audio:2ch:eng:Main* audio-1:1ch:fra audio-2:2ch"},
-		{"video only, ladder without video", config.Ladder{}, probe.Source{Video: video(640, 360, 30), Audio: stereo},
+		{"video only, ladder without video", Ladder{}, probe.Source{Video: video(640, 360, 30), Audio: stereo},
 			"audio:2ch*"},
 	}
 	for _, tt := range tests {
@@ -135,7 +134,7 @@ func TestCapRate(t *testing.T) {
 }
 
 func TestFileArgs(t *testing.T) {
-	ladder := config.Ladder{Preset: "faster", Tune: "film", Video: []config.VideoRung{
+	ladder := Ladder{Preset: "faster", Tune: "film", Video: []Rung{
 		{Name: "720p", Height: 720, Bitrate: 2_000_000, MaxBitrate: 3_000_000},
 		{Name: "360p", Height: 360, Bitrate: 600_000, Profile: "main", MaxFPS: 30},
 	}}

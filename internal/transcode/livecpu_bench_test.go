@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ospreyvideo/osprey/internal/config"
 	"github.com/ospreyvideo/osprey/internal/ingest"
 	"github.com/ospreyvideo/osprey/internal/ingest/rtmp"
 	"github.com/ospreyvideo/osprey/internal/media"
@@ -173,12 +172,22 @@ type benchHandler struct {
 	pkg     *packager.Live
 }
 
+// defaultLadder is the built-in "default" ladder preset of the
+// configuration (config.BuiltinLadders), written out so this package does
+// not import config: 1080p to 360p, AAC 128 kb/s 48 kHz stereo, veryfast.
+var defaultLadder = transcode.Ladder{Video: []transcode.Rung{
+	{Name: "1080p", Height: 1080, Bitrate: 5_000_000, Profile: "high"},
+	{Name: "720p", Height: 720, Bitrate: 2_800_000, Profile: "high"},
+	{Name: "480p", Height: 480, Bitrate: 1_400_000, Profile: "high"},
+	{Name: "360p", Height: 360, Bitrate: 800_000, Profile: "main"},
+}}
+
 func (h *benchHandler) Publish(context.Context, ingest.Request) (ingest.Publication, error) {
 	return h, nil
 }
 
 func (h *benchHandler) Start(tracks []*media.Track) error {
-	plan, err := transcode.NewPlan(config.BuiltinLadders()[config.LadderDefault].WithDefaults(), tracks)
+	plan, err := transcode.NewPlan(defaultLadder, tracks)
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/ospreyvideo/osprey/internal/config"
 	"github.com/ospreyvideo/osprey/internal/media"
 )
 
@@ -62,11 +61,10 @@ type Plan struct {
 // smaller input gets a single rung at its own size), the passthrough rung
 // first if the ladder asks for it, and one AAC rendition when the input has
 // audio. Only the first video and the first audio track of the input are used.
-func NewPlan(ladder config.Ladder, input []*media.Track) (Plan, error) {
+// Empty fields of ladder take their defaults (Ladder.WithDefaults).
+func NewPlan(ladder Ladder, input []*media.Track) (Plan, error) {
+	ladder = ladder.WithDefaults()
 	p := Plan{Preset: ladder.Preset, Tune: ladder.Tune}
-	if p.Preset == "" {
-		p.Preset = "veryfast"
-	}
 	vi, ai := firstOfKind(input, media.Video), firstOfKind(input, media.Audio)
 	if vi < 0 && ai < 0 {
 		return Plan{}, fmt.Errorf("input has neither video nor audio")
@@ -90,7 +88,7 @@ func NewPlan(ladder config.Ladder, input []*media.Track) (Plan, error) {
 		}
 	}
 	if ai >= 0 {
-		a := audioRung(ladder.Audio)
+		a := ladder.Audio
 		p.Renditions = append(p.Renditions, Rendition{
 			Name:       "audio",
 			Track:      &media.Track{Kind: media.Audio, Codec: media.AAC, SampleRate: a.SampleRate, Channels: a.Channels},
@@ -102,29 +100,15 @@ func NewPlan(ladder config.Ladder, input []*media.Track) (Plan, error) {
 	return p, nil
 }
 
-// audioRung fills in the defaults of the ladder's audio settings.
-func audioRung(a config.AudioRung) config.AudioRung {
-	if a.Bitrate == 0 {
-		a.Bitrate = 128000
-	}
-	if a.SampleRate == 0 {
-		a.SampleRate = 48000
-	}
-	if a.Channels == 0 {
-		a.Channels = 2
-	}
-	return a
-}
-
 // chooseRungs returns the rungs of ladder that fit a video whose short side
 // is short, tallest first: those no taller (never upscaling; a rung's height
 // is the short side, so portrait video keeps its orientation) or, for a
 // video smaller than every rung, one rung at its own size with the smallest
 // rung's settings.
-func chooseRungs(ladder []config.VideoRung, short int) []config.VideoRung {
+func chooseRungs(ladder []Rung, short int) []Rung {
 	rungs := slices.Clone(ladder)
-	slices.SortStableFunc(rungs, func(a, b config.VideoRung) int { return b.Height - a.Height })
-	var chosen []config.VideoRung
+	slices.SortStableFunc(rungs, func(a, b Rung) int { return b.Height - a.Height })
+	var chosen []Rung
 	for _, r := range rungs {
 		if r.Height <= short {
 			chosen = append(chosen, r)
@@ -140,23 +124,15 @@ func chooseRungs(ladder []config.VideoRung, short int) []config.VideoRung {
 }
 
 // encodedRung is the H.264 rendition of rung r at w x h, made from input
-// track (or stream) input.
-func encodedRung(r config.VideoRung, w, h, input int) Rendition {
-	maxRate := r.MaxBitrate
-	if maxRate == 0 {
-		maxRate = r.Bitrate * 11 / 10
-	}
-	profile := r.Profile
-	if profile == "" {
-		profile = "high"
-	}
+// track (or stream) input. r has its defaults (Ladder.WithDefaults).
+func encodedRung(r Rung, w, h, input int) Rendition {
 	return Rendition{
 		Name:       r.Name,
 		Track:      &media.Track{Kind: media.Video, Codec: media.H264, Width: w, Height: h},
 		Bitrate:    r.Bitrate,
-		MaxBitrate: maxRate,
+		MaxBitrate: r.MaxBitrate,
 		input:      input,
-		profile:    profile,
+		profile:    r.Profile,
 	}
 }
 

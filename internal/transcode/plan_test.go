@@ -5,11 +5,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ospreyvideo/osprey/internal/config"
 	"github.com/ospreyvideo/osprey/internal/media"
 )
 
-var fourRungs = config.Ladder{Video: []config.VideoRung{
+var fourRungs = Ladder{Video: []Rung{
 	{Name: "1080p", Height: 1080, Bitrate: 5_000_000},
 	{Name: "720p", Height: 720, Bitrate: 2_800_000},
 	{Name: "480p", Height: 480, Bitrate: 1_400_000},

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ospreyvideo/osprey/internal/config"
 	"github.com/ospreyvideo/osprey/internal/media"
 )
 
@@ -21,7 +20,7 @@ func TestQueueIsBoundedByBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	tracks := []*media.Track{{Kind: media.Video, Codec: media.H264, Width: 320, Height: 240}}
-	plan, err := NewPlan(config.Ladder{Preset: "ultrafast", Video: []config.VideoRung{{Name: "240p", Height: 240, Bitrate: 300_000}}}, tracks)
+	plan, err := NewPlan(Ladder{Preset: "ultrafast", Video: []Rung{{Name: "240p", Height: 240, Bitrate: 300_000}}}, tracks)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ospreyvideo/osprey/internal/config"
 	"github.com/ospreyvideo/osprey/internal/media"
 	"github.com/ospreyvideo/osprey/internal/media/mediatest"
 )
@@ -88,9 +87,9 @@ func closeInput(t *testing.T, s *Supervisor) {
 	}
 }
 
-var testLadder = config.Ladder{
+var testLadder = Ladder{
 	Preset: "ultrafast",
-	Video: []config.VideoRung{
+	Video: []Rung{
 		{Name: "360p", Height: 360, Bitrate: 600_000},
 		{Name: "240p", Height: 240, Bitrate: 300_000},
 		{Name: "720p", Height: 720, Bitrate: 2_000_000}, // taller than the input: skipped
@@ -164,7 +163,7 @@ func TestSupervisorTranscodesAlignedLadder(t *testing.T) {
 
 func TestSupervisorRestartsDeadFFmpeg(t *testing.T) {
 	tracks, units := makeInput(t, 8, "320x240")
-	plan, err := NewPlan(config.Ladder{Preset: "ultrafast", Video: []config.VideoRung{{Name: "240p", Height: 240, Bitrate: 300_000}}}, tracks)
+	plan, err := NewPlan(Ladder{Preset: "ultrafast", Video: []Rung{{Name: "240p", Height: 240, Bitrate: 300_000}}}, tracks)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +216,7 @@ func TestSupervisorRestartsDeadFFmpeg(t *testing.T) {
 
 func TestPassthroughRungsShareTheSourceKeyframes(t *testing.T) {
 	tracks, units := makeInput(t, 5, "320x240") // source keyframes every 45 frames (1.5 s)
-	ladder := config.Ladder{Preset: "ultrafast", Passthrough: true, Video: []config.VideoRung{{Name: "180p", Height: 180, Bitrate: 200_000}}}
+	ladder := Ladder{Preset: "ultrafast", Passthrough: true, Video: []Rung{{Name: "180p", Height: 180, Bitrate: 200_000}}}
 	plan, err := NewPlan(ladder, tracks)
 	if err != nil {
 		t.Fatal(err)
@@ -256,7 +255,7 @@ func TestSupervisorRestartsHungFFmpeg(t *testing.T) {
 	if err := os.WriteFile(hung, []byte("#!/bin/sh\nexec sleep 600\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	plan, err := NewPlan(config.Ladder{Preset: "ultrafast", Video: []config.VideoRung{{Name: "240p", Height: 240, Bitrate: 300_000}}}, tracks)
+	plan, err := NewPlan(Ladder{Preset: "ultrafast", Video: []Rung{{Name: "240p", Height: 240, Bitrate: 300_000}}}, tracks)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,11 +18,11 @@ import (
 
 	"github.com/ospreyvideo/osprey/internal/catalog"
 	"github.com/ospreyvideo/osprey/internal/catalog/sqlite"
-	"github.com/ospreyvideo/osprey/internal/config"
 	"github.com/ospreyvideo/osprey/internal/intake"
 	"github.com/ospreyvideo/osprey/internal/jobs"
 	"github.com/ospreyvideo/osprey/internal/storage"
 	storagefs "github.com/ospreyvideo/osprey/internal/storage/fs"
+	"github.com/ospreyvideo/osprey/internal/transcode"
 )
 
 const (
@@ -31,13 +31,13 @@ const (
 )
 
 // testLadder is a small two-rung ladder that is cheap to encode.
-func testLadder() config.Ladder {
-	return config.Ladder{
-		Video: []config.VideoRung{
+func testLadder() transcode.Ladder {
+	return transcode.Ladder{
+		Video: []transcode.Rung{
 			{Name: "240p", Height: 240, Bitrate: 300_000},
 			{Name: "180p", Height: 180, Bitrate: 200_000},
 		},
-		Audio:  config.AudioRung{Bitrate: 64_000},
+		Audio:  transcode.AudioRung{Bitrate: 64_000},
 		Preset: "ultrafast",
 	}.WithDefaults()
 }

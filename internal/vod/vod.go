@@ -45,10 +45,10 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/ospreyvideo/osprey/internal/catalog"
-	"github.com/ospreyvideo/osprey/internal/config"
 	"github.com/ospreyvideo/osprey/internal/jobs"
 	"github.com/ospreyvideo/osprey/internal/lease"
 	"github.com/ospreyvideo/osprey/internal/storage"
+	"github.com/ospreyvideo/osprey/internal/transcode"
 )
 
 // Notifier sends events to webhooks (webhook.Notifier).
@@ -84,7 +84,7 @@ type Config struct {
 	Present func(catalog.Asset) any // an asset as event payloads show it; nil: the raw struct
 
 	FFmpeg, FFprobe string
-	Ladder          config.Ladder
+	Ladder          transcode.Ladder
 	SegmentDuration time.Duration // default 4s
 	MaxAttempts     int           // default 3
 	// TempDir is scratch space for thumbnails and, on stores other than
