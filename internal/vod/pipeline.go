@@ -178,8 +178,10 @@ func (p *pipeline) run(ctx context.Context) error {
 	}
 
 	// publish: the source is not read any more; its scratch copy (if
-	// any) goes before the asset is ready.
+	// any) and the thumbnails' scratch folder go before the asset is
+	// ready, so that a ready asset has left nothing behind.
 	release()
+	_ = os.RemoveAll(thumbDir)
 	for _, r := range res.Renditions {
 		out.Renditions = append(out.Renditions, catalog.AssetRendition{
 			Name: r.Name, Kind: r.Kind, Codec: r.Codec, Width: r.Width, Height: r.Height,
