@@ -261,14 +261,22 @@ func (s *synth) units(from, to time.Duration) []tsUnit {
 	return out
 }
 
+// feed writes us and waits until the background writer has stored
+// everything.
 func feed(t testing.TB, l *Live, us []tsUnit) {
+	t.Helper()
+	write(t, l, us)
+	settle(t, l)
+}
+
+// write writes us without waiting for the background writer.
+func write(t testing.TB, l *Live, us []tsUnit) {
 	t.Helper()
 	for i := range us {
 		if err := l.WriteUnit(us[i].r, &us[i].u); err != nil {
 			t.Fatalf("WriteUnit: %v", err)
 		}
 	}
-	settle(t, l)
 }
 
 // setGiveUp sets how long l's writer retries a segment object before

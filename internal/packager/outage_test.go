@@ -378,12 +378,7 @@ func TestEndFlushesQueuedWrites(t *testing.T) {
 		s := synth{gop: 60, rends: ladder()}
 		feed(t, l, s.units(0, 4*time.Second))
 		st.refusing.Store(true)
-		feed2 := s.units(4*time.Second, 9*time.Second)
-		for i := range feed2 {
-			if err := l.WriteUnit(feed2[i].r, &feed2[i].u); err != nil {
-				t.Fatal(err)
-			}
-		}
+		write(t, l, s.units(4*time.Second, 9*time.Second))
 		time.AfterFunc(time.Second, func() { st.refusing.Store(false) })
 		if err := l.End(context.Background()); err != nil {
 			t.Fatal(err)
@@ -407,12 +402,7 @@ func TestEndFlushesQueuedWrites(t *testing.T) {
 		s := synth{gop: 60, rends: ladder()}
 		feed(t, l, s.units(0, 4*time.Second))
 		st.refusing.Store(true)
-		feed2 := s.units(4*time.Second, 9*time.Second)
-		for i := range feed2 {
-			if err := l.WriteUnit(feed2[i].r, &feed2[i].u); err != nil {
-				t.Fatal(err)
-			}
-		}
+		write(t, l, s.units(4*time.Second, 9*time.Second))
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
 		t0 := time.Now()
@@ -438,12 +428,7 @@ func TestAbandonWritesNothingMore(t *testing.T) {
 	feed(t, l, s.units(0, 4*time.Second))
 	before := string(st.read(t, "live/ch/s1/360p/index.m3u8"))
 	st.refusing.Store(true)
-	us := s.units(4*time.Second, 9*time.Second)
-	for i := range us {
-		if err := l.WriteUnit(us[i].r, &us[i].u); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write(t, l, s.units(4*time.Second, 9*time.Second))
 	l.Abandon()
 	st.refusing.Store(false)
 	if err := l.End(context.Background()); err != nil {

@@ -439,12 +439,7 @@ func TestRecoverAfterCrashMidPublish(t *testing.T) {
 	st, clk, l, s := beginLive(t, Config{})
 	feed(t, l, s.units(0, 7*time.Second)) // 0..2 published
 	st.failPut = func(key string) bool { return key == "live/ch/manifest.mpd" }
-	us := s.units(7*time.Second, 9*time.Second)
-	for i := range us {
-		if err := l.WriteUnit(us[i].r, &us[i].u); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write(t, l, s.units(7*time.Second, 9*time.Second))
 	// Publishing 3: the writer stores the media playlists, then fails on
 	// the MPD (and retries) when the process dies.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

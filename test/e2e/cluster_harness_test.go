@@ -2,15 +2,11 @@ package e2e
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -188,104 +184,4 @@ func swapBase(t *testing.T, u, base string) string {
 	}
 	p.Scheme, p.Host = b.Scheme, b.Host
 	return p.String()
-}
-
-// viewer plays a live media playlist as a player does (playOnce every
-// 300 ms), recording what went wrong and the longest time without a new
-// segment.
-type viewer struct {
-	mu       sync.Mutex
-	seen     map[string]bool
-	errs     []string
-	last     time.Time // when the last new segment arrived
-	longest  time.Duration
-	once     sync.Once
-	stopping chan struct{}
-	done     chan struct{}
-}
-
-func startViewer(playlist string) *viewer {
-	v := &viewer{seen: map[string]bool{}, last: time.Now(), stopping: make(chan struct{}), done: make(chan struct{})}
-	client := &http.Client{Timeout: 10 * time.Second} // a player gives up on a request too
-	go func() {
-		defer close(v.done)
-		for {
-			select {
-			case <-v.stopping:
-				return
-			default:
-			}
-			v.mu.Lock()
-			n := len(v.seen)
-			if err := playOnce(client, playlist, v.seen); err != "" {
-				v.errs = append(v.errs, time.Now().Format("15:04:05.000")+" "+err)
-			}
-			now := time.Now()
-			if len(v.seen) > n {
-				v.last = now
-			}
-			v.longest = max(v.longest, now.Sub(v.last))
-			v.mu.Unlock()
-			time.Sleep(300 * time.Millisecond)
-		}
-	}()
-	return v
-}
-
-// segments is how many segments (and init segments) the viewer has read.
-func (v *viewer) segments() int {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return len(v.seen)
-}
-
-// stop ends the viewer (idempotent) and returns its errors and longest
-// stall.
-func (v *viewer) stop() ([]string, time.Duration) {
-	v.once.Do(func() { close(v.stopping) })
-	<-v.done
-	return v.errs, v.longest
-}
-
-// playOnce reads a live media playlist and every segment it lists that was
-// not read yet, as a player does; it returns what went wrong, if anything.
-func playOnce(client *http.Client, playlist string, seen map[string]bool) string {
-	resp, err := client.Get(playlist)
-	if err != nil {
-		return "playlist: " + err.Error()
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != 200 {
-		return fmt.Sprintf("playlist: HTTP %d %v", resp.StatusCode, err)
-	}
-	base, _ := url.Parse(playlist)
-	for _, line := range strings.Split(string(body), "\n") {
-		var ref string
-		switch {
-		case strings.HasPrefix(line, "#EXT-X-MAP:"):
-			if i := strings.Index(line, `URI="`); i >= 0 {
-				ref = line[i+5:]
-				ref = ref[:strings.IndexByte(ref, '"')]
-			}
-		case line != "" && !strings.HasPrefix(line, "#"):
-			ref = line
-		}
-		if ref == "" || seen[ref] {
-			continue
-		}
-		r, _ := url.Parse(ref)
-		seg := base.ResolveReference(r).String()
-		res, err := client.Get(seg)
-		if err != nil {
-			return ref + ": " + err.Error()
-		}
-		n, err := io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		if err != nil || res.StatusCode != 200 || n == 0 {
-			return fmt.Sprintf("%s: HTTP %d, %d bytes, %v", ref, res.StatusCode, n, err)
-		}
-		seen[ref] = true
-	}
-	return ""
 }

@@ -95,11 +95,11 @@ func TestClusterPostgresRestart(t *testing.T) {
 	if ch := b.getChannel(ch.ID); ch.State != "live" {
 		t.Errorf("channel state %q after the restart, want live", ch.State)
 	}
-	errs, longest := v.stop()
-	for _, e := range errs {
+	rep := v.stop()
+	for _, e := range rep.errs {
 		t.Errorf("viewer: %s", e)
 	}
-	t.Logf("the viewer read %d segments; longest wait for a new one %v", v.segments(), longest.Round(time.Millisecond))
+	t.Logf("the viewer read %d segments; longest wait for a new one %v", v.segments(), rep.longest.Round(time.Millisecond))
 }
 
 // apiGet GETs an admin API URL, returning status, body and how long it took.

@@ -173,8 +173,7 @@ func TestCluster(t *testing.T) {
 		t.Logf("killed B; the player had %d segments", before)
 		time.Sleep(10 * time.Second) // the player goes on reading through the edge
 		after := v.segments() - before
-		errs, _ := v.stop()
-		for _, e := range errs {
+		for _, e := range v.stop().errs {
 			t.Errorf("player through the edge: %s", e)
 		}
 		if after < 3 {

@@ -158,11 +158,11 @@ func TestClusterZones(t *testing.T) {
 		}
 	})
 
-	errs, longest := v.stop()
-	for _, e := range errs {
+	rep := v.stop()
+	for _, e := range rep.errs {
 		t.Errorf("viewer through the edge: %s", e)
 	}
-	t.Logf("the viewer read %d segments; longest wait for a new one %v", v.segments(), longest.Round(time.Millisecond))
+	t.Logf("the viewer read %d segments; longest wait for a new one %v", v.segments(), rep.longest.Round(time.Millisecond))
 }
 
 // checkContinued checks that m, a media playlist after a failover, goes on

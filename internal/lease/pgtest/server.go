@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -155,6 +154,6 @@ func serverBinaries() (string, error) {
 }
 
 func versionOf(binDir string) int {
-	n, _ := strconv.Atoi(strings.TrimSuffix(filepath.Base(filepath.Dir(binDir)), "/"))
+	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
 	return n
 }

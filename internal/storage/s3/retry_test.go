@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -24,27 +21,9 @@ import (
 // successes had refilled it.
 func TestRetriesOutlastAnOutage(t *testing.T) {
 	srv := s3test.Start(t)
-	target, err := url.Parse(srv.Endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var refuse atomic.Int64 // how many more writes to refuse
-	var refused atomic.Int64
-	rp := httputil.NewSingleHostReverseProxy(target)
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPut && refuse.Add(-1) >= 0 {
-			refused.Add(1)
-			w.Header().Set("Content-Type", "application/xml")
-			w.WriteHeader(http.StatusInternalServerError)
-			_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>`))
-			return
-		}
-		rp.ServeHTTP(w, r)
-	}))
-	defer proxy.Close()
-
+	fault := srv.StartFault(t)
 	cfg := srv.Config(srv.NewBucket(t))
-	cfg.Endpoint = proxy.URL
+	cfg.Endpoint = fault.URL
 	ctx := context.Background()
 	st, err := s3.New(ctx, cfg)
 	if err != nil {
@@ -52,7 +31,7 @@ func TestRetriesOutlastAnOutage(t *testing.T) {
 	}
 	// The outage: every attempt refused, 30 writes at once (as many
 	// channels and uploads of one node would).
-	refuse.Store(1 << 30)
+	fault.Refuse(http.StatusInternalServerError, -1)
 	var wg sync.WaitGroup
 	var succeeded atomic.Int64
 	for i := range 30 {
@@ -68,12 +47,12 @@ func TestRetriesOutlastAnOutage(t *testing.T) {
 	if succeeded.Load() > 0 {
 		t.Fatalf("%d writes succeeded during the outage", succeeded.Load())
 	}
-	t.Logf("%d attempts refused during the outage", refused.Load())
-	if refused.Load() < 60 {
-		t.Fatalf("only %d attempts refused: the outage did not exercise retries", refused.Load())
+	t.Logf("%d attempts refused during the outage", fault.Refused())
+	if fault.Refused() < 60 {
+		t.Fatalf("only %d attempts refused: the outage did not exercise retries", fault.Refused())
 	}
 	// Back, with one transient error: the write must be retried.
-	refuse.Store(1)
+	fault.Refuse(http.StatusInternalServerError, 1)
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := st.Put(wctx, "live/ch/after.m4s", []byte("segment")); err != nil {

@@ -24,14 +24,14 @@ type Cluster struct {
 // test ends.
 func StartCluster(t testing.TB, n int) *Cluster {
 	t.Helper()
-	c := &Cluster{Name: "osprey-test-" + strconv.Itoa(freePort(t))}
+	c := &Cluster{Name: "osprey-test-" + strconv.Itoa(freePort(t, "127.0.0.1"))}
 	routePorts := make([]int, n)
 	for i := range routePorts {
-		routePorts[i] = freePort(t)
+		routePorts[i] = freePort(t, "127.0.0.1")
 	}
 	for i := range n {
-		s := &Server{t: t, host: "127.0.0.1", port: freePort(t), dir: t.TempDir(),
-			name: fmt.Sprintf("%s-%d", c.Name, i), monitor: freePort(t)}
+		s := &Server{t: t, host: "127.0.0.1", port: freePort(t, "127.0.0.1"), dir: t.TempDir(),
+			name: fmt.Sprintf("%s-%d", c.Name, i), monitor: freePort(t, "127.0.0.1")}
 		var routes []string
 		for j, p := range routePorts {
 			if j != i {
@@ -135,10 +135,11 @@ func (s *Server) metaReady(n int) (bool, string) {
 	return true, ""
 }
 
-// freePort returns a loopback TCP port free at the time of the call.
-func freePort(t testing.TB) int {
+// freePort returns a TCP port of the local address host, free at the time
+// of the call.
+func freePort(t testing.TB, host string) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,13 +36,7 @@ func StartServer(t testing.TB, noJetStream bool) *Server {
 // StartServerOn is StartServer listening on the local address host.
 func StartServerOn(t testing.TB, host string, noJetStream bool) *Server {
 	t.Helper()
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	s := &Server{t: t, host: host, port: port}
+	s := &Server{t: t, host: host, port: freePort(t, host)}
 	if !noJetStream {
 		s.dir = t.TempDir()
 	}
