@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/packager/cmaf"
+	"github.com/ospreyvideo/osprey/internal/packager/timeline"
 	"github.com/ospreyvideo/osprey/internal/storage"
 )
 
@@ -110,7 +111,7 @@ func (v *view) end() time.Duration {
 	if len(v.window) > 0 {
 		last := v.window[len(v.window)-1]
 		for _, e := range last.entries {
-			end = max(end, sinceEpoch(e.t+e.d, e.ts))
+			end = max(end, timeline.SinceEpoch(e.t+e.d, e.ts))
 		}
 	}
 	return end

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/clocktest"
+	"github.com/ospreyvideo/osprey/internal/packager/timeline"
 )
 
 // crashLive runs a session of the test ladder that publishes segments 0..3
@@ -116,8 +117,8 @@ func TestContinueAfterCrash(t *testing.T) {
 		!strings.Contains(got[i:], "#EXT-X-MAP:URI=") || j < 0 || strings.Contains(got[i:], got[j:j+25]) {
 		t.Errorf("no new EXT-X-MAP after the discontinuity:\n%s", got)
 	}
-	if ts := readSeg(t, st, "live/ch/s1/720p/4.m4s").tfdt; ts != ticksAt(start2.UnixNano(), 90000) {
-		t.Errorf("segment 4 tfdt %d, want the new session's start %d", ts, ticksAt(start2.UnixNano(), 90000))
+	if ts := readSeg(t, st, "live/ch/s1/720p/4.m4s").tfdt; ts != timeline.TicksAt(start2.UnixNano(), 90000) {
+		t.Errorf("segment 4 tfdt %d, want the new session's start %d", ts, timeline.TicksAt(start2.UnixNano(), 90000))
 	}
 	checkListedExist(t, st)
 

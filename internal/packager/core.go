@@ -10,6 +10,7 @@ import (
 
 	"github.com/ospreyvideo/osprey/internal/media"
 	"github.com/ospreyvideo/osprey/internal/packager/cmaf"
+	"github.com/ospreyvideo/osprey/internal/packager/timeline"
 	"github.com/ospreyvideo/osprey/internal/storage"
 )
 
@@ -41,7 +42,7 @@ type core struct {
 	alloc func() (uint64, error)
 	// bg, when set (Live), takes closed segments' objects to store in the
 	// background (writer.go); otherwise (VOD) they are stored at once.
-	bg func(op *writeOp)
+	bg func(op *liveOp)
 
 	ep         *epoch
 	publishDue bool // a segment closed since the last publish
@@ -224,7 +225,7 @@ func (c *core) cutUnit(rendition int, u *media.Unit) error {
 func (c *core) flushCuts() {
 	ep := c.ep
 	lead := ep.lead
-	leadEnd := lead.lastPTS + ticksDur(uint64(max(lead.lastDur, 1)), lead.ts)
+	leadEnd := lead.lastPTS + timeline.Duration(uint64(max(lead.lastDur, 1)), lead.ts)
 	if lead.open != nil {
 		c.closeSegment(lead)
 	}
@@ -268,7 +269,7 @@ func (c *core) closeSegment(t *track) {
 		c.ep.setClosed(s.n, t.idx, res, len(c.ep.tracks))
 		sl := c.ep.slots[s.n]
 		sl.waiting++
-		c.bg(&writeOp{key: c.segmentObject(t.name, s.n), data: data, slot: sl, track: t.idx})
+		c.bg(&liveOp{Key: c.segmentObject(t.name, s.n), Data: data, Ref: opRef{slot: sl, track: t.idx}})
 		c.publishDue = true
 		return
 	}
@@ -323,7 +324,7 @@ func (ep *epoch) record(n uint64, s *slot) *segRecord {
 		r := s.res[t.idx]
 		e := entry{name: t.name, kind: t.kind, ts: t.ts, t: r.t, d: r.d, size: r.size, count: r.count, gap: r.gap}
 		if r.gap && r.d == 0 {
-			e.t, e.d = rescale(lead.t, ep.lead.ts, t.ts), rescale(lead.d, ep.lead.ts, t.ts)
+			e.t, e.d = timeline.Rescale(lead.t, ep.lead.ts, t.ts), timeline.Rescale(lead.d, ep.lead.ts, t.ts)
 		}
 		rec.entries = append(rec.entries, e)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/media"
+	"github.com/ospreyvideo/osprey/internal/packager/writer"
 	"github.com/ospreyvideo/osprey/internal/storage"
 
 	"github.com/ospreyvideo/osprey/internal/clocktest"
@@ -282,9 +283,7 @@ func write(t testing.TB, l *Live, us []tsUnit) {
 // setGiveUp sets how long l's writer retries a segment object before
 // listing it as a gap.
 func setGiveUp(l *Live, d time.Duration) {
-	l.w.mu.Lock()
-	defer l.w.mu.Unlock()
-	l.w.giveUp = d
+	l.w.SetLimits(d, writer.DefaultMaxBytes)
 }
 
 // crash stops l's background writer as a dying process would: what it
@@ -294,7 +293,7 @@ func crash(l *Live) {
 	w := l.w
 	l.mu.Unlock()
 	if w != nil {
-		w.stop()
+		w.Stop()
 	}
 }
 
@@ -310,8 +309,8 @@ func settle(t testing.TB, l *Live) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := waitFor(ctx, w.idle); err != nil {
-		ops, bytes := w.backlog()
+	if err := w.WaitIdle(ctx); err != nil {
+		ops, bytes := w.Backlog()
 		t.Fatalf("background writes not done: %v (%d objects, %d bytes queued)", err, ops, bytes)
 	}
 }
@@ -334,3 +333,17 @@ var (
 	mediaUnitKey    = media.Unit{Key: true, NALUs: [][]byte{{0x65, 1}}}
 	mediaTrackNoASC = media.Track{Kind: media.Audio, Codec: media.AAC, SampleRate: 48000}
 )
+
+// waitFor polls cond until it holds or ctx is done.
+func waitFor(ctx context.Context, cond func() bool) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}

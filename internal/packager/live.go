@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/media"
+	"github.com/ospreyvideo/osprey/internal/packager/writer"
 	"github.com/ospreyvideo/osprey/internal/storage"
 )
 
@@ -82,7 +83,7 @@ type Live struct {
 
 	// Background writes (writer.go): nil before NewLive starts it and
 	// once End stopped it (then every write is made at once).
-	w         *writer
+	w         *writer.Writer[opRef]
 	staged    []staged // complete slots waiting for their objects, in order
 	ending    bool     // End is draining the writer: it writes the manifests
 	storeGaps int64    // segment objects given up (listed as gaps)
@@ -121,9 +122,31 @@ func NewLive(ctx context.Context, store storage.Store, prefix string, sessionSta
 
 // startWriter starts the background writer; End stops it.
 func (l *Live) startWriter() {
-	l.w = newWriter(l.store, l.log, l.cfg, l.written)
+	l.w = writer.Start(l.store, l.writerConfig(), l.log, l.written)
 	l.bg = l.enqueueWrite
-	l.w.start()
+}
+
+// minWriteGiveUp is the least a segment object is retried; the give-up
+// deadline is max(minWriteGiveUp, Window*SegmentDuration): a backlog older
+// than a whole window leaves the playlists as soon as it is listed, so
+// keeping it longer would only hold memory.
+const minWriteGiveUp = 30 * time.Second
+
+func (l *Live) writerConfig() writer.Config {
+	return writer.Config{
+		GiveUp:     max(minWriteGiveUp, time.Duration(l.cfg.Window)*l.cfg.SegmentDuration),
+		BatchAfter: l.cfg.SegmentDuration,
+	}
+}
+
+// liveOp is an object of the session stored by the background writer.
+type liveOp = writer.Op[opRef]
+
+// opRef says whose object an op is: the packager resolves it when the op
+// is done. track < 0: the init segment of the slot's epoch.
+type opRef struct {
+	slot  *slot
+	track int
 }
 
 // openLive builds a Live on the channel's state.json without touching
@@ -248,20 +271,20 @@ func (l *Live) End(ctx context.Context) error {
 	}
 	w := l.w
 	l.mu.Unlock()
-	var leftDeletes []delOp
+	var leftDeletes []writer.Delete
 	if w != nil {
-		wctx, cancel := context.WithTimeout(ctx, drainWait(ctx, w.giveUp))
-		if err := waitFor(wctx, w.drained); err != nil {
-			ops, bytes := w.backlog()
+		wctx, cancel := context.WithTimeout(ctx, drainWait(ctx, l.writerConfig().GiveUp))
+		if err := w.WaitDrained(wctx); err != nil {
+			ops, bytes := w.Backlog()
 			l.log.Warn("ending with segments not stored: they are listed as gaps", "objects", ops, "bytes", bytes)
 		}
 		cancel()
-		var left []*writeOp
-		left, leftDeletes = w.stop()
+		var left []*liveOp
+		left, leftDeletes = w.Stop()
 		l.mu.Lock()
 		l.w, l.bg = nil, nil
 		for _, op := range left {
-			l.resolve(op, errStopped)
+			l.resolve(op, writer.ErrStopped)
 		}
 		_ = l.publishStaged(false) // ending: no manifests written here
 	} else {
@@ -305,7 +328,7 @@ func (l *Live) Abandon() {
 	l.w, l.bg = nil, nil
 	l.mu.Unlock()
 	if w != nil {
-		left, dels := w.stop()
+		left, dels := w.Stop()
 		l.log.Warn("packager session abandoned: unwritten objects dropped", "objects", len(left), "deletions", len(dels))
 	}
 }

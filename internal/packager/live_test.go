@@ -14,6 +14,7 @@ import (
 	"github.com/bluenviron/gohlslib/v2/pkg/playlist"
 
 	"github.com/ospreyvideo/osprey/internal/packager/hls"
+	"github.com/ospreyvideo/osprey/internal/packager/timeline"
 
 	"github.com/ospreyvideo/osprey/internal/clocktest"
 )
@@ -203,7 +204,7 @@ func checkLadder(t *testing.T, st *memStore, l *Live, origin time.Duration, bfra
 				ts = 48000
 			}
 			// Epoch-locked tfdt and PDT.
-			pdt := epochTime(got.tfdt, uint32(ts))
+			pdt := timeline.Time(got.tfdt, uint32(ts))
 			if i < 3 {
 				if pdt.Sub(wantPDT).Abs() > 12*time.Microsecond {
 					t.Errorf("%s/%s: tfdt %d is %v, want %v", names[i], s.URI, got.tfdt, pdt, wantPDT)

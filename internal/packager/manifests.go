@@ -11,6 +11,8 @@ import (
 	"github.com/ospreyvideo/osprey/internal/media"
 	"github.com/ospreyvideo/osprey/internal/packager/dash"
 	"github.com/ospreyvideo/osprey/internal/packager/hls"
+	"github.com/ospreyvideo/osprey/internal/packager/timeline"
+	"github.com/ospreyvideo/osprey/internal/packager/writer"
 )
 
 // Manifest keys under the prefix.
@@ -43,9 +45,9 @@ func (l *Live) writeManifests(final bool) error {
 		if err != nil {
 			errs = append(errs, err)
 		} else {
-			items = append([]kv{{key: l.key(stateKey), data: state}}, items...)
+			items = append([]writer.Object{{Key: l.key(stateKey), Data: state}}, items...)
 		}
-		l.w.setBatch(items)
+		l.w.SetBatch(items)
 		l.runDeletes()
 	} else {
 		if !final {
@@ -69,27 +71,27 @@ func (l *Live) writeManifests(final bool) error {
 
 // renderManifests renders the media playlists, the MPD and (when it
 // changed) the multivariant playlist of v, taking the latter as written.
-func (l *Live) renderManifests(v *view, final bool) ([]kv, []error) {
-	var items []kv
+func (l *Live) renderManifests(v *view, final bool) ([]writer.Object, []error) {
+	var items []writer.Object
 	var errs []error
 	for _, t := range v.tracks {
 		if pl := v.mediaPlaylist(t.name, final); pl != nil {
-			items = append(items, kv{key: l.key(v.playlistPath(t.name)), data: pl.Marshal()})
+			items = append(items, writer.Object{Key: l.key(v.playlistPath(t.name)), Data: pl.Marshal()})
 		}
 	}
 	if final {
 		keys, pls := v.endFrozen()
 		for i, k := range keys {
-			items = append(items, kv{key: l.key(k), data: pls[i]})
+			items = append(items, writer.Object{Key: l.key(k), Data: pls[i]})
 		}
 	}
 	if data, err := v.mpd(final, l.cfg.Now(), &l.cfg); err != nil {
 		errs = append(errs, err)
 	} else {
-		items = append(items, kv{key: l.key(mpdKey), data: data})
+		items = append(items, writer.Object{Key: l.key(mpdKey), Data: data})
 	}
 	if mv := v.multivariant(); !bytes.Equal(mv, l.multivar) {
-		items = append(items, kv{key: l.key(multivariantKey), data: mv})
+		items = append(items, writer.Object{Key: l.key(multivariantKey), Data: mv})
 		l.multivar = mv
 	}
 	return items, errs
@@ -101,9 +103,9 @@ func (l *Live) putManifests(v *view, final bool) []error {
 	prevMV := l.multivar
 	items, errs := l.renderManifests(v, final)
 	for _, it := range items {
-		if err := l.put(it.key, it.data); err != nil {
-			errs = append(errs, fmt.Errorf("storing %s: %w", it.key, err))
-			if it.key == l.key(multivariantKey) {
+		if err := l.put(it.Key, it.Data); err != nil {
+			errs = append(errs, fmt.Errorf("storing %s: %w", it.Key, err))
+			if it.Key == l.key(multivariantKey) {
 				l.multivar = prevMV
 			}
 		}
@@ -141,8 +143,8 @@ func (v *view) mediaPlaylist(name string, final bool) *hls.MediaPlaylist {
 		e := r.entry(name)
 		s := hls.Segment{
 			URI:             strconv.FormatUint(r.n, 10) + ".m4s",
-			Duration:        ticksDur(e.d, e.ts),
-			ProgramDateTime: epochTime(e.t, e.ts),
+			Duration:        timeline.Duration(e.d, e.ts),
+			ProgramDateTime: timeline.Time(e.t, e.ts),
 			Discontinuity:   r.disc,
 			Gap:             e.gap,
 		}
@@ -318,7 +320,7 @@ func (v *view) mpdModel(final bool, now time.Time, cfg *Config) *dash.MPD {
 	if final && len(v.window) > 0 {
 		last := v.window[len(v.window)-1]
 		le := last.entry(last.lead)
-		m.MediaPresentationDuration = sinceEpoch(le.t+le.d, le.ts) - presStart
+		m.MediaPresentationDuration = timeline.SinceEpoch(le.t+le.d, le.ts) - presStart
 	}
 	return m
 }
@@ -327,15 +329,15 @@ func (v *view) mpdModel(final bool, now time.Time, cfg *Config) *dash.MPD {
 // one per audio rendition for the records of one period.
 func (v *view) adaptationSets(recs []*segRecord, start time.Duration) []dash.AdaptationSet {
 	first := recs[0]
-	tmpl := func(kind string, ts uint32, timeline []dash.Segment) dash.AdaptationSet {
+	tmpl := func(kind string, ts uint32, segs []dash.Segment) dash.AdaptationSet {
 		return dash.AdaptationSet{
 			ContentType:            kind,
 			Timescale:              ts,
-			PresentationTimeOffset: ticksAt(int64(start), ts),
+			PresentationTimeOffset: timeline.TicksAt(int64(start), ts),
 			Initialization:         joinKey(v.dir, "$RepresentationID$/"+initName(first.initV)),
 			Media:                  joinKey(v.dir, "$RepresentationID$/$Number$.m4s"),
 			StartNumber:            first.n,
-			Timeline:               timeline,
+			Timeline:               segs,
 		}
 	}
 	var sets []dash.AdaptationSet
@@ -350,7 +352,7 @@ func (v *view) adaptationSets(recs []*segRecord, start time.Duration) []dash.Ada
 				tl := make([]dash.Segment, 0, len(recs))
 				for _, r := range recs {
 					x := r.entry(r.lead)
-					tl = append(tl, dash.Segment{T: rescale(x.t, x.ts, le.ts), D: rescale(x.d, x.ts, le.ts)})
+					tl = append(tl, dash.Segment{T: timeline.Rescale(x.t, x.ts, le.ts), D: timeline.Rescale(x.d, x.ts, le.ts)})
 				}
 				as := tmpl("video", le.ts, tl)
 				as.ID = 1

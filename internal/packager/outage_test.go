@@ -335,9 +335,7 @@ func TestStorageOutageMemoryBound(t *testing.T) {
 		}
 	}
 	bound := int64(3 * segBytes) // about three segments of the ladder
-	l.w.mu.Lock()
-	l.w.maxBytes = bound
-	l.w.mu.Unlock()
+	l.w.SetLimits(l.writerConfig().GiveUp, bound)
 	st.refusing.Store(true)
 	us := s.units(4*time.Second, 20*time.Second)
 	var peak int64

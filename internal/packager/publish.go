@@ -6,6 +6,8 @@ import (
 
 	"github.com/ospreyvideo/osprey/internal/media"
 	"github.com/ospreyvideo/osprey/internal/packager/cmaf"
+	"github.com/ospreyvideo/osprey/internal/packager/timeline"
+	"github.com/ospreyvideo/osprey/internal/packager/writer"
 )
 
 // segRecord is a published segment number: one entry per rendition.
@@ -41,7 +43,7 @@ type entry struct {
 func (r *segRecord) start() time.Duration {
 	var s time.Duration
 	for i, e := range r.entries {
-		if d := sinceEpoch(e.t, e.ts); i == 0 || d < s {
+		if d := timeline.SinceEpoch(e.t, e.ts); i == 0 || d < s {
 			s = d
 		}
 	}
@@ -150,28 +152,28 @@ func (l *Live) publishStaged(final bool) error {
 // resolve records that op is stored (err nil) or will never be: its
 // segment becomes a gap of its rendition (every rendition, for an init
 // segment).
-func (l *Live) resolve(op *writeOp, err error) {
-	if op.slot != nil {
-		op.slot.waiting--
+func (l *Live) resolve(op *liveOp, err error) {
+	if op.Ref.slot != nil {
+		op.Ref.slot.waiting--
 		if err != nil {
-			for i := range op.slot.res {
-				if op.track < 0 || i == op.track {
-					op.slot.res[i].gap = true
+			for i := range op.Ref.slot.res {
+				if op.Ref.track < 0 || i == op.Ref.track {
+					op.Ref.slot.res[i].gap = true
 				}
 			}
 		}
 	}
 	if err != nil {
 		l.storeErrors++
-		if op.track >= 0 {
+		if op.Ref.track >= 0 {
 			l.storeGaps++
 		}
-		l.log.Error("object not stored: its segment is listed as a gap", "key", op.key, "error", err)
+		l.log.Error("object not stored: its segment is listed as a gap", "key", op.Key, "error", err)
 	}
 }
 
 // written is the writer's report on op.
-func (l *Live) written(op *writeOp, err error) {
+func (l *Live) written(op *liveOp, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.resolve(op, err)
@@ -180,9 +182,9 @@ func (l *Live) written(op *writeOp, err error) {
 
 // enqueueWrite hands op to the writer, resolving as failed the oldest
 // segments it drops to stay under its memory bound.
-func (l *Live) enqueueWrite(op *writeOp) {
-	for _, d := range l.w.enqueue(op) {
-		l.resolve(d, errNoRoom)
+func (l *Live) enqueueWrite(op *liveOp) {
+	for _, d := range l.w.Enqueue(op) {
+		l.resolve(d, writer.ErrNoRoom)
 	}
 }
 
@@ -270,7 +272,7 @@ func (l *Live) decideInit(ep *epoch, s *slot) {
 		key := l.key(l.inDir(initKey(t.name, v)))
 		if l.w != nil {
 			s.waiting++
-			l.enqueueWrite(&writeOp{key: key, data: t.init, slot: s, track: -1})
+			l.enqueueWrite(&liveOp{Key: key, Data: t.init, Durable: true, Ref: opRef{slot: s, track: -1}})
 		} else if err := l.put(key, t.init); err != nil {
 			l.storeErrors++
 			l.log.Error("storing init segment", "key", key, "error", err)
@@ -291,7 +293,7 @@ func (ri *rendInfo) measure(e *entry, kind media.Kind, segDur time.Duration, epo
 	if e.gap {
 		return 0
 	}
-	d := ticksDur(e.d, e.ts)
+	d := timeline.Duration(e.d, e.ts)
 	ri.segments++
 	ri.bytes += int64(e.size)
 	ri.dur += d

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ospreyvideo/osprey/internal/packager/writer"
 	"github.com/ospreyvideo/osprey/internal/storage"
 )
 
@@ -214,7 +215,7 @@ func (l *Live) persistState() error {
 	if err != nil {
 		return err
 	}
-	l.w.setBatch([]kv{{key: l.key(stateKey), data: data}})
+	l.w.SetBatch([]writer.Object{{Key: l.key(stateKey), Data: data}})
 	return nil
 }
 
@@ -325,20 +326,20 @@ func (l *Live) scheduleDeleteListing(ls *listing) {
 
 // dueDeletes removes from the queue the deletions that are due and
 // returns them as storage keys (and prefixes, for directories).
-func (l *Live) dueDeletes() []delOp {
+func (l *Live) dueDeletes() []writer.Delete {
 	now := l.cfg.Now()
-	var ops []delOp
+	var ops []writer.Delete
 	i := 0
 	for ; i < len(l.deletes) && !l.deletes[i].At.After(now); i++ {
 		for _, k := range l.deletes[i].Keys {
-			ops = append(ops, delOp{key: l.key(k)})
+			ops = append(ops, writer.Delete{Key: l.key(k)})
 		}
 		for _, d := range l.deletes[i].Dirs {
 			if !strings.HasSuffix(d, "/") || !validDir(strings.TrimSuffix(d, "/")) || d == l.dir+"/" {
 				l.log.Warn("not deleting an invalid session directory", "dir", d)
 				continue
 			}
-			ops = append(ops, delOp{key: l.key(d), prefix: true})
+			ops = append(ops, writer.Delete{Key: l.key(d), Prefix: true})
 		}
 	}
 	if i > 0 {
@@ -353,26 +354,26 @@ func (l *Live) dueDeletes() []delOp {
 func (l *Live) runDeletes() {
 	ops := l.dueDeletes()
 	if l.w != nil {
-		l.w.addDeletes(ops)
+		l.w.AddDeletes(ops)
 		return
 	}
 	l.deleteNow(ops)
 }
 
 // deleteNow runs deletions, logging failures.
-func (l *Live) deleteNow(ops []delOp) {
+func (l *Live) deleteNow(ops []writer.Delete) {
 	for _, d := range ops {
 		ctx, cancel := l.opCtx()
 		var err error
-		if d.prefix {
-			err = l.store.DeletePrefix(ctx, d.key)
+		if d.Prefix {
+			err = l.store.DeletePrefix(ctx, d.Key)
 		} else {
-			err = l.store.Delete(ctx, d.key)
+			err = l.store.Delete(ctx, d.Key)
 		}
 		cancel()
 		if err != nil {
 			l.storeErrors++
-			l.log.Warn("deleting expired object", "key", d.key, "error", err)
+			l.log.Warn("deleting expired object", "key", d.Key, "error", err)
 		}
 	}
 }

@@ -50,7 +50,7 @@ func (l *Live) Stats() Stats {
 		Continued: l.continued, StoreGaps: l.storeGaps,
 	}
 	if l.w != nil {
-		s.StoreBacklog, s.StoreBacklogBytes = l.w.backlog()
+		s.StoreBacklog, s.StoreBacklogBytes = l.w.Backlog()
 	}
 	if l.ep == nil {
 		return s

@@ -6,6 +6,7 @@ import (
 
 	"github.com/ospreyvideo/osprey/internal/media"
 	"github.com/ospreyvideo/osprey/internal/packager/cmaf"
+	"github.com/ospreyvideo/osprey/internal/packager/timeline"
 )
 
 // unit is an access unit as the cutter sees it: straight from the caller
@@ -146,7 +147,7 @@ func (t *track) ensureInit(c *core, u *unit) bool {
 // sets the previous sample's duration. It reports false for a unit to drop.
 func (t *track) stamp(c *core, u *unit) (dt uint64, cto int32, ok bool) {
 	if t.aac {
-		pt := ticksAt(c.startNS+int64(u.pts), t.ts)
+		pt := timeline.TicksAt(c.startNS+int64(u.pts), t.ts)
 		switch {
 		case !t.hasLast:
 			dt = pt
@@ -163,13 +164,13 @@ func (t *track) stamp(c *core, u *unit) (dt uint64, cto int32, ok bool) {
 		if t.kind == media.Video && !t.hasLast {
 			t.delay = u.pts - u.dts
 		}
-		dt = ticksAt(c.startNS+int64(u.dts+t.delay), t.ts)
+		dt = timeline.TicksAt(c.startNS+int64(u.dts+t.delay), t.ts)
 		if t.hasLast && dt <= t.lastDT {
 			t.warnOnce(c, warnDTS, "packager: dropping unit with non-increasing DTS", "dts", u.dts)
 			return 0, 0, false
 		}
 		if t.kind == media.Video {
-			cto = int32(int64(ticksAt(c.startNS+int64(u.pts), t.ts)) - int64(dt))
+			cto = int32(int64(timeline.TicksAt(c.startNS+int64(u.pts), t.ts)) - int64(dt))
 		}
 	}
 	if t.hasLast {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ospreyvideo/osprey/internal/packager/dash"
 	"github.com/ospreyvideo/osprey/internal/packager/hls"
+	"github.com/ospreyvideo/osprey/internal/packager/timeline"
 	"github.com/ospreyvideo/osprey/internal/storage"
 )
 
@@ -164,7 +165,7 @@ func writeVOD(ctx context.Context, store storage.Store, prefix string, vw *view,
 func (v *view) duration() time.Duration {
 	last := v.window[len(v.window)-1]
 	le := last.entry(last.lead)
-	return sinceEpoch(le.t+le.d, le.ts) - v.window[0].start()
+	return timeline.SinceEpoch(le.t+le.d, le.ts) - v.window[0].start()
 }
 
 // vodPlaylist is the ended media playlist of a rendition, as a VOD one:

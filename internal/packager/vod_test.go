@@ -12,6 +12,7 @@ import (
 	"github.com/bluenviron/gohlslib/v2/pkg/playlist"
 
 	"github.com/ospreyvideo/osprey/internal/media"
+	"github.com/ospreyvideo/osprey/internal/packager/timeline"
 )
 
 const vodPrefix = "vod/as"
@@ -314,7 +315,7 @@ func checkVODMPD(t *testing.T, st *memStore, rends []Rendition, res VODResult, w
 				t.Errorf("%s: timeline hole at %d: %+v", a.ContentType, i, tl)
 			}
 		}
-		end := ticksDur(tl[len(tl)-1].t+tl[len(tl)-1].d, uint32(a.ST.Timescale))
+		end := timeline.Duration(tl[len(tl)-1].t+tl[len(tl)-1].d, uint32(a.ST.Timescale))
 		if tl[0].t != 0 && a.ContentType == "video" || (end-res.Duration).Abs() > 22*time.Millisecond {
 			t.Errorf("%s: timeline from %d to %v, duration %v", a.ContentType, tl[0].t, end, res.Duration)
 		}
