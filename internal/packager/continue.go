@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/packager/cmaf"
-	"github.com/ospreyvideo/osprey/internal/packager/timeline"
+	"github.com/ospreyvideo/osprey/internal/packager/manifest"
 	"github.com/ospreyvideo/osprey/internal/storage"
 )
 
@@ -84,17 +84,17 @@ func (l *Live) continuable() bool {
 // otherwise it starts a session directory of its own and ends the
 // previous session.
 func (l *Live) decideContinuation(rs []Rendition) {
-	v, err := l.prev.view()
+	v, err := l.prev.View()
 	switch {
 	case err != nil:
 		l.log.Warn("not continuing the interrupted session: its record is unusable", "error", err)
-	case !sameLadder(v.tracks, rs):
+	case !sameLadder(v.Tracks, rs):
 		l.log.Info("not continuing the interrupted session: the ladder changed")
-	case l.startNS < int64(v.end()):
+	case l.startNS < int64(v.End()):
 		// This node's clock is behind the crashed one's: media time would
 		// go back, and the new DASH Period start before the last one ends.
 		l.log.Warn("not continuing the interrupted session: this session starts before its last segment ends (clocks apart?)",
-			"session_start", time.Unix(0, l.startNS).UTC(), "last_end", time.Unix(0, int64(v.end())).UTC())
+			"session_start", time.Unix(0, l.startNS).UTC(), "last_end", time.Unix(0, int64(v.End())).UTC())
 	default:
 		l.resume(v)
 		return
@@ -105,26 +105,14 @@ func (l *Live) decideContinuation(rs []Rendition) {
 	}
 }
 
-// end is when the window's last segment ends, since the Unix epoch.
-func (v *view) end() time.Duration {
-	var end time.Duration
-	if len(v.window) > 0 {
-		last := v.window[len(v.window)-1]
-		for _, e := range last.entries {
-			end = max(end, timeline.SinceEpoch(e.t+e.d, e.ts))
-		}
-	}
-	return end
-}
-
 // sameLadder reports whether rs has exactly the renditions of prev, by
 // name and kind.
-func sameLadder(prev []trackRef, rs []Rendition) bool {
+func sameLadder(prev []manifest.Stream, rs []Rendition) bool {
 	if len(prev) != len(rs) {
 		return false
 	}
 	for _, r := range rs {
-		if r.Track == nil || !slices.ContainsFunc(prev, func(t trackRef) bool { return t.name == r.Name && t.kind == r.Track.Kind }) {
+		if r.Track == nil || !slices.ContainsFunc(prev, func(t manifest.Stream) bool { return t.Name == r.Name && t.Kind == r.Track.Kind }) {
 			return false
 		}
 	}
@@ -135,25 +123,25 @@ func sameLadder(prev []trackRef, rs []Rendition) bool {
 // v: the next segment continues its numbering and, having no known init
 // bytes, gets a new init version, so it starts a new DASH Period and
 // carries EXT-X-DISCONTINUITY (Begin marks the epoch discontinuous).
-func (l *Live) resume(v *view) {
-	last := v.window[len(v.window)-1]
-	l.dir = v.dir
+func (l *Live) resume(v *manifest.View) {
+	last := v.Window[len(v.Window)-1]
+	l.dir = v.Dir
 	l.log = l.log.With("session", l.dir)
-	l.listed = listing{Dir: v.dir, FirstSegment: v.window[0].n}
+	l.listed = listing{Dir: v.Dir, FirstSegment: v.Window[0].N}
 	for i := range l.oldListed {
-		if l.oldListed[i].Dir == v.dir {
+		if l.oldListed[i].Dir == v.Dir {
 			l.listed = l.oldListed[i]
 			l.oldListed = slices.Delete(l.oldListed, i, i+1)
 			break
 		}
 	}
 	l.listedStarted = true
-	for _, r := range v.window {
-		for i := range r.entries {
-			l.listed.addRendition(r.entries[i].name)
+	for _, r := range v.Window {
+		for i := range r.Entries {
+			l.listed.addRendition(r.Entries[i].Name)
 		}
-		if !slices.Contains(l.listed.Inits, r.initV) {
-			l.listed.Inits = append(l.listed.Inits, r.initV)
+		if !slices.Contains(l.listed.Inits, r.InitV) {
+			l.listed.Inits = append(l.listed.Inits, r.InitV)
 		}
 	}
 	for _, ver := range l.listed.Inits {
@@ -165,28 +153,28 @@ func (l *Live) resume(v *view) {
 		l.scheduleDeleteListing(&l.oldListed[i])
 	}
 	l.oldListed = nil
-	for name, rv := range v.rends {
+	for name, rv := range v.Rends {
 		l.rends[name] = rendFromView(rv)
 	}
-	l.window = slices.Clone(v.window)
-	l.maxSegDur = v.maxSegDur
-	l.pubTracks = v.tracks
-	l.period = last.period
-	l.frozen = slices.Clone(v.frozen)
+	l.window = slices.Clone(v.Window)
+	l.maxSegDur = v.MaxSegDur
+	l.pubTracks = v.Tracks
+	l.period = last.Period
+	l.frozen = slices.Clone(v.Frozen)
 	l.last = v
 	l.published = true
 	l.hadPrevious = true
-	l.lastSegment = last.n
-	l.nextSeg = last.n + 1
+	l.lastSegment = last.N
+	l.nextSeg = last.N + 1
 	l.continued = true
-	l.log.Warn("continuing the session interrupted by a crash", "last_segment", last.n,
-		"last_publish", v.published, "window", len(v.window))
+	l.log.Warn("continuing the session interrupted by a crash", "last_segment", last.N,
+		"last_publish", v.Published, "window", len(v.Window))
 }
 
 // rendFromView rebuilds what a continued session knows of a rendition
 // from its description in state.json: its peak bitrate carries over, so
 // that BANDWIDTH does not drop until new segments are measured.
-func rendFromView(rv *rendView) *rendInfo {
+func rendFromView(rv *manifest.Rendition) *rendInfo {
 	return &rendInfo{
 		name: rv.Name, language: rv.Language, label: rv.Label, def: rv.Default,
 		info: cmaf.Info{Codecs: rv.Codecs, Width: rv.Width, Height: rv.Height, SarW: rv.SarW, SarH: rv.SarH,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ospreyvideo/osprey/internal/media"
 	"github.com/ospreyvideo/osprey/internal/packager/cmaf"
+	"github.com/ospreyvideo/osprey/internal/packager/manifest"
 	"github.com/ospreyvideo/osprey/internal/packager/timeline"
 	"github.com/ospreyvideo/osprey/internal/storage"
 )
@@ -90,11 +91,11 @@ func (c *core) opCtx() (context.Context, context.CancelFunc) {
 }
 
 // key returns the storage key of rel, a key relative to the prefix.
-func (c *core) key(rel string) string { return joinKey(c.prefix, rel) }
+func (c *core) key(rel string) string { return manifest.JoinKey(c.prefix, rel) }
 
 // inDir returns the key, relative to the prefix, of rel, a key relative to
 // the session's directory.
-func (c *core) inDir(rel string) string { return joinKey(c.dir, rel) }
+func (c *core) inDir(rel string) string { return manifest.JoinKey(c.dir, rel) }
 
 // segmentObject is c.key(c.inDir(segmentKey(name, n))) built with one
 // allocation: it runs for every segment of every rendition.
@@ -108,13 +109,6 @@ func (c *core) segmentObject(name string, n uint64) string {
 	b = append(append(b, name...), '/')
 	b = strconv.AppendUint(b, n, 10)
 	return string(append(b, ".m4s"...))
-}
-
-func joinKey(prefix, rel string) string {
-	if prefix == "" {
-		return rel
-	}
-	return prefix + "/" + rel
 }
 
 func (c *core) put(key string, data []byte) error {
@@ -131,7 +125,7 @@ func newTracks(rs []Rendition) ([]*track, error) {
 	seen := map[string]bool{}
 	tracks := make([]*track, 0, len(rs))
 	for i, r := range rs {
-		if !validName(r.Name) || seen[r.Name] {
+		if !manifest.ValidName(r.Name) || seen[r.Name] {
 			return nil, fmt.Errorf("packager: rendition %d: invalid or duplicate name %q", i, r.Name)
 		}
 		seen[r.Name] = true
@@ -154,18 +148,6 @@ func newTracks(rs []Rendition) ([]*track, error) {
 		tracks = append(tracks, t)
 	}
 	return tracks, nil
-}
-
-func validName(s string) bool {
-	if s == "" || s == "." || s == ".." || len(s) > 64 {
-		return false
-	}
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
-			return false
-		}
-	}
-	return true
 }
 
 // newEpoch starts an epoch of tracks; its lead is the first video track,
@@ -276,7 +258,7 @@ func (c *core) closeSegment(t *track) {
 	if err := c.put(c.segmentObject(t.name, s.n), data); err != nil {
 		c.storeErrors++
 		if c.storeErr == nil {
-			c.storeErr = fmt.Errorf("storing %s: %w", c.inDir(segmentKey(t.name, s.n)), err)
+			c.storeErr = fmt.Errorf("storing %s: %w", c.inDir(manifest.SegmentKey(t.name, s.n)), err)
 		}
 		c.log.Error("storing segment", "rendition", t.name, "segment", s.n, "error", err)
 		res.gap = true
@@ -317,16 +299,16 @@ func (ep *epoch) nextReady() (uint64, *slot) {
 
 // record describes the complete slot n: one entry per track, in track
 // order. A gap without media gets the lead's times in its timescale.
-func (ep *epoch) record(n uint64, s *slot) *segRecord {
+func (ep *epoch) record(n uint64, s *slot) *manifest.Segment {
 	lead := s.res[ep.lead.idx]
-	rec := &segRecord{n: n, initV: ep.initV, lead: ep.lead.name, entries: make([]entry, 0, len(ep.tracks))}
+	rec := &manifest.Segment{N: n, InitV: ep.initV, Lead: ep.lead.name, Entries: make([]manifest.Entry, 0, len(ep.tracks))}
 	for _, t := range ep.tracks {
 		r := s.res[t.idx]
-		e := entry{name: t.name, kind: t.kind, ts: t.ts, t: r.t, d: r.d, size: r.size, count: r.count, gap: r.gap}
+		e := manifest.Entry{Name: t.name, Kind: t.kind, TS: t.ts, T: r.t, D: r.d, Size: r.size, Count: r.count, Gap: r.gap}
 		if r.gap && r.d == 0 {
-			e.t, e.d = timeline.Rescale(lead.t, ep.lead.ts, t.ts), timeline.Rescale(lead.d, ep.lead.ts, t.ts)
+			e.T, e.D = timeline.Rescale(lead.t, ep.lead.ts, t.ts), timeline.Rescale(lead.d, ep.lead.ts, t.ts)
 		}
-		rec.entries = append(rec.entries, e)
+		rec.Entries = append(rec.Entries, e)
 	}
 	return rec
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/media"
+	"github.com/ospreyvideo/osprey/internal/packager/manifest"
 	"github.com/ospreyvideo/osprey/internal/packager/writer"
 	"github.com/ospreyvideo/osprey/internal/storage"
 )
@@ -56,24 +57,24 @@ type Live struct {
 	ended  bool
 
 	// Published state of the session.
-	window      []*segRecord
+	window      []*manifest.Segment
 	published   bool
 	lastInits   map[string][]byte // init bytes per rendition of the last init version
 	lastInitV   uint64
 	initNames   map[uint64][]string // renditions that have an object per live init version
-	period      periodRef
+	period      manifest.Period
 	maxSegDur   time.Duration
 	rends       map[string]*rendInfo
 	multivar    []byte
 	lastPublish time.Time
 	lastSegment uint64
 	segments    int64
-	pubTracks   []trackRef // ladder of the epoch that published last
+	pubTracks   []manifest.Stream // ladder of the epoch that published last
 	pubEpoch    int
-	last        *view // what the manifests were last rendered from
-	frozen      []frozenPlaylist
-	finalized   bool          // End wrote the ended manifests of last
-	prev        *sessionState // the previous session's, as loaded from state.json
+	last        *manifest.View // what the manifests were last rendered from
+	frozen      []manifest.Frozen
+	finalized   bool             // End wrote the ended manifests of last
+	prev        *manifest.Record // the previous session's, as loaded from state.json
 	// awaiting: the previous session may be continued (continue.go); the
 	// first Begin decides, by its ladder.
 	awaiting  bool
@@ -185,7 +186,7 @@ func openLive(ctx context.Context, store storage.Store, prefix string, sessionSt
 func (l *Live) startSession() {
 	k := max(l.nextSession, 1)
 	l.nextSession = k + 1
-	l.dir = sessionDir(k)
+	l.dir = manifest.SessionDir(k)
 	l.listed.Dir = l.dir
 	l.log = l.log.With("session", l.dir)
 }

@@ -6,58 +6,10 @@ import (
 
 	"github.com/ospreyvideo/osprey/internal/media"
 	"github.com/ospreyvideo/osprey/internal/packager/cmaf"
+	"github.com/ospreyvideo/osprey/internal/packager/manifest"
 	"github.com/ospreyvideo/osprey/internal/packager/timeline"
 	"github.com/ospreyvideo/osprey/internal/packager/writer"
 )
-
-// segRecord is a published segment number: one entry per rendition.
-type segRecord struct {
-	n       uint64
-	disc    bool   // EXT-X-DISCONTINUITY before it
-	dseq    uint64 // discontinuity sequence number
-	initV   uint64
-	period  periodRef
-	lead    string
-	entries []entry
-}
-
-// periodRef identifies the DASH period a segment belongs to.
-type periodRef struct {
-	id    uint64        // number of the period's first segment
-	start time.Duration // since the Unix epoch, whole milliseconds
-}
-
-type entry struct {
-	name  string
-	kind  media.Kind
-	ts    uint32
-	t, d  uint64
-	size  int
-	count int
-	gap   bool
-}
-
-// start is the earliest start of the record's entries, in whole
-// milliseconds since the Unix epoch (rounded down, so that no track's first
-// segment starts before a period that begins there).
-func (r *segRecord) start() time.Duration {
-	var s time.Duration
-	for i, e := range r.entries {
-		if d := timeline.SinceEpoch(e.t, e.ts); i == 0 || d < s {
-			s = d
-		}
-	}
-	return s.Truncate(time.Millisecond)
-}
-
-func (r *segRecord) entry(name string) *entry {
-	for i := range r.entries {
-		if r.entries[i].name == name {
-			return &r.entries[i]
-		}
-	}
-	return nil
-}
 
 // rendInfo is what manifests and stats know of a rendition in this session.
 type rendInfo struct {
@@ -207,19 +159,19 @@ func (l *Live) publishSegment(ep *epoch, n uint64, s *slot) {
 		l.describeRenditions(ep)
 	}
 	rec := ep.record(n, s)
-	rec.disc = first && ep.disc
-	if rec.disc {
+	rec.Disc = first && ep.disc
+	if rec.Disc {
 		l.discSeq++
 	}
-	rec.dseq = l.discSeq
+	rec.DSeq = l.discSeq
 	for i, t := range ep.tracks {
-		d := l.rends[t.name].measure(&rec.entries[i], t.kind, l.cfg.SegmentDuration, ep.index)
+		d := l.rends[t.name].measure(&rec.Entries[i], t.kind, l.cfg.SegmentDuration, ep.index)
 		l.maxSegDur = max(l.maxSegDur, d)
 	}
 	if first && (ep.newPeriod || !l.published) {
-		l.period = periodRef{id: n, start: rec.start()}
+		l.period = manifest.Period{ID: n, Start: rec.Start()}
 	}
-	rec.period = l.period
+	rec.Period = l.period
 	l.window = append(l.window, rec)
 	l.slide(ep)
 	l.published = true
@@ -269,7 +221,7 @@ func (l *Live) decideInit(ep *epoch, s *slot) {
 		if !t.hasInit {
 			continue
 		}
-		key := l.key(l.inDir(initKey(t.name, v)))
+		key := l.key(l.inDir(manifest.InitKey(t.name, v)))
 		if l.w != nil {
 			s.waiting++
 			l.enqueueWrite(&liveOp{Key: key, Data: t.init, Durable: true, Ref: opRef{slot: s, track: -1}})
@@ -289,19 +241,19 @@ func (l *Live) decideInit(ep *epoch, s *slot) {
 // measure adds a published entry of the rendition to its measurements and
 // returns its duration (0 for a gap). Segments shorter than half segDur do
 // not count for the peak bitrate.
-func (ri *rendInfo) measure(e *entry, kind media.Kind, segDur time.Duration, epoch int) time.Duration {
-	if e.gap {
+func (ri *rendInfo) measure(e *manifest.Entry, kind media.Kind, segDur time.Duration, epoch int) time.Duration {
+	if e.Gap {
 		return 0
 	}
-	d := timeline.Duration(e.d, e.ts)
+	d := timeline.Duration(e.D, e.TS)
 	ri.segments++
-	ri.bytes += int64(e.size)
+	ri.bytes += int64(e.Size)
 	ri.dur += d
 	if d >= segDur/2 {
-		ri.peak = max(ri.peak, int(float64(e.size*8)/d.Seconds()))
+		ri.peak = max(ri.peak, int(float64(e.Size*8)/d.Seconds()))
 	}
-	if kind == media.Video && e.count >= 2 && d > 0 && (ri.fps == 0 || ri.fpsEpoch != epoch) {
-		ri.fps = float64(e.count) / d.Seconds()
+	if kind == media.Video && e.Count >= 2 && d > 0 && (ri.fps == 0 || ri.fpsEpoch != epoch) {
+		ri.fps = float64(e.Count) / d.Seconds()
 		ri.fpsEpoch = epoch
 	}
 	return d
@@ -314,12 +266,12 @@ func (l *Live) slide(ep *epoch) {
 		old := l.window[0]
 		l.window[0] = nil
 		l.window = l.window[1:]
-		keys := make([]string, 0, len(old.entries))
-		for _, e := range old.entries {
-			keys = append(keys, l.inDir(segmentKey(e.name, old.n)))
+		keys := make([]string, 0, len(old.Entries))
+		for _, e := range old.Entries {
+			keys = append(keys, l.inDir(manifest.SegmentKey(e.Name, old.N)))
 		}
 		l.scheduleDelete(keys...)
-		l.listed.FirstSegment = old.n + 1
+		l.listed.FirstSegment = old.N + 1
 	}
 	kept := l.listed.Inits[:0]
 	for _, v := range l.listed.Inits {
@@ -329,7 +281,7 @@ func (l *Live) slide(ep *epoch) {
 		}
 		var keys []string
 		for _, name := range l.initNames[v] {
-			keys = append(keys, l.inDir(initKey(name, v)))
+			keys = append(keys, l.inDir(manifest.InitKey(name, v)))
 		}
 		l.scheduleDelete(keys...)
 		delete(l.initNames, v)
@@ -349,7 +301,7 @@ func (l *Live) initInUse(v uint64, ep *epoch) bool {
 		}
 	}
 	for _, r := range l.window {
-		if r.initV == v {
+		if r.InitV == v {
 			return true
 		}
 	}

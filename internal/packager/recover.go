@@ -51,7 +51,7 @@ func (l *Live) endPrevious() (bool, error) {
 	if l.prev == nil || !l.prev.Live {
 		return false, nil
 	}
-	v, err := l.prev.view()
+	v, err := l.prev.View()
 	if err != nil {
 		return false, fmt.Errorf("packager: %s: interrupted session: %w", stateKey, err)
 	}
@@ -68,7 +68,7 @@ func (l *Live) endPrevious() (bool, error) {
 		l.storeErrors += int64(len(errs))
 		return ended, fmt.Errorf("packager: ending the interrupted session: %w", err)
 	}
-	last := v.window[len(v.window)-1]
-	l.log.Info("packager interrupted session ended", "first_segment", v.window[0].n, "last_segment", last.n)
+	last := v.Window[len(v.Window)-1]
+	l.log.Info("packager interrupted session ended", "first_segment", v.Window[0].N, "last_segment", last.N)
 	return true, nil
 }

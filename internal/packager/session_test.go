@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/clocktest"
+	"github.com/ospreyvideo/osprey/internal/packager/manifest"
 )
 
 // An ended media playlist never changes (RFC 8216 6.2.1): each session
@@ -236,7 +237,7 @@ func TestSegmentObject(t *testing.T) {
 	} {
 		c := &core{prefix: tc.prefix, dir: tc.dir}
 		for _, n := range []uint64{0, 7, 1234567890123} {
-			if got, want := c.segmentObject("720p", n), c.key(c.inDir(segmentKey("720p", n))); got != want {
+			if got, want := c.segmentObject("720p", n), c.key(c.inDir(manifest.SegmentKey("720p", n))); got != want {
 				t.Errorf("prefix %q dir %q n %d: %q, want %q", tc.prefix, tc.dir, n, got, want)
 			}
 		}

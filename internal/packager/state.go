@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ospreyvideo/osprey/internal/packager/manifest"
 	"github.com/ospreyvideo/osprey/internal/packager/writer"
 	"github.com/ospreyvideo/osprey/internal/storage"
 )
@@ -42,7 +42,7 @@ type persisted struct {
 	Deletes []deletion `json:"deletes,omitempty"`
 	// Session describes the manifests last written (absent in state written
 	// before it existed, or before a session published).
-	Session *sessionState `json:"session,omitempty"`
+	Session *manifest.Record `json:"session,omitempty"`
 }
 
 // listing describes a session's stored objects compactly. A session with a
@@ -80,14 +80,14 @@ const (
 // could have written, so that deleting it stays bounded and inside the
 // prefix.
 func (ls *listing) check() error {
-	if ls.Dir != "" && !validDir(ls.Dir) {
+	if ls.Dir != "" && !manifest.ValidDir(ls.Dir) {
 		return fmt.Errorf("invalid session directory %q", ls.Dir)
 	}
 	if len(ls.Renditions) > maxListedRenditions {
 		return fmt.Errorf("%d renditions", len(ls.Renditions))
 	}
 	for _, r := range ls.Renditions {
-		if !validName(r) {
+		if !manifest.ValidName(r) {
 			return fmt.Errorf("invalid rendition %q", r)
 		}
 	}
@@ -106,10 +106,10 @@ func (ls *listing) keys() []string {
 	var keys []string
 	for _, r := range ls.Renditions {
 		for n := ls.FirstSegment; n <= ls.LastSegment; n++ {
-			keys = append(keys, segmentKey(r, n))
+			keys = append(keys, manifest.SegmentKey(r, n))
 		}
 		for _, v := range ls.Inits {
-			keys = append(keys, initKey(r, v))
+			keys = append(keys, manifest.InitKey(r, v))
 		}
 	}
 	return keys
@@ -123,32 +123,6 @@ func (ls *listing) addRendition(name string) {
 	}
 	ls.Renditions = append(ls.Renditions, name)
 }
-
-// sessionDir is the directory, under the prefix, of the channel's session
-// number k.
-func sessionDir(k uint64) string { return "s" + strconv.FormatUint(k, 10) }
-
-// validDir reports whether d names a session directory.
-func validDir(d string) bool {
-	n, ok := strings.CutPrefix(d, "s")
-	if !ok || n == "" || len(n) > 20 || n[0] == '0' {
-		return false
-	}
-	for _, c := range n {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-func segmentKey(rendition string, n uint64) string {
-	return rendition + "/" + strconv.FormatUint(n, 10) + ".m4s"
-}
-
-func initName(v uint64) string { return "init-" + strconv.FormatUint(v, 10) + ".mp4" }
-
-func initKey(rendition string, v uint64) string { return rendition + "/" + initName(v) }
 
 // loadState reads state.json; a missing object is a fresh channel.
 func (l *Live) loadState() error {
@@ -257,11 +231,11 @@ func (l *Live) stateData(exact bool) ([]byte, error) {
 
 // session returns the record of the manifests as last written: this
 // session's once it wrote any, else the previous session's as loaded.
-func (l *Live) session() *sessionState {
+func (l *Live) session() *manifest.Record {
 	if l.last == nil {
 		return l.prev
 	}
-	s := encodeSession(l.last, !l.finalized)
+	s := manifest.Encode(l.last, !l.finalized)
 	s.Ending = l.ended && !l.finalized
 	return s
 }
@@ -312,12 +286,12 @@ func (l *Live) scheduleDeleteListing(ls *listing) {
 	if ls.Dir == "" {
 		keys := ls.keys()
 		for _, r := range ls.Renditions {
-			keys = append(keys, r+"/"+playlistName) // no later session writes them
+			keys = append(keys, r+"/"+manifest.PlaylistName) // no later session writes them
 		}
 		l.scheduleDelete(keys...)
 		return
 	}
-	if !validDir(ls.Dir) || ls.Dir == l.dir {
+	if !manifest.ValidDir(ls.Dir) || ls.Dir == l.dir {
 		l.log.Warn("not deleting an invalid session directory", "dir", ls.Dir)
 		return
 	}
@@ -335,7 +309,7 @@ func (l *Live) dueDeletes() []writer.Delete {
 			ops = append(ops, writer.Delete{Key: l.key(k)})
 		}
 		for _, d := range l.deletes[i].Dirs {
-			if !strings.HasSuffix(d, "/") || !validDir(strings.TrimSuffix(d, "/")) || d == l.dir+"/" {
+			if !strings.HasSuffix(d, "/") || !manifest.ValidDir(strings.TrimSuffix(d, "/")) || d == l.dir+"/" {
 				l.log.Warn("not deleting an invalid session directory", "dir", d)
 				continue
 			}

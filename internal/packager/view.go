@@ -2,64 +2,12 @@ package packager
 
 import (
 	"slices"
-	"time"
 
-	"github.com/ospreyvideo/osprey/internal/media"
+	"github.com/ospreyvideo/osprey/internal/packager/manifest"
 )
 
-// view is everything the manifests are rendered from: what a session has
-// published. Live takes one at each manifest write; state.json keeps the
-// last one (see session.go) so that Recover can render the ended manifests
-// after a crash with the very code End uses.
-type view struct {
-	segDur    time.Duration // configured segment duration (MPD minBufferTime)
-	maxSegDur time.Duration // longest published segment (target duration)
-	tracks    []trackRef    // the ladder the manifests list, in order
-	rends     map[string]*rendView
-	window    []*segRecord // records are never modified once published
-	// dir is the session directory under the prefix that holds the
-	// renditions ("s{k}"); "" when they are straight under the prefix
-	// (VOD, and live sessions of the earlier layout).
-	dir string
-	// frozen are the playlists of renditions that left the ladder during
-	// a live session (see frozen.go); never modified once taken.
-	frozen []frozenPlaylist
-	// published is when the window's last segment was published (live).
-	published time.Time
-
-	// VOD only.
-	vod  bool       // audio renditions without label or language are "Audio N"
-	subs []Subtitle // sidecar WebVTT subtitles
-}
-
-// trackRef is a rendition of the ladder as the manifests see it.
-type trackRef struct {
-	name string
-	kind media.Kind
-	ts   uint32
-}
-
-// rendView is what the manifests say of a rendition; it is also its
-// persisted form.
-type rendView struct {
-	Name       string  `json:"name"`
-	Codecs     string  `json:"codecs"`
-	Width      int     `json:"w,omitempty"`
-	Height     int     `json:"h,omitempty"`
-	SarW       int     `json:"sar_w,omitempty"`
-	SarH       int     `json:"sar_h,omitempty"`
-	SampleRate int     `json:"rate,omitempty"`
-	Channels   int     `json:"ch,omitempty"`
-	Bandwidth  int     `json:"bw"`            // peak bits/s
-	Average    int     `json:"avg,omitempty"` // average bits/s
-	FrameRate  float64 `json:"fps,omitempty"`
-	Language   string  `json:"lang,omitempty"`
-	Label      string  `json:"label,omitempty"`
-	Default    bool    `json:"default,omitempty"`
-}
-
-func (r *rendInfo) view() *rendView {
-	return &rendView{
+func (r *rendInfo) view() *manifest.Rendition {
+	return &manifest.Rendition{
 		Name: r.name, Codecs: r.info.Codecs, Width: r.info.Width, Height: r.info.Height,
 		SarW: r.info.SarW, SarH: r.info.SarH, SampleRate: r.info.SampleRate, Channels: r.info.Channels,
 		Bandwidth: r.peakRate(), Average: r.average(), FrameRate: r.fps,
@@ -71,43 +19,37 @@ func (r *rendInfo) view() *rendView {
 // of the epoch that published last, so the manifests keep listing the
 // renditions viewers know until a new epoch publishes. It changes nothing:
 // the view has no frozen playlists yet (see writeManifests).
-func (l *Live) snapshot() *view {
-	v := &view{
-		segDur:    l.cfg.SegmentDuration,
-		maxSegDur: l.maxSegDur,
-		tracks:    l.pubTracks,
-		rends:     make(map[string]*rendView, len(l.pubTracks)),
-		window:    slices.Clone(l.window),
-		dir:       l.dir,
-		published: l.lastPublish,
+func (l *Live) snapshot() *manifest.View {
+	v := &manifest.View{
+		SegDur:    l.cfg.SegmentDuration,
+		MaxSegDur: l.maxSegDur,
+		Tracks:    l.pubTracks,
+		Rends:     make(map[string]*manifest.Rendition, len(l.pubTracks)),
+		Window:    slices.Clone(l.window),
+		Dir:       l.dir,
+		Published: l.lastPublish,
 	}
 	add := func(name string) {
-		if ri := l.rends[name]; ri != nil && v.rends[name] == nil {
-			v.rends[name] = ri.view()
+		if ri := l.rends[name]; ri != nil && v.Rends[name] == nil {
+			v.Rends[name] = ri.view()
 		}
 	}
-	for _, t := range v.tracks {
-		add(t.name)
+	for _, t := range v.Tracks {
+		add(t.Name)
 	}
-	for _, r := range v.window {
-		for i := range r.entries {
-			add(r.entries[i].name)
+	for _, r := range v.Window {
+		for i := range r.Entries {
+			add(r.Entries[i].Name)
 		}
 	}
 	return v
 }
 
-// playlistPath is the path of a rendition's media playlist relative to the
-// prefix (and to the multivariant playlist).
-func (v *view) playlistPath(name string) string {
-	return joinKey(v.dir, name+"/"+playlistName)
-}
-
 // trackRefs lists an epoch's ladder.
-func trackRefs(ts []*track) []trackRef {
-	refs := make([]trackRef, len(ts))
+func trackRefs(ts []*track) []manifest.Stream {
+	refs := make([]manifest.Stream, len(ts))
 	for i, t := range ts {
-		refs[i] = trackRef{name: t.name, kind: t.kind, ts: t.ts}
+		refs[i] = manifest.Stream{Name: t.name, Kind: t.kind, TS: t.ts}
 	}
 	return refs
 }

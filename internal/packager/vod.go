@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/media"
+	"github.com/ospreyvideo/osprey/internal/packager/manifest"
 	"github.com/ospreyvideo/osprey/internal/storage"
 )
 
@@ -41,9 +42,9 @@ type VOD struct {
 	endErr  error
 
 	// What End publishes: one record per segment (no media), measured per rendition.
-	tracks    []trackRef
+	tracks    []manifest.Stream
 	rends     map[string]*rendInfo
-	records   []*segRecord
+	records   []*manifest.Segment
 	maxSegDur time.Duration
 	inits     map[string]bool // renditions whose init segment is stored
 	result    VODResult
@@ -164,12 +165,12 @@ func (v *VOD) collect() {
 		v.writeInits()
 		rec := v.ep.record(n, s)
 		if len(v.records) == 0 {
-			rec.period = periodRef{id: n, start: rec.start()}
+			rec.Period = manifest.Period{ID: n, Start: rec.Start()}
 		} else {
-			rec.period = v.records[0].period
+			rec.Period = v.records[0].Period
 		}
 		for i, t := range v.ep.tracks {
-			d := v.rends[t.name].measure(&rec.entries[i], t.kind, v.segDur, v.ep.index)
+			d := v.rends[t.name].measure(&rec.Entries[i], t.kind, v.segDur, v.ep.index)
 			v.maxSegDur = max(v.maxSegDur, d)
 		}
 		v.records = append(v.records, rec)
@@ -186,10 +187,10 @@ func (v *VOD) writeInits() {
 		}
 		v.inits[t.name] = true
 		v.rends[t.name].info = t.info
-		if err := v.put(v.key(initKey(t.name, vodInitVersion)), t.init); err != nil {
+		if err := v.put(v.key(manifest.InitKey(t.name, vodInitVersion)), t.init); err != nil {
 			v.storeErrors++
 			if v.storeErr == nil {
-				v.storeErr = fmt.Errorf("storing %s: %w", initKey(t.name, vodInitVersion), err)
+				v.storeErr = fmt.Errorf("storing %s: %w", manifest.InitKey(t.name, vodInitVersion), err)
 			}
 		}
 	}
@@ -229,22 +230,22 @@ func (v *VOD) end(ctx context.Context) error {
 	}
 	gaps := map[string]int{}
 	for _, r := range v.records {
-		for _, e := range r.entries {
-			if e.gap {
-				gaps[e.name]++
+		for _, e := range r.Entries {
+			if e.Gap {
+				gaps[e.Name]++
 			}
 		}
 	}
 	for _, t := range v.tracks {
-		if gaps[t.name] == len(v.records) {
-			return fmt.Errorf("rendition %s has no media", t.name)
+		if gaps[t.Name] == len(v.records) {
+			return fmt.Errorf("rendition %s has no media", t.Name)
 		}
-		if gaps[t.name] > 0 {
-			v.log.Warn("packager: rendition misses segments (no keyframe at the lead's cuts)", "rendition", t.name, "gaps", gaps[t.name])
+		if gaps[t.Name] > 0 {
+			v.log.Warn("packager: rendition misses segments (no keyframe at the lead's cuts)", "rendition", t.Name, "gaps", gaps[t.Name])
 		}
 	}
 	vw := v.view()
-	st := &vodState{Version: 1, Published: v.now().UTC().Truncate(time.Millisecond), Session: encodeSession(vw, false)}
+	st := &vodState{Version: 1, Published: v.now().UTC().Truncate(time.Millisecond), Session: manifest.Encode(vw, false)}
 	if err := writeVOD(ctx, v.store, v.prefix, vw, st, true); err != nil {
 		return err
 	}
@@ -254,19 +255,19 @@ func (v *VOD) end(ctx context.Context) error {
 }
 
 // view is what the manifests are rendered from: every segment.
-func (v *VOD) view() *view {
-	vw := &view{
-		segDur: v.segDur, maxSegDur: v.maxSegDur, tracks: v.tracks, window: v.records, vod: true,
-		rends: make(map[string]*rendView, len(v.rends)),
+func (v *VOD) view() *manifest.View {
+	vw := &manifest.View{
+		SegDur: v.segDur, MaxSegDur: v.maxSegDur, Tracks: v.tracks, Window: v.records, VOD: true,
+		Rends: make(map[string]*manifest.Rendition, len(v.rends)),
 	}
 	for name, ri := range v.rends {
-		vw.rends[name] = ri.view()
+		vw.Rends[name] = ri.view()
 	}
 	return vw
 }
 
-func (v *VOD) makeResult(vw *view) VODResult {
-	res := VODResult{Duration: vw.duration(), Segments: len(v.records)}
+func (v *VOD) makeResult(vw *manifest.View) VODResult {
+	res := VODResult{Duration: vw.Duration(), Segments: len(v.records)}
 	for _, t := range v.ep.tracks {
 		ri := v.rends[t.name]
 		res.Renditions = append(res.Renditions, RenditionResult{

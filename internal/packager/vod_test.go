@@ -582,11 +582,3 @@ func TestVODKeepsNoMedia(t *testing.T) {
 		t.Errorf("result %+v", r)
 	}
 }
-
-func TestLanguageName(t *testing.T) {
-	for _, tc := range []struct{ tag, want string }{{"en", "English"}, {"fr-CA", "French (fr-CA)"}, {"EN", "English"}, {"tlh", "tlh"}, {"", ""}} {
-		if got := languageName(tc.tag); got != tc.want {
-			t.Errorf("languageName(%q) = %q, want %q", tc.tag, got, tc.want)
-		}
-	}
-}

@@ -1,4 +1,4 @@
-package packager
+package manifest
 
 import (
 	"errors"
@@ -10,20 +10,20 @@ import (
 	"github.com/ospreyvideo/osprey/internal/media"
 )
 
-// sessionState is what state.json keeps of the manifests a session wrote
-// last: the view they were rendered from (see view.go) and whether they are
-// still live ones. After a crash, Recover renders the ended manifests from
-// it with the code End uses.
+// Record is the persisted form of a View: what state.json keeps of the
+// manifests a live session wrote last (and whether they are still live
+// ones), and what vod.json keeps of a VOD. After a crash, recovery renders
+// the ended manifests from it with the code the end of a session uses.
 //
 // Records name their renditions by index in Streams and their period by id
 // in Periods, so a window takes about 60 bytes per segment plus 30 per
 // rendition entry (about 1 KB for 6 segments of a 4-rendition ladder).
-type sessionState struct {
+type Record struct {
 	// Live is set from the session's first publish until End (or Recover)
 	// has written its ended manifests.
 	Live bool `json:"live"`
 	// Published is when the session last published: a session left live
-	// within Config.ContinueGrace of it may be continued (continue.go).
+	// within the continuation grace of it may be continued.
 	// Zero in state written before it existed: never continued.
 	Published time.Time `json:"published,omitzero"`
 	// Ending is set once End has started writing the ended manifests: some
@@ -37,11 +37,11 @@ type sessionState struct {
 	MaxSegment      time.Duration `json:"max_segment"`
 	Streams         []streamState `json:"streams"`
 	Tracks          []int         `json:"tracks"` // the ladder the manifests list, indexes in Streams
-	Renditions      []*rendView   `json:"renditions"`
+	Renditions      []*Rendition  `json:"renditions"`
 	Periods         []periodState `json:"periods"`
 	Window          []recordState `json:"window"`
 	// Frozen are the playlists of renditions that left the ladder.
-	Frozen []frozenPlaylist `json:"frozen,omitempty"`
+	Frozen []Frozen `json:"frozen,omitempty"`
 }
 
 // streamState is a rendition as an epoch had it (a name may come back with
@@ -69,86 +69,86 @@ type recordState struct {
 	E [][]uint64 `json:"e"`
 }
 
-// encodeSession returns the persisted form of v.
-func encodeSession(v *view, live bool) *sessionState {
-	s := &sessionState{Live: live, Published: v.published, Dir: v.dir, SegmentDuration: v.segDur, MaxSegment: v.maxSegDur, Frozen: v.frozen}
-	index := map[trackRef]int{}
-	stream := func(r trackRef) uint64 {
+// Encode returns the persisted form of v.
+func Encode(v *View, live bool) *Record {
+	s := &Record{Live: live, Published: v.Published, Dir: v.Dir, SegmentDuration: v.SegDur, MaxSegment: v.MaxSegDur, Frozen: v.Frozen}
+	index := map[Stream]int{}
+	stream := func(r Stream) uint64 {
 		i, ok := index[r]
 		if !ok {
 			i = len(s.Streams)
 			index[r] = i
-			s.Streams = append(s.Streams, streamState{Name: r.name, Kind: r.kind, Timescale: r.ts})
+			s.Streams = append(s.Streams, streamState{Name: r.Name, Kind: r.Kind, Timescale: r.TS})
 		}
 		return uint64(i)
 	}
-	s.Tracks = make([]int, len(v.tracks))
-	for i, t := range v.tracks {
+	s.Tracks = make([]int, len(v.Tracks))
+	for i, t := range v.Tracks {
 		s.Tracks[i] = int(stream(t))
 	}
-	s.Window = make([]recordState, len(v.window))
-	for i, r := range v.window {
-		if p := (periodState{ID: r.period.id, Start: r.period.start}); len(s.Periods) == 0 || s.Periods[len(s.Periods)-1] != p {
+	s.Window = make([]recordState, len(v.Window))
+	for i, r := range v.Window {
+		if p := (periodState{ID: r.Period.ID, Start: r.Period.Start}); len(s.Periods) == 0 || s.Periods[len(s.Periods)-1] != p {
 			s.Periods = append(s.Periods, p)
 		}
-		rs := recordState{N: r.n, Disc: r.disc, DSeq: r.dseq, Init: r.initV, Period: r.period.id, Lead: -1,
-			E: make([][]uint64, len(r.entries))}
-		for j, e := range r.entries {
-			if rs.Lead < 0 && e.name == r.lead {
+		rs := recordState{N: r.N, Disc: r.Disc, DSeq: r.DSeq, Init: r.InitV, Period: r.Period.ID, Lead: -1,
+			E: make([][]uint64, len(r.Entries))}
+		for j, e := range r.Entries {
+			if rs.Lead < 0 && e.Name == r.Lead {
 				rs.Lead = j
 			}
-			x := []uint64{stream(trackRef{name: e.name, kind: e.kind, ts: e.ts}), e.t, e.d}
-			if e.gap {
+			x := []uint64{stream(Stream{Name: e.Name, Kind: e.Kind, TS: e.TS}), e.T, e.D}
+			if e.Gap {
 				x = append(x, 1)
 			}
 			rs.E[j] = x
 		}
 		s.Window[i] = rs
 	}
-	for _, name := range slices.Sorted(maps.Keys(v.rends)) {
-		s.Renditions = append(s.Renditions, v.rends[name])
+	for _, name := range slices.Sorted(maps.Keys(v.Rends)) {
+		s.Renditions = append(s.Renditions, v.Rends[name])
 	}
 	return s
 }
 
-// view rebuilds the view s was encoded from, checking that it is whole.
-func (s *sessionState) view() (*view, error) {
+// View rebuilds the View s was encoded from, checking that it is whole.
+func (s *Record) View() (*View, error) {
 	if len(s.Window) == 0 {
 		return nil, errors.New("no segments")
 	}
 	for i, st := range s.Streams {
-		if st.Timescale == 0 || !validName(st.Name) {
+		if st.Timescale == 0 || !ValidName(st.Name) {
 			return nil, fmt.Errorf("stream %d: invalid name %q or timescale %d", i, st.Name, st.Timescale)
 		}
 	}
-	if s.Dir != "" && !validDir(s.Dir) {
+	if s.Dir != "" && !ValidDir(s.Dir) {
 		return nil, fmt.Errorf("invalid session directory %q", s.Dir)
 	}
 	for _, f := range s.Frozen {
-		if !validName(f.Name) || f.Playlist == nil {
+		if !ValidName(f.Name) || f.Playlist == nil {
 			return nil, fmt.Errorf("invalid frozen playlist %q", f.Name)
 		}
 	}
-	v := &view{segDur: s.SegmentDuration, maxSegDur: s.MaxSegment, dir: s.Dir, frozen: s.Frozen, published: s.Published,
-		rends: make(map[string]*rendView, len(s.Renditions))}
+	v := &View{SegDur: s.SegmentDuration, MaxSegDur: s.MaxSegment, Dir: s.Dir, Frozen: s.Frozen, Published: s.Published,
+		Rends: make(map[string]*Rendition, len(s.Renditions))}
 	for _, i := range s.Tracks {
 		if i < 0 || i >= len(s.Streams) {
 			return nil, fmt.Errorf("track: no stream %d", i)
 		}
 		st := s.Streams[i]
-		v.tracks = append(v.tracks, trackRef{name: st.Name, kind: st.Kind, ts: st.Timescale})
+		v.Tracks = append(v.Tracks, Stream{Name: st.Name, Kind: st.Kind, TS: st.Timescale})
 	}
 	for _, r := range s.Renditions {
 		if r == nil {
 			return nil, errors.New("null rendition")
 		}
-		v.rends[r.Name] = r
+		v.Rends[r.Name] = r
 	}
 	periods := make(map[uint64]time.Duration, len(s.Periods))
 	for _, p := range s.Periods {
 		periods[p.ID] = p.Start
 	}
-	v.window = make([]*segRecord, len(s.Window))
+	v.Window = make([]*Segment, len(s.Window))
 	for i, rs := range s.Window {
 		start, ok := periods[rs.Period]
 		if !ok {
@@ -157,20 +157,20 @@ func (s *sessionState) view() (*view, error) {
 		if rs.Lead < 0 || rs.Lead >= len(rs.E) {
 			return nil, fmt.Errorf("segment %d: no entry %d for the lead", rs.N, rs.Lead)
 		}
-		r := &segRecord{n: rs.N, disc: rs.Disc, dseq: rs.DSeq, initV: rs.Init, period: periodRef{id: rs.Period, start: start},
-			entries: make([]entry, len(rs.E))}
+		r := &Segment{N: rs.N, Disc: rs.Disc, DSeq: rs.DSeq, InitV: rs.Init, Period: Period{ID: rs.Period, Start: start},
+			Entries: make([]Entry, len(rs.E))}
 		for j, x := range rs.E {
 			if len(x) < 3 || len(x) > 4 || x[0] >= uint64(len(s.Streams)) {
 				return nil, fmt.Errorf("segment %d: invalid entry %v", rs.N, x)
 			}
 			st := s.Streams[x[0]]
-			if v.rends[st.Name] == nil {
+			if v.Rends[st.Name] == nil {
 				return nil, fmt.Errorf("segment %d: rendition %s not described", rs.N, st.Name)
 			}
-			r.entries[j] = entry{name: st.Name, kind: st.Kind, ts: st.Timescale, t: x[1], d: x[2], gap: len(x) == 4 && x[3] != 0}
+			r.Entries[j] = Entry{Name: st.Name, Kind: st.Kind, TS: st.Timescale, T: x[1], D: x[2], Gap: len(x) == 4 && x[3] != 0}
 		}
-		r.lead = r.entries[rs.Lead].name
-		v.window[i] = r
+		r.Lead = r.Entries[rs.Lead].Name
+		v.Window[i] = r
 	}
 	return v, nil
 }

@@ -1,4 +1,4 @@
-package packager
+package manifest
 
 import "strings"
 
@@ -13,9 +13,9 @@ var languageNames = map[string]string{
 	"uk": "Ukrainian", "vi": "Vietnamese", "zh": "Chinese",
 }
 
-// languageName is a human name for a BCP 47 tag: "English" for "en",
+// LanguageName is a human name for a BCP 47 tag: "English" for "en",
 // "English (en-US)" for "en-US", the tag itself when unknown.
-func languageName(tag string) string {
+func LanguageName(tag string) string {
 	primary, _, _ := strings.Cut(tag, "-")
 	name, ok := languageNames[strings.ToLower(primary)]
 	switch {
