@@ -38,7 +38,11 @@ type frontDoor struct {
 // loaded now (an error is fatal) and then read again when they change and
 // on every value from reload (SIGHUP; nil never delivers), until close.
 func openFrontDoor(ctx context.Context, sec config.Security, tlsCert, tlsKey, adminToken string, log *slog.Logger, reload <-chan struct{}) (*frontDoor, error) {
-	guard, err := httpguard.New(sec, log)
+	opts, err := guardOptions(sec)
+	if err != nil {
+		return nil, err
+	}
+	guard, err := httpguard.New(opts, log)
 	if err != nil {
 		return nil, err
 	}

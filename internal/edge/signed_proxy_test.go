@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -30,11 +31,11 @@ func TestSignedURLsBelieveForwardedHeadersFromTrustedProxiesOnly(t *testing.T) {
 	signer := signedurl.Signer{KeyPairID: "K1", Key: key}
 	origin := newTestOrigin(t, staticHandler([]byte("secret video"), "max-age=600"))
 	proxies := func(cidrs ...string) httpguard.TrustedProxies {
-		p, err := httpguard.ParseTrustedProxies(cidrs)
-		if err != nil {
-			t.Fatal(err)
+		var ps []netip.Prefix
+		for _, c := range cidrs {
+			ps = append(ps, netip.MustParsePrefix(c))
 		}
-		return p
+		return httpguard.NewTrustedProxies(ps)
 	}
 	hour := time.Now().Add(time.Hour)
 

@@ -8,22 +8,44 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/ospreyvideo/osprey/internal/config"
 	"github.com/ospreyvideo/osprey/internal/httpguard"
 )
+
+// defaultGuardOptions are the guard's options from the built-in security
+// settings, as internal/app converts them (the edge cannot import app).
+func defaultGuardOptions() httpguard.Options {
+	return httpguard.Options{
+		Unlimited: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
+		RateLimits: map[httpguard.Class]httpguard.RateLimit{
+			httpguard.ClassAPI:    {Rate: 20, Burst: 40},
+			httpguard.ClassUpload: {Rate: 20, Burst: 100},
+			httpguard.ClassMedia:  {Rate: 200, Burst: 400},
+		},
+		RateLimitClients:    100_000,
+		MaxConnections:      10000,
+		MaxConnectionsPerIP: 256,
+		ReadHeaderTimeout:   10 * time.Second,
+		IdleTimeout:         2 * time.Minute,
+		ProgressTimeout:     time.Minute,
+		HSTSMaxAge:          365 * 24 * time.Hour,
+		MaxHeaderBytes:      64 << 10,
+		MaxJSONBody:         1 << 20,
+	}
+}
 
 // serveGuarded serves te's edge behind a front door as `osprey serve`
 // (edge.enabled) and `osprey edge` do: guard.Wrap as the handler,
 // guard.Server and guard.Listener. sendBuffer, when not 0, sets the
 // accepted connections' send buffer. It returns the address.
-func serveGuarded(t *testing.T, te *testEdge, sec config.Security, sendBuffer int) string {
+func serveGuarded(t *testing.T, te *testEdge, o httpguard.Options, sendBuffer int) string {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
-	g, err := httpguard.New(sec, log)
+	g, err := httpguard.New(o, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,9 +149,9 @@ func testStalledViewerBehindTheFrontDoor(t *testing.T, origin *testOrigin, want 
 	// OriginTimeout 500 ms: the stall limit is its floor, 10 s.
 	te := newTestEdge(t, Config{MaxObjectSize: maxObject, OriginTimeout: 500 * time.Millisecond}, origin.URL)
 	limit := te.stallLimit()
-	sec := config.Default().Security
-	sec.ProgressTimeout = 10 * time.Minute
-	addr := serveGuarded(t, te, sec, sendBuffer)
+	o := defaultGuardOptions()
+	o.ProgressTimeout = 10 * time.Minute
+	addr := serveGuarded(t, te, o, sendBuffer)
 
 	// The stalled viewer: sends its request, never reads the answer.
 	stalled, err := net.Dial("tcp", addr)

@@ -1,12 +1,9 @@
 package httpguard
 
 import (
-	"fmt"
 	"net/http"
 	"net/netip"
 	"strings"
-
-	"github.com/ospreyvideo/osprey/internal/config"
 )
 
 // proxies is the set of trusted reverse proxies.
@@ -22,24 +19,16 @@ func (p proxies) contains(a netip.Addr) bool {
 }
 
 // TrustedProxies is the one reading of forwarded headers that the front
-// door and the edge share: the reverse proxies of
-// security.trusted_proxies, whose X-Forwarded-For and X-Forwarded-Proto
-// are believed. The zero value trusts no one: the client is the TCP peer,
-// and forwarded headers are ignored whoever sends them.
+// door and the edge share: the reverse proxies (security.trusted_proxies)
+// whose X-Forwarded-For and X-Forwarded-Proto are believed. The zero value
+// trusts no one: the client is the TCP peer, and forwarded headers are
+// ignored whoever sends them.
 type TrustedProxies struct{ p proxies }
 
-// ParseTrustedProxies parses CIDRs or single addresses, as in
-// security.trusted_proxies.
-func ParseTrustedProxies(cidrs []string) (TrustedProxies, error) {
-	var t TrustedProxies
-	for _, c := range cidrs {
-		pfx, err := config.ParsePrefix(c)
-		if err != nil {
-			return TrustedProxies{}, fmt.Errorf("security.trusted_proxies: %w", err)
-		}
-		t.p = append(t.p, pfx)
-	}
-	return t, nil
+// NewTrustedProxies trusts the proxies in ps (CIDRs; a single address is
+// a full-length prefix). ps is copied.
+func NewTrustedProxies(ps []netip.Prefix) TrustedProxies {
+	return TrustedProxies{p: append(proxies(nil), ps...)}
 }
 
 // ClientAddr returns the address of r's client: the TCP peer, unless the

@@ -6,7 +6,8 @@
 // security headers, a TLS certificate that reloads without a restart, and
 // the one bearer-token check of the admin token.
 //
-// A Guard is built from config.Security. Wrap puts it in front of a
+// A Guard is built from Options, which the composition root parses from
+// the configuration (config.Security). Wrap puts it in front of a
 // handler, with a function that sorts each request into a route class;
 // Listener caps connections (and adds TLS); Server returns an http.Server
 // with the header timeout, idle timeout and header size limit set.

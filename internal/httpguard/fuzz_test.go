@@ -5,8 +5,6 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
-
-	"github.com/ospreyvideo/osprey/internal/config"
 )
 
 // FuzzClientAddr feeds X-Forwarded-For (one header line per "\n") and
@@ -70,12 +68,4 @@ func FuzzClientAddr(f *testing.F) {
 		}
 		t.Fatalf("%v is neither the peer nor in %q", got, xff)
 	})
-}
-
-func mustPrefix(s string) netip.Prefix {
-	p, err := config.ParsePrefix(s)
-	if err != nil {
-		panic(err)
-	}
-	return p
 }

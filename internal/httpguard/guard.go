@@ -8,15 +8,13 @@ import (
 	"strconv"
 	"sync"
 	"time"
-
-	"github.com/ospreyvideo/osprey/internal/config"
 )
 
 // Class is a route class: what limits and rules apply to a request.
 type Class int
 
-// Route classes (see config.RouteClasses). ClassOpen is for /healthz:
-// no limit, no rule.
+// Route classes. ClassOpen is for /healthz: no limit, no rule. The others
+// are named, in Options and in the configuration, by their String.
 const (
 	ClassOpen Class = iota
 	ClassAPI
@@ -27,7 +25,7 @@ const (
 	numClasses
 )
 
-var classNames = [numClasses]string{"open", config.ClassAPI, config.ClassUpload, config.ClassMedia, config.ClassMetrics, config.ClassWeb}
+var classNames = [numClasses]string{"open", "api", "upload", "media", "metrics", "web"}
 
 func (c Class) String() string {
 	if c < 0 || c >= numClasses {
@@ -36,13 +34,28 @@ func (c Class) String() string {
 	return classNames[c]
 }
 
+// ClassNamed returns the route class called name ("api", "upload",
+// "media", "metrics" or "web"): one that rate limits and access rules may
+// apply to, so never ClassOpen.
+func ClassNamed(name string) (Class, bool) {
+	for c := ClassOpen + 1; c < numClasses; c++ {
+		if classNames[c] == name {
+			return c, true
+		}
+	}
+	return 0, false
+}
+
+// configurable reports whether c may have rate limits and access rules.
+func (c Class) configurable() bool { return c > ClassOpen && c < numClasses }
+
 // sweepEvery is how often idle clients are dropped from the rate limiters.
 const sweepEvery = 30 * time.Second
 
 // Guard is the front door. Build it with New, put it in front of a
 // handler with Wrap, and Close it to stop its background sweeping.
 type Guard struct {
-	cfg      config.Security
+	opts     Options
 	log      *slog.Logger
 	trusted  TrustedProxies
 	exempt   proxies // unlimited_clients
@@ -57,38 +70,25 @@ type Guard struct {
 	stopOnce sync.Once
 }
 
-// New returns the guard configured by sec, which must be valid
-// (config.Security.Validate). log receives refusals at debug level.
-func New(sec config.Security, log *slog.Logger) (*Guard, error) {
-	if errs := sec.Validate(); len(errs) > 0 {
-		return nil, fmt.Errorf("security settings: %w", errs[0])
+// New returns the guard set by o. It refuses options it cannot run with
+// (a limit below 1, a non-positive timeout, an invalid prefix, limits or
+// rules for ClassOpen); the user-facing bounds are the configuration's.
+// log receives refusals at debug level.
+func New(o Options, log *slog.Logger) (*Guard, error) {
+	if err := o.check(); err != nil {
+		return nil, fmt.Errorf("guard options: %w", err)
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	g := &Guard{cfg: sec, log: log.With("component", "httpguard"), headers: newHeaderSet(sec.HSTSMaxAge),
-		metrics: newMetrics(), now: time.Now}
-	trusted, err := ParseTrustedProxies(sec.TrustedProxies)
-	if err != nil {
-		return nil, err
-	}
-	g.trusted = trusted
-	for _, p := range sec.UnlimitedClients {
-		pfx, err := config.ParsePrefix(p)
-		if err != nil {
-			return nil, fmt.Errorf("security.unlimited_clients: %w", err)
-		}
-		g.exempt = append(g.exempt, pfx)
-	}
+	g := &Guard{opts: o, log: log.With("component", "httpguard"), headers: newHeaderSet(o.HSTSMaxAge),
+		metrics: newMetrics(), now: time.Now, trusted: NewTrustedProxies(o.TrustedProxies),
+		exempt: append(proxies(nil), o.Unlimited...)}
 	for c := ClassOpen + 1; c < numClasses; c++ {
-		if rl, ok := sec.RateLimits[c.String()]; ok && rl.Rate > 0 {
-			g.limiters[c] = NewLimiter(rl.Rate, rl.Burst, sec.RateLimitClients)
+		if rl, ok := o.RateLimits[c]; ok && rl.Rate > 0 {
+			g.limiters[c] = NewLimiter(rl.Rate, rl.Burst, o.RateLimitClients)
 		}
-		rs, err := parseRules(sec.Access[c.String()])
-		if err != nil {
-			return nil, fmt.Errorf("security.access.%s: %w", c, err)
-		}
-		g.access[c] = rs
+		g.access[c] = append(rules(nil), o.Access[c]...)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	g.stop = cancel
@@ -151,7 +151,7 @@ func (g *Guard) Wrap(classify func(*http.Request) Class, next http.Handler) http
 			}
 		}
 		if class == ClassAPI && r.Body != nil && r.Body != http.NoBody {
-			limit := int64(g.cfg.MaxJSONBody)
+			limit := g.opts.MaxJSONBody
 			if r.ContentLength > limit {
 				g.metrics.refused(class, reasonSize)
 				refuse(w, r, class, http.StatusRequestEntityTooLarge, "payload_too_large",
@@ -166,9 +166,9 @@ func (g *Guard) Wrap(classify func(*http.Request) Class, next http.Handler) http
 			return
 		}
 		if r.Body != nil && r.Body != http.NoBody {
-			r.Body = &progressBody{ReadCloser: r.Body, d: d, timeout: g.cfg.ProgressTimeout}
+			r.Body = &progressBody{ReadCloser: r.Body, d: d, timeout: g.opts.ProgressTimeout}
 		}
-		pw := &progressWriter{ResponseWriter: w, d: d, timeout: g.cfg.ProgressTimeout}
+		pw := &progressWriter{ResponseWriter: w, d: d, timeout: g.opts.ProgressTimeout}
 		defer pw.finish()
 		next.ServeHTTP(pw, r)
 	})

@@ -5,8 +5,6 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
-
-	"github.com/ospreyvideo/osprey/internal/config"
 )
 
 // deadlineRecorder is a ResponseWriter with deadlines, like net/http's.
@@ -29,13 +27,12 @@ func BenchmarkWrapMedia(b *testing.B) {
 			name = "limiter-on"
 		}
 		b.Run(name, func(b *testing.B) {
-			sec := config.Default().Security
-			sec.UnlimitedClients = nil
-			sec.RateLimits = map[string]config.RateLimit{"media": {}}
+			o := testOptions()
+			o.RateLimits = map[Class]RateLimit{ClassMedia: {}}
 			if on {
-				sec.RateLimits["media"] = config.RateLimit{Rate: 1e6, Burst: 1e6}
+				o.RateLimits[ClassMedia] = RateLimit{Rate: 1e6, Burst: 1e6}
 			}
-			g, err := New(sec, nil)
+			g, err := New(o, nil)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -8,8 +8,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-
-	"github.com/ospreyvideo/osprey/internal/config"
 )
 
 // classByPath sorts test requests by their first path segment.
@@ -41,9 +39,12 @@ var echoBody = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 
 func TestWrapRefusals(t *testing.T) {
 	t.Parallel()
-	g := newGuard(t, func(s *config.Security) {
-		s.RateLimits = map[string]config.RateLimit{"api": {Rate: 1, Burst: 2}, "media": {Rate: 1, Burst: 3}}
-		s.Access = map[string][]string{"metrics": {"allow 10.0.0.0/8", "deny all"}, "web": {"deny 203.0.113.0/24"}}
+	g := newGuard(t, func(s *Options) {
+		s.RateLimits = map[Class]RateLimit{ClassAPI: {Rate: 1, Burst: 2}, ClassMedia: {Rate: 1, Burst: 3}}
+		s.Access = map[Class][]Rule{
+			ClassMetrics: {allow("10.0.0.0/8"), denyAll},
+			ClassWeb:     {deny("203.0.113.0/24")},
+		}
 		s.MaxJSONBody = 2 << 10
 	})
 	h := g.Wrap(classByPath, echoBody)
@@ -123,8 +124,8 @@ func TestWrapRefusals(t *testing.T) {
 // Refusals on the API have the API's error shape.
 func TestRefusalShape(t *testing.T) {
 	t.Parallel()
-	g := newGuard(t, func(s *config.Security) {
-		s.Access = map[string][]string{"api": {"deny all"}, "media": {"deny all"}}
+	g := newGuard(t, func(s *Options) {
+		s.Access = map[Class][]Rule{ClassAPI: {denyAll}, ClassMedia: {denyAll}}
 	})
 	h := g.Wrap(classByPath, echoBody)
 	w := httptest.NewRecorder()
@@ -179,7 +180,7 @@ func TestSecurityHeaders(t *testing.T) {
 		}
 	}
 	// HSTS can be turned off.
-	g2 := newGuard(t, func(s *config.Security) { s.HSTSMaxAge = 0 })
+	g2 := newGuard(t, func(s *Options) { s.HSTSMaxAge = 0 })
 	r := httptest.NewRequest("GET", "/api/x", nil)
 	r.TLS = &tls.ConnectionState{}
 	w := httptest.NewRecorder()
@@ -208,9 +209,9 @@ func TestHeadersNotShared(t *testing.T) {
 // Trusted proxies forward the client's address, and the limits apply to it.
 func TestWrapTrustedProxy(t *testing.T) {
 	t.Parallel()
-	g := newGuard(t, func(s *config.Security) {
-		s.TrustedProxies = []string{"10.0.0.0/8"}
-		s.Access = map[string][]string{"api": {"deny 198.51.100.0/24"}}
+	g := newGuard(t, func(s *Options) {
+		s.TrustedProxies = prefixes("10.0.0.0/8")
+		s.Access = map[Class][]Rule{ClassAPI: {deny("198.51.100.0/24")}}
 	})
 	h := g.Wrap(classByPath, echoBody)
 	for _, tt := range []struct {
@@ -236,10 +237,10 @@ func TestWrapTrustedProxy(t *testing.T) {
 // per-address connection cap, but not the access rules.
 func TestUnlimitedClients(t *testing.T) {
 	t.Parallel()
-	g := newGuard(t, func(s *config.Security) {
-		s.UnlimitedClients = []string{"127.0.0.0/8", "::1/128"}
-		s.RateLimits = map[string]config.RateLimit{"api": {Rate: 1, Burst: 1}}
-		s.Access = map[string][]string{"api": {"deny 127.0.0.9"}}
+	g := newGuard(t, func(s *Options) {
+		s.Unlimited = prefixes("127.0.0.0/8", "::1/128")
+		s.RateLimits = map[Class]RateLimit{ClassAPI: {Rate: 1, Burst: 1}}
+		s.Access = map[Class][]Rule{ClassAPI: {deny("127.0.0.9")}}
 	})
 	h := g.Wrap(classByPath, echoBody)
 	for _, tt := range []struct {

@@ -30,7 +30,7 @@ func bigHandler(size int, result chan<- error) http.Handler {
 // A client that stops reading a response is cut after progress_timeout.
 func TestStalledReaderCut(t *testing.T) {
 	t.Parallel()
-	g := newGuard(t, func(s *securityAlias) { s.ProgressTimeout = 300 * time.Millisecond })
+	g := newGuard(t, func(s *Options) { s.ProgressTimeout = 300 * time.Millisecond })
 	result := make(chan error, 1)
 	_, addr := startServer(t, g, bigHandler(512<<20, result), nil)
 	c := dialFrom(t, "127.0.0.1", addr)
@@ -53,7 +53,7 @@ func TestStalledReaderCut(t *testing.T) {
 // several times progress_timeout: the deadline is not a total.
 func TestSlowSteadyReaderServed(t *testing.T) {
 	t.Parallel()
-	g := newGuard(t, func(s *securityAlias) { s.ProgressTimeout = 500 * time.Millisecond })
+	g := newGuard(t, func(s *Options) { s.ProgressTimeout = 500 * time.Millisecond })
 	result := make(chan error, 1)
 	const size = 3 << 20
 	_, addr := startServer(t, g, bigHandler(size, result), nil)
@@ -99,7 +99,7 @@ func TestSlowSteadyReaderServed(t *testing.T) {
 // progress_timeout between requests still works: no deadline is left over.
 func TestNoStaleDeadlines(t *testing.T) {
 	t.Parallel()
-	g := newGuard(t, func(s *securityAlias) { s.ProgressTimeout = 200 * time.Millisecond })
+	g := newGuard(t, func(s *Options) { s.ProgressTimeout = 200 * time.Millisecond })
 	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := io.Copy(io.Discard, r.Body); err != nil {
 			http.Error(w, err.Error(), 500)
@@ -157,7 +157,7 @@ func TestNoStaleDeadlines(t *testing.T) {
 // slow steady one is read whole.
 func TestRequestBodyProgress(t *testing.T) {
 	t.Parallel()
-	g := newGuard(t, func(s *securityAlias) { s.ProgressTimeout = 300 * time.Millisecond })
+	g := newGuard(t, func(s *Options) { s.ProgressTimeout = 300 * time.Millisecond })
 	result := make(chan error, 2)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, err := io.Copy(io.Discard, r.Body)
@@ -290,7 +290,7 @@ func TestLimitStall(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			g := newGuard(t, func(s *securityAlias) { s.ProgressTimeout = tt.progress })
+			g := newGuard(t, func(s *Options) { s.ProgressTimeout = tt.progress })
 			type result struct {
 				guarded bool
 				err     error

@@ -17,9 +17,9 @@ import (
 func (g *Guard) Server(handler http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: g.cfg.ReadHeaderTimeout,
-		IdleTimeout:       g.cfg.IdleTimeout,
-		MaxHeaderBytes:    int(g.cfg.MaxHeaderBytes),
+		ReadHeaderTimeout: g.opts.ReadHeaderTimeout,
+		IdleTimeout:       g.opts.IdleTimeout,
+		MaxHeaderBytes:    g.opts.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 }
@@ -32,7 +32,7 @@ func (g *Guard) Listener(ln net.Listener, certs *CertSource) net.Listener {
 	var warned sync.Mutex
 	var last time.Time
 	uncounted := append(append(proxies(nil), g.trusted.p...), g.exempt...)
-	capped := newCapListener(ln, g.cfg.MaxConnections, g.cfg.MaxConnectionsPerIP, uncounted, func(reason string) {
+	capped := newCapListener(ln, g.opts.MaxConnections, g.opts.MaxConnectionsPerIP, uncounted, func(reason string) {
 		g.metrics.connections.WithLabelValues(reason).Inc()
 		warned.Lock()
 		defer warned.Unlock()

@@ -76,7 +76,7 @@ var okHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { 
 // share: another client still gets in.
 func TestConnectionFloodFromOneIP(t *testing.T) {
 	t.Parallel()
-	g := newGuard(t, func(s *securityAlias) {
+	g := newGuard(t, func(s *Options) {
 		s.MaxConnections = 20
 		s.MaxConnectionsPerIP = 8
 	})
@@ -125,7 +125,7 @@ func TestConnectionFloodFromOneIP(t *testing.T) {
 // The global cap holds too.
 func TestConnectionGlobalCap(t *testing.T) {
 	t.Parallel()
-	g := newGuard(t, func(s *securityAlias) {
+	g := newGuard(t, func(s *Options) {
 		s.MaxConnections = 4
 		s.MaxConnectionsPerIP = 4
 	})
@@ -148,7 +148,7 @@ func isReset(err error) bool {
 // read_header_timeout, while others are served.
 func TestSlowHeaderSenderCut(t *testing.T) {
 	t.Parallel()
-	g := newGuard(t, func(s *securityAlias) { s.ReadHeaderTimeout = 300 * time.Millisecond })
+	g := newGuard(t, func(s *Options) { s.ReadHeaderTimeout = 300 * time.Millisecond })
 	_, addr := startServer(t, g, okHandler, nil)
 	c := dialFrom(t, "127.0.0.1", addr)
 	defer c.Close()
