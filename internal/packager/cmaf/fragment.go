@@ -28,12 +28,18 @@ const (
 // Fragment accumulates the samples of one CMAF fragment (one segment here)
 // of one track. Sample payloads are written once, straight into the buffer
 // that Encode returns; room for the headers is kept in front of them.
+//
+// A fragment can instead be written as a run of CMAF chunks (chunk.go),
+// one per LL-HLS part: buf then only holds the samples added since the
+// last chunk.
 type Fragment struct {
 	video   bool
 	buf     []byte // buf[:reserve] is room for styp+moof+mdat header
 	reserve int
 	samples []mp4.Sample
 	dur     uint64
+
+	chunked
 }
 
 // NewFragment returns an empty fragment for a video or audio track. The
@@ -69,20 +75,22 @@ func (f *Fragment) Reset(payloadHint, samplesHint int) {
 		samplesHint = 8
 	}
 	f.reserve = f.headerSize(samplesHint + samplesHint/4 + 4)
-	if want := f.reserve + payloadHint + payloadHint/8 + 1024; cap(f.buf) >= want {
+	want := f.reserve + payloadHint + payloadHint/8 + 1024
+	if cap(f.buf) >= want {
 		f.buf = f.buf[:f.reserve]
 	} else {
 		f.buf = make([]byte, f.reserve, want)
 	}
 	f.samples = f.samples[:0]
 	f.dur = 0
+	f.chunked = chunked{segHint: want}
 }
 
 // Len is the number of samples.
 func (f *Fragment) Len() int { return len(f.samples) }
 
 // PayloadSize is the number of mdat payload bytes so far.
-func (f *Fragment) PayloadSize() int { return len(f.buf) - f.reserve }
+func (f *Fragment) PayloadSize() int { return f.chunkedBytes + len(f.buf) - f.reserve }
 
 // Duration is the sum of the sample durations.
 func (f *Fragment) Duration() uint64 { return f.dur }
@@ -99,9 +107,10 @@ func (f *Fragment) LastDuration() uint32 {
 }
 
 // SetLastDuration sets the duration of the last sample, once the next
-// sample's decode time is known.
+// sample's decode time is known. A sample already written in a chunk keeps
+// the duration it was written with.
 func (f *Fragment) SetLastDuration(d uint32) {
-	if len(f.samples) == 0 {
+	if len(f.samples) == f.chunkedSamples {
 		return
 	}
 	s := &f.samples[len(f.samples)-1]
@@ -145,7 +154,15 @@ func (f *Fragment) AddAudio(data []byte, dur uint32) {
 // Encode returns the media segment: styp, moof (mfhd with seq, tfhd,
 // tfdt version 1 with baseDecodeTime, trun) and mdat. The returned slice
 // shares the fragment's buffer; call Reset before adding samples again.
+//
+// A fragment written in chunks (Chunk) is not encoded again: Encode writes
+// the samples added since the last chunk as a last chunk (with seq) and
+// returns Segment.
 func (f *Fragment) Encode(seq uint32, baseDecodeTime uint64) []byte {
+	if f.chunks > 0 {
+		f.Chunk(seq, baseDecodeTime)
+		return f.Segment()
+	}
 	n := len(f.samples)
 	h := f.headerSize(n)
 	payload := f.buf[f.reserve:]
@@ -156,13 +173,26 @@ func (f *Fragment) Encode(seq uint32, baseDecodeTime uint64) []byte {
 		out = make([]byte, h+len(payload))
 		copy(out[h:], payload)
 	}
-	hdr := out[:0:h]
-	hdr = appendBox(hdr, stypSize, "styp")
-	hdr = append(hdr, "msdh"...)
-	hdr = binary.BigEndian.AppendUint32(hdr, 0)
-	hdr = append(hdr, "msdhcmfscmff"...)
+	hdr := f.appendHeader(out[:0:h], true, seq, baseDecodeTime, f.samples, len(payload))
+	if len(hdr) != h {
+		panic("cmaf: header size mismatch")
+	}
+	return out
+}
 
-	moofSize := h - stypSize - mdatHdrSize
+// appendHeader appends styp (when styp is set), moof for samples (their
+// data offset pointing past the mdat header that follows) and the header
+// of an mdat of payload bytes.
+func (f *Fragment) appendHeader(hdr []byte, styp bool, seq uint32, baseDecodeTime uint64, samples []mp4.Sample, payload int) []byte {
+	n := len(samples)
+	if styp {
+		hdr = appendBox(hdr, stypSize, "styp")
+		hdr = append(hdr, "msdh"...)
+		hdr = binary.BigEndian.AppendUint32(hdr, 0)
+		hdr = append(hdr, "msdhcmfscmff"...)
+	}
+
+	moofSize := f.headerSize(n) - stypSize - mdatHdrSize
 	hdr = appendBox(hdr, moofSize, "moof")
 	hdr = appendBox(hdr, 16, "mfhd")
 	hdr = binary.BigEndian.AppendUint32(hdr, 0)
@@ -189,8 +219,8 @@ func (f *Fragment) Encode(seq uint32, baseDecodeTime uint64) []byte {
 	}
 	hdr = binary.BigEndian.AppendUint32(hdr, uint32(n))
 	hdr = binary.BigEndian.AppendUint32(hdr, uint32(moofSize+mdatHdrSize))
-	for i := range f.samples {
-		s := &f.samples[i]
+	for i := range samples {
+		s := &samples[i]
 		hdr = binary.BigEndian.AppendUint32(hdr, s.Dur)
 		hdr = binary.BigEndian.AppendUint32(hdr, s.Size)
 		if f.video {
@@ -198,11 +228,7 @@ func (f *Fragment) Encode(seq uint32, baseDecodeTime uint64) []byte {
 			hdr = binary.BigEndian.AppendUint32(hdr, uint32(s.CompositionTimeOffset))
 		}
 	}
-	hdr = appendBox(hdr, mdatHdrSize+len(payload), "mdat")
-	if len(hdr) != h {
-		panic("cmaf: header size mismatch")
-	}
-	return out
+	return appendBox(hdr, mdatHdrSize+payload, "mdat")
 }
 
 func appendBox(b []byte, size int, typ string) []byte {

@@ -1,6 +1,9 @@
 // Package hls renders HLS playlists (RFC 8216) for CMAF segments: the
 // multivariant playlist (with audio and subtitle renditions) and live,
-// ended or VOD media playlists.
+// ended or VOD media playlists, with the Low-Latency HLS tags of
+// draft-pantos-hls-rfc8216bis (partial segments, server control, preload
+// hints, rendition reports and delta updates; see ll.go) and the delivery
+// directives of a playlist request (directives.go).
 //
 // It only formats text; the packager decides what the playlists contain.
 package hls
@@ -12,8 +15,17 @@ import (
 )
 
 // Version is the EXT-X-VERSION written: 6 is the minimum for EXT-X-MAP in a
-// media playlist without EXT-X-I-FRAMES-ONLY, and it covers every other tag used.
+// media playlist without EXT-X-I-FRAMES-ONLY, and it covers every other tag
+// used, the Low-Latency tags included (rfc8216bis section 8 asks no higher
+// version for EXT-X-PART, EXT-X-PART-INF, EXT-X-SERVER-CONTROL,
+// EXT-X-PRELOAD-HINT or EXT-X-RENDITION-REPORT). Players without LL support
+// therefore keep playing the full playlist.
 const Version = 7
+
+// DeltaVersion is the EXT-X-VERSION of a Playlist Delta Update: 9 is the
+// minimum for EXT-X-SKIP (10 only when it also skips EXT-X-DATERANGE tags,
+// which Osprey does not write). Only LL clients ask for delta updates.
+const DeltaVersion = 9
 
 // Segment is one media segment of a media playlist.
 type Segment struct {
@@ -27,6 +39,10 @@ type Segment struct {
 	Map string
 	// Gap writes EXT-X-GAP: the segment is listed but has no media.
 	Gap bool
+	// Parts, when not empty, writes an EXT-X-PART for each partial segment
+	// of this (parent) segment, after its EXT-X-DISCONTINUITY, EXT-X-MAP and
+	// EXT-X-PROGRAM-DATE-TIME and before its EXTINF (rfc8216bis 4.4.4.9).
+	Parts []Part `json:",omitempty"`
 }
 
 // MediaPlaylist is a live (sliding window), ended or VOD media playlist.
@@ -38,15 +54,46 @@ type MediaPlaylist struct {
 	PlaylistType string
 	Segments     []Segment
 	EndList      bool
+
+	// Low-Latency HLS (ll.go). All are omitted from JSON when unset, so
+	// that state files holding a playlist stay as they were.
+
+	// PartTarget, when not zero, writes EXT-X-PART-INF:PART-TARGET; it also
+	// makes rendition reports carry LAST-PART.
+	PartTarget time.Duration `json:",omitempty"`
+	// ServerControl, when not nil, writes EXT-X-SERVER-CONTROL.
+	ServerControl *ServerControl `json:",omitempty"`
+	// Open is the segment being produced, after the last one of Segments:
+	// its parts so far, and the tags that apply to it (Discontinuity, Map,
+	// ProgramDateTime), written before its first part. Its URI, Duration
+	// and Gap are not used. Nil, no parts, or EndList writes nothing.
+	Open *Segment `json:",omitempty"`
+	// PreloadHint, when not empty, writes EXT-X-PRELOAD-HINT:TYPE=PART with
+	// this URI (the next part). An ended playlist never carries one
+	// (rfc8216bis 4.4.5.3).
+	PreloadHint string `json:",omitempty"`
+	// RenditionReports writes an EXT-X-RENDITION-REPORT for each.
+	RenditionReports []RenditionReport `json:",omitempty"`
 }
 
 // Marshal renders the playlist.
 func (p *MediaPlaylist) Marshal() []byte {
+	return p.marshal(0)
+}
+
+// marshal renders the playlist with its first skip segments replaced by
+// EXT-X-SKIP (none when skip is 0).
+func (p *MediaPlaylist) marshal(skip int) []byte {
 	b := make([]byte, 0, 256+len(p.Segments)*128)
 	b = append(b, "#EXTM3U\n#EXT-X-VERSION:"...)
-	b = strconv.AppendInt(b, Version, 10)
+	if skip > 0 {
+		b = strconv.AppendInt(b, DeltaVersion, 10)
+	} else {
+		b = strconv.AppendInt(b, Version, 10)
+	}
 	b = append(b, "\n#EXT-X-TARGETDURATION:"...)
 	b = strconv.AppendInt(b, int64(p.TargetDuration), 10)
+	b = p.appendLLHeader(b)
 	b = append(b, "\n#EXT-X-MEDIA-SEQUENCE:"...)
 	b = strconv.AppendUint(b, p.MediaSequence, 10)
 	b = append(b, "\n#EXT-X-DISCONTINUITY-SEQUENCE:"...)
@@ -56,21 +103,21 @@ func (p *MediaPlaylist) Marshal() []byte {
 		b = append(b, p.PlaylistType...)
 	}
 	b = append(b, "\n#EXT-X-INDEPENDENT-SEGMENTS\n"...)
-	for i := range p.Segments {
+	if skip > 0 {
+		b = append(b, "#EXT-X-SKIP:SKIPPED-SEGMENTS="...)
+		b = strconv.AppendInt(b, int64(skip), 10)
+		b = append(b, '\n')
+	}
+	for i := skip; i < len(p.Segments); i++ {
 		s := &p.Segments[i]
-		if s.Discontinuity {
-			b = append(b, "#EXT-X-DISCONTINUITY\n"...)
+		mapURI := s.Map
+		if i == skip && skip > 0 && mapURI == "" {
+			// The EXT-X-MAP in force applies to the segments kept too:
+			// the skip must not take it away from them.
+			mapURI = p.mapBefore(skip)
 		}
-		if s.Map != "" {
-			b = append(b, "#EXT-X-MAP:URI=\""...)
-			b = append(b, s.Map...)
-			b = append(b, "\"\n"...)
-		}
-		if !s.ProgramDateTime.IsZero() {
-			b = append(b, "#EXT-X-PROGRAM-DATE-TIME:"...)
-			b = s.ProgramDateTime.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z")
-			b = append(b, '\n')
-		}
+		b = appendSegmentHead(b, s, mapURI)
+		b = appendParts(b, s.Parts)
 		b = append(b, "#EXTINF:"...)
 		b = strconv.AppendFloat(b, s.Duration.Seconds(), 'f', 3, 64)
 		b = append(b, ",\n"...)
@@ -80,8 +127,28 @@ func (p *MediaPlaylist) Marshal() []byte {
 		b = append(b, s.URI...)
 		b = append(b, '\n')
 	}
+	b = p.appendLLTail(b)
 	if p.EndList {
 		b = append(b, "#EXT-X-ENDLIST\n"...)
+	}
+	return b
+}
+
+// appendSegmentHead writes the tags of s that come before its parts and
+// its EXTINF, with mapURI as its EXT-X-MAP.
+func appendSegmentHead(b []byte, s *Segment, mapURI string) []byte {
+	if s.Discontinuity {
+		b = append(b, "#EXT-X-DISCONTINUITY\n"...)
+	}
+	if mapURI != "" {
+		b = append(b, "#EXT-X-MAP:URI=\""...)
+		b = append(b, mapURI...)
+		b = append(b, "\"\n"...)
+	}
+	if !s.ProgramDateTime.IsZero() {
+		b = append(b, "#EXT-X-PROGRAM-DATE-TIME:"...)
+		b = s.ProgramDateTime.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z")
+		b = append(b, '\n')
 	}
 	return b
 }
