@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/media"
+	"github.com/ospreyvideo/osprey/internal/packager/cut"
 	"github.com/ospreyvideo/osprey/internal/packager/manifest"
 	"github.com/ospreyvideo/osprey/internal/packager/writer"
 	"github.com/ospreyvideo/osprey/internal/storage"
@@ -21,25 +22,16 @@ var ErrEnded = errors.New("packager: session ended")
 const storeTimeout = 15 * time.Second
 
 // Rendition is one output of the transcoder's ladder.
-type Rendition struct {
-	Name       string       // path element and DASH Representation id: "720p", "audio"
-	Track      *media.Track // codec parameters as the transcoder outputs them
-	Bitrate    int          // declared average bits/s, 0 if unknown (then measured)
-	MaxBitrate int          // declared peak bits/s, 0 if unknown
-
-	// Audio renditions: they are listed as alternatives of one group.
-	Language string // BCP 47 ("en", "fr"), "" if unknown
-	Label    string // human name ("English"); "" derives one from Language
-	Default  bool   // the default audio rendition (the first audio if none is)
-}
+type Rendition = cut.Rendition
 
 // Live packages one live session of a channel. Its methods are safe for
 // concurrent use; units are expected from one goroutine.
 type Live struct {
-	mu   sync.Mutex
-	core // startNS is sessionStart, nanoseconds since the Unix epoch
+	mu sync.Mutex
+	core
 
-	cfg Config
+	cfg     Config
+	startNS int64 // sessionStart, nanoseconds since the Unix epoch
 
 	// Persistent counters (state.json).
 	nextSeg       uint64
@@ -85,9 +77,10 @@ type Live struct {
 	// Background writes (writer.go): nil before NewLive starts it and
 	// once End stopped it (then every write is made at once).
 	w         *writer.Writer[opRef]
-	staged    []staged // complete slots waiting for their objects, in order
-	ending    bool     // End is draining the writer: it writes the manifests
-	storeGaps int64    // segment objects given up (listed as gaps)
+	staged    []staged          // complete slots waiting for their objects, in order
+	marks     map[uint64]*marks // by segment number, until the slot is staged
+	ending    bool              // End is draining the writer: it writes the manifests
+	storeGaps int64             // segment objects given up (listed as gaps)
 }
 
 // NewLive prepares packaging of one live session of a channel under prefix
@@ -124,7 +117,6 @@ func NewLive(ctx context.Context, store storage.Store, prefix string, sessionSta
 // startWriter starts the background writer; End stops it.
 func (l *Live) startWriter() {
 	l.w = writer.Start(l.store, l.writerConfig(), l.log, l.written)
-	l.bg = l.enqueueWrite
 }
 
 // minWriteGiveUp is the least a segment object is retried; the give-up
@@ -146,7 +138,7 @@ type liveOp = writer.Op[opRef]
 // opRef says whose object an op is: the packager resolves it when the op
 // is done. track < 0: the init segment of the slot's epoch.
 type opRef struct {
-	slot  *slot
+	m     *marks
 	track int
 }
 
@@ -162,18 +154,17 @@ func openLive(ctx context.Context, store storage.Store, prefix string, sessionSt
 	cfg = cfg.withDefaults()
 	l := &Live{
 		core: core{
-			store:   store,
-			prefix:  prefix,
-			ctx:     ctx,
-			log:     log.With("stage", "packager", "prefix", prefix),
-			segDur:  cfg.SegmentDuration,
-			startNS: sessionStart.UnixNano(),
+			store:  store,
+			prefix: prefix,
+			ctx:    ctx,
+			log:    log.With("stage", "packager", "prefix", prefix),
+			segDur: cfg.SegmentDuration,
 		},
 		cfg:       cfg,
+		startNS:   sessionStart.UnixNano(),
 		initNames: map[uint64][]string{},
 		rends:     map[string]*rendInfo{},
 	}
-	l.alloc = l.allocSegment
 	if err := l.loadState(); err != nil {
 		return nil, fmt.Errorf("packager: %w", err)
 	}
@@ -201,7 +192,8 @@ func (l *Live) Begin(renditions []Rendition) error {
 	if l.ended {
 		return ErrEnded
 	}
-	tracks, err := newTracks(renditions)
+	ep, err := l.newEpoch(l.epochs+1, renditions, cut.Config{StartNS: l.startNS, Handoff: true},
+		cut.Handler{Number: l.allocSegment, Closed: l.closed})
 	if err != nil {
 		return err
 	}
@@ -214,13 +206,15 @@ func (l *Live) Begin(renditions []Rendition) error {
 		flushErr = l.flushEpoch()
 	}
 	l.epochs++
-	ep := newEpoch(l.epochs, tracks)
 	ep.disc = l.published || l.hadPrevious
-	l.ep = ep
-	for _, t := range tracks {
-		l.listed.addRendition(t.name)
+	if l.ep != nil {
+		l.dropped += l.ep.cut.Dropped()
 	}
-	l.log.Info("packager epoch started", "epoch", ep.index, "renditions", len(tracks), "lead", ep.lead.name)
+	l.ep = ep
+	for _, st := range ep.streams {
+		l.listed.addRendition(st.Name)
+	}
+	l.log.Info("packager epoch started", "epoch", ep.index, "renditions", len(ep.streams), "lead", ep.streams[ep.lead].Name)
 	return flushErr
 }
 
@@ -235,7 +229,7 @@ func (l *Live) WriteUnit(rendition int, u *media.Unit) error {
 	if err := l.checkUnit(rendition); err != nil {
 		return err
 	}
-	err := l.cutUnit(rendition, u)
+	err := l.ep.cut.WriteUnit(rendition, u)
 	if l.publishDue {
 		l.publishDue = false
 		if perr := l.publishReady(false); perr != nil && err == nil {
@@ -283,7 +277,7 @@ func (l *Live) End(ctx context.Context) error {
 		var left []*liveOp
 		left, leftDeletes = w.Stop()
 		l.mu.Lock()
-		l.w, l.bg = nil, nil
+		l.w = nil
 		for _, op := range left {
 			l.resolve(op, writer.ErrStopped)
 		}
@@ -326,7 +320,7 @@ func (l *Live) Abandon() {
 	}
 	l.ended, l.ending = true, true
 	w := l.w
-	l.w, l.bg = nil, nil
+	l.w = nil
 	l.mu.Unlock()
 	if w != nil {
 		left, dels := w.Stop()
@@ -346,6 +340,6 @@ func drainWait(ctx context.Context, giveUp time.Duration) time.Duration {
 // flushEpoch closes every open segment of the current epoch, as short as
 // it may be, and publishes what can be.
 func (l *Live) flushEpoch() error {
-	l.flushCuts()
+	l.endEpoch()
 	return l.publishReady(false)
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/ospreyvideo/osprey/internal/media"
 	"github.com/ospreyvideo/osprey/internal/packager/cmaf"
+	"github.com/ospreyvideo/osprey/internal/packager/cut"
 	"github.com/ospreyvideo/osprey/internal/packager/manifest"
 	"github.com/ospreyvideo/osprey/internal/packager/timeline"
 	"github.com/ospreyvideo/osprey/internal/packager/writer"
@@ -54,11 +55,11 @@ func (r *rendInfo) peakRate() int {
 func (l *Live) publishReady(final bool) error {
 	ep := l.ep
 	for {
-		n, s := ep.nextReady()
-		if s == nil {
+		sl, ok := ep.cut.Ready()
+		if !ok {
 			break
 		}
-		l.stage(ep, n, s)
+		l.stage(ep, sl)
 	}
 	return l.publishStaged(final)
 }
@@ -66,18 +67,58 @@ func (l *Live) publishReady(final bool) error {
 // staged is a complete slot waiting for its objects to be stored.
 type staged struct {
 	ep *epoch
-	n  uint64
-	s  *slot
+	sl cut.Slot
+	m  *marks
 }
 
-// stage queues the complete slot n for publishing. An epoch's first slot
+// marks follows the objects of one segment number through the writer:
+// the slot is listed once none is waiting; those given up make gaps.
+type marks struct {
+	waiting int
+	gaps    []bool // by rendition index
+}
+
+// marksFor returns the marks of segment number n of the current epoch.
+func (l *Live) marksFor(n uint64) *marks {
+	m := l.marks[n]
+	if m == nil {
+		m = &marks{gaps: make([]bool, len(l.ep.streams))}
+		if l.marks == nil {
+			l.marks = map[uint64]*marks{}
+		}
+		l.marks[n] = m
+	}
+	return m
+}
+
+// closed takes a rendition's closed segment from the cutter: its object
+// goes to the background writer, and the segment number is listed only
+// once it is stored.
+func (l *Live) closed(s cut.Closed) error {
+	l.publishDue = true
+	if s.Data == nil {
+		return nil // a gap: nothing to store
+	}
+	// The writer runs from NewLive until End or Abandon, which stop
+	// cutting before they stop it.
+	name := l.ep.streams[s.Rendition].Name
+	key := l.segmentObject(name, s.N)
+	m := l.marksFor(s.N)
+	m.waiting++
+	l.enqueueWrite(&liveOp{Key: key, Data: s.Data, Ref: opRef{m: m, track: s.Rendition}})
+	return nil
+}
+
+// stage queues the complete slot for publishing. An epoch's first slot
 // decides its init version: new init objects are queued with it, so the
 // slot is listed only once they are stored too.
-func (l *Live) stage(ep *epoch, n uint64, s *slot) {
+func (l *Live) stage(ep *epoch, sl cut.Slot) {
+	m := l.marksFor(sl.N)
+	delete(l.marks, sl.N)
 	if !ep.initDecided {
-		l.decideInit(ep, s)
+		l.decideInit(ep, m)
 	}
-	l.staged = append(l.staged, staged{ep: ep, n: n, s: s})
+	l.staged = append(l.staged, staged{ep: ep, sl: sl, m: m})
 }
 
 // publishStaged publishes, in order, the staged slots whose objects are
@@ -85,11 +126,14 @@ func (l *Live) stage(ep *epoch, n uint64, s *slot) {
 // drains the writer, End writes them itself.
 func (l *Live) publishStaged(final bool) error {
 	count := 0
-	for len(l.staged) > 0 && l.staged[0].s.waiting == 0 {
+	for len(l.staged) > 0 && l.staged[0].m.waiting == 0 {
 		st := l.staged[0]
 		l.staged[0] = staged{}
 		l.staged = l.staged[1:]
-		l.publishSegment(st.ep, st.n, st.s)
+		for i, gap := range st.m.gaps {
+			st.sl.Results[i].Gap = st.sl.Results[i].Gap || gap
+		}
+		l.publishSegment(st.ep, st.sl)
 		count++
 	}
 	if len(l.staged) == 0 {
@@ -105,12 +149,12 @@ func (l *Live) publishStaged(final bool) error {
 // segment becomes a gap of its rendition (every rendition, for an init
 // segment).
 func (l *Live) resolve(op *liveOp, err error) {
-	if op.Ref.slot != nil {
-		op.Ref.slot.waiting--
+	if m := op.Ref.m; m != nil {
+		m.waiting--
 		if err != nil {
-			for i := range op.Ref.slot.res {
+			for i := range m.gaps {
 				if op.Ref.track < 0 || i == op.Ref.track {
-					op.Ref.slot.res[i].gap = true
+					m.gaps[i] = true
 				}
 			}
 		}
@@ -140,9 +184,10 @@ func (l *Live) enqueueWrite(op *liveOp) {
 	}
 }
 
-func (l *Live) publishSegment(ep *epoch, n uint64, s *slot) {
+func (l *Live) publishSegment(ep *epoch, sl cut.Slot) {
+	n := sl.N
 	if l.pubEpoch != ep.index {
-		l.pubEpoch, l.pubTracks = ep.index, trackRefs(ep.tracks)
+		l.pubEpoch, l.pubTracks = ep.index, ep.streams
 	}
 	if !l.published {
 		// The previous sessions' objects are no longer referenced once this
@@ -158,14 +203,14 @@ func (l *Live) publishSegment(ep *epoch, n uint64, s *slot) {
 	if first {
 		l.describeRenditions(ep)
 	}
-	rec := ep.record(n, s)
+	rec := ep.record(sl)
 	rec.Disc = first && ep.disc
 	if rec.Disc {
 		l.discSeq++
 	}
 	rec.DSeq = l.discSeq
-	for i, t := range ep.tracks {
-		d := l.rends[t.name].measure(&rec.Entries[i], t.kind, l.cfg.SegmentDuration, ep.index)
+	for i, st := range ep.streams {
+		d := l.rends[st.Name].measure(&rec.Entries[i], st.Kind, l.cfg.SegmentDuration, ep.index)
 		l.maxSegDur = max(l.maxSegDur, d)
 	}
 	if first && (ep.newPeriod || !l.published) {
@@ -183,17 +228,18 @@ func (l *Live) publishSegment(ep *epoch, n uint64, s *slot) {
 // describeRenditions takes what the manifests say of the renditions from
 // the epoch's tracks, at its first publish.
 func (l *Live) describeRenditions(ep *epoch) {
-	for _, t := range ep.tracks {
-		ri := l.rends[t.name]
+	for _, t := range ep.cut.Tracks() {
+		r := t.Rendition
+		ri := l.rends[r.Name]
 		if ri == nil {
-			ri = &rendInfo{name: t.name}
-			l.rends[t.name] = ri
+			ri = &rendInfo{name: r.Name}
+			l.rends[r.Name] = ri
 		}
-		if t.hasInit {
-			ri.info = t.info
+		if t.HasInit {
+			ri.info = t.Info
 		}
-		ri.declared, ri.declaredMax = t.r.Bitrate, t.r.MaxBitrate
-		ri.language, ri.label, ri.def = t.r.Language, t.r.Label, t.r.Default
+		ri.declared, ri.declaredMax = r.Bitrate, r.MaxBitrate
+		ri.language, ri.label, ri.def = r.Language, r.Label, r.Default
 	}
 }
 
@@ -201,11 +247,12 @@ func (l *Live) describeRenditions(ep *epoch) {
 // staged: the previous one if every rendition's init segment is
 // byte-identical, otherwise a new version whose objects are queued with
 // slot s (stored before any manifest names them).
-func (l *Live) decideInit(ep *epoch, s *slot) {
+func (l *Live) decideInit(ep *epoch, m *marks) {
 	ep.initDecided = true
-	same := l.lastInits != nil && len(l.lastInits) == len(ep.tracks)
-	for _, t := range ep.tracks {
-		if b, ok := l.lastInits[t.name]; !ok || !bytes.Equal(b, t.init) {
+	tracks := ep.cut.Tracks()
+	same := l.lastInits != nil && len(l.lastInits) == len(tracks)
+	for _, t := range tracks {
+		if b, ok := l.lastInits[t.Rendition.Name]; !ok || !bytes.Equal(b, t.Init) {
 			same = false
 		}
 	}
@@ -217,20 +264,21 @@ func (l *Live) decideInit(ep *epoch, s *slot) {
 	ep.initV, ep.newPeriod = v, true
 	inits := map[string][]byte{}
 	var names []string
-	for _, t := range ep.tracks {
-		if !t.hasInit {
+	for _, t := range tracks {
+		if !t.HasInit {
 			continue
 		}
-		key := l.key(l.inDir(manifest.InitKey(t.name, v)))
+		name := t.Rendition.Name
+		key := l.key(l.inDir(manifest.InitKey(name, v)))
 		if l.w != nil {
-			s.waiting++
-			l.enqueueWrite(&liveOp{Key: key, Data: t.init, Durable: true, Ref: opRef{slot: s, track: -1}})
-		} else if err := l.put(key, t.init); err != nil {
+			m.waiting++
+			l.enqueueWrite(&liveOp{Key: key, Data: t.Init, Durable: true, Ref: opRef{m: m, track: -1}})
+		} else if err := l.put(key, t.Init); err != nil {
 			l.storeErrors++
 			l.log.Error("storing init segment", "key", key, "error", err)
 		}
-		inits[t.name] = t.init
-		names = append(names, t.name)
+		inits[name] = t.Init
+		names = append(names, name)
 	}
 	l.lastInits, l.lastInitV = inits, v
 	l.initNames[v] = names

@@ -46,7 +46,7 @@ func (l *Live) Stats() Stats {
 	defer l.mu.Unlock()
 	s := Stats{
 		Epochs: l.epochs, SegmentsPublished: l.segments, LastSegment: l.lastSegment, LastPublish: l.lastPublish,
-		Discontinuities: l.discSeq, DroppedUnits: l.dropped, StoreErrors: l.storeErrors, PendingDeletes: len(l.deletes),
+		Discontinuities: l.discSeq, DroppedUnits: l.droppedUnits(), StoreErrors: l.storeErrors, PendingDeletes: len(l.deletes),
 		Continued: l.continued, StoreGaps: l.storeGaps,
 	}
 	if l.w != nil {
@@ -55,9 +55,9 @@ func (l *Live) Stats() Stats {
 	if l.ep == nil {
 		return s
 	}
-	for _, t := range l.ep.tracks {
-		rs := RenditionStats{Name: t.name, Kind: t.kind}
-		if ri := l.rends[t.name]; ri != nil {
+	for _, st := range l.ep.streams {
+		rs := RenditionStats{Name: st.Name, Kind: st.Kind}
+		if ri := l.rends[st.Name]; ri != nil {
 			rs.Codecs, rs.PeakBitrate, rs.FrameRate = ri.info.Codecs, ri.peak, ri.fps
 			rs.Segments, rs.Bytes = ri.segments, ri.bytes
 			if ri.dur > 0 {

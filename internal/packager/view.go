@@ -44,12 +44,3 @@ func (l *Live) snapshot() *manifest.View {
 	}
 	return v
 }
-
-// trackRefs lists an epoch's ladder.
-func trackRefs(ts []*track) []manifest.Stream {
-	refs := make([]manifest.Stream, len(ts))
-	for i, t := range ts {
-		refs[i] = manifest.Stream{Name: t.name, Kind: t.kind, TS: t.ts}
-	}
-	return refs
-}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/media"
+	"github.com/ospreyvideo/osprey/internal/packager/cut"
 	"github.com/ospreyvideo/osprey/internal/packager/manifest"
 	"github.com/ospreyvideo/osprey/internal/storage"
 )
@@ -81,18 +82,13 @@ func NewVOD(ctx context.Context, store storage.Store, prefix string, cfg VODConf
 	}
 	v := &VOD{
 		core: core{
-			store: store, prefix: prefix, ctx: ctx, segDur: cfg.SegmentDuration, zeroAtFirstCut: true,
+			store: store, prefix: prefix, ctx: ctx, segDur: cfg.SegmentDuration,
 			log: log.With("stage", "packager", "mode", "vod", "prefix", prefix),
 		},
 		now:     time.Now,
 		nextSeg: vodFirstSegment,
 		rends:   map[string]*rendInfo{},
 		inits:   map[string]bool{},
-	}
-	v.alloc = func() (uint64, error) {
-		n := v.nextSeg
-		v.nextSeg++
-		return n, nil
 	}
 	return v, nil
 }
@@ -108,19 +104,19 @@ func (v *VOD) Begin(renditions []Rendition) error {
 	if v.begun {
 		return errors.New("packager: VOD Begin called twice")
 	}
-	tracks, err := newTracks(renditions)
+	ep, err := v.newEpoch(1, renditions, cut.Config{ZeroAtFirstCut: true}, cut.Handler{Number: v.number, Closed: v.closed})
 	if err != nil {
 		return err
 	}
 	v.begun = true
-	v.ep = newEpoch(1, tracks)
+	v.ep = ep
 	v.ep.initV = vodInitVersion
-	v.tracks = trackRefs(tracks)
-	for _, t := range tracks {
+	v.tracks = ep.streams
+	for _, r := range renditions {
 		// Declared bitrates are not used: every segment is measured.
-		v.rends[t.name] = &rendInfo{name: t.name, language: t.r.Language, label: t.r.Label, def: t.r.Default}
+		v.rends[r.Name] = &rendInfo{name: r.Name, language: r.Language, label: r.Label, def: r.Default}
 	}
-	v.log.Info("packager VOD started", "renditions", len(tracks), "lead", v.ep.lead.name, "segment", v.segDur)
+	v.log.Info("packager VOD started", "renditions", len(renditions), "lead", ep.streams[ep.lead].Name, "segment", v.segDur)
 	return nil
 }
 
@@ -139,13 +135,39 @@ func (v *VOD) WriteUnit(rendition int, u *media.Unit) error {
 	if v.storeErr != nil {
 		return fmt.Errorf("packager: %w", v.storeErr)
 	}
-	err := v.cutUnit(rendition, u)
+	err := v.ep.cut.WriteUnit(rendition, u)
 	v.collect()
 	if err == nil {
 		err = v.storeErr
 	}
 	if err != nil {
 		return fmt.Errorf("packager: %w", err)
+	}
+	return nil
+}
+
+// number returns the number of a new segment.
+func (v *VOD) number() (uint64, error) {
+	n := v.nextSeg
+	v.nextSeg++
+	return n, nil
+}
+
+// closed stores a rendition's closed segment at once; a failure fails
+// the VOD (see WriteUnit) and makes the segment a gap.
+func (v *VOD) closed(s cut.Closed) error {
+	v.publishDue = true
+	if s.Data == nil {
+		return nil
+	}
+	name := v.ep.streams[s.Rendition].Name
+	if err := v.put(v.segmentObject(name, s.N), s.Data); err != nil {
+		v.storeErrors++
+		if v.storeErr == nil {
+			v.storeErr = fmt.Errorf("storing %s: %w", v.inDir(manifest.SegmentKey(name, s.N)), err)
+		}
+		v.log.Error("storing segment", "rendition", name, "segment", s.N, "error", err)
+		return err
 	}
 	return nil
 }
@@ -158,19 +180,19 @@ func (v *VOD) collect() {
 	}
 	v.publishDue = false
 	for {
-		n, s := v.ep.nextReady()
-		if s == nil {
+		sl, ok := v.ep.cut.Ready()
+		if !ok {
 			return
 		}
 		v.writeInits()
-		rec := v.ep.record(n, s)
+		rec := v.ep.record(sl)
 		if len(v.records) == 0 {
-			rec.Period = manifest.Period{ID: n, Start: rec.Start()}
+			rec.Period = manifest.Period{ID: sl.N, Start: rec.Start()}
 		} else {
 			rec.Period = v.records[0].Period
 		}
-		for i, t := range v.ep.tracks {
-			d := v.rends[t.name].measure(&rec.Entries[i], t.kind, v.segDur, v.ep.index)
+		for i, st := range v.ep.streams {
+			d := v.rends[st.Name].measure(&rec.Entries[i], st.Kind, v.segDur, v.ep.index)
 			v.maxSegDur = max(v.maxSegDur, d)
 		}
 		v.records = append(v.records, rec)
@@ -181,16 +203,17 @@ func (v *VOD) collect() {
 // has not stored it yet. A video init segment is decided at the track's
 // first keyframe, which starts its first segment.
 func (v *VOD) writeInits() {
-	for _, t := range v.ep.tracks {
-		if !t.hasInit || v.inits[t.name] {
+	for _, t := range v.ep.cut.Tracks() {
+		name := t.Rendition.Name
+		if !t.HasInit || v.inits[name] {
 			continue // no media yet, or done
 		}
-		v.inits[t.name] = true
-		v.rends[t.name].info = t.info
-		if err := v.put(v.key(manifest.InitKey(t.name, vodInitVersion)), t.init); err != nil {
+		v.inits[name] = true
+		v.rends[name].info = t.Info
+		if err := v.put(v.key(manifest.InitKey(name, vodInitVersion)), t.Init); err != nil {
 			v.storeErrors++
 			if v.storeErr == nil {
-				v.storeErr = fmt.Errorf("storing %s: %w", manifest.InitKey(t.name, vodInitVersion), err)
+				v.storeErr = fmt.Errorf("storing %s: %w", manifest.InitKey(name, vodInitVersion), err)
 			}
 		}
 	}
@@ -220,7 +243,7 @@ func (v *VOD) end(ctx context.Context) error {
 	if !v.begun {
 		return errors.New("no renditions (Begin was not called)")
 	}
-	v.flushCuts()
+	v.endEpoch()
 	v.collect()
 	if v.storeErr != nil {
 		return v.storeErr
@@ -250,7 +273,7 @@ func (v *VOD) end(ctx context.Context) error {
 		return err
 	}
 	v.result = v.makeResult(vw)
-	v.log.Info("packager VOD ended", "segments", len(v.records), "duration", v.result.Duration, "dropped_units", v.dropped)
+	v.log.Info("packager VOD ended", "segments", len(v.records), "duration", v.result.Duration, "dropped_units", v.droppedUnits())
 	return nil
 }
 
@@ -268,10 +291,10 @@ func (v *VOD) view() *manifest.View {
 
 func (v *VOD) makeResult(vw *manifest.View) VODResult {
 	res := VODResult{Duration: vw.Duration(), Segments: len(v.records)}
-	for _, t := range v.ep.tracks {
-		ri := v.rends[t.name]
+	for _, st := range v.ep.streams {
+		ri := v.rends[st.Name]
 		res.Renditions = append(res.Renditions, RenditionResult{
-			Name: t.name, Kind: t.kind.String(), Codec: ri.info.Codecs, Width: ri.info.Width, Height: ri.info.Height,
+			Name: st.Name, Kind: st.Kind.String(), Codec: ri.info.Codecs, Width: ri.info.Width, Height: ri.info.Height,
 			Bitrate: ri.average(), PeakBitrate: ri.peakRate(), Language: ri.language,
 		})
 	}

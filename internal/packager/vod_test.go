@@ -566,11 +566,11 @@ func TestVODKeepsNoMedia(t *testing.T) {
 			if err := v.WriteUnit(u.r, &u.u); err != nil {
 				t.Fatal(err)
 			}
-			maxSlots = max(maxSlots, len(v.ep.slots))
+			slots, _ := v.ep.cut.Held()
+			maxSlots = max(maxSlots, slots)
 		}
-		for _, tr := range v.ep.tracks {
-			maxArena = max(maxArena, cap(tr.arena))
-		}
+		_, pending := v.ep.cut.Held()
+		maxArena = max(maxArena, pending)
 	}
 	if maxSlots > 2 || maxArena > 1<<20 || len(v.records) < 29 {
 		t.Errorf("held %d open slots, %d bytes of pending media; %d records", maxSlots, maxArena, len(v.records))

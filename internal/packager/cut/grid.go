@@ -1,4 +1,4 @@
-package packager
+package cut
 
 import (
 	"time"
@@ -14,8 +14,8 @@ const cutTolerance = 5 * time.Millisecond
 // waits for the lead to decide a cut (the bound is max(4 segments, this)).
 const minPendingSpan = 10 * time.Second
 
-// cut is a segment boundary decided by the lead track.
-type cut struct {
+// boundary is a segment boundary decided by the lead track.
+type boundary struct {
 	n   uint64
 	pts time.Duration
 }
@@ -26,16 +26,15 @@ type cut struct {
 // The transcoder forces keyframes on that same grid, so segments are
 // SegmentDuration long, and after a restart (whose first keyframe falls off
 // the grid) the first segment is shorter, never longer.
-func (c *core) nextBoundary(pts time.Duration) time.Duration {
-	D := c.segDur
+func (c *Cutter) nextBoundary(pts time.Duration) time.Duration {
+	D := c.cfg.SegmentDuration
 	return c.gridOrigin + ((pts-c.gridOrigin+cutTolerance)/D+1)*D - cutTolerance
 }
 
 // leadUnit handles a unit of the lead track, which decides every cut: a
 // keyframe at or past the next grid boundary after the current segment's
 // start begins a new segment.
-func (c *core) leadUnit(t *track, u *unit) error {
-	ep := c.ep
+func (c *Cutter) leadUnit(t *track, u *unit) error {
 	if !t.started {
 		if !u.key || !t.ensureInit(c, u) {
 			c.dropped++
@@ -45,7 +44,7 @@ func (c *core) leadUnit(t *track, u *unit) error {
 	}
 	if u.key {
 		t.ensureInit(c, u) // notes parameter set changes
-		if u.pts >= c.nextBoundary(ep.cuts[len(ep.cuts)-1].pts) {
+		if u.pts >= c.nextBoundary(c.cuts[len(c.cuts)-1].pts) {
 			return c.leadCut(t, u)
 		}
 	}
@@ -59,9 +58,8 @@ func (c *core) leadUnit(t *track, u *unit) error {
 
 // leadCut closes the lead's segment, starts the next one at u and lets the
 // other tracks' pending units through.
-func (c *core) leadCut(t *track, u *unit) error {
-	ep := c.ep
-	if len(ep.cuts) == 0 && c.zeroAtFirstCut {
+func (c *Cutter) leadCut(t *track, u *unit) error {
+	if len(c.cuts) == 0 && c.cfg.ZeroAtFirstCut {
 		c.gridOrigin, c.startNS = u.pts, -int64(u.pts)
 	}
 	dt, cto, ok := t.stamp(c, u)
@@ -72,14 +70,14 @@ func (c *core) leadCut(t *track, u *unit) error {
 	if t.open != nil {
 		c.closeSegment(t)
 	}
-	n, err := c.alloc()
-	if len(ep.cuts) == 0 {
-		ep.nextPub = n
+	n, err := c.h.Number()
+	if len(c.cuts) == 0 {
+		c.nextPub = n
 	}
-	ep.cuts = append(ep.cuts, cut{n: n, pts: u.pts})
-	t.openSegment(n, len(ep.cuts)-1, dt)
+	c.cuts = append(c.cuts, boundary{n: n, pts: u.pts})
+	t.openSegment(n, len(c.cuts)-1, dt)
 	t.add(u, cto)
-	for _, o := range ep.tracks {
+	for _, o := range c.tracks {
 		if o != t {
 			c.drain(o)
 		}
@@ -88,7 +86,7 @@ func (c *core) leadCut(t *track, u *unit) error {
 }
 
 // otherUnit handles a unit of a non-lead track.
-func (c *core) otherUnit(t *track, u *unit) {
+func (c *Cutter) otherUnit(t *track, u *unit) {
 	if t.pending() > 0 || !c.place(t, u) {
 		t.pushPending(u)
 		c.capPending(t)
@@ -96,7 +94,7 @@ func (c *core) otherUnit(t *track, u *unit) {
 }
 
 // drain places t's pending units until one is still undecided.
-func (c *core) drain(t *track) {
+func (c *Cutter) drain(t *track) {
 	for t.pending() > 0 {
 		u := t.peek()
 		if !c.place(t, &u) {
@@ -108,10 +106,10 @@ func (c *core) drain(t *track) {
 
 // capPending forces the oldest pending units into the open segment (or
 // drops them) when the lead has not decided a cut for too long.
-func (c *core) capPending(t *track) {
-	limit := max(4*c.segDur, minPendingSpan)
+func (c *Cutter) capPending(t *track) {
+	limit := max(4*c.cfg.SegmentDuration, minPendingSpan)
 	for t.pending() > 0 && t.pendingSpan() > limit {
-		t.warnOnce(c, warnPending, "packager: lead rendition decides no cut; forcing pending units", "lead", c.ep.lead.name)
+		t.warnOnce(c, warnPending, "packager: lead rendition decides no cut; forcing pending units", "lead", c.lead.name)
 		u := t.peek()
 		c.append(t, &u)
 		t.pop()
@@ -120,7 +118,7 @@ func (c *core) capPending(t *track) {
 
 // append adds u to t's open segment without a cut decision (dropping it if
 // the track has not started).
-func (c *core) append(t *track, u *unit) {
+func (c *Cutter) append(t *track, u *unit) {
 	if t.open == nil {
 		c.dropped++
 		return
@@ -136,22 +134,21 @@ func (c *core) append(t *track, u *unit) {
 // the lead's cut (a keyframe, for video) starts the track's next segment.
 // It reports false when the unit cannot be placed before the lead decides
 // the next cut.
-func (c *core) place(t *track, u *unit) bool {
-	ep := c.ep
-	if len(ep.cuts) == 0 {
+func (c *Cutter) place(t *track, u *unit) bool {
+	if len(c.cuts) == 0 {
 		return false
 	}
 	canCut := t.kind != media.Video || u.key
-	last := len(ep.cuts) - 1
+	last := len(c.cuts) - 1
 	// target finds the last known cut u may start, or -1.
 	target := func(from int) int {
 		j := -1
-		for i := from; i <= last && u.pts >= ep.cuts[i].pts-cutTolerance; i++ {
+		for i := from; i <= last && u.pts >= c.cuts[i].pts-cutTolerance; i++ {
 			j = i
 		}
 		return j
 	}
-	undecided := func(j int) bool { return j == last && u.pts >= c.nextBoundary(ep.cuts[last].pts)-cutTolerance }
+	undecided := func(j int) bool { return j == last && u.pts >= c.nextBoundary(c.cuts[last].pts)-cutTolerance }
 
 	if !t.started {
 		if !canCut {
@@ -176,9 +173,9 @@ func (c *core) place(t *track, u *unit) bool {
 			return true
 		}
 		for i := 0; i < j; i++ {
-			c.markGap(ep.cuts[i].n, t)
+			c.markGap(c.cuts[i].n, t)
 		}
-		t.openSegment(ep.cuts[j].n, j, dt)
+		t.openSegment(c.cuts[j].n, j, dt)
 		t.add(u, cto)
 		return true
 	}
@@ -199,16 +196,16 @@ func (c *core) place(t *track, u *unit) bool {
 			}
 			c.closeSegment(t)
 			for i := k + 1; i < j; i++ {
-				c.markGap(ep.cuts[i].n, t)
+				c.markGap(c.cuts[i].n, t)
 			}
-			t.openSegment(ep.cuts[j].n, j, dt)
+			t.openSegment(c.cuts[j].n, j, dt)
 			t.add(u, cto)
 			return true
 		}
-		if k == last && u.pts >= c.nextBoundary(ep.cuts[k].pts)-cutTolerance {
+		if k == last && u.pts >= c.nextBoundary(c.cuts[k].pts)-cutTolerance {
 			return false
 		}
-	} else if k < last && u.pts >= ep.cuts[k+1].pts-cutTolerance {
+	} else if k < last && u.pts >= c.cuts[k+1].pts-cutTolerance {
 		t.warnOnce(c, warnKeyframe, "packager: rendition has no keyframe at the lead's cut; its segment runs on to its next keyframe",
 			"pts", u.pts)
 	}

@@ -1,4 +1,4 @@
-package packager
+package cut
 
 import (
 	"bytes"
@@ -36,7 +36,7 @@ const (
 	warnParamSets
 )
 
-// track is one rendition within an epoch.
+// track is one rendition of the ladder.
 type track struct {
 	idx   int
 	r     Rendition
@@ -57,7 +57,7 @@ type track struct {
 
 	started bool // has opened a segment in this epoch
 	open    *openSeg
-	segIdx  int // index in epoch.cuts of the open (or last) segment
+	segIdx  int // index in Cutter.cuts of the open (or last) segment
 
 	delay     time.Duration // video: PTS-DTS of the first keyframe, added to DTS
 	hasLast   bool
@@ -81,7 +81,7 @@ type openSeg struct {
 	frag *cmaf.Fragment
 }
 
-func (t *track) warnOnce(c *core, bit int, msg string, args ...any) {
+func (t *track) warnOnce(c *Cutter, bit int, msg string, args ...any) {
 	if t.warned&bit != 0 {
 		return
 	}
@@ -110,7 +110,7 @@ func (t *track) paramSets(u *unit) cmaf.ParamSets {
 // ensureInit decides a video track's init segment at its first keyframe,
 // preferring in-band parameter sets over those the transcoder announced.
 // Later keyframes whose parameter sets differ make the track keep them in-band.
-func (t *track) ensureInit(c *core, u *unit) bool {
+func (t *track) ensureInit(c *Cutter, u *unit) bool {
 	if t.kind != media.Video {
 		return t.hasInit
 	}
@@ -145,7 +145,7 @@ func (t *track) ensureInit(c *core, u *unit) bool {
 
 // stamp computes u's decode time and composition offset in track ticks and
 // sets the previous sample's duration. It reports false for a unit to drop.
-func (t *track) stamp(c *core, u *unit) (dt uint64, cto int32, ok bool) {
+func (t *track) stamp(c *Cutter, u *unit) (dt uint64, cto int32, ok bool) {
 	if t.aac {
 		pt := timeline.TicksAt(c.startNS+int64(u.pts), t.ts)
 		switch {

@@ -1,0 +1,323 @@
+// Package cut turns the access units of a ladder's renditions into aligned
+// CMAF segments: the lead rendition (the first video, else the first)
+// decides every cut, at its first keyframe on or after each step of a grid
+// of SegmentDuration, and every other rendition cuts at the same instants,
+// so that segment number n covers the same span in every rendition.
+//
+// A Cutter covers one epoch: a ladder from one transcoder start to the
+// next. It asks its Handler for segment numbers and hands it each closed
+// segment; Ready then yields, in number order, the numbers every rendition
+// has closed. It does no I/O and keeps no lock: its owner serializes calls.
+package cut
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ospreyvideo/osprey/internal/media"
+	"github.com/ospreyvideo/osprey/internal/packager/cmaf"
+	"github.com/ospreyvideo/osprey/internal/packager/timeline"
+)
+
+// Rendition is one output of the transcoder's ladder.
+type Rendition struct {
+	Name       string       // path element and DASH Representation id: "720p", "audio"
+	Track      *media.Track // codec parameters as the transcoder outputs them
+	Bitrate    int          // declared average bits/s, 0 if unknown (then measured)
+	MaxBitrate int          // declared peak bits/s, 0 if unknown
+
+	// Audio renditions: they are listed as alternatives of one group.
+	Language string // BCP 47 ("en", "fr"), "" if unknown
+	Label    string // human name ("English"); "" derives one from Language
+	Default  bool   // the default audio rendition (the first audio if none is)
+}
+
+// Config sets the cutting grid and the media timeline.
+type Config struct {
+	// SegmentDuration is the grid's step.
+	SegmentDuration time.Duration
+	// StartNS maps a unit timestamp to media time: a sample at timestamp
+	// ts has media time StartNS+ts nanoseconds (since the Unix epoch, for
+	// live: the session's start). The grid starts at timestamp 0.
+	StartNS int64
+	// ZeroAtFirstCut makes the lead's first keyframe media time 0 and the
+	// start of the grid (VOD); StartNS is then ignored.
+	ZeroAtFirstCut bool
+	// Handoff gives a closed segment's Data to the handler for good (live:
+	// a background writer stores it later); otherwise Data is only valid
+	// until Closed returns, and the buffer is reused for the next segment.
+	Handoff bool
+}
+
+// Handler is told what the Cutter decides.
+type Handler struct {
+	// Number returns the number of a new segment, at each lead cut. An
+	// error is returned by the WriteUnit that cut (the number is used).
+	Number func() (uint64, error)
+	// Closed is called for each rendition's segment as it closes, and for
+	// each segment number a rendition has no media for (Result.Gap, no
+	// Data). An error for a segment with Data makes it a gap.
+	Closed func(s Closed) error
+}
+
+// Result describes one rendition's closed segment.
+type Result struct {
+	Gap  bool   // no media: listed as a gap
+	T, D uint64 // decode time and duration, in the rendition's timescale
+	Size int    // bytes
+	// Count is the number of samples.
+	Count int
+}
+
+// Closed is a rendition's closed segment.
+type Closed struct {
+	N         uint64
+	Rendition int    // index in the ladder
+	Data      []byte // the encoded segment (styp, moof, mdat); nil for a gap
+	Result    Result
+}
+
+// Slot is a segment number every rendition has closed.
+type Slot struct {
+	N       uint64
+	Results []Result // by rendition index
+}
+
+// Track describes a rendition as the Cutter has it.
+type Track struct {
+	Rendition Rendition
+	Kind      media.Kind
+	Timescale uint32
+	Lead      bool
+	// HasInit is set once the init segment is decided (audio at New,
+	// video at its first keyframe); Init and Info describe it.
+	HasInit bool
+	Init    []byte
+	Info    cmaf.Info
+}
+
+// Cutter cuts one epoch of a ladder.
+type Cutter struct {
+	cfg Config
+	h   Handler
+	log *slog.Logger
+
+	// startNS and gridOrigin: see Config (set at the first cut with
+	// ZeroAtFirstCut).
+	startNS    int64
+	gridOrigin time.Duration
+
+	tracks  []*track
+	lead    *track
+	cuts    []boundary
+	slots   map[uint64]*slot
+	nextPub uint64
+	dropped int64
+}
+
+// slot collects the closed segments of one number until every track has one.
+type slot struct {
+	res  []Result
+	done []bool
+	have int
+}
+
+// New starts cutting a ladder. Rendition names must be unique; the codecs
+// are H.264 and H.265 video, AAC and Opus audio.
+func New(cfg Config, rs []Rendition, h Handler, log *slog.Logger) (*Cutter, error) {
+	if cfg.SegmentDuration <= 0 {
+		return nil, errors.New("packager: no segment duration")
+	}
+	if h.Number == nil || h.Closed == nil {
+		return nil, errors.New("packager: incomplete cut handler")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	tracks, err := newTracks(rs)
+	if err != nil {
+		return nil, err
+	}
+	c := &Cutter{cfg: cfg, h: h, log: log, startNS: cfg.StartNS, tracks: tracks, slots: map[uint64]*slot{}, lead: tracks[0]}
+	for _, t := range tracks {
+		if t.kind == media.Video {
+			c.lead = t
+			break
+		}
+	}
+	c.lead.lead = true
+	return c, nil
+}
+
+// newTracks checks a ladder and prepares its tracks.
+func newTracks(rs []Rendition) ([]*track, error) {
+	if len(rs) == 0 {
+		return nil, errors.New("packager: no renditions")
+	}
+	seen := map[string]bool{}
+	tracks := make([]*track, 0, len(rs))
+	for i, r := range rs {
+		if r.Name == "" || seen[r.Name] {
+			return nil, fmt.Errorf("packager: rendition %d: invalid or duplicate name %q", i, r.Name)
+		}
+		seen[r.Name] = true
+		if r.Track == nil {
+			return nil, fmt.Errorf("packager: rendition %s: no track", r.Name)
+		}
+		t := &track{idx: i, r: r, name: r.Name, kind: r.Track.Kind, codec: r.Track.Codec, ts: cmaf.Timescale(r.Track)}
+		switch {
+		case t.kind == media.Video && (t.codec == media.H264 || t.codec == media.H265):
+		case t.kind == media.Audio && (t.codec == media.AAC || t.codec == media.Opus):
+			data, info, err := cmaf.BuildInit(r.Track)
+			if err != nil {
+				return nil, fmt.Errorf("packager: rendition %s: %w", r.Name, err)
+			}
+			t.hasInit, t.init, t.info, t.ts = true, data, info, info.Timescale
+			t.aac = t.codec == media.AAC
+		default:
+			return nil, fmt.Errorf("packager: rendition %s: unsupported %s track %q", r.Name, t.kind, t.codec)
+		}
+		tracks = append(tracks, t)
+	}
+	return tracks, nil
+}
+
+// Lead returns the index of the lead rendition.
+func (c *Cutter) Lead() int { return c.lead.idx }
+
+// Tracks describes the ladder's renditions, in ladder order.
+func (c *Cutter) Tracks() []Track {
+	out := make([]Track, len(c.tracks))
+	for i, t := range c.tracks {
+		out[i] = Track{Rendition: t.r, Kind: t.kind, Timescale: t.ts, Lead: t.lead, HasInit: t.hasInit, Init: t.init, Info: t.info}
+	}
+	return out
+}
+
+// Dropped counts the units that could not be cut (before a first
+// keyframe, without media, with timestamps going back...).
+func (c *Cutter) Dropped() int64 { return c.dropped }
+
+// Held reports what the Cutter holds: segment numbers some renditions
+// have closed and others not yet, and the bytes of units waiting for the
+// lead's next cut.
+func (c *Cutter) Held() (slots, pendingBytes int) {
+	for _, t := range c.tracks {
+		pendingBytes += cap(t.arena)
+	}
+	return len(c.slots), pendingBytes
+}
+
+// WriteUnit cuts one unit of the rendition with that index.
+func (c *Cutter) WriteUnit(rendition int, u *media.Unit) error {
+	if rendition < 0 || rendition >= len(c.tracks) {
+		return fmt.Errorf("packager: no rendition %d", rendition)
+	}
+	t := c.tracks[rendition]
+	x := unit{pts: u.PTS, dts: u.DTS, key: u.Key, nalus: u.NALUs, data: u.Data}
+	if t.kind == media.Video {
+		if len(u.NALUs) == 0 {
+			c.dropped++
+			return nil
+		}
+		x.data = nil
+	} else {
+		if len(u.Data) == 0 {
+			c.dropped++
+			return nil
+		}
+		x.dts, x.key, x.nalus = u.PTS, true, nil
+	}
+	if t.lead {
+		return c.leadUnit(t, &x)
+	}
+	c.otherUnit(t, &x)
+	return nil
+}
+
+// Flush closes every open segment, as short as it may be, and marks what
+// a rendition never closed as a gap, so that every number cut so far is
+// Ready. Call it once, at the end of the epoch.
+func (c *Cutter) Flush() {
+	lead := c.lead
+	leadEnd := lead.lastPTS + timeline.Duration(uint64(max(lead.lastDur, 1)), lead.ts)
+	if lead.open != nil {
+		c.closeSegment(lead)
+	}
+	for _, t := range c.tracks {
+		if t == lead {
+			continue
+		}
+		for t.pending() > 0 {
+			u := t.peek()
+			if u.pts < leadEnd {
+				c.append(t, &u)
+			} else {
+				c.dropped++
+			}
+			t.pop()
+		}
+		if t.open != nil {
+			c.closeSegment(t)
+		}
+	}
+	for _, cu := range c.cuts {
+		for _, t := range c.tracks {
+			if s := c.slots[cu.n]; s == nil || !s.done[t.idx] {
+				c.markGap(cu.n, t)
+			}
+		}
+	}
+}
+
+// Ready returns the next segment number, in order, that every rendition
+// has closed, and forgets it.
+func (c *Cutter) Ready() (Slot, bool) {
+	s := c.slots[c.nextPub]
+	if s == nil || s.have < len(c.tracks) {
+		return Slot{}, false
+	}
+	n := c.nextPub
+	delete(c.slots, n)
+	c.nextPub++
+	return Slot{N: n, Results: s.res}, true
+}
+
+// closeSegment encodes t's open segment and hands it to the handler.
+func (c *Cutter) closeSegment(t *track) {
+	s := t.open
+	t.open = nil
+	data := s.frag.Encode(uint32(s.n), s.base)
+	t.payloadHint, t.samplesHint = s.frag.PayloadSize(), s.frag.Len()
+	res := Result{T: s.base, D: s.frag.Duration(), Size: len(data), Count: s.frag.Len()}
+	if c.cfg.Handoff {
+		// The handler owns data now: the next segment gets a fragment
+		// (and a buffer) of its own.
+		t.frag = nil
+	}
+	if err := c.h.Closed(Closed{N: s.n, Rendition: t.idx, Data: data, Result: res}); err != nil {
+		res.Gap = true
+	}
+	c.setClosed(s.n, t.idx, res)
+}
+
+func (c *Cutter) markGap(n uint64, t *track) {
+	res := Result{Gap: true}
+	c.setClosed(n, t.idx, res)
+	_ = c.h.Closed(Closed{N: n, Rendition: t.idx, Result: res})
+}
+
+func (c *Cutter) setClosed(n uint64, i int, res Result) {
+	s := c.slots[n]
+	if s == nil {
+		s = &slot{res: make([]Result, len(c.tracks)), done: make([]bool, len(c.tracks))}
+		c.slots[n] = s
+	}
+	if !s.done[i] {
+		s.have++
+		s.done[i] = true
+	}
+	s.res[i] = res
+}
