@@ -34,7 +34,10 @@ type Edge struct {
 
 	// CacheKeyQuery lists the query parameters that are part of the cache
 	// key and are forwarded to the origin; every other parameter (tokens,
-	// signatures, CMCD) is dropped. Default: "player" (the watch page's player choice).
+	// signatures, CMCD) is dropped. Default: "player" (the watch page's
+	// player choice) and the origin's manifest filter parameters.
+	// A list set here replaces the default: keep the filter names in it, or
+	// filtered manifest URLs are served unfiltered.
 	CacheKeyQuery []string `yaml:"cache_key_query"`
 	// TTL gives default freshness lifetimes by path pattern ("*.m3u8=1s"),
 	// used when the origin's response says nothing (no max-age, s-maxage or
@@ -102,7 +105,7 @@ func DefaultEdge() Edge {
 		CacheMemory:          512 << 20,
 		CacheDisk:            10 << 30,
 		MaxObjectSize:        256 << 20,
-		CacheKeyQuery:        []string{"player"}, // /watch/{id}?player=dash picks the player
+		CacheKeyQuery:        defaultCacheKeyQuery(),
 		NegativeTTL:          time.Second,
 		StaleIfError:         24 * time.Hour,
 		OriginConnectTimeout: 500 * time.Millisecond,
@@ -112,6 +115,15 @@ func DefaultEdge() Edge {
 		AccessLog:            "-",
 		Security:             defaultSecurity(),
 	}
+}
+
+// defaultCacheKeyQuery is the default edge.cache_key_query: "player"
+// (/watch/{id}?player=dash picks the player) and the manifest filter
+// parameters the origin reads (origin.FilterParams; a test in the origin
+// package keeps the two lists in step).
+func defaultCacheKeyQuery() []string {
+	return []string{"player",
+		"min_height", "max_height", "min_bitrate", "max_bitrate", "codecs", "max_fps", "aws.manifestfilter"}
 }
 
 // ByteSize is a number of bytes written as "512MiB", "10GB" or "1048576".

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -65,5 +66,37 @@ func TestEdgeEventsFromFile(t *testing.T) {
 	}
 	if d := DefaultEdge(); d.Events != "" || d.NodeID != "" {
 		t.Errorf("defaults: events %q node_id %q, want both empty", d.Events, d.NodeID)
+	}
+}
+
+// The default cache key keeps the watch page's player choice and the
+// origin's manifest filters, so that each filter is cached on its own and
+// reaches the origin; a list in the file replaces it.
+func TestEdgeCacheKeyQueryDefault(t *testing.T) {
+	t.Parallel()
+	want := []string{"player", "min_height", "max_height", "min_bitrate", "max_bitrate", "codecs", "max_fps", "aws.manifestfilter"}
+	d := DefaultEdge()
+	if !slices.Equal(d.CacheKeyQuery, want) {
+		t.Fatalf("default cache_key_query = %q, want %q", d.CacheKeyQuery, want)
+	}
+	d.Origins = []string{"http://origin.example.com"}
+	if errs := d.Validate("", true); len(errs) > 0 {
+		t.Fatalf("defaults do not validate: %v", errs)
+	}
+	d.CacheKeyQuery[0] = "changed"
+	if DefaultEdge().CacheKeyQuery[0] != "player" {
+		t.Fatal("modifying one default changed another")
+	}
+	path := filepath.Join(t.TempDir(), "osprey.yaml")
+	doc := "edge:\n  origins: [\"http://o.example.com\"]\n  cache_key_query: [v]\n"
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadEdge(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cfg.Edge.CacheKeyQuery, []string{"v"}) {
+		t.Errorf("cache_key_query from the file = %q, want [v]", cfg.Edge.CacheKeyQuery)
 	}
 }

@@ -8,6 +8,10 @@
 // and /vod/{asset}/{rest...} from vod/{asset}/{rest...}.
 // Only known media extensions are served (a channel's state.json is not).
 //
+// Multivariant playlists and MPDs can be narrowed per request with query
+// parameters (max_height, codecs, aws.manifestfilter...; see filter.go);
+// everything else is served as stored.
+//
 // Caching policy:
 //   - segments, init segments, audio, subtitles and transport-stream files
 //     never change under a URL (the packager never reuses a segment number or
@@ -185,6 +189,11 @@ func (o *Origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // fail writes an error response with a body naming the status.
 func (o *Origin) fail(w http.ResponseWriter, status int) {
+	o.failWith(w, status, http.StatusText(status))
+}
+
+// failWith writes an error response with a plain-text message.
+func (o *Origin) failWith(w http.ResponseWriter, status int, msg string) {
 	h := w.Header()
 	if status == http.StatusNotFound {
 		h.Set("Cache-Control", ccNotFound)
@@ -192,5 +201,5 @@ func (o *Origin) fail(w http.ResponseWriter, status int) {
 		h.Set("Cache-Control", ccError)
 	}
 	h.Set("X-Content-Type-Options", "nosniff")
-	http.Error(w, http.StatusText(status), status)
+	http.Error(w, msg, status)
 }

@@ -52,10 +52,11 @@ func (o *Origin) serve(w http.ResponseWriter, r *http.Request, key string, mt me
 }
 
 // serveManifest serves a playlist or MPD from memory: it is read whole to
-// pick its Cache-Control (live or ended), to make MPD UTCTiming URLs
-// absolute when a public URL is configured, and to gzip it when the client
-// accepts that and asked for no range. Each representation has its own
-// ETag.
+// apply the request's manifest filter (filter.go), to pick its
+// Cache-Control (live or ended), to make MPD UTCTiming URLs absolute when a
+// public URL is configured, and to gzip it when the client accepts that and
+// asked for no range. Each representation has its own ETag: the stored
+// one, then a suffix per filter, public URL and encoding.
 func (o *Origin) serveManifest(w http.ResponseWriter, r *http.Request, obj storage.Object, ext string) {
 	info := obj.Info()
 	body, err := readManifest(obj, info.Size)
@@ -64,9 +65,22 @@ func (o *Origin) serveManifest(w http.ResponseWriter, r *http.Request, obj stora
 		o.fail(w, http.StatusInternalServerError)
 		return
 	}
+	// Per-request filtering (filter.go) of multivariant playlists and MPDs;
+	// without filter parameters, the stored bytes as they are.
+	body, ftag, err := filterManifest(r.URL.RawQuery, body, ext)
+	if err != nil {
+		var fe *filterError
+		if errors.As(err, &fe) {
+			o.failWith(w, http.StatusBadRequest, fe.Error())
+			return
+		}
+		o.log.Error("filtering manifest", "key", info.Key, "err", err)
+		o.fail(w, http.StatusInternalServerError)
+		return
+	}
 	h := w.Header()
 	h.Add("Vary", "Accept-Encoding")
-	etag := info.ETag
+	etag := info.ETag + ftag
 	ended := false
 	switch ext {
 	case ".m3u8":
