@@ -174,11 +174,11 @@ func (l *Live) resume(v *manifest.View) {
 // rendFromView rebuilds what a continued session knows of a rendition
 // from its description in state.json: its peak bitrate carries over, so
 // that BANDWIDTH does not drop until new segments are measured.
-func rendFromView(rv *manifest.Rendition) *rendInfo {
-	return &rendInfo{
-		name: rv.Name, language: rv.Language, label: rv.Label, def: rv.Default,
-		info: cmaf.Info{Codecs: rv.Codecs, Width: rv.Width, Height: rv.Height, SarW: rv.SarW, SarH: rv.SarH,
+func rendFromView(rv *manifest.Rendition) *manifest.Meter {
+	return &manifest.Meter{
+		Name: rv.Name, Language: rv.Language, Label: rv.Label, Default: rv.Default,
+		Info: cmaf.Info{Codecs: rv.Codecs, Width: rv.Width, Height: rv.Height, SarW: rv.SarW, SarH: rv.SarH,
 			SampleRate: rv.SampleRate, Channels: rv.Channels},
-		declared: rv.Average, peak: rv.Bandwidth, fps: rv.FrameRate,
+		Declared: rv.Average, Peak: rv.Bandwidth, FPS: rv.FrameRate,
 	}
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/ospreyvideo/osprey/internal/packager/cut"
 	"github.com/ospreyvideo/osprey/internal/packager/manifest"
-	"github.com/ospreyvideo/osprey/internal/packager/timeline"
 	"github.com/ospreyvideo/osprey/internal/storage"
 )
 
@@ -35,7 +34,6 @@ type core struct {
 	dropped    int64 // units dropped by the cutters of earlier epochs
 
 	storeErrors int64
-	storeErr    error // first failed segment write
 }
 
 // epoch is the time between two Begin calls: one ladder, one cutter.
@@ -107,17 +105,12 @@ func (c *core) endEpoch() {
 }
 
 // record describes the complete slot: one entry per rendition, in ladder
-// order. A gap without media gets the lead's times in its timescale.
+// order.
 func (ep *epoch) record(sl cut.Slot) *manifest.Segment {
-	lead, leadTS := sl.Results[ep.lead], ep.streams[ep.lead].TS
 	rec := &manifest.Segment{N: sl.N, InitV: ep.initV, Lead: ep.streams[ep.lead].Name, Entries: make([]manifest.Entry, 0, len(ep.streams))}
 	for i, st := range ep.streams {
 		r := sl.Results[i]
-		e := manifest.Entry{Name: st.Name, Kind: st.Kind, TS: st.TS, T: r.T, D: r.D, Size: r.Size, Count: r.Count, Gap: r.Gap}
-		if r.Gap && r.D == 0 {
-			e.T, e.D = timeline.Rescale(lead.T, leadTS, st.TS), timeline.Rescale(lead.D, leadTS, st.TS)
-		}
-		rec.Entries = append(rec.Entries, e)
+		rec.Entries = append(rec.Entries, manifest.Entry{Name: st.Name, Kind: st.Kind, TS: st.TS, T: r.T, D: r.D, Size: r.Size, Count: r.Count, Gap: r.Gap})
 	}
 	return rec
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/clocktest"
+	"github.com/ospreyvideo/osprey/internal/packager/asset"
 )
 
 // The golden tests pin every byte the packager stores for a few fixed
@@ -93,18 +94,18 @@ func TestGoldenVOD(t *testing.T) {
 	st := newMemStore()
 	rends := []Rendition{ladder()[0], ladder()[2], langAudio("audio-en", "en", "English", true), langAudio("audio-fr", "fr", "", false)}
 	s := synth{gop: 48, rends: rends, bframes: true}
-	runVOD(t, st, &s, 13*time.Second, VODConfig{SegmentDuration: 4 * time.Second})
+	runVOD(t, st, &s, 13*time.Second, asset.Config{SegmentDuration: 4 * time.Second})
 	const vtt = "WEBVTT\n\n00:00:01.000 --> 00:00:03.000\nHello\n"
-	var subs []Subtitle
+	var subs []asset.Subtitle
 	for _, lang := range []string{"en", "pt-BR"} {
 		name := strings.ToLower(lang)
 		path := "subs/" + name + ".vtt"
 		if err := st.Put(context.Background(), vodPrefix+"/"+path, []byte(vtt)); err != nil {
 			t.Fatal(err)
 		}
-		subs = append(subs, Subtitle{Name: name, Language: lang, Path: path, Default: lang == "en"})
+		subs = append(subs, asset.Subtitle{Name: name, Language: lang, Path: path, Default: lang == "en"})
 	}
-	if err := PublishVOD(context.Background(), st, vodPrefix, subs); err != nil {
+	if err := asset.Publish(context.Background(), st, vodPrefix, subs); err != nil {
 		t.Fatal(err)
 	}
 	checkGolden(t, st, "vod")

@@ -15,7 +15,7 @@ import (
 	"github.com/ospreyvideo/osprey/internal/storage"
 )
 
-// ErrEnded is returned by calls after End (of a Live or a VOD).
+// ErrEnded is returned by calls after End or Abandon.
 var ErrEnded = errors.New("packager: session ended")
 
 // storeTimeout bounds one storage call made from WriteUnit or Begin.
@@ -56,7 +56,7 @@ type Live struct {
 	initNames   map[uint64][]string // renditions that have an object per live init version
 	period      manifest.Period
 	maxSegDur   time.Duration
-	rends       map[string]*rendInfo
+	rends       map[string]*manifest.Meter
 	multivar    []byte
 	lastPublish time.Time
 	lastSegment uint64
@@ -163,7 +163,7 @@ func openLive(ctx context.Context, store storage.Store, prefix string, sessionSt
 		cfg:       cfg,
 		startNS:   sessionStart.UnixNano(),
 		initNames: map[uint64][]string{},
-		rends:     map[string]*rendInfo{},
+		rends:     map[string]*manifest.Meter{},
 	}
 	if err := l.loadState(); err != nil {
 		return nil, fmt.Errorf("packager: %w", err)

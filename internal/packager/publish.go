@@ -2,53 +2,11 @@ package packager
 
 import (
 	"bytes"
-	"time"
 
-	"github.com/ospreyvideo/osprey/internal/media"
-	"github.com/ospreyvideo/osprey/internal/packager/cmaf"
 	"github.com/ospreyvideo/osprey/internal/packager/cut"
 	"github.com/ospreyvideo/osprey/internal/packager/manifest"
-	"github.com/ospreyvideo/osprey/internal/packager/timeline"
 	"github.com/ospreyvideo/osprey/internal/packager/writer"
 )
-
-// rendInfo is what manifests and stats know of a rendition in this session.
-type rendInfo struct {
-	name        string
-	language    string
-	label       string
-	def         bool
-	info        cmaf.Info
-	declared    int
-	declaredMax int
-	bytes       int64
-	dur         time.Duration
-	peak        int
-	segments    int64
-	fps         float64
-	fpsEpoch    int
-}
-
-// average is the declared average bitrate, else the measured one.
-func (r *rendInfo) average() int {
-	if r.declared > 0 {
-		return r.declared
-	}
-	if r.dur > 0 {
-		return int(float64(r.bytes*8) / r.dur.Seconds())
-	}
-	return 0
-}
-
-// peakRate is max(declared peak, measured peak segment bitrate), falling
-// back to the average.
-func (r *rendInfo) peakRate() int {
-	p := max(r.declaredMax, r.peak)
-	if p == 0 {
-		p = r.average()
-	}
-	return max(p, r.average())
-}
 
 // publishReady stages, in order, every segment number all renditions
 // have closed, then publishes what is stored (publishStaged).
@@ -210,7 +168,7 @@ func (l *Live) publishSegment(ep *epoch, sl cut.Slot) {
 	}
 	rec.DSeq = l.discSeq
 	for i, st := range ep.streams {
-		d := l.rends[st.Name].measure(&rec.Entries[i], st.Kind, l.cfg.SegmentDuration, ep.index)
+		d := l.rends[st.Name].Add(&rec.Entries[i], st.Kind, l.cfg.SegmentDuration, ep.index)
 		l.maxSegDur = max(l.maxSegDur, d)
 	}
 	if first && (ep.newPeriod || !l.published) {
@@ -232,14 +190,14 @@ func (l *Live) describeRenditions(ep *epoch) {
 		r := t.Rendition
 		ri := l.rends[r.Name]
 		if ri == nil {
-			ri = &rendInfo{name: r.Name}
+			ri = &manifest.Meter{Name: r.Name}
 			l.rends[r.Name] = ri
 		}
 		if t.HasInit {
-			ri.info = t.Info
+			ri.Info = t.Info
 		}
-		ri.declared, ri.declaredMax = r.Bitrate, r.MaxBitrate
-		ri.language, ri.label, ri.def = r.Language, r.Label, r.Default
+		ri.Declared, ri.DeclaredMax = r.Bitrate, r.MaxBitrate
+		ri.Language, ri.Label, ri.Default = r.Language, r.Label, r.Default
 	}
 }
 
@@ -284,27 +242,6 @@ func (l *Live) decideInit(ep *epoch, m *marks) {
 	l.initNames[v] = names
 	l.listed.Inits = append(l.listed.Inits, v)
 	l.log.Info("packager init segments queued", "version", v, "renditions", names)
-}
-
-// measure adds a published entry of the rendition to its measurements and
-// returns its duration (0 for a gap). Segments shorter than half segDur do
-// not count for the peak bitrate.
-func (ri *rendInfo) measure(e *manifest.Entry, kind media.Kind, segDur time.Duration, epoch int) time.Duration {
-	if e.Gap {
-		return 0
-	}
-	d := timeline.Duration(e.D, e.TS)
-	ri.segments++
-	ri.bytes += int64(e.Size)
-	ri.dur += d
-	if d >= segDur/2 {
-		ri.peak = max(ri.peak, int(float64(e.Size*8)/d.Seconds()))
-	}
-	if kind == media.Video && e.Count >= 2 && d > 0 && (ri.fps == 0 || ri.fpsEpoch != epoch) {
-		ri.fps = float64(e.Count) / d.Seconds()
-		ri.fpsEpoch = epoch
-	}
-	return d
 }
 
 // slide drops segments beyond the window and init versions no longer

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/clocktest"
+	"github.com/ospreyvideo/osprey/internal/packager/asset"
 )
 
 // fuzzUnits is a few seconds of the test ladder, made once.
@@ -101,13 +102,13 @@ func FuzzLoadState(f *testing.F) {
 func FuzzPublishVOD(f *testing.F) {
 	st := newMemStore()
 	s := synth{gop: 60, rends: []Rendition{ladder()[0], langAudio("en", "en", "", true)}, payloadN: 40}
-	runVOD(f, st, &s, 9*time.Second, VODConfig{})
+	runVOD(f, st, &s, 9*time.Second, asset.Config{})
 	f.Add(bytes.Clone(st.get(f, vodPrefix+"/vod.json")))
 	f.Add([]byte(`{"version":1,"session":{}}`))
 	f.Add([]byte(`{"version":1,"session":{"streams":[{"name":"v","kind":1,"ts":90000}],"tracks":[0,0],"renditions":[{"name":"v"}],"periods":[{"id":1}],"window":[{"n":1,"p":1,"lead":0,"e":[[0,0,0,1]]}]}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		st := newMemStore()
 		st.objects[vodPrefix+"/vod.json"] = bytes.Clone(data)
-		_ = PublishVOD(context.Background(), st, vodPrefix, []Subtitle{{Name: "en", Language: "en", Path: "subs/en.vtt"}})
+		_ = asset.Publish(context.Background(), st, vodPrefix, []asset.Subtitle{{Name: "en", Language: "en", Path: "subs/en.vtt"}})
 	})
 }

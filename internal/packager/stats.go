@@ -58,10 +58,10 @@ func (l *Live) Stats() Stats {
 	for _, st := range l.ep.streams {
 		rs := RenditionStats{Name: st.Name, Kind: st.Kind}
 		if ri := l.rends[st.Name]; ri != nil {
-			rs.Codecs, rs.PeakBitrate, rs.FrameRate = ri.info.Codecs, ri.peak, ri.fps
-			rs.Segments, rs.Bytes = ri.segments, ri.bytes
-			if ri.dur > 0 {
-				rs.Bitrate = int(float64(ri.bytes*8) / ri.dur.Seconds())
+			rs.Codecs, rs.PeakBitrate, rs.FrameRate = ri.Info.Codecs, ri.Peak, ri.FPS
+			rs.Segments, rs.Bytes = ri.Segments, ri.Bytes
+			if ri.Dur > 0 {
+				rs.Bitrate = int(float64(ri.Bytes*8) / ri.Dur.Seconds())
 			}
 		}
 		s.Renditions = append(s.Renditions, rs)

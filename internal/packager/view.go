@@ -6,15 +6,6 @@ import (
 	"github.com/ospreyvideo/osprey/internal/packager/manifest"
 )
 
-func (r *rendInfo) view() *manifest.Rendition {
-	return &manifest.Rendition{
-		Name: r.name, Codecs: r.info.Codecs, Width: r.info.Width, Height: r.info.Height,
-		SarW: r.info.SarW, SarH: r.info.SarH, SampleRate: r.info.SampleRate, Channels: r.info.Channels,
-		Bandwidth: r.peakRate(), Average: r.average(), FrameRate: r.fps,
-		Language: r.language, Label: r.label, Default: r.def,
-	}
-}
-
 // snapshot takes the view of what is published now. The ladder is the one
 // of the epoch that published last, so the manifests keep listing the
 // renditions viewers know until a new epoch publishes. It changes nothing:
@@ -31,7 +22,7 @@ func (l *Live) snapshot() *manifest.View {
 	}
 	add := func(name string) {
 		if ri := l.rends[name]; ri != nil && v.Rends[name] == nil {
-			v.Rends[name] = ri.view()
+			v.Rends[name] = ri.Describe()
 		}
 	}
 	for _, t := range v.Tracks {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ospreyvideo/osprey/internal/ingest/ingesttest"
 	"github.com/ospreyvideo/osprey/internal/media"
+	"github.com/ospreyvideo/osprey/internal/packager/asset"
 	"github.com/ospreyvideo/osprey/internal/storage/fs"
 )
 
@@ -73,7 +74,7 @@ func TestVODPlaysInFFprobe(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	v, err := NewVOD(ctx, store, vodPrefix, VODConfig{SegmentDuration: time.Second}, nil)
+	v, err := asset.New(ctx, store, vodPrefix, asset.Config{SegmentDuration: time.Second}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +108,7 @@ func TestVODPlaysInFFprobe(t *testing.T) {
 	if err := store.Put(ctx, vodPrefix+"/subs/en.vtt", []byte("WEBVTT\n\n00:00:00.000 --> 00:00:01.500\nHello\n")); err != nil {
 		t.Fatal(err)
 	}
-	if err := PublishVOD(ctx, store, vodPrefix, []Subtitle{{Name: "en", Language: "en", Path: "subs/en.vtt"}}); err != nil {
+	if err := asset.Publish(ctx, store, vodPrefix, []asset.Subtitle{{Name: "en", Language: "en", Path: "subs/en.vtt"}}); err != nil {
 		t.Fatal(err)
 	}
 

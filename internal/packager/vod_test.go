@@ -12,6 +12,7 @@ import (
 	"github.com/bluenviron/gohlslib/v2/pkg/playlist"
 
 	"github.com/ospreyvideo/osprey/internal/media"
+	"github.com/ospreyvideo/osprey/internal/packager/asset"
 	"github.com/ospreyvideo/osprey/internal/packager/timeline"
 )
 
@@ -62,9 +63,9 @@ func readMultivariant(t testing.TB, st *memStore) *playlist.Multivariant {
 }
 
 // runVOD packages [0, dur) of s's media (from s.origin) and ends the VOD.
-func runVOD(t testing.TB, st *memStore, s *synth, dur time.Duration, cfg VODConfig) *VOD {
+func runVOD(t testing.TB, st *memStore, s *synth, dur time.Duration, cfg asset.Config) *asset.Packager {
 	t.Helper()
-	v, err := NewVOD(context.Background(), st, vodPrefix, cfg, nil)
+	v, err := asset.New(context.Background(), st, vodPrefix, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +155,7 @@ func TestVOD(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			st := newMemStore()
 			s := &synth{rends: tc.rends, gop: 60, bframes: tc.bframes, origin: tc.origin}
-			v := runVOD(t, st, s, tc.dur, VODConfig{SegmentDuration: tc.segDur})
+			v := runVOD(t, st, s, tc.dur, asset.Config{SegmentDuration: tc.segDur})
 			res := v.Result()
 			if res.Segments != tc.segments || (res.Duration-tc.duration).Abs() > time.Microsecond {
 				t.Fatalf("result: %d segments of %v, want %d of %v", res.Segments, res.Duration, tc.segments, tc.duration)
@@ -190,7 +191,7 @@ func TestVOD(t *testing.T) {
 	}
 }
 
-func checkVODResult(t *testing.T, rends []Rendition, res VODResult) {
+func checkVODResult(t *testing.T, rends []Rendition, res asset.Result) {
 	t.Helper()
 	if len(res.Renditions) != len(rends) {
 		t.Fatalf("%d renditions", len(res.Renditions))
@@ -216,7 +217,7 @@ func checkVODResult(t *testing.T, rends []Rendition, res VODResult) {
 	}
 }
 
-func checkVODPlaylists(t *testing.T, st *memStore, rends []Rendition, res VODResult) {
+func checkVODPlaylists(t *testing.T, st *memStore, rends []Rendition, res asset.Result) {
 	t.Helper()
 	for _, r := range rends {
 		key := vodPrefix + "/" + r.Name + "/index.m3u8"
@@ -254,7 +255,7 @@ func checkVODPlaylists(t *testing.T, st *memStore, rends []Rendition, res VODRes
 
 // checkVODSegments decodes every segment: media time starts at 0 and each
 // segment starts where the previous one ended.
-func checkVODSegments(t *testing.T, st *memStore, rends []Rendition, res VODResult) {
+func checkVODSegments(t *testing.T, st *memStore, rends []Rendition, res asset.Result) {
 	t.Helper()
 	for i, r := range rends {
 		if !st.has(vodPrefix + "/" + r.Name + "/init-1.mp4") {
@@ -284,7 +285,7 @@ func checkVODSegments(t *testing.T, st *memStore, rends []Rendition, res VODResu
 	}
 }
 
-func checkVODMPD(t *testing.T, st *memStore, rends []Rendition, res VODResult, wantAS, wantRoles []string) {
+func checkVODMPD(t *testing.T, st *memStore, rends []Rendition, res asset.Result, wantAS, wantRoles []string) {
 	t.Helper()
 	m := readVODMPD(t, st)
 	if m.Type != "static" || m.AST != "" || len(m.UTC) != 0 || len(m.Periods) != 1 || !strings.Contains(m.Profile, "isoff-live:2011") {
@@ -339,13 +340,13 @@ func manifests(t testing.TB, st *memStore) map[string]string {
 func TestPublishVODSubtitles(t *testing.T) {
 	st := newMemStore()
 	rends := []Rendition{ladder()[0], ladder()[2], langAudio("audio", "en", "", true)}
-	res := runVOD(t, st, &synth{rends: rends, gop: 60}, 10*time.Second, VODConfig{}).Result()
+	res := runVOD(t, st, &synth{rends: rends, gop: 60}, 10*time.Second, asset.Config{}).Result()
 	ended := manifests(t, st)
-	subs := []Subtitle{
+	subs := []asset.Subtitle{
 		{Name: "en", Language: "en", Path: "subs/en.vtt", Default: true},
 		{Name: "fr", Language: "fr", Label: "Français", Path: "captions/fr.vtt"},
 	}
-	if err := PublishVOD(context.Background(), st, vodPrefix, subs); err != nil {
+	if err := asset.Publish(context.Background(), st, vodPrefix, subs); err != nil {
 		t.Fatal(err)
 	}
 	withSubs := manifests(t, st)
@@ -391,13 +392,13 @@ func TestPublishVODSubtitles(t *testing.T) {
 	}
 
 	// Idempotent, and an empty list gives back what End wrote.
-	if err := PublishVOD(context.Background(), st, vodPrefix, subs); err != nil {
+	if err := asset.Publish(context.Background(), st, vodPrefix, subs); err != nil {
 		t.Fatal(err)
 	}
 	if again := manifests(t, st); !mapsEqual(again, withSubs) {
 		t.Error("publishing the same subtitles again changed the manifests")
 	}
-	if err := PublishVOD(context.Background(), st, vodPrefix, nil); err != nil {
+	if err := asset.Publish(context.Background(), st, vodPrefix, nil); err != nil {
 		t.Fatal(err)
 	}
 	without := manifests(t, st)
@@ -426,25 +427,25 @@ func mapsEqual(a, b map[string]string) bool {
 func TestPublishVODErrors(t *testing.T) {
 	st := newMemStore()
 	rends := []Rendition{ladder()[0], {Name: "subs", Track: audioTrack()}}
-	runVOD(t, st, &synth{rends: rends, gop: 60}, 5*time.Second, VODConfig{})
+	runVOD(t, st, &synth{rends: rends, gop: 60}, 5*time.Second, asset.Config{})
 	before := manifests(t, st)
-	ok := Subtitle{Name: "en", Path: "subs/en.vtt"}
+	ok := asset.Subtitle{Name: "en", Path: "subs/en.vtt"}
 	tests := []struct {
 		name   string
 		prefix string
-		subs   []Subtitle
+		subs   []asset.Subtitle
 	}{
-		{"no VOD", "vod/other", []Subtitle{ok}},
-		{"bad name", vodPrefix, []Subtitle{{Name: "e n", Path: "x.vtt"}}},
-		{"duplicate", vodPrefix, []Subtitle{ok, ok}},
-		{"replaces a playlist", vodPrefix, []Subtitle{{Name: "index", Path: "x.vtt"}}},
-		{"path leaves the prefix", vodPrefix, []Subtitle{{Name: "en", Path: "../x.vtt"}}},
-		{"absolute path", vodPrefix, []Subtitle{{Name: "en", Path: "/x.vtt"}}},
-		{"empty path", vodPrefix, []Subtitle{{Name: "en"}}},
+		{"no VOD", "vod/other", []asset.Subtitle{ok}},
+		{"bad name", vodPrefix, []asset.Subtitle{{Name: "e n", Path: "x.vtt"}}},
+		{"duplicate", vodPrefix, []asset.Subtitle{ok, ok}},
+		{"replaces a playlist", vodPrefix, []asset.Subtitle{{Name: "index", Path: "x.vtt"}}},
+		{"path leaves the prefix", vodPrefix, []asset.Subtitle{{Name: "en", Path: "../x.vtt"}}},
+		{"absolute path", vodPrefix, []asset.Subtitle{{Name: "en", Path: "/x.vtt"}}},
+		{"empty path", vodPrefix, []asset.Subtitle{{Name: "en"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := PublishVOD(context.Background(), st, tc.prefix, tc.subs); err == nil {
+			if err := asset.Publish(context.Background(), st, tc.prefix, tc.subs); err == nil {
 				t.Fatal("no error")
 			}
 			if !mapsEqual(manifests(t, st), before) {
@@ -461,7 +462,7 @@ func TestVODErrors(t *testing.T) {
 	}
 	t.Run("lifecycle", func(t *testing.T) {
 		st := newMemStore()
-		v, err := NewVOD(ctx, st, vodPrefix, VODConfig{}, nil)
+		v, err := asset.New(ctx, st, vodPrefix, asset.Config{}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -487,7 +488,7 @@ func TestVODErrors(t *testing.T) {
 		if err2 := v.End(ctx); err2 == nil || err2.Error() != err.Error() {
 			t.Errorf("second End: %v", err2)
 		}
-		if err := v.WriteUnit(0, unit(true)); err != ErrEnded {
+		if err := v.WriteUnit(0, unit(true)); err != asset.ErrEnded {
 			t.Errorf("WriteUnit after End: %v", err)
 		}
 		if len(st.keys("")) != 0 {
@@ -500,7 +501,7 @@ func TestVODErrors(t *testing.T) {
 	t.Run("rendition without media", func(t *testing.T) {
 		st := newMemStore()
 		rends := ladder()[:2]
-		v, _ := NewVOD(ctx, st, vodPrefix, VODConfig{}, nil)
+		v, _ := asset.New(ctx, st, vodPrefix, asset.Config{}, nil)
 		if err := v.Begin(rends); err != nil {
 			t.Fatal(err)
 		}
@@ -521,7 +522,7 @@ func TestVODErrors(t *testing.T) {
 		st := newMemStore()
 		st.failPut = func(key string) bool { return key == vodPrefix+"/audio/2.m4s" }
 		rends := []Rendition{ladder()[0], ladder()[3]}
-		v, _ := NewVOD(ctx, st, vodPrefix, VODConfig{}, nil)
+		v, _ := asset.New(ctx, st, vodPrefix, asset.Config{}, nil)
 		if err := v.Begin(rends); err != nil {
 			t.Fatal(err)
 		}
@@ -553,7 +554,7 @@ func TestVODKeepsNoMedia(t *testing.T) {
 	st := newMemStore()
 	rends := ladder()
 	s := &synth{rends: rends, gop: 60}
-	v, err := NewVOD(context.Background(), st, vodPrefix, VODConfig{}, nil)
+	v, err := asset.New(context.Background(), st, vodPrefix, asset.Config{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -566,14 +567,14 @@ func TestVODKeepsNoMedia(t *testing.T) {
 			if err := v.WriteUnit(u.r, &u.u); err != nil {
 				t.Fatal(err)
 			}
-			slots, _ := v.ep.cut.Held()
+			slots, _ := v.Held()
 			maxSlots = max(maxSlots, slots)
 		}
-		_, pending := v.ep.cut.Held()
+		_, pending := v.Held()
 		maxArena = max(maxArena, pending)
 	}
-	if maxSlots > 2 || maxArena > 1<<20 || len(v.records) < 29 {
-		t.Errorf("held %d open slots, %d bytes of pending media; %d records", maxSlots, maxArena, len(v.records))
+	if maxSlots > 2 || maxArena > 1<<20 {
+		t.Errorf("held %d open slots, %d bytes of pending media", maxSlots, maxArena)
 	}
 	if err := v.End(context.Background()); err != nil {
 		t.Fatal(err)

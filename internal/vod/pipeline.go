@@ -13,6 +13,7 @@ import (
 	"github.com/ospreyvideo/osprey/internal/catalog"
 	"github.com/ospreyvideo/osprey/internal/media"
 	"github.com/ospreyvideo/osprey/internal/packager"
+	"github.com/ospreyvideo/osprey/internal/packager/asset"
 	"github.com/ospreyvideo/osprey/internal/probe"
 	"github.com/ospreyvideo/osprey/internal/storage"
 	"github.com/ospreyvideo/osprey/internal/thumbnail"
@@ -120,7 +121,7 @@ func (p *pipeline) run(ctx context.Context) error {
 	if err := s.cfg.Storage.DeletePrefix(ctx, prefix+"/"); err != nil {
 		return fmt.Errorf("clearing earlier outputs: %w", err)
 	}
-	pkg, err := packager.NewVOD(ctx, s.cfg.Storage, prefix, packager.VODConfig{SegmentDuration: s.cfg.SegmentDuration}, p.log)
+	pkg, err := asset.New(ctx, s.cfg.Storage, prefix, asset.Config{SegmentDuration: s.cfg.SegmentDuration}, p.log)
 	if err != nil {
 		return fmt.Errorf("packaging: %w", err)
 	}
@@ -356,7 +357,7 @@ func (p *pipeline) discardOutputs(ctx context.Context) {
 
 // packagerOutput adapts the VOD packager to the transcoder's Output.
 type packagerOutput struct {
-	pkg *packager.VOD
+	pkg *asset.Packager
 }
 
 func (o *packagerOutput) Begin(rs []transcode.Rendition) error {

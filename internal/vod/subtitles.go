@@ -10,7 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ospreyvideo/osprey/internal/catalog"
-	"github.com/ospreyvideo/osprey/internal/packager"
+	"github.com/ospreyvideo/osprey/internal/packager/asset"
 )
 
 // languageTag is the shape of a BCP 47 tag, loosely: "en", "pt-BR", "zh-Hant".
@@ -118,11 +118,11 @@ func (s *Service) copySubtitles(ctx context.Context, a catalog.Asset) error {
 
 // publishSubtitles re-renders a ready asset's manifests with its subtitles.
 func (s *Service) publishSubtitles(ctx context.Context, a catalog.Asset) error {
-	subs := make([]packager.Subtitle, len(a.Output.Subtitles))
+	subs := make([]asset.Subtitle, len(a.Output.Subtitles))
 	for i, x := range a.Output.Subtitles {
-		subs[i] = packager.Subtitle{Name: x.Name, Language: x.Language, Label: x.Label, Path: x.Path, Default: false}
+		subs[i] = asset.Subtitle{Name: x.Name, Language: x.Language, Label: x.Label, Path: x.Path, Default: false}
 	}
-	if err := packager.PublishVOD(ctx, s.cfg.Storage, Prefix(a.ID), subs); err != nil {
+	if err := asset.Publish(ctx, s.cfg.Storage, Prefix(a.ID), subs); err != nil {
 		return fmt.Errorf("vod: publishing subtitles of %s: %w", a.ID, err)
 	}
 	return nil

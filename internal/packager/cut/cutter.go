@@ -81,8 +81,10 @@ type Closed struct {
 
 // Slot is a segment number every rendition has closed.
 type Slot struct {
-	N       uint64
-	Results []Result // by rendition index
+	N uint64
+	// Results are by rendition index. A gap without media has the lead's
+	// times, in its own timescale: the span the number covers.
+	Results []Result
 }
 
 // Track describes a rendition as the Cutter has it.
@@ -282,6 +284,12 @@ func (c *Cutter) Ready() (Slot, bool) {
 	n := c.nextPub
 	delete(c.slots, n)
 	c.nextPub++
+	lead := s.res[c.lead.idx]
+	for i, t := range c.tracks {
+		if r := &s.res[i]; r.Gap && r.D == 0 {
+			r.T, r.D = timeline.Rescale(lead.T, c.lead.ts, t.ts), timeline.Rescale(lead.D, c.lead.ts, t.ts)
+		}
+	}
 	return Slot{N: n, Results: s.res}, true
 }
 

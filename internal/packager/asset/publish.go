@@ -1,4 +1,4 @@
-package packager
+package asset
 
 import (
 	"context"
@@ -30,7 +30,7 @@ type vodState struct {
 // Subtitle is a sidecar WebVTT file of an asset.
 type Subtitle = manifest.Subtitle
 
-// PublishVOD re-renders the manifests of an already-ended VOD under prefix
+// Publish re-renders the manifests of an already-ended VOD under prefix
 // from its vod.json, listing the given sidecar WebVTT subtitles: in HLS a
 // SUBTITLES group "subs" whose media playlists subs/{name}.m3u8 have one
 // segment, the whole file, lasting the whole presentation; in DASH a text
@@ -39,7 +39,7 @@ type Subtitle = manifest.Subtitle
 // replaced atomically, the multivariant playlist last; the WebVTT files
 // must be stored before. Rendering is deterministic, so running it again
 // with the same list writes the same bytes.
-func PublishVOD(ctx context.Context, store storage.Store, prefix string, subtitles []Subtitle) error {
+func Publish(ctx context.Context, store storage.Store, prefix string, subtitles []Subtitle) error {
 	if store == nil {
 		return errors.New("packager: nil store")
 	}
