@@ -5,7 +5,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/ospreyvideo/osprey/internal/packager/cmaf"
 	"github.com/ospreyvideo/osprey/internal/packager/manifest"
 	"github.com/ospreyvideo/osprey/internal/storage"
 )
@@ -49,34 +48,11 @@ func Interrupted(ctx context.Context, store storage.Store, prefix string, cfg Co
 	if err != nil {
 		return Interruption{}, err
 	}
-	if l.prev == nil || !l.prev.Live {
+	prev := l.st.Previous()
+	if prev == nil || !prev.Live {
 		return Interruption{}, nil
 	}
-	return Interruption{Live: true, LastPublish: l.prev.Published, ContinueUntil: l.continueUntil()}, nil
-}
-
-// continueUntil is until when the previous session, as state.json has it,
-// may be continued (its ladder aside); zero if it may not: not left live,
-// End had started ending it, a session of the earlier layout (no
-// directory), or no publish time recorded.
-func (l *Live) continueUntil() time.Time {
-	p := l.prev
-	if p == nil || !p.Live || p.Ending || p.Dir == "" || p.Published.IsZero() || l.cfg.ContinueGrace < 0 {
-		return time.Time{}
-	}
-	return p.Published.Add(l.cfg.ContinueGrace)
-}
-
-// continuable reports whether the previous session may be continued now.
-// A publish time further ahead than the grace (a clock gone wrong) does
-// not count.
-func (l *Live) continuable() bool {
-	until := l.continueUntil()
-	if until.IsZero() {
-		return false
-	}
-	now := l.cfg.Now()
-	return now.Before(until) && now.After(l.prev.Published.Add(-l.cfg.ContinueGrace))
+	return Interruption{Live: true, LastPublish: prev.Published, ContinueUntil: l.st.ContinueUntil()}, nil
 }
 
 // decideContinuation is called by the first Begin of a session that found
@@ -84,7 +60,7 @@ func (l *Live) continuable() bool {
 // otherwise it starts a session directory of its own and ends the
 // previous session.
 func (l *Live) decideContinuation(rs []Rendition) {
-	v, err := l.prev.View()
+	v, err := l.st.Previous().View()
 	switch {
 	case err != nil:
 		l.log.Warn("not continuing the interrupted session: its record is unusable", "error", err)
@@ -96,7 +72,9 @@ func (l *Live) decideContinuation(rs []Rendition) {
 		l.log.Warn("not continuing the interrupted session: this session starts before its last segment ends (clocks apart?)",
 			"session_start", time.Unix(0, l.startNS).UTC(), "last_end", time.Unix(0, int64(v.End())).UTC())
 	default:
-		l.resume(v)
+		l.st.Resume(v)
+		l.dir = l.st.Dir()
+		l.log = l.log.With("session", l.dir)
 		return
 	}
 	l.startSession()
@@ -117,68 +95,4 @@ func sameLadder(prev []manifest.Stream, rs []Rendition) bool {
 		}
 	}
 	return true
-}
-
-// resume takes over the previous session's directory and published window
-// v: the next segment continues its numbering and, having no known init
-// bytes, gets a new init version, so it starts a new DASH Period and
-// carries EXT-X-DISCONTINUITY (Begin marks the epoch discontinuous).
-func (l *Live) resume(v *manifest.View) {
-	last := v.Window[len(v.Window)-1]
-	l.dir = v.Dir
-	l.log = l.log.With("session", l.dir)
-	l.listed = listing{Dir: v.Dir, FirstSegment: v.Window[0].N}
-	for i := range l.oldListed {
-		if l.oldListed[i].Dir == v.Dir {
-			l.listed = l.oldListed[i]
-			l.oldListed = slices.Delete(l.oldListed, i, i+1)
-			break
-		}
-	}
-	l.listedStarted = true
-	for _, r := range v.Window {
-		for i := range r.Entries {
-			l.listed.addRendition(r.Entries[i].Name)
-		}
-		if !slices.Contains(l.listed.Inits, r.InitV) {
-			l.listed.Inits = append(l.listed.Inits, r.InitV)
-		}
-	}
-	for _, ver := range l.listed.Inits {
-		l.initNames[ver] = slices.Clone(l.listed.Renditions)
-	}
-	// Earlier sessions are normally scheduled for deletion already (at the
-	// interrupted session's first publish); anything left goes the same way.
-	for i := range l.oldListed {
-		l.scheduleDeleteListing(&l.oldListed[i])
-	}
-	l.oldListed = nil
-	for name, rv := range v.Rends {
-		l.rends[name] = rendFromView(rv)
-	}
-	l.window = slices.Clone(v.Window)
-	l.maxSegDur = v.MaxSegDur
-	l.pubTracks = v.Tracks
-	l.period = last.Period
-	l.frozen = slices.Clone(v.Frozen)
-	l.last = v
-	l.published = true
-	l.hadPrevious = true
-	l.lastSegment = last.N
-	l.nextSeg = last.N + 1
-	l.continued = true
-	l.log.Warn("continuing the session interrupted by a crash", "last_segment", last.N,
-		"last_publish", v.Published, "window", len(v.Window))
-}
-
-// rendFromView rebuilds what a continued session knows of a rendition
-// from its description in state.json: its peak bitrate carries over, so
-// that BANDWIDTH does not drop until new segments are measured.
-func rendFromView(rv *manifest.Rendition) *manifest.Meter {
-	return &manifest.Meter{
-		Name: rv.Name, Language: rv.Language, Label: rv.Label, Default: rv.Default,
-		Info: cmaf.Info{Codecs: rv.Codecs, Width: rv.Width, Height: rv.Height, SarW: rv.SarW, SarH: rv.SarH,
-			SampleRate: rv.SampleRate, Channels: rv.Channels},
-		Declared: rv.Average, Peak: rv.Bandwidth, FPS: rv.FrameRate,
-	}
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/ospreyvideo/osprey/internal/media"
 	"github.com/ospreyvideo/osprey/internal/packager/cut"
-	"github.com/ospreyvideo/osprey/internal/packager/manifest"
+	"github.com/ospreyvideo/osprey/internal/packager/window"
 	"github.com/ospreyvideo/osprey/internal/packager/writer"
 	"github.com/ospreyvideo/osprey/internal/storage"
 )
@@ -33,46 +33,15 @@ type Live struct {
 	cfg     Config
 	startNS int64 // sessionStart, nanoseconds since the Unix epoch
 
-	// Persistent counters (state.json).
-	nextSeg       uint64
-	reserved      uint64
-	nextInit      uint64
-	discSeq       uint64
-	nextSession   uint64
-	hadPrevious   bool // an earlier session of the channel published segments
-	oldListed     []listing
-	listed        listing // this session's objects
-	listedStarted bool
-	deletes       []deletion
+	// st is the window and what state.json keeps (package window).
+	st *window.State
 
-	epochs int
-	ended  bool
-
-	// Published state of the session.
-	window      []*manifest.Segment
-	published   bool
-	lastInits   map[string][]byte // init bytes per rendition of the last init version
-	lastInitV   uint64
-	initNames   map[uint64][]string // renditions that have an object per live init version
-	period      manifest.Period
-	maxSegDur   time.Duration
-	rends       map[string]*manifest.Meter
-	multivar    []byte
-	lastPublish time.Time
-	lastSegment uint64
-	segments    int64
-	pubTracks   []manifest.Stream // ladder of the epoch that published last
-	pubEpoch    int
-	last        *manifest.View // what the manifests were last rendered from
-	frozen      []manifest.Frozen
-	finalized   bool             // End wrote the ended manifests of last
-	prev        *manifest.Record // the previous session's, as loaded from state.json
+	epochs   int
+	ended    bool
+	multivar []byte // the multivariant playlist last written
 	// awaiting: the previous session may be continued (continue.go); the
 	// first Begin decides, by its ladder.
-	awaiting  bool
-	continued bool // this session continues the previous one
-
-	deleted int64
+	awaiting bool
 
 	// Background writes (writer.go): nil before NewLive starts it and
 	// once End stopped it (then every write is made at once).
@@ -99,10 +68,10 @@ func NewLive(ctx context.Context, store storage.Store, prefix string, sessionSta
 	if err != nil {
 		return nil, err
 	}
-	if l.continuable() {
+	if l.st.Continuable() {
 		l.awaiting = true
 		l.log.Info("the previous session was left live: the first ladder with its renditions continues it",
-			"dir", l.prev.Dir, "last_publish", l.prev.Published)
+			"dir", l.st.Previous().Dir, "last_publish", l.st.Previous().Published)
 		l.startWriter()
 		return l, nil
 	}
@@ -160,10 +129,8 @@ func openLive(ctx context.Context, store storage.Store, prefix string, sessionSt
 			log:    log.With("stage", "packager", "prefix", prefix),
 			segDur: cfg.SegmentDuration,
 		},
-		cfg:       cfg,
-		startNS:   sessionStart.UnixNano(),
-		initNames: map[uint64][]string{},
-		rends:     map[string]*manifest.Meter{},
+		cfg:     cfg,
+		startNS: sessionStart.UnixNano(),
 	}
 	if err := l.loadState(); err != nil {
 		return nil, fmt.Errorf("packager: %w", err)
@@ -175,10 +142,7 @@ func openLive(ctx context.Context, store storage.Store, prefix string, sessionSt
 // channel (persisted with the next state.json, before any object is
 // stored in it).
 func (l *Live) startSession() {
-	k := max(l.nextSession, 1)
-	l.nextSession = k + 1
-	l.dir = manifest.SessionDir(k)
-	l.listed.Dir = l.dir
+	l.dir = l.st.StartSession()
 	l.log = l.log.With("session", l.dir)
 }
 
@@ -206,14 +170,16 @@ func (l *Live) Begin(renditions []Rendition) error {
 		flushErr = l.flushEpoch()
 	}
 	l.epochs++
-	ep.disc = l.published || l.hadPrevious
+	ep.disc = l.st.Published() || l.st.HadPrevious()
 	if l.ep != nil {
 		l.dropped += l.ep.cut.Dropped()
 	}
 	l.ep = ep
-	for _, st := range ep.streams {
-		l.listed.addRendition(st.Name)
+	names := make([]string, len(ep.streams))
+	for i, st := range ep.streams {
+		names[i] = st.Name
 	}
+	l.st.AddRenditions(names)
 	l.log.Info("packager epoch started", "epoch", ep.index, "renditions", len(ep.streams), "lead", ep.streams[ep.lead].Name)
 	return flushErr
 }
@@ -255,6 +221,7 @@ func (l *Live) End(ctx context.Context) error {
 		return nil
 	}
 	l.ended = true
+	l.st.End()
 	l.ending = true
 	l.awaiting = false // never begun: the previous session ends below
 	l.ctx = ctx
@@ -287,11 +254,11 @@ func (l *Live) End(ctx context.Context) error {
 	}
 	defer l.mu.Unlock()
 	l.deleteNow(leftDeletes)
-	if l.published {
+	if l.st.Published() {
 		if err := l.writeManifests(true); err != nil {
 			errs = append(errs, err) // state stays live: Recover will end it
 		} else {
-			l.finalized = true
+			l.st.Finalized()
 		}
 	} else if _, err := l.endPrevious(); err != nil {
 		errs = append(errs, err)
@@ -300,7 +267,8 @@ func (l *Live) End(ctx context.Context) error {
 	if err := l.saveState(true); err != nil {
 		errs = append(errs, err)
 	}
-	l.log.Info("packager session ended", "segments", l.segments, "last_segment", l.lastSegment)
+	c := l.st.Counters()
+	l.log.Info("packager session ended", "segments", c.SegmentsPublished, "last_segment", c.LastSegment)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("packager: ending session: %w", err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ospreyvideo/osprey/internal/packager/hls"
 	"github.com/ospreyvideo/osprey/internal/packager/timeline"
+	"github.com/ospreyvideo/osprey/internal/packager/window"
 
 	"github.com/ospreyvideo/osprey/internal/clocktest"
 )
@@ -549,7 +550,7 @@ func TestCountersSurviveSessionsAndCrashes(t *testing.T) {
 	if keys := st.keys("live/ch/s2/"); len(keys) > 0 {
 		t.Errorf("session 2 objects not deleted after grace: %v", keys)
 	}
-	var state persisted
+	var state window.File
 	if err := json.Unmarshal(st.get(t, "live/ch/state.json"), &state); err != nil {
 		t.Fatal(err)
 	}

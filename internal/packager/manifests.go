@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/ospreyvideo/osprey/internal/packager/manifest"
 	"github.com/ospreyvideo/osprey/internal/packager/writer"
@@ -17,17 +16,12 @@ import (
 // runs (live), they are queued as its latest batch, superseding the
 // unwritten part of the previous one; failures are retried there.
 func (l *Live) writeManifests(final bool) error {
-	v := l.snapshot()
-	// Renditions that left the ladder since the last view keep the
-	// playlist it wrote (frozen.go); the view carries the frozen set.
-	l.freeze(l.last, v)
-	v.Frozen = slices.Clone(l.frozen)
-	l.last = v
+	v := l.st.Snapshot()
 	var errs []error
 	if l.w != nil && !final {
 		items, rerrs := l.renderManifests(v, false)
 		errs = rerrs
-		state, err := l.stateData(false)
+		state, err := l.st.Marshal(false)
 		if err != nil {
 			errs = append(errs, err)
 		} else {

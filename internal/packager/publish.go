@@ -1,10 +1,9 @@
 package packager
 
 import (
-	"bytes"
-
 	"github.com/ospreyvideo/osprey/internal/packager/cut"
 	"github.com/ospreyvideo/osprey/internal/packager/manifest"
+	"github.com/ospreyvideo/osprey/internal/packager/window"
 	"github.com/ospreyvideo/osprey/internal/packager/writer"
 )
 
@@ -142,92 +141,40 @@ func (l *Live) enqueueWrite(op *liveOp) {
 	}
 }
 
+// publishSegment adds the complete, stored slot to the window.
 func (l *Live) publishSegment(ep *epoch, sl cut.Slot) {
-	n := sl.N
-	if l.pubEpoch != ep.index {
-		l.pubEpoch, l.pubTracks = ep.index, ep.streams
-	}
-	if !l.published {
-		// The previous sessions' objects are no longer referenced once this
-		// session's manifests replace its manifests (its ended playlists,
-		// in its own directory, stay as they were until then).
-		for i := range l.oldListed {
-			l.scheduleDeleteListing(&l.oldListed[i])
-		}
-		l.oldListed = nil
-	}
 	first := !ep.listed
 	ep.listed = true
+	e := window.Epoch{Index: ep.index, Streams: ep.streams, First: first, Disc: ep.disc, NewPeriod: ep.newPeriod}
 	if first {
-		l.describeRenditions(ep)
+		e.Tracks = ep.cut.Tracks()
 	}
-	rec := ep.record(sl)
-	rec.Disc = first && ep.disc
-	if rec.Disc {
-		l.discSeq++
-	}
-	rec.DSeq = l.discSeq
-	for i, st := range ep.streams {
-		d := l.rends[st.Name].Add(&rec.Entries[i], st.Kind, l.cfg.SegmentDuration, ep.index)
-		l.maxSegDur = max(l.maxSegDur, d)
-	}
-	if first && (ep.newPeriod || !l.published) {
-		l.period = manifest.Period{ID: n, Start: rec.Start()}
-	}
-	rec.Period = l.period
-	l.window = append(l.window, rec)
-	l.slide(ep)
-	l.published = true
-	l.segments++
-	l.lastSegment = n
-	l.lastPublish = l.cfg.Now()
-}
-
-// describeRenditions takes what the manifests say of the renditions from
-// the epoch's tracks, at its first publish.
-func (l *Live) describeRenditions(ep *epoch) {
-	for _, t := range ep.cut.Tracks() {
-		r := t.Rendition
-		ri := l.rends[r.Name]
-		if ri == nil {
-			ri = &manifest.Meter{Name: r.Name}
-			l.rends[r.Name] = ri
-		}
-		if t.HasInit {
-			ri.Info = t.Info
-		}
-		ri.Declared, ri.DeclaredMax = r.Bitrate, r.MaxBitrate
-		ri.Language, ri.Label, ri.Default = r.Language, r.Label, r.Default
-	}
+	l.st.Publish(ep.record(sl), e, func(v uint64) bool { return l.initInUse(v, ep) })
 }
 
 // decideInit picks the init version of an epoch when its first slot is
 // staged: the previous one if every rendition's init segment is
 // byte-identical, otherwise a new version whose objects are queued with
-// slot s (stored before any manifest names them).
+// the slot (stored before any manifest names them, and after state.json,
+// which counts the version).
 func (l *Live) decideInit(ep *epoch, m *marks) {
 	ep.initDecided = true
 	tracks := ep.cut.Tracks()
-	same := l.lastInits != nil && len(l.lastInits) == len(tracks)
-	for _, t := range tracks {
-		if b, ok := l.lastInits[t.Rendition.Name]; !ok || !bytes.Equal(b, t.Init) {
-			same = false
-		}
-	}
-	if same {
-		ep.initV = l.lastInitV
+	v, isNew, names := l.st.DecideInit(tracks)
+	ep.initV = v
+	if !isNew {
 		return
 	}
-	v := l.allocInit()
-	ep.initV, ep.newPeriod = v, true
-	inits := map[string][]byte{}
-	var names []string
+	ep.newPeriod = true
+	if err := l.persistState(); err != nil {
+		l.storeErrors++
+		l.log.Error("saving state", "error", err)
+	}
 	for _, t := range tracks {
 		if !t.HasInit {
 			continue
 		}
-		name := t.Rendition.Name
-		key := l.key(l.inDir(manifest.InitKey(name, v)))
+		key := l.key(l.inDir(manifest.InitKey(t.Rendition.Name, v)))
 		if l.w != nil {
 			m.waiting++
 			l.enqueueWrite(&liveOp{Key: key, Data: t.Init, Durable: true, Ref: opRef{m: m, track: -1}})
@@ -235,58 +182,19 @@ func (l *Live) decideInit(ep *epoch, m *marks) {
 			l.storeErrors++
 			l.log.Error("storing init segment", "key", key, "error", err)
 		}
-		inits[name] = t.Init
-		names = append(names, name)
 	}
-	l.lastInits, l.lastInitV = inits, v
-	l.initNames[v] = names
-	l.listed.Inits = append(l.listed.Inits, v)
 	l.log.Info("packager init segments queued", "version", v, "renditions", names)
 }
 
-// slide drops segments beyond the window and init versions no longer
-// referenced, scheduling their objects for deletion after the grace period.
-func (l *Live) slide(ep *epoch) {
-	for len(l.window) > l.cfg.Window {
-		old := l.window[0]
-		l.window[0] = nil
-		l.window = l.window[1:]
-		keys := make([]string, 0, len(old.Entries))
-		for _, e := range old.Entries {
-			keys = append(keys, l.inDir(manifest.SegmentKey(e.Name, old.N)))
-		}
-		l.scheduleDelete(keys...)
-		l.listed.FirstSegment = old.N + 1
-	}
-	kept := l.listed.Inits[:0]
-	for _, v := range l.listed.Inits {
-		if l.initInUse(v, ep) {
-			kept = append(kept, v)
-			continue
-		}
-		var keys []string
-		for _, name := range l.initNames[v] {
-			keys = append(keys, l.inDir(manifest.InitKey(name, v)))
-		}
-		l.scheduleDelete(keys...)
-		delete(l.initNames, v)
-	}
-	l.listed.Inits = kept
-}
-
-// initInUse reports whether init version v is listed or about to be: by
-// ep, the current epoch, a staged slot or the window.
+// initInUse reports whether init version v is about to be listed: by ep,
+// the epoch publishing, the current epoch or a staged slot (the window
+// checks its own segments).
 func (l *Live) initInUse(v uint64, ep *epoch) bool {
 	if v == ep.initV || l.ep != nil && l.ep.initDecided && l.ep.initV == v {
 		return true
 	}
 	for _, st := range l.staged {
 		if st.ep.initV == v {
-			return true
-		}
-	}
-	for _, r := range l.window {
-		if r.InitV == v {
 			return true
 		}
 	}

@@ -36,9 +36,10 @@ func Recover(ctx context.Context, store storage.Store, prefix string, cfg Config
 	if err != nil {
 		return false, err
 	}
-	if l.continuable() {
+	if l.st.Continuable() {
+		prev := l.st.Previous()
 		l.log.Info("leaving an interrupted session live for its publisher to continue",
-			"dir", l.prev.Dir, "last_publish", l.prev.Published, "until", l.continueUntil())
+			"dir", prev.Dir, "last_publish", prev.Published, "until", l.st.ContinueUntil())
 		return false, nil
 	}
 	return l.endPrevious()
@@ -48,17 +49,18 @@ func Recover(ctx context.Context, store storage.Store, prefix string, cfg Config
 // state.json says it was left live, runs due deletions and saves state. It
 // reports whether it ended such manifests.
 func (l *Live) endPrevious() (bool, error) {
-	if l.prev == nil || !l.prev.Live {
+	prev := l.st.Previous()
+	if prev == nil || !prev.Live {
 		return false, nil
 	}
-	v, err := l.prev.View()
+	v, err := prev.View()
 	if err != nil {
 		return false, fmt.Errorf("packager: %s: interrupted session: %w", stateKey, err)
 	}
 	errs := l.putManifests(v, true)
 	ended := len(errs) == 0
 	if ended {
-		l.prev.Live = false
+		l.st.PreviousEnded()
 	}
 	l.runDeletes()
 	if err := l.saveState(false); err != nil {

@@ -13,11 +13,12 @@ import (
 	"github.com/bluenviron/gohlslib/v2/pkg/playlist"
 
 	"github.com/ospreyvideo/osprey/internal/clocktest"
+	"github.com/ospreyvideo/osprey/internal/packager/window"
 )
 
-func readState(t testing.TB, st *memStore) persisted {
+func readState(t testing.TB, st *memStore) window.File {
 	t.Helper()
-	var s persisted
+	var s window.File
 	if err := json.Unmarshal(st.get(t, "live/ch/state.json"), &s); err != nil {
 		t.Fatal(err)
 	}

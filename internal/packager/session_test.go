@@ -179,7 +179,8 @@ func TestEarlierLayoutUpgrade(t *testing.T) {
 	cfg := Config{Window: 3, DeleteGrace: 20 * time.Second}
 	s := synth{gop: 60, rends: ladder()}
 	l := newTestLive(t, st, clk, cfg, sessionStart)
-	l.dir, l.listed.Dir, l.nextSession = "", "", 0 // as the earlier code had it
+	l.dir = ""
+	l.st.ForgetSessionDir() // as the earlier code had it
 	if err := l.Begin(ladder()); err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,8 @@ func stateSeeds(t testing.TB) [][]byte {
 		clk := clocktest.New(sessionStart)
 		l := newTestLive(t, st, clk, Config{Window: 3, DeleteGrace: time.Second}, sessionStart)
 		if tc.earlier {
-			l.dir, l.listed.Dir, l.nextSession = "", "", 0
+			l.dir = ""
+			l.st.ForgetSessionDir()
 		}
 		if err := l.Begin(ladder()); err != nil {
 			t.Fatal(err)

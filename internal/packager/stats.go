@@ -44,10 +44,11 @@ type RenditionStats struct {
 func (l *Live) Stats() Stats {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	c := l.st.Counters()
 	s := Stats{
-		Epochs: l.epochs, SegmentsPublished: l.segments, LastSegment: l.lastSegment, LastPublish: l.lastPublish,
-		Discontinuities: l.discSeq, DroppedUnits: l.droppedUnits(), StoreErrors: l.storeErrors, PendingDeletes: len(l.deletes),
-		Continued: l.continued, StoreGaps: l.storeGaps,
+		Epochs: l.epochs, SegmentsPublished: c.SegmentsPublished, LastSegment: c.LastSegment, LastPublish: c.LastPublish,
+		Discontinuities: c.Discontinuities, DroppedUnits: l.droppedUnits(), StoreErrors: l.storeErrors, PendingDeletes: c.PendingDeletes,
+		Continued: c.Continued, StoreGaps: l.storeGaps,
 	}
 	if l.w != nil {
 		s.StoreBacklog, s.StoreBacklogBytes = l.w.Backlog()
@@ -57,7 +58,7 @@ func (l *Live) Stats() Stats {
 	}
 	for _, st := range l.ep.streams {
 		rs := RenditionStats{Name: st.Name, Kind: st.Kind}
-		if ri := l.rends[st.Name]; ri != nil {
+		if ri := l.st.Meter(st.Name); ri != nil {
 			rs.Codecs, rs.PeakBitrate, rs.FrameRate = ri.Info.Codecs, ri.Peak, ri.FPS
 			rs.Segments, rs.Bytes = ri.Segments, ri.Bytes
 			if ri.Dur > 0 {
