@@ -27,8 +27,23 @@ type Rendition = cut.Rendition
 // Live packages one live session of a channel. Its methods are safe for
 // concurrent use; units are expected from one goroutine.
 type Live struct {
-	mu sync.Mutex
-	core
+	mu     sync.Mutex
+	store  storage.Store
+	prefix string
+	// dir is where the session's renditions live under the prefix ("s{k}";
+	// "" for a session of the earlier layout).
+	dir string
+	// ctx bounds the synchronous reads and writes (state.json at NewLive,
+	// what End and Recover write themselves): NewLive's, then End's.
+	ctx    context.Context
+	log    *slog.Logger
+	segDur time.Duration // target segment duration, the cutting grid's step
+
+	ep         *epoch // the epoch being cut
+	publishDue bool   // a segment closed since the last publish
+	dropped    int64  // units dropped by the cutters of earlier epochs
+
+	storeErrors int64
 
 	cfg     Config
 	startNS int64 // sessionStart, nanoseconds since the Unix epoch
@@ -122,13 +137,11 @@ func openLive(ctx context.Context, store storage.Store, prefix string, sessionSt
 	}
 	cfg = cfg.withDefaults()
 	l := &Live{
-		core: core{
-			store:  store,
-			prefix: prefix,
-			ctx:    ctx,
-			log:    log.With("stage", "packager", "prefix", prefix),
-			segDur: cfg.SegmentDuration,
-		},
+		store:   store,
+		prefix:  prefix,
+		ctx:     ctx,
+		log:     log.With("stage", "packager", "prefix", prefix),
+		segDur:  cfg.SegmentDuration,
 		cfg:     cfg,
 		startNS: sessionStart.UnixNano(),
 	}

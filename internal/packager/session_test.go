@@ -236,7 +236,7 @@ func TestSegmentObject(t *testing.T) {
 	for _, tc := range []struct{ prefix, dir string }{
 		{"live/ch", "s12"}, {"vod/a", ""}, {"", "s1"}, {"", ""},
 	} {
-		c := &core{prefix: tc.prefix, dir: tc.dir}
+		c := &Live{prefix: tc.prefix, dir: tc.dir}
 		for _, n := range []uint64{0, 7, 1234567890123} {
 			if got, want := c.segmentObject("720p", n), c.key(c.inDir(manifest.SegmentKey("720p", n))); got != want {
 				t.Errorf("prefix %q dir %q n %d: %q, want %q", tc.prefix, tc.dir, n, got, want)

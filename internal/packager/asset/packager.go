@@ -1,18 +1,37 @@
-// Package asset packages a video-on-demand asset: the units of its
-// renditions are cut into aligned CMAF segments (package cut) stored as
-// they close, and End writes the manifests (package manifest) from a
-// record of every segment, kept as vod.json so that Publish can render them
-// again (with sidecar subtitles) later.
+// Package asset packages a video-on-demand asset on a timeline of its
+// own, starting at 0: the lead's first keyframe is media time 0 and the
+// cutting grid starts there (units of other renditions before it are
+// dropped). No wall clock, no window, no deletion, no state.json. Begin is
+// called once (a second call is an error); WriteUnit takes the units of
+// every rendition from one goroutine, roughly interleaved by DTS; each
+// rendition's timestamps must increase and share one clock with the
+// others. Cutting is the live packager's (package cut): the lead cuts at
+// keyframes on the SegmentDuration grid (default 4 s), the others follow,
+// so every rendition has the same segment numbers, from 1. Segments are
+// stored as they close (init segments version 1, at the first segment);
+// only a small record per segment stays in memory. A failed write fails
+// WriteUnit and End.
+//
+// Nothing playable exists until End: it flushes the last segments, then
+// writes vod.json (the records and rendition descriptions the manifests
+// are rendered from, a manifest.Record), the media playlists
+// (EXT-X-PLAYLIST-TYPE:VOD, EXT-X-ENDLIST, no program date times), a
+// static MPD (one Period at 0, SegmentTimeline with $Number$) and
+// index.m3u8 last. Publish renders them again from vod.json, adding
+// sidecar WebVTT subtitles: an HLS SUBTITLES group "subs" with a
+// one-segment playlist per file (subs/{name}.m3u8) and a DASH text
+// AdaptationSet per file. Rendering is deterministic (the MPD's
+// publishTime is End's, kept in vod.json).
 //
 // Layout under the asset's prefix (e.g. "vod/as_abc"):
 //
 //	index.m3u8                  HLS multivariant playlist
 //	manifest.mpd                DASH MPD (static)
-//	{rendition}/index.m3u8      HLS media playlist (EXT-X-PLAYLIST-TYPE:VOD)
+//	{rendition}/index.m3u8      VOD media playlist
 //	{rendition}/init-1.mp4      CMAF init segment
 //	{rendition}/{n}.m4s         CMAF media segment n, from 1
+//	subs/{name}.m3u8            subtitle playlist (Publish)
 //	vod.json                    what the manifests are rendered from
-//	subs/{name}.m3u8            subtitle playlists (Publish)
 package asset
 
 import (

@@ -1,13 +1,14 @@
-// Package packager turns the renditions of a live session (Live) or of a
-// video-on-demand asset (VOD) into CMAF segments and the HLS and DASH
-// manifests that list them, all written to a storage.Store.
+// Package packager packages a live session of a channel (Live): its
+// renditions become CMAF segments and the HLS and DASH manifests that list
+// them, all written to a storage.Store.
 //
-// One packager serves both formats: every rendition is cut into an init segment
-// and fragmented-MP4 media segments (packager/cmaf), and the same segment list
-// is rendered as HLS playlists (packager/hls) and as a DASH MPD (packager/dash).
-// It also serves both modes with one cutter (core.go, cut.go, track.go) and
-// one set of manifest renderers: Live and VOD differ only in their timeline
-// and in what they do with closed segments (see VOD below).
+// One packager serves both formats: every rendition is cut into an init
+// segment and fragmented-MP4 media segments (packager/cut, packager/cmaf),
+// and the same segment list is rendered as HLS playlists and as a DASH MPD
+// (packager/manifest, on packager/hls and packager/dash). The window and
+// what must survive sessions (state.json) are packager/window; storage
+// writes go through packager/writer. Video on demand is packager/asset,
+// with the same cutter and renderers on a timeline of its own.
 //
 // Layout under the channel's prefix (e.g. "live/ch_abc"):
 //
@@ -80,7 +81,7 @@
 //
 // # Storage writes
 //
-// Live writes in the background (writer.go): WriteUnit never waits on
+// Live writes in the background (packager/writer): WriteUnit never waits on
 // storage. Closed segments are queued to a writer that stores them in
 // order, retrying failures with backoff; a segment is listed only once
 // every object it needs (all renditions, new init segments) is stored, so
@@ -124,7 +125,7 @@
 // the process dies without End (kill -9, a lost ingest node), the
 // channel's next session continues it when it starts within
 // Config.ContinueGrace (default 60 s) of that last publish with the same
-// renditions (continue.go): it takes over the session's directory and
+// renditions: it takes over the session's directory and
 // window, so the media playlists and the MPD viewers keep reloading go on,
 // segment numbers (the media sequence) continue from the last published
 // one, and the first new segment carries EXT-X-DISCONTINUITY and starts a
@@ -133,39 +134,4 @@
 // view with the code End uses, so viewers see the session end with its
 // last window playable; Recover leaves a session that may still be
 // continued live, and Interrupted tells until when.
-//
-// # VOD
-//
-// NewVOD packages one asset under its prefix (e.g. "vod/as_abc") on a
-// timeline of its own, starting at 0: the lead's first keyframe is media
-// time 0 and the cutting grid starts there (units of other renditions
-// before it are dropped). No wall clock, no window, no deletion, no
-// state.json. Begin is called once (a second call is an error); WriteUnit
-// takes the units as for Live, from one goroutine, roughly interleaved by
-// DTS; each rendition's timestamps must increase and share one clock with
-// the others. Cutting is Live's: the lead cuts at keyframes on the
-// SegmentDuration grid (default 4 s), the others follow, so every
-// rendition has the same segment numbers, from 1. Segments are stored as
-// they close (init segments version 1, at the first segment); only a small
-// record per segment stays in memory. A failed write fails WriteUnit and
-// End.
-//
-// Nothing playable exists until End: it flushes the last segments, then
-// writes vod.json (the records and rendition descriptions the manifests are
-// rendered from), the media playlists (EXT-X-PLAYLIST-TYPE:VOD,
-// EXT-X-ENDLIST, no program date times), a static MPD (one Period at 0,
-// SegmentTimeline with $Number$) and index.m3u8 last. PublishVOD renders
-// them again from vod.json, adding sidecar WebVTT subtitles: an HLS
-// SUBTITLES group "subs" with a one-segment playlist per file
-// (subs/{name}.m3u8) and a DASH text AdaptationSet per file. Rendering is
-// deterministic (the MPD's publishTime is End's, kept in vod.json).
-//
-// Layout under the asset's prefix:
-//
-//	index.m3u8, manifest.mpd    as for Live
-//	{rendition}/index.m3u8      VOD media playlist
-//	{rendition}/init-1.mp4      CMAF init segment
-//	{rendition}/{n}.m4s         CMAF media segment n, from 1
-//	subs/{name}.m3u8            subtitle playlist (PublishVOD)
-//	vod.json                    what the manifests are rendered from
 package packager

@@ -4,37 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strconv"
-	"time"
 
 	"github.com/ospreyvideo/osprey/internal/packager/cut"
 	"github.com/ospreyvideo/osprey/internal/packager/manifest"
-	"github.com/ospreyvideo/osprey/internal/storage"
 )
-
-// core is what the live and the VOD packager share: the store under a
-// prefix, the epoch being cut (package cut turns its units into aligned
-// CMAF segments) and the errors of storing them. Live and VOD embed it and
-// differ in what they do with closed segments: Live stores them in the
-// background and publishes a sliding window, VOD stores them at once and
-// keeps records until End.
-type core struct {
-	store  storage.Store
-	prefix string
-	// dir is where a live session's renditions live under the prefix
-	// ("s{k}"); "" for VOD (and for sessions of the earlier layout).
-	dir    string
-	ctx    context.Context
-	log    *slog.Logger
-	segDur time.Duration // target segment duration, the cutting grid's step
-
-	ep         *epoch
-	publishDue bool  // a segment closed since the last publish
-	dropped    int64 // units dropped by the cutters of earlier epochs
-
-	storeErrors int64
-}
 
 // epoch is the time between two Begin calls: one ladder, one cutter.
 type epoch struct {
@@ -51,12 +25,12 @@ type epoch struct {
 }
 
 // newEpoch starts cutting renditions (their names checked) with h.
-func (c *core) newEpoch(index int, rs []Rendition, cfg cut.Config, h cut.Handler) (*epoch, error) {
+func (l *Live) newEpoch(index int, rs []Rendition, cfg cut.Config, h cut.Handler) (*epoch, error) {
 	if err := checkNames(rs); err != nil {
 		return nil, err
 	}
-	cfg.SegmentDuration = c.segDur
-	ct, err := cut.New(cfg, rs, h, c.log)
+	cfg.SegmentDuration = l.segDur
+	ct, err := cut.New(cfg, rs, h, l.log)
 	if err != nil {
 		return nil, err
 	}
@@ -81,27 +55,27 @@ func checkNames(rs []Rendition) error {
 
 // checkUnit reports whether a unit of the rendition with that index can be
 // cut now.
-func (c *core) checkUnit(rendition int) error {
-	if c.ep == nil {
+func (l *Live) checkUnit(rendition int) error {
+	if l.ep == nil {
 		return errors.New("packager: WriteUnit before Begin")
 	}
-	if rendition < 0 || rendition >= len(c.ep.streams) {
+	if rendition < 0 || rendition >= len(l.ep.streams) {
 		return fmt.Errorf("packager: no rendition %d", rendition)
 	}
 	return nil
 }
 
 // droppedUnits counts the units dropped in every epoch so far.
-func (c *core) droppedUnits() int64 {
-	if c.ep == nil {
-		return c.dropped
+func (l *Live) droppedUnits() int64 {
+	if l.ep == nil {
+		return l.dropped
 	}
-	return c.dropped + c.ep.cut.Dropped()
+	return l.dropped + l.ep.cut.Dropped()
 }
 
 // endEpoch flushes the cutter of the current epoch.
-func (c *core) endEpoch() {
-	c.ep.cut.Flush()
+func (l *Live) endEpoch() {
+	l.ep.cut.Flush()
 }
 
 // record describes the complete slot: one entry per rendition, in ladder
@@ -115,22 +89,22 @@ func (ep *epoch) record(sl cut.Slot) *manifest.Segment {
 	return rec
 }
 
-func (c *core) opCtx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(c.ctx, storeTimeout)
+func (l *Live) opCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(l.ctx, storeTimeout)
 }
 
 // key returns the storage key of rel, a key relative to the prefix.
-func (c *core) key(rel string) string { return manifest.JoinKey(c.prefix, rel) }
+func (l *Live) key(rel string) string { return manifest.JoinKey(l.prefix, rel) }
 
 // inDir returns the key, relative to the prefix, of rel, a key relative to
 // the session's directory.
-func (c *core) inDir(rel string) string { return manifest.JoinKey(c.dir, rel) }
+func (l *Live) inDir(rel string) string { return manifest.JoinKey(l.dir, rel) }
 
-// segmentObject is c.key(c.inDir(segmentKey(name, n))) built with one
+// segmentObject is l.key(l.inDir(segmentKey(name, n))) built with one
 // allocation: it runs for every segment of every rendition.
-func (c *core) segmentObject(name string, n uint64) string {
+func (l *Live) segmentObject(name string, n uint64) string {
 	b := make([]byte, 0, 128)
-	for _, p := range [...]string{c.prefix, c.dir} {
+	for _, p := range [...]string{l.prefix, l.dir} {
 		if p != "" {
 			b = append(append(b, p...), '/')
 		}
@@ -140,8 +114,8 @@ func (c *core) segmentObject(name string, n uint64) string {
 	return string(append(b, ".m4s"...))
 }
 
-func (c *core) put(key string, data []byte) error {
-	ctx, cancel := c.opCtx()
+func (l *Live) put(key string, data []byte) error {
+	ctx, cancel := l.opCtx()
 	defer cancel()
-	return c.store.Put(ctx, key, data)
+	return l.store.Put(ctx, key, data)
 }
