@@ -171,6 +171,7 @@ func edgeConfig(cfg config.Edge, cacheDir, token string, accessLog io.Writer, lo
 		ConnectTimeout:       cfg.OriginConnectTimeout,
 		OriginTimeout:        cfg.OriginTimeout,
 		OriginRetryAfter:     cfg.OriginRetryAfter,
+		HoldTimeout:          cfg.OriginHoldTimeout,
 		OriginHealthPath:     cfg.OriginHealthPath,
 		OriginHeader:         http.Header{},
 		RequireSigned:        cfg.RequireSigned,

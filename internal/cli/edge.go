@@ -25,7 +25,7 @@ type edgeCmd struct {
 	CacheMemory          *config.ByteSize `name:"cache-memory" env:"OSPREY_EDGE_CACHE_MEMORY" placeholder:"SIZE" help:"Memory cache budget, e.g. 512MiB (default ${edge_cache_memory})."`
 	CacheDisk            *config.ByteSize `name:"cache-disk" env:"OSPREY_EDGE_CACHE_DISK" placeholder:"SIZE" help:"Disk cache budget, e.g. 10GiB; 0 disables the disk tier (default ${edge_cache_disk})."`
 	MaxObjectSize        *config.ByteSize `name:"max-object-size" env:"OSPREY_EDGE_MAX_OBJECT_SIZE" placeholder:"SIZE" help:"Larger responses are passed through uncached (default ${edge_max_object_size})."`
-	CacheKeyQuery        []string         `name:"cache-key-query" env:"OSPREY_EDGE_CACHE_KEY_QUERY" placeholder:"NAME" help:"Query parameter that is part of the cache key (repeatable); all others are dropped (default: player)."`
+	CacheKeyQuery        []string         `name:"cache-key-query" env:"OSPREY_EDGE_CACHE_KEY_QUERY" placeholder:"NAME" help:"Query parameter that is part of the cache key (repeatable; a list given here replaces the default); all others are dropped (default: player, the manifest filters, _HLS_msn, _HLS_part, _HLS_skip)."`
 	TTL                  []string         `name:"ttl" env:"OSPREY_EDGE_TTL" placeholder:"PATTERN=DURATION" help:"Default lifetime for paths matching PATTERN when the origin sets none, e.g. \"*.m3u8=1s\" (repeatable; built in: *.m3u8=1s, *.mpd=1s, *=24h)."`
 	NegativeTTL          *time.Duration   `name:"negative-ttl" env:"OSPREY_EDGE_NEGATIVE_TTL" placeholder:"DURATION" help:"How long 404 and 410 are cached; 0 disables (default ${edge_negative_ttl})."`
 	StaleIfError         *time.Duration   `name:"stale-if-error" env:"OSPREY_EDGE_STALE_IF_ERROR" placeholder:"DURATION" help:"Serve expired objects up to this long past expiry when the origins fail (default ${edge_stale_if_error})."`
@@ -33,6 +33,7 @@ type edgeCmd struct {
 	OriginConnectTimeout *time.Duration   `name:"origin-connect-timeout" env:"OSPREY_EDGE_ORIGIN_CONNECT_TIMEOUT" placeholder:"DURATION" help:"Time allowed to connect to an origin (default ${edge_origin_connect_timeout})."`
 	OriginTimeout        *time.Duration   `name:"origin-timeout" env:"OSPREY_EDGE_ORIGIN_TIMEOUT" placeholder:"DURATION" help:"Time allowed for an origin's response headers before failing over to the next one; the last origin left gets 30s (default ${edge_origin_timeout})."`
 	OriginRetryAfter     *time.Duration   `name:"origin-retry-after" env:"OSPREY_EDGE_ORIGIN_RETRY_AFTER" placeholder:"DURATION" help:"How long a failed origin is skipped (default ${edge_origin_retry_after})."`
+	OriginHoldTimeout    *time.Duration   `name:"origin-hold-timeout" env:"OSPREY_EDGE_ORIGIN_HOLD_TIMEOUT" placeholder:"DURATION" help:"Bound on an LL-HLS blocking reload the origin holds; 504 after it, without failover (default ${edge_origin_hold_timeout})."`
 	OriginHealthPath     *string          `name:"origin-health-path" env:"OSPREY_EDGE_ORIGIN_HEALTH_PATH" placeholder:"PATH" help:"Path probed on a skipped origin to bring it back; empty disables probing (default \"${edge_origin_health_path}\")."`
 	OriginHeader         []string         `name:"origin-header" env:"OSPREY_EDGE_ORIGIN_HEADER" sep:"none" placeholder:"\"NAME: VALUE\"" help:"Header added to every origin request, e.g. a secret CDN identifier the origin requires (repeatable)."`
 	TrustedKey           []string         `name:"trusted-key" env:"OSPREY_EDGE_TRUSTED_KEY" placeholder:"ID=PUBLIC.pem" help:"Public key of a CloudFront-style key pair, for signed URLs and cookies (repeatable, for rotation)."`
@@ -96,6 +97,7 @@ func (c *edgeCmd) buildConfig() (config.Config, error) {
 	set(&e.OriginConnectTimeout, c.OriginConnectTimeout)
 	set(&e.OriginTimeout, c.OriginTimeout)
 	set(&e.OriginRetryAfter, c.OriginRetryAfter)
+	set(&e.OriginHoldTimeout, c.OriginHoldTimeout)
 	set(&e.OriginHealthPath, c.OriginHealthPath)
 	setSlice(&e.OriginHeaders, c.OriginHeader)
 	setSlice(&e.TrustedKeys, c.TrustedKey)
@@ -143,6 +145,7 @@ func edgeVars() kong.Vars {
 		"edge_origin_connect_timeout": d.OriginConnectTimeout.String(),
 		"edge_origin_timeout":         d.OriginTimeout.String(),
 		"edge_origin_retry_after":     d.OriginRetryAfter.String(),
+		"edge_origin_hold_timeout":    d.OriginHoldTimeout.String(),
 		"edge_origin_health_path":     d.OriginHealthPath,
 		"edge_access_log":             d.AccessLog,
 	}

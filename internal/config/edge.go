@@ -35,9 +35,12 @@ type Edge struct {
 	// CacheKeyQuery lists the query parameters that are part of the cache
 	// key and are forwarded to the origin; every other parameter (tokens,
 	// signatures, CMCD) is dropped. Default: "player" (the watch page's
-	// player choice) and the origin's manifest filter parameters.
+	// player choice), the origin's manifest filter parameters and the
+	// LL-HLS delivery directives "_HLS_msn", "_HLS_part", "_HLS_skip".
 	// A list set here replaces the default: keep the filter names in it, or
-	// filtered manifest URLs are served unfiltered.
+	// filtered manifest URLs are served unfiltered (the edge keeps the three
+	// directives even when the list leaves them out: without them a
+	// blocking reload would get the plain playlist).
 	CacheKeyQuery []string `yaml:"cache_key_query"`
 	// TTL gives default freshness lifetimes by path pattern ("*.m3u8=1s"),
 	// used when the origin's response says nothing (no max-age, s-maxage or
@@ -58,6 +61,12 @@ type Edge struct {
 	OriginConnectTimeout time.Duration `yaml:"origin_connect_timeout"` // default 500ms
 	OriginTimeout        time.Duration `yaml:"origin_timeout"`         // time to response headers before the next origin is tried (the last gets 30s); default 1s
 	OriginRetryAfter     time.Duration `yaml:"origin_retry_after"`     // a failed origin is skipped this long; default 5s
+	// OriginHoldTimeout bounds the wait for the response headers of an
+	// LL-HLS blocking playlist reload (_HLS_msn), which the origin holds
+	// until the part exists (about three target durations, then 503); at
+	// least origin_timeout. Running out answers 504 without marking the
+	// origin down or trying the next one. Default 10s.
+	OriginHoldTimeout time.Duration `yaml:"origin_hold_timeout"`
 	// OriginHealthPath is probed on an origin marked down (any answer below
 	// 500 brings it back); default "/healthz".
 	OriginHealthPath string `yaml:"origin_health_path"`
@@ -111,6 +120,7 @@ func DefaultEdge() Edge {
 		OriginConnectTimeout: 500 * time.Millisecond,
 		OriginTimeout:        time.Second,
 		OriginRetryAfter:     5 * time.Second,
+		OriginHoldTimeout:    10 * time.Second,
 		OriginHealthPath:     "/healthz",
 		AccessLog:            "-",
 		Security:             defaultSecurity(),
@@ -120,10 +130,11 @@ func DefaultEdge() Edge {
 // defaultCacheKeyQuery is the default edge.cache_key_query: "player"
 // (/watch/{id}?player=dash picks the player) and the manifest filter
 // parameters the origin reads (origin.FilterParams; a test in the origin
-// package keeps the two lists in step).
+// package keeps the two lists in step), and the LL-HLS delivery directives.
 func defaultCacheKeyQuery() []string {
 	return []string{"player",
-		"min_height", "max_height", "min_bitrate", "max_bitrate", "codecs", "max_fps", "aws.manifestfilter"}
+		"min_height", "max_height", "min_bitrate", "max_bitrate", "codecs", "max_fps", "aws.manifestfilter",
+		"_HLS_msn", "_HLS_part", "_HLS_skip"}
 }
 
 // ByteSize is a number of bytes written as "512MiB", "10GB" or "1048576".
@@ -228,6 +239,9 @@ func (e Edge) Validate(prefix string, needOrigins bool) []error {
 	}
 	if e.OriginTimeout <= 0 || e.OriginTimeout > 10*time.Minute {
 		add("origin_timeout", "must be between 1ms and 10m, got %s", e.OriginTimeout)
+	}
+	if e.OriginHoldTimeout <= 0 || e.OriginHoldTimeout > 10*time.Minute {
+		add("origin_hold_timeout", "must be between 1ms and 10m, got %s", e.OriginHoldTimeout)
 	}
 	if e.OriginRetryAfter <= 0 {
 		add("origin_retry_after", "must be positive, got %s", e.OriginRetryAfter)

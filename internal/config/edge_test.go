@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestEdgeEventsValidation(t *testing.T) {
@@ -74,7 +75,8 @@ func TestEdgeEventsFromFile(t *testing.T) {
 // reaches the origin; a list in the file replaces it.
 func TestEdgeCacheKeyQueryDefault(t *testing.T) {
 	t.Parallel()
-	want := []string{"player", "min_height", "max_height", "min_bitrate", "max_bitrate", "codecs", "max_fps", "aws.manifestfilter"}
+	want := []string{"player", "min_height", "max_height", "min_bitrate", "max_bitrate", "codecs", "max_fps", "aws.manifestfilter",
+		"_HLS_msn", "_HLS_part", "_HLS_skip"}
 	d := DefaultEdge()
 	if !slices.Equal(d.CacheKeyQuery, want) {
 		t.Fatalf("default cache_key_query = %q, want %q", d.CacheKeyQuery, want)
@@ -98,5 +100,62 @@ func TestEdgeCacheKeyQueryDefault(t *testing.T) {
 	}
 	if !slices.Equal(cfg.Edge.CacheKeyQuery, []string{"v"}) {
 		t.Errorf("cache_key_query from the file = %q, want [v]", cfg.Edge.CacheKeyQuery)
+	}
+}
+
+// The LL-HLS delivery directives are part of the default cache key, next to
+// the watch page's player choice, and the defaults validate.
+func TestEdgeDefaultKeyQueryHasHLSDirectives(t *testing.T) {
+	d := DefaultEdge()
+	for _, want := range []string{"player", "_HLS_msn", "_HLS_part", "_HLS_skip"} {
+		if !slices.Contains(d.CacheKeyQuery, want) {
+			t.Errorf("default cache_key_query %q lacks %q", d.CacheKeyQuery, want)
+		}
+	}
+	d.Origins = []string{"http://origin.example.com"}
+	if errs := d.Validate("", true); len(errs) > 0 {
+		t.Errorf("defaults: %v", errs)
+	}
+}
+
+func TestEdgeOriginHoldTimeout(t *testing.T) {
+	for _, c := range []struct {
+		hold time.Duration
+		ok   bool
+	}{
+		{10 * time.Second, true},
+		{time.Millisecond, true},
+		{10 * time.Minute, true},
+		{0, false},
+		{-time.Second, false},
+		{11 * time.Minute, false},
+	} {
+		e := DefaultEdge()
+		e.OriginHoldTimeout = c.hold
+		errs := e.Validate("edge.", false)
+		if c.ok && len(errs) > 0 {
+			t.Errorf("origin_hold_timeout %s: %v", c.hold, errs)
+		}
+		if !c.ok && (len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), "edge.origin_hold_timeout:")) {
+			t.Errorf("origin_hold_timeout %s: errors %v, want one on edge.origin_hold_timeout", c.hold, errs)
+		}
+	}
+	if d := DefaultEdge().OriginHoldTimeout; d != 10*time.Second {
+		t.Errorf("default origin_hold_timeout = %s, want 10s", d)
+	}
+}
+
+func TestEdgeHoldTimeoutFromFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "osprey.yaml")
+	doc := "edge:\n  origins: [\"http://o.example.com\"]\n  origin_hold_timeout: 4s\n"
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadEdge(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Edge.OriginHoldTimeout != 4*time.Second {
+		t.Errorf("loaded origin_hold_timeout %s, want 4s", cfg.Edge.OriginHoldTimeout)
 	}
 }

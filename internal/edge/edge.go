@@ -18,6 +18,9 @@
 //   - Origin failover: a connect error, a timeout or a 5xx moves the request
 //     to the next origin; an origin that failed is skipped for a while and
 //     probed in the background until it answers again.
+//   - LL-HLS: blocking playlist reloads (_HLS_msn, _HLS_part, _HLS_skip)
+//     are keyed and collapsed like any object, and held by the origin
+//     without being taken for a failure (see llhls.go).
 //   - Range and conditional requests are answered from cache.
 //   - Age, Cache-Status (RFC 9211) and Via on every response, and one JSON
 //     access-log line per request with the CMCD data the player sent.
@@ -62,7 +65,8 @@ type Config struct {
 	// MaxObjectSize: larger responses are passed through uncached.
 	MaxObjectSize int64
 	// KeyQuery lists the query parameters that are part of the cache key
-	// (and forwarded to the origin); others are dropped.
+	// (and forwarded to the origin); others are dropped. The LL-HLS
+	// delivery directives (_HLS_msn, _HLS_part, _HLS_skip) always are.
 	KeyQuery []string
 	// TTL rules apply, first match wins, when the origin gives no lifetime.
 	TTL []TTLRule
@@ -79,6 +83,12 @@ type Config struct {
 	// then take longer, but not stall for more than ten times it (10 s at
 	// least).
 	OriginTimeout time.Duration
+	// HoldTimeout bounds the wait for the response headers of a blocking
+	// LL-HLS playlist reload (a request with _HLS_msn), which the origin
+	// holds until the part exists; default DefaultHoldTimeout (10 s), never
+	// less than OriginTimeout. Such a request is not failed over when it
+	// runs out (see llhls.go).
+	HoldTimeout time.Duration
 	// OriginRetryAfter is how long an origin that failed is skipped.
 	OriginRetryAfter time.Duration
 	// OriginHealthPath is probed while an origin is skipped; "" disables
@@ -173,6 +183,9 @@ func New(cfg Config) (*Edge, error) {
 	if cfg.OriginTimeout <= 0 {
 		cfg.OriginTimeout = time.Second
 	}
+	if cfg.HoldTimeout <= 0 {
+		cfg.HoldTimeout = DefaultHoldTimeout
+	}
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = 500 * time.Millisecond
 	}
@@ -197,6 +210,9 @@ func New(cfg Config) (*Edge, error) {
 		now:      time.Now,
 	}
 	for _, q := range cfg.KeyQuery {
+		e.keyQuery[q] = true
+	}
+	for _, q := range hlsDirectives {
 		e.keyQuery[q] = true
 	}
 	for _, raw := range cfg.Origins {

@@ -68,7 +68,7 @@ type testEdge struct {
 
 // newTestEdge starts an edge in front of origins with a memory tier of
 // 64 MiB and no disk tier, unless cfg says otherwise.
-func newTestEdge(t *testing.T, cfg Config, origins ...string) *testEdge {
+func newTestEdge(t testing.TB, cfg Config, origins ...string) *testEdge {
 	t.Helper()
 	cfg.Origins = origins
 	if cfg.Cache.MemoryBytes == 0 {

@@ -13,7 +13,8 @@ import (
 // the allow-listed query parameters in a canonical order, and the query
 // string forwarded to the origin (the same parameters). Everything else in
 // the query (signatures, tokens, CMCD, cache busters) is ignored, so it
-// never splits the cache.
+// never splits the cache. The parameters are sorted, so their order in the
+// request does not matter (_HLS_part=2&_HLS_msn=5 is _HLS_msn=5&_HLS_part=2).
 func (e *Edge) cacheKey(r *http.Request) (key, query string) {
 	p := r.URL.EscapedPath()
 	if r.URL.RawQuery == "" || len(e.keyQuery) == 0 {
@@ -28,7 +29,11 @@ func (e *Edge) cacheKey(r *http.Request) (key, query string) {
 		}
 		v, err := url.QueryUnescape(value)
 		if err != nil {
-			continue
+			// Not valid percent-encoding: keep the text as it is rather
+			// than drop the parameter, which would change what the request
+			// asks for (a malformed _HLS_msn would turn a blocking reload
+			// into the plain playlist). The origin judges it (400).
+			v = value
 		}
 		kept = append(kept, url.QueryEscape(n)+"="+url.QueryEscape(v))
 	}

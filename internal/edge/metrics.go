@@ -14,6 +14,8 @@ type metrics struct {
 	bytes          *prometheus.CounterVec   // body bytes sent, by cache outcome
 	duration       *prometheus.HistogramVec // time to first byte, by cache outcome
 	collapsed      prometheus.Counter
+	blocking       *prometheus.CounterVec   // LL-HLS blocking reloads from viewers, by cache outcome
+	blockingOrigin prometheus.Counter       // LL-HLS blocking reloads sent to an origin
 	originRequests *prometheus.CounterVec   // by origin and status class ("error")
 	originLatency  *prometheus.HistogramVec // time to response headers, by origin
 	failovers      *prometheus.CounterVec   // by origin left and reason
@@ -41,6 +43,13 @@ func newMetrics(e *Edge) *metrics {
 		}, []string{"cache"}),
 		collapsed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "osprey_edge_collapsed_requests_total", Help: "Misses that joined another viewer's origin request.",
+		}),
+		blocking: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "osprey_edge_blocking_reloads_total",
+			Help: "LL-HLS blocking playlist reloads (_HLS_msn) from viewers, by cache outcome; osprey_edge_blocking_origin_requests_total over their sum is the origin requests per viewer request.",
+		}, []string{"cache"}),
+		blockingOrigin: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "osprey_edge_blocking_origin_requests_total", Help: "LL-HLS blocking playlist reloads sent to an origin (every attempt).",
 		}),
 		originRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "osprey_edge_origin_requests_total", Help: "Origin requests by origin and result (2xx..5xx, error).",
@@ -77,7 +86,7 @@ func newMetrics(e *Edge) *metrics {
 		}
 	}
 	m.collectors = append(m.collectors,
-		m.requests, m.bytes, m.duration, m.collapsed, m.originRequests, m.originLatency,
+		m.requests, m.bytes, m.duration, m.collapsed, m.blocking, m.blockingOrigin, m.originRequests, m.originLatency,
 		m.failovers, m.stale, m.denied, m.invalidated, m.events,
 	)
 	for _, o := range e.origins {
@@ -133,11 +142,19 @@ func (m *metrics) request(rec *record) {
 	if rec.collapsed {
 		m.collapsed.Inc()
 	}
+	if rec.blocking {
+		m.blocking.WithLabelValues(rec.cache).Inc()
+	}
 }
 
-func (m *metrics) originResult(origin, result string, elapsed time.Duration) {
+// originResult counts an origin request and its time to response headers;
+// the time of a held one (a blocking reload) is the hold, not a latency, and
+// is left out of the histogram.
+func (m *metrics) originResult(origin, result string, elapsed time.Duration, held bool) {
 	m.originRequests.WithLabelValues(origin, result).Inc()
-	m.originLatency.WithLabelValues(origin).Observe(elapsed.Seconds())
+	if !held {
+		m.originLatency.WithLabelValues(origin).Observe(elapsed.Seconds())
+	}
 }
 
 func (m *metrics) originFailover(origin, reason string) {

@@ -38,6 +38,7 @@ func (e *Edge) serveProxy(w http.ResponseWriter, r *http.Request) {
 	}
 
 	key, query := e.cacheKey(r)
+	rec.blocking = blockingReload(query)
 	path := keyPath(key)
 	ae := acceptEncoding(r)
 	now := e.now()
@@ -120,7 +121,7 @@ func (e *Edge) upstream(f *flight, query string) upstreamRequest {
 			h["If-Modified-Since"] = []string{lm}
 		}
 	}
-	return upstreamRequest{method: http.MethodGet, path: f.path, query: query, header: h}
+	return upstreamRequest{method: http.MethodGet, path: f.path, query: query, header: h, held: blockingReload(query)}
 }
 
 // revalidate starts (or joins) a background revalidation of an entry being
@@ -224,6 +225,12 @@ func (e *Edge) serveFlight(rec *record, r *http.Request, f *flight, c *cursor, s
 	e.writeHead(rec, f, cs)
 	if r.Method == http.MethodHead {
 		return
+	}
+	if f.size < 0 {
+		// A body of unknown length may be produced as it is sent (a
+		// preload-hinted LL-HLS part): the origin answered at once, so do
+		// the viewers, instead of holding the headers until its first byte.
+		rec.Flush()
 	}
 	e.streamFlight(rec, ctx, f, c)
 }

@@ -34,6 +34,7 @@ type record struct {
 	origin       string
 	originStatus int
 	collapsed    bool
+	blocking     bool // an LL-HLS blocking reload (_HLS_msn)
 	broken       bool
 	detail       string
 }

@@ -58,6 +58,7 @@ type upstreamRequest struct {
 	path   string // escaped path
 	query  string // forwarded query
 	header http.Header
+	held   bool // a blocking reload: the origin may hold it (llhls.go)
 }
 
 // lastOriginTimeout bounds the wait for the response headers of the last
@@ -97,7 +98,9 @@ func (e *Edge) order(now time.Time) []*origin {
 // request on. When every origin fails, the last 5xx response is returned
 // if there was one, else the last error. ctx bounds the whole exchange,
 // body included; each attempt's wait for headers is bounded by
-// OriginTimeout, except the last origin's (lastOriginTimeout).
+// OriginTimeout, except the last origin's (lastOriginTimeout). A blocking
+// reload (ur.held) waits holdTimeout on every origin, and neither a timeout
+// nor a 5xx that came after the origin held it moves it on (llhls.go).
 func (e *Edge) fetch(ctx context.Context, ur upstreamRequest) (*fetched, error) {
 	var last5xx *fetched
 	var lastErr error
@@ -111,6 +114,10 @@ func (e *Edge) fetch(ctx context.Context, ur upstreamRequest) (*fetched, error) 
 		if i == len(list)-1 {
 			timeout = max(timeout, lastOriginTimeout)
 		}
+		if ur.held {
+			timeout = e.holdTimeout()
+		}
+		start := time.Now() // the real clock: e.now may be a test's
 		f, err := e.try(ctx, o, ur, timeout)
 		if err != nil {
 			lastErr = err
@@ -119,11 +126,22 @@ func (e *Edge) fetch(ctx context.Context, ur upstreamRequest) (*fetched, error) 
 			}
 			var oe *originError
 			if errors.As(err, &oe) && oe.timeout {
+				if ur.held {
+					break // held past the bound: not a slow origin, the answer is 504
+				}
 				e.metrics.originFailover(o.name, "timeout")
 			} else {
 				e.metrics.originFailover(o.name, "error")
 			}
 			continue
+		}
+		if f.resp.StatusCode >= 500 && ur.held && time.Since(start) > e.cfg.OriginTimeout {
+			// The origin held the request, then gave up (503: the part
+			// did not come in time): that is the answer.
+			if last5xx != nil {
+				last5xx.close()
+			}
+			return f, nil
 		}
 		if f.resp.StatusCode >= 500 {
 			e.metrics.originFailover(o.name, "5xx")
@@ -167,6 +185,9 @@ func (e *Edge) try(parent context.Context, o *origin, ur upstreamRequest, timeou
 		cancel()
 	})
 	start := e.now()
+	if ur.held {
+		e.metrics.blockingOrigin.Inc()
+	}
 	resp, err := e.transport.RoundTrip(req)
 	stopped := timer.Stop()
 	elapsed := e.now().Sub(start)
@@ -182,11 +203,15 @@ func (e *Edge) try(parent context.Context, o *origin, ur upstreamRequest, timeou
 			err = errors.New("no response headers in time")
 		}
 		oe := &originError{origin: o.name, timeout: timedOut.Load(), err: err}
-		e.metrics.originResult(o.name, "error", elapsed)
-		e.markDown(o, oe)
+		e.metrics.originResult(o.name, "error", elapsed, ur.held)
+		if !(ur.held && oe.timeout) {
+			// An origin holding a blocking reload past the bound is alive
+			// (its other requests tell whether it is well).
+			e.markDown(o, oe)
+		}
 		return nil, oe
 	}
-	e.metrics.originResult(o.name, statusClass(resp.StatusCode), elapsed)
+	e.metrics.originResult(o.name, statusClass(resp.StatusCode), elapsed, ur.held)
 	o.downUntil.Store(0)
 	return &fetched{resp: resp, origin: o, cancel: cancel}, nil
 }
