@@ -11,7 +11,8 @@ type chunked struct {
 }
 
 // Chunk returns the CMAF chunk of the samples added since the previous
-// chunk (or Reset): styp (first chunk only, as Encode writes it), moof
+// chunk (or Reset): styp (first chunk only, as Encode writes it), prft
+// (every chunk, when the fragment has a producer clock: SetProducerTime), moof
 // (mfhd with seq, tfdt with baseDecodeTime plus the duration of the
 // earlier chunks) and mdat. baseDecodeTime is the fragment's, as given to
 // Encode; seq must rise from chunk to chunk (and segment to segment).

@@ -39,6 +39,8 @@ type Fragment struct {
 	samples []mp4.Sample
 	dur     uint64
 
+	producer *ProducerTime // prft before each moof when set (prft.go)
+
 	chunked
 }
 
@@ -57,9 +59,15 @@ func (f *Fragment) perSample() int {
 	return 8
 }
 
-// headerSize is the size of styp, moof and the mdat header for n samples.
+// headerSize is the size of styp, prft (if any), moof and the mdat header
+// for n samples.
 func (f *Fragment) headerSize(n int) int {
-	h := stypSize + moofFixed + tfhdSize + n*f.perSample() + mdatHdrSize
+	return stypSize + f.prftSize() + f.moofSize(n) + mdatHdrSize
+}
+
+// moofSize is the size of the moof for n samples.
+func (f *Fragment) moofSize(n int) int {
+	h := moofFixed + tfhdSize + n*f.perSample()
 	if !f.video {
 		h += 4 // tfhd default_sample_flags
 	}
@@ -180,9 +188,9 @@ func (f *Fragment) Encode(seq uint32, baseDecodeTime uint64) []byte {
 	return out
 }
 
-// appendHeader appends styp (when styp is set), moof for samples (their
-// data offset pointing past the mdat header that follows) and the header
-// of an mdat of payload bytes.
+// appendHeader appends styp (when styp is set), prft (when the fragment
+// has a producer clock), moof for samples (their data offset pointing past
+// the mdat header that follows) and the header of an mdat of payload bytes.
 func (f *Fragment) appendHeader(hdr []byte, styp bool, seq uint32, baseDecodeTime uint64, samples []mp4.Sample, payload int) []byte {
 	n := len(samples)
 	if styp {
@@ -191,8 +199,15 @@ func (f *Fragment) appendHeader(hdr []byte, styp bool, seq uint32, baseDecodeTim
 		hdr = binary.BigEndian.AppendUint32(hdr, 0)
 		hdr = append(hdr, "msdhcmfscmff"...)
 	}
+	if f.producer != nil {
+		var cto int32
+		if n > 0 {
+			cto = samples[0].CompositionTimeOffset
+		}
+		hdr = f.appendPrft(hdr, baseDecodeTime, cto)
+	}
 
-	moofSize := f.headerSize(n) - stypSize - mdatHdrSize
+	moofSize := f.moofSize(n)
 	hdr = appendBox(hdr, moofSize, "moof")
 	hdr = appendBox(hdr, 16, "mfhd")
 	hdr = binary.BigEndian.AppendUint32(hdr, 0)

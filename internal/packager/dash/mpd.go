@@ -4,6 +4,10 @@
 // subtitles (a text AdaptationSet whose Representation's BaseURL is the
 // whole file).
 //
+// A live MPD may add the low-latency signalling of the DASH-IF IOP
+// (LowLatency: ServiceDescription, availabilityTimeOffset with
+// availabilityTimeComplete="false", ProducerReferenceTime).
+//
 // It only formats; the packager decides what the MPD contains.
 package dash
 
@@ -37,6 +41,10 @@ type MPD struct {
 	MinBufferTime              time.Duration
 	MaxSegmentDuration         time.Duration
 	UTCTimingURL               string // dynamic only; "" omits UTCTiming
+
+	// LowLatency adds the low-latency elements (lowlatency.go) to a
+	// dynamic MPD; nil renders the MPD without them.
+	LowLatency *LowLatency
 
 	Periods []Period
 }
@@ -122,6 +130,11 @@ func Marshal(m *MPD) ([]byte, error) {
 			return nil, err
 		}
 		out.Periods = append(out.Periods, p)
+	}
+	if m.Dynamic && m.LowLatency != nil {
+		if err := lowLatency(out, m); err != nil {
+			return nil, err
+		}
 	}
 	var buf bytes.Buffer
 	if _, err := out.Write(&buf, "  ", true); err != nil {
