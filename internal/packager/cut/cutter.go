@@ -49,6 +49,17 @@ type Config struct {
 	// a background writer stores it later); otherwise Data is only valid
 	// until Closed returns, and the buffer is reused for the next segment.
 	Handoff bool
+	// PartDuration, when positive (and Handler.Part is set), cuts each
+	// segment into parts of about that duration (rounded to whole frames
+	// of the lead), at the same instants in every rendition: LL-HLS
+	// partial segments and LL-DASH chunks. A segment is then its parts
+	// back to back.
+	PartDuration time.Duration
+	// ProducerReference puts a prft box (producer reference time: the
+	// media time's instant on the Unix epoch clock) before every part's
+	// moof, for LL-DASH players to measure their latency. Parts only, and
+	// not with ZeroAtFirstCut.
+	ProducerReference bool
 }
 
 // Handler is told what the Cutter decides.
@@ -60,6 +71,10 @@ type Handler struct {
 	// each segment number a rendition has no media for (Result.Gap, no
 	// Data). An error for a segment with Data makes it a gap.
 	Closed func(s Closed) error
+	// Part, optional, is called for each part as it is cut
+	// (Config.PartDuration); the segment's last part comes just before
+	// its Closed.
+	Part func(p Part)
 }
 
 // Result describes one rendition's closed segment.
@@ -117,6 +132,9 @@ type Cutter struct {
 	slots   map[uint64]*slot
 	nextPub uint64
 	dropped int64
+	// frameKnown: the lead's frame duration was known at a cut, so part
+	// durations are whole frames.
+	frameKnown bool
 }
 
 // slot collects the closed segments of one number until every track has one.
@@ -296,6 +314,9 @@ func (c *Cutter) Ready() (Slot, bool) {
 // closeSegment encodes t's open segment and hands it to the handler.
 func (c *Cutter) closeSegment(t *track) {
 	s := t.open
+	if t.partStep > 0 && t.partHas {
+		c.cutPart(t, true)
+	}
 	t.open = nil
 	data := s.frag.Encode(uint32(s.n), s.base)
 	t.payloadHint, t.samplesHint = s.frag.PayloadSize(), s.frag.Len()
@@ -328,4 +349,99 @@ func (c *Cutter) setClosed(n uint64, i int, res Result) {
 		s.done[i] = true
 	}
 	s.res[i] = res
+}
+
+// Part is a part of a rendition's segment being produced (LL-HLS partial
+// segment, LL-DASH chunk): a CMAF chunk (moof and mdat; the segment's first
+// also carries styp) of the samples since the previous part. A segment's
+// parts, back to back, are its Closed data byte for byte.
+type Part struct {
+	N         uint64 // segment number
+	K         int    // part index in the segment, from 0
+	Rendition int
+	Data      []byte // never written over: valid for as long as it is kept
+	Duration  time.Duration
+	// Independent: the part starts with a keyframe (always, for audio).
+	Independent bool
+	// Last: the segment's last part; Closed follows for the segment.
+	Last bool
+}
+
+// partDuration is the part duration of a segment the lead cuts now: the
+// configured one rounded to whole frames of the lead (its last sample
+// duration), so that every video part but a segment's last has the same
+// duration; 0 without parts.
+func (c *Cutter) partDuration() time.Duration {
+	p := c.cfg.PartDuration
+	if p <= 0 || c.h.Part == nil {
+		return 0
+	}
+	if l := c.lead; l.kind == media.Video && l.lastDur > 0 {
+		f := timeline.Duration(uint64(l.lastDur), l.ts)
+		if n := (p + f/2) / f; f > 0 && n >= 1 {
+			return n * f
+		}
+	}
+	return p
+}
+
+// add appends a stamped unit to t's open segment, cutting the part being
+// filled first when u falls on or past the next part boundary.
+func (c *Cutter) add(t *track, u *unit, cto int32) {
+	if t.lead && t.partStep > 0 && !c.frameKnown && t.lastDur > 0 {
+		c.refinePartDuration(t.segIdx)
+	}
+	if t.partStep > 0 && t.partHas && u.pts >= t.partAt-cutTolerance {
+		c.cutPart(t, false)
+		for t.partAt-cutTolerance <= u.pts {
+			t.partAt += t.partStep
+		}
+	}
+	if t.partStep > 0 && !t.partHas {
+		t.partHas, t.partKey = true, u.key || t.kind != media.Video
+	}
+	t.add(u, cto)
+}
+
+// cutPart hands the samples of the part being filled to the handler.
+func (c *Cutter) cutPart(t *track, last bool) {
+	s := t.open
+	f := s.frag
+	data := f.Chunk(partSeq(s.n, t.partK), s.base)
+	d := f.Duration() - t.partDurOff
+	t.partDurOff = f.Duration()
+	p := Part{N: s.n, K: t.partK, Rendition: t.idx, Data: data, Duration: timeline.Duration(d, t.ts), Independent: t.partKey, Last: last}
+	t.partK++
+	t.partHas = false
+	c.h.Part(p)
+}
+
+// refinePartDuration rounds the part duration of the segment at cut
+// index idx to whole frames once the lead's frame duration is known (its
+// second sample: no part has been cut yet), for every track in it.
+func (c *Cutter) refinePartDuration(idx int) {
+	c.frameKnown = true
+	b := &c.cuts[idx]
+	b.part = c.partDuration()
+	for _, t := range c.tracks {
+		if t.open != nil && t.segIdx == idx && t.partStep > 0 && t.partK == 0 {
+			t.partStep, t.partAt = b.part, b.pts+b.part
+		}
+	}
+}
+
+// partSeq is the mfhd sequence number of part k of segment n: rising from
+// part to part and segment to segment.
+func partSeq(n uint64, k int) uint32 { return uint32(n)<<6 | uint32(min(k, 63)) }
+
+// startParts sets up the parts of t's segment just opened at cut index idx.
+func (c *Cutter) startParts(t *track, idx int) {
+	b := c.cuts[idx]
+	t.partK, t.partStep, t.partHas, t.partDurOff = 0, b.part, false, 0
+	t.partAt = b.pts + b.part
+	if t.partStep > 0 && c.cfg.ProducerReference && !c.cfg.ZeroAtFirstCut {
+		// Media time is epoch-locked: presentation time t is the Unix
+		// epoch plus t/timescale, the instant the frame reached ingest.
+		t.open.frag.SetProducerTime(&cmaf.ProducerTime{Epoch: time.Unix(0, 0), Timescale: t.ts, Flags: cmaf.PrftEncoderInput})
+	}
 }

@@ -283,3 +283,59 @@ func TestNewRejects(t *testing.T) {
 		t.Error("no segment duration: accepted")
 	}
 }
+
+// Parts: every rendition is cut into parts at the same instants, whole
+// frames of the lead long; a segment is its parts back to back; the first
+// part of a segment is independent, the last says so.
+func TestParts(t *testing.T) {
+	var parts []Part
+	rec := &recorder{}
+	h := rec.handler()
+	h.Part = func(p Part) { parts = append(parts, p) }
+	rs := testLadder()
+	c, err := New(Config{SegmentDuration: 2 * time.Second, Handoff: true, PartDuration: 190 * time.Millisecond}, rs, h, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	feed(t, c, units(rs, 60, nil, 0, 6*time.Second))
+	c.Flush()
+	byKey := map[[2]uint64][]Part{} // {n, rendition}
+	for _, p := range parts {
+		k := [2]uint64{p.N, uint64(p.Rendition)}
+		if p.K != len(byKey[k]) {
+			t.Fatalf("segment %d rendition %d: part %d after %d parts", p.N, p.Rendition, p.K, len(byKey[k]))
+		}
+		byKey[k] = append(byKey[k], p)
+	}
+	for _, cl := range rec.closed {
+		ps := byKey[[2]uint64{cl.N, uint64(cl.Rendition)}]
+		var cat []byte
+		for _, p := range ps {
+			cat = append(cat, p.Data...)
+		}
+		if !bytes.Equal(cat, rec.copies[slices.IndexFunc(rec.closed, func(x Closed) bool { return x.N == cl.N && x.Rendition == cl.Rendition })]) {
+			t.Errorf("segment %d rendition %d: parts are not the segment", cl.N, cl.Rendition)
+		}
+		if len(ps) == 0 || !ps[len(ps)-1].Last || !ps[0].Independent {
+			t.Errorf("segment %d rendition %d: %d parts, first independent %v", cl.N, cl.Rendition, len(ps), len(ps) > 0 && ps[0].Independent)
+			continue
+		}
+		for i, p := range ps[:len(ps)-1] {
+			if p.Last {
+				t.Errorf("segment %d rendition %d part %d marked last", cl.N, cl.Rendition, i)
+			}
+			if rs[cl.Rendition].Track.Kind == media.Video {
+				// 190 ms rounds to 6 frames of 30 fps: 200 ms.
+				if p.Duration != 200*time.Millisecond || (i > 0 && p.Independent) {
+					t.Errorf("segment %d rendition %d part %d: %v independent %v", cl.N, cl.Rendition, i, p.Duration, p.Independent)
+				}
+			} else if p.Duration < 170*time.Millisecond || p.Duration > 235*time.Millisecond || !p.Independent {
+				t.Errorf("audio part %d of %d: %v independent %v", i, cl.N, p.Duration, p.Independent)
+			}
+		}
+	}
+	// Segments after the first know the lead's frame rate: 10 parts of 200 ms.
+	if n := len(byKey[[2]uint64{2, 1}]); n != 10 {
+		t.Errorf("segment 2 of 720p has %d parts, want 10", n)
+	}
+}

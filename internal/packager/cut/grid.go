@@ -18,6 +18,9 @@ const minPendingSpan = 10 * time.Second
 type boundary struct {
 	n   uint64
 	pts time.Duration
+	// part is the duration of the segment's parts (0: no parts): the
+	// configured PartDuration rounded to whole frames of the lead.
+	part time.Duration
 }
 
 // nextBoundary is the earliest instant the cut after one at pts may fall:
@@ -49,7 +52,7 @@ func (c *Cutter) leadUnit(t *track, u *unit) error {
 		}
 	}
 	if _, cto, ok := t.stamp(c, u); ok {
-		t.add(u, cto)
+		c.add(t, u, cto)
 	} else {
 		c.dropped++
 	}
@@ -74,9 +77,10 @@ func (c *Cutter) leadCut(t *track, u *unit) error {
 	if len(c.cuts) == 0 {
 		c.nextPub = n
 	}
-	c.cuts = append(c.cuts, boundary{n: n, pts: u.pts})
+	c.cuts = append(c.cuts, boundary{n: n, pts: u.pts, part: c.partDuration()})
 	t.openSegment(n, len(c.cuts)-1, dt)
-	t.add(u, cto)
+	c.startParts(t, len(c.cuts)-1)
+	c.add(t, u, cto)
 	for _, o := range c.tracks {
 		if o != t {
 			c.drain(o)
@@ -124,7 +128,7 @@ func (c *Cutter) append(t *track, u *unit) {
 		return
 	}
 	if _, cto, ok := t.stamp(c, u); ok {
-		t.add(u, cto)
+		c.add(t, u, cto)
 	} else {
 		c.dropped++
 	}
@@ -176,7 +180,8 @@ func (c *Cutter) place(t *track, u *unit) bool {
 			c.markGap(c.cuts[i].n, t)
 		}
 		t.openSegment(c.cuts[j].n, j, dt)
-		t.add(u, cto)
+		c.startParts(t, j)
+		c.add(t, u, cto)
 		return true
 	}
 
@@ -199,7 +204,8 @@ func (c *Cutter) place(t *track, u *unit) bool {
 				c.markGap(c.cuts[i].n, t)
 			}
 			t.openSegment(c.cuts[j].n, j, dt)
-			t.add(u, cto)
+			c.startParts(t, j)
+			c.add(t, u, cto)
 			return true
 		}
 		if k == last && u.pts >= c.nextBoundary(c.cuts[k].pts)-cutTolerance {

@@ -73,6 +73,14 @@ type track struct {
 	frag                     *cmaf.Fragment // reused from segment to segment
 	payloadHint, samplesHint int
 	warned                   int
+
+	// Parts of the open segment (Config.PartDuration).
+	partK      int           // index of the part being filled
+	partAt     time.Duration // the next part starts at the first unit at or past it
+	partStep   time.Duration // part duration of the open segment
+	partHas    bool          // the part being filled has samples
+	partKey    bool          // its first sample is a keyframe (or audio)
+	partDurOff uint64        // fragment duration before the part being filled
 }
 
 type openSeg struct {
