@@ -19,6 +19,11 @@ type Config struct {
 	// continue.go); Recover leaves such a session live until then.
 	// Default 60s; negative: never continue, Recover ends at once.
 	ContinueGrace time.Duration
+	// PartDuration, when positive, cuts every segment into parts of about
+	// that duration (whole frames of the lead rendition) and serves them
+	// from memory as LL-HLS partial segments and LL-DASH chunks (see
+	// serve.go); 0: no parts.
+	PartDuration time.Duration
 
 	// Now is the wall clock used for publish times and deletion deadlines;
 	// nil means time.Now. Tests inject a fake clock.

@@ -50,6 +50,8 @@ type Live struct {
 
 	// st is the window and what state.json keeps (package window).
 	st *window.State
+	// ll is the low-latency edge (ll.go); nil without parts.
+	ll *llState
 
 	epochs   int
 	ended    bool
@@ -145,6 +147,9 @@ func openLive(ctx context.Context, store storage.Store, prefix string, sessionSt
 		cfg:     cfg,
 		startNS: sessionStart.UnixNano(),
 	}
+	if cfg.PartDuration > 0 {
+		l.ll = newLLState()
+	}
 	if err := l.loadState(); err != nil {
 		return nil, fmt.Errorf("packager: %w", err)
 	}
@@ -169,8 +174,13 @@ func (l *Live) Begin(renditions []Rendition) error {
 	if l.ended {
 		return ErrEnded
 	}
-	ep, err := l.newEpoch(l.epochs+1, renditions, cut.Config{StartNS: l.startNS, Handoff: true},
-		cut.Handler{Number: l.allocSegment, Closed: l.closed})
+	h := cut.Handler{Number: l.allocSegment, Closed: l.closed}
+	cc := cut.Config{StartNS: l.startNS, Handoff: true}
+	if l.ll != nil {
+		h.Part = l.part
+		cc.PartDuration, cc.ProducerReference = l.cfg.PartDuration, true
+	}
+	ep, err := l.newEpoch(l.epochs+1, renditions, cc, h)
 	if err != nil {
 		return err
 	}
@@ -235,6 +245,9 @@ func (l *Live) End(ctx context.Context) error {
 	}
 	l.ended = true
 	l.st.End()
+	if l.ll != nil {
+		l.ll.changed() // blocked requests: served from storage now
+	}
 	l.ending = true
 	l.awaiting = false // never begun: the previous session ends below
 	l.ctx = ctx
@@ -300,6 +313,9 @@ func (l *Live) Abandon() {
 		return
 	}
 	l.ended, l.ending = true, true
+	if l.ll != nil {
+		l.ll.changed()
+	}
 	w := l.w
 	l.w = nil
 	l.mu.Unlock()

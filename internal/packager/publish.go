@@ -53,6 +53,7 @@ func (l *Live) marksFor(n uint64) *marks {
 // once it is stored.
 func (l *Live) closed(s cut.Closed) error {
 	l.publishDue = true
+	l.llClosed(s)
 	if s.Data == nil {
 		return nil // a gap: nothing to store
 	}

@@ -360,7 +360,11 @@ type Part struct {
 	K         int    // part index in the segment, from 0
 	Rendition int
 	Data      []byte // never written over: valid for as long as it is kept
-	Duration  time.Duration
+	// T is the decode time of the part's first sample, in the rendition's
+	// timescale TS.
+	T        uint64
+	TS       uint32
+	Duration time.Duration
 	// Independent: the part starts with a keyframe (always, for audio).
 	Independent bool
 	// Last: the segment's last part; Closed follows for the segment.
@@ -409,8 +413,9 @@ func (c *Cutter) cutPart(t *track, last bool) {
 	f := s.frag
 	data := f.Chunk(partSeq(s.n, t.partK), s.base)
 	d := f.Duration() - t.partDurOff
+	p := Part{N: s.n, K: t.partK, Rendition: t.idx, Data: data, T: s.base + t.partDurOff, TS: t.ts,
+		Duration: timeline.Duration(d, t.ts), Independent: t.partKey, Last: last}
 	t.partDurOff = f.Duration()
-	p := Part{N: s.n, K: t.partK, Rendition: t.idx, Data: data, Duration: timeline.Duration(d, t.ts), Independent: t.partKey, Last: last}
 	t.partK++
 	t.partHas = false
 	c.h.Part(p)

@@ -216,6 +216,9 @@ func (s *State) freeze(prev, v *manifest.View) {
 	})
 }
 
+// Epoch is the index of the epoch that published last (0 before).
+func (s *State) Epoch() int { return s.pubEpoch }
+
 // LastView is the view the manifests were last rendered from (nil before
 // the first).
 func (s *State) LastView() *manifest.View { return s.last }

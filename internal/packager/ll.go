@@ -1,0 +1,132 @@
+package packager
+
+import (
+	"time"
+
+	"github.com/ospreyvideo/osprey/internal/packager/cut"
+	"github.com/ospreyvideo/osprey/internal/packager/timeline"
+)
+
+// The low-latency edge of a live session, in memory: for each rendition,
+// the last few segments as the cutter produced them, part by part, and the
+// segment being produced. Segments and manifests still go to storage as
+// before (for other nodes, DVR, recovery); the parts exist only here and
+// are served by Playlist and Part (serve.go).
+
+// llKeep is how many segments per rendition the edge keeps besides the
+// open one: enough for the parts of the last three target durations
+// (rfc8216bis lists parts that recent) and for a player requesting a
+// segment just published while storage is slow.
+const llKeep = 6
+
+// llState is the low-latency edge of a session.
+type llState struct {
+	rends map[string]*llRend
+	// wake is closed and replaced whenever a part or a segment is added:
+	// the broadcast blocking requests wait on.
+	wake chan struct{}
+}
+
+// llRend is one rendition's recent segments, oldest first; the last one
+// may be open.
+type llRend struct {
+	segs []*llSeg
+}
+
+// llSeg is a segment of the edge.
+type llSeg struct {
+	n     uint64
+	epoch int
+	t     uint64 // decode time of its first sample
+	ts    uint32
+	parts []llPart
+	done  bool
+	data  []byte        // the whole segment, once done
+	dur   time.Duration // its duration, once done
+}
+
+type llPart struct {
+	data        []byte
+	dur         time.Duration
+	independent bool
+}
+
+func newLLState() *llState {
+	return &llState{rends: map[string]*llRend{}, wake: make(chan struct{})}
+}
+
+// changed wakes every waiting request.
+func (s *llState) changed() {
+	close(s.wake)
+	s.wake = make(chan struct{})
+}
+
+// seg returns segment n of the rendition, creating it (and the rendition)
+// when create is set; nil if absent.
+func (s *llState) seg(name string, n uint64, create bool, epoch int) *llSeg {
+	r := s.rends[name]
+	if r == nil {
+		if !create {
+			return nil
+		}
+		r = &llRend{}
+		s.rends[name] = r
+	}
+	for i := len(r.segs) - 1; i >= 0; i-- {
+		if r.segs[i].n == n {
+			return r.segs[i]
+		}
+		if r.segs[i].n < n {
+			break
+		}
+	}
+	if !create {
+		return nil
+	}
+	sg := &llSeg{n: n, epoch: epoch}
+	r.segs = append(r.segs, sg)
+	for len(r.segs) > llKeep+1 && r.segs[0].done {
+		r.segs[0] = nil
+		r.segs = r.segs[1:]
+	}
+	return sg
+}
+
+// part takes a part from the cutter (the cutter's handler, under l.mu).
+func (l *Live) part(p cut.Part) {
+	name := l.ep.streams[p.Rendition].Name
+	sg := l.ll.seg(name, p.N, true, l.ep.index)
+	if len(sg.parts) == 0 {
+		sg.t, sg.ts = p.T, p.TS
+	}
+	sg.parts = append(sg.parts, llPart{data: p.Data, dur: p.Duration, independent: p.Independent})
+	l.ll.changed()
+}
+
+// llClosed records that a rendition's segment is complete (its last part
+// came just before).
+func (l *Live) llClosed(s cut.Closed) {
+	if l.ll == nil || s.Data == nil {
+		return
+	}
+	name := l.ep.streams[s.Rendition].Name
+	sg := l.ll.seg(name, s.N, false, 0)
+	if sg == nil {
+		return
+	}
+	sg.done, sg.data = true, s.Data
+	sg.dur = timeline.Duration(s.Result.D, l.ep.streams[s.Rendition].TS)
+	l.ll.changed()
+}
+
+// start is the wall-clock instant of the segment's first sample.
+func (sg *llSeg) start() time.Time { return timeline.Time(sg.t, sg.ts) }
+
+// partsDur is the duration of the segment's parts so far.
+func (sg *llSeg) partsDur() time.Duration {
+	var d time.Duration
+	for _, p := range sg.parts {
+		d += p.dur
+	}
+	return d
+}
