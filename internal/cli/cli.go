@@ -193,6 +193,7 @@ func defaultVars() kong.Vars {
 		"default_log_format":       d.LogFormat,
 		"default_cors_origin":      d.CORSOrigin,
 		"default_segment_duration": d.Live.SegmentDuration.String(),
+		"default_part_duration":    d.Live.PartDuration.String(),
 		"default_window":           fmt.Sprint(d.Live.Window),
 		"default_ladder":           d.Live.Ladder,
 		"default_roles":            d.Roles,

@@ -28,6 +28,7 @@ type serveCmd struct {
 	LogFormat       *string        `name:"log-format" env:"OSPREY_LOG_FORMAT" placeholder:"FORMAT" help:"text or json (default \"${default_log_format}\")."`
 	CORSOrigin      *string        `name:"cors-origin" env:"OSPREY_CORS_ORIGIN" placeholder:"ORIGIN" help:"Access-Control-Allow-Origin for media: *, one origin, or empty for none (default \"${default_cors_origin}\")."`
 	SegmentDuration *time.Duration `name:"segment-duration" env:"OSPREY_SEGMENT_DURATION" placeholder:"DURATION" help:"Target live segment duration, 1s to 10s (default ${default_segment_duration})."`
+	PartDuration    *time.Duration `name:"part-duration" env:"OSPREY_PART_DURATION" placeholder:"DURATION" help:"Low-latency part duration (LL-HLS, LL-DASH), 50ms to 1s; 0 turns parts off (default ${default_part_duration})."`
 	Window          *int           `name:"window" env:"OSPREY_WINDOW" placeholder:"N" help:"Segments listed in live playlists, at least 3 (default ${default_window})."`
 	Ladder          *string        `name:"ladder" env:"OSPREY_LADDER" placeholder:"NAME" help:"ABR ladder preset for live channels: default, low, passthrough or one from the config file (default \"${default_ladder}\")."`
 	ShedLoad        *bool          `name:"shed-load" env:"OSPREY_SHED_LOAD" negatable:"" help:"Shed load when a live transcoder cannot keep up with real time: drop the top rung, then a faster preset, then half the frame rate (default true)."`
@@ -82,6 +83,7 @@ func (s *serveCmd) buildConfig() (config.Config, error) {
 	set(&cfg.LogFormat, s.LogFormat)
 	set(&cfg.CORSOrigin, s.CORSOrigin)
 	set(&cfg.Live.SegmentDuration, s.SegmentDuration)
+	set(&cfg.Live.PartDuration, s.PartDuration)
 	set(&cfg.Live.Window, s.Window)
 	set(&cfg.Live.Ladder, s.Ladder)
 	set(&cfg.Live.ShedLoad, s.ShedLoad)

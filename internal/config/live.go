@@ -22,6 +22,12 @@ type Live struct {
 	// after it. 0 ends such sessions at once and never continues them.
 	// Default 60s.
 	ContinueGrace time.Duration `yaml:"continue_grace"`
+	// PartDuration cuts every live segment into parts of about this
+	// duration (whole frames), served from memory by the ingest node as
+	// LL-HLS partial segments and LL-DASH chunks at the same playback URLs;
+	// players without low-latency support play the whole segments.
+	// 0 turns parts off. Default 200ms; 50ms to 1s, at most half a segment.
+	PartDuration time.Duration `yaml:"part_duration"`
 }
 
 func defaultLive() Live {
@@ -31,6 +37,7 @@ func defaultLive() Live {
 		Ladder:          LadderDefault,
 		ShedLoad:        true,
 		ContinueGrace:   60 * time.Second,
+		PartDuration:    200 * time.Millisecond,
 	}
 }
 
@@ -48,6 +55,9 @@ func (l Live) validate(c Config) []error {
 	}
 	if l.ContinueGrace < 0 || l.ContinueGrace > time.Hour {
 		add("live.continue_grace", "must be between 0s and 1h, got %s", l.ContinueGrace)
+	}
+	if p := l.PartDuration; p != 0 && (p < 50*time.Millisecond || p > time.Second || p > l.SegmentDuration/2) {
+		add("live.part_duration", "must be 0 (no parts) or between 50ms and 1s, at most half of live.segment_duration, got %s", p)
 	}
 	if _, ok := c.Ladders[l.Ladder]; !ok {
 		add("live.ladder", "no ladder named %q (have %s)", l.Ladder, c.ladderList())
