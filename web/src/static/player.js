@@ -80,15 +80,27 @@
       levelHeightUnknown = false;
     },
     hls: {
-      config: { liveSyncDurationCount: 3, liveMaxLatencyDurationCount: 10, backBufferLength: 30 },
+      // Low latency: hls.js holds PART-HOLD-BACK behind the live edge when
+      // the playlist has parts (lowLatencyMode is its default; setting
+      // liveSyncDurationCount would override it), three target durations
+      // otherwise, and plays up to 20% faster to get back to it.
+      config: { liveMaxLatencyDurationCount: 10, maxLiveSyncPlaybackRate: 1.2, backBufferLength: 30 },
       levelSwitched: (l, bitrate) => {
         levelHeightUnknown = !l.height;
         const height = l.height || video.videoHeight;
         if (l.name || height || bitrate) core.showRendition(renditionName(l.name, height, bitrate), bitrate);
       },
-      setup: ({ on, Events, token }) => {
+      setup: ({ hls, on, Events, token }) => {
         on(Events.LEVEL_LOADED, (d) => {
           osprey.live = !!(d.details && d.details.live);
+          osprey.lowLatency = !!(d.details && d.details.partTarget);
+        });
+        // Latency: the wall clock less the program date time of the
+        // playhead (Osprey's media time is the instant a frame reached
+        // ingest), for tests and the curious.
+        video.addEventListener('timeupdate', () => {
+          const at = hls.playingDate;
+          if (at) osprey.latency = (Date.now() - at.getTime()) / 1000;
         });
         autoplay(token);
       },
