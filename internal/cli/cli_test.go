@@ -88,7 +88,8 @@ func TestHelp(t *testing.T) {
 		{"--log-format", "OSPREY_LOG_FORMAT", `"text"`},
 		{"--cors-origin", "OSPREY_CORS_ORIGIN", `"*"`},
 		{"--segment-duration", "OSPREY_SEGMENT_DURATION", "2s"},
-		{"--window", "OSPREY_WINDOW", "6"},
+		{"--window", "OSPREY_WINDOW", "10"},
+		{"--part-duration", "OSPREY_PART_DURATION", "200ms"},
 		{"--ladder", "OSPREY_LADDER", `"default"`},
 		{"--ffmpeg", "OSPREY_FFMPEG", `"ffmpeg"`},
 	}

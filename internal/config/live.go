@@ -8,7 +8,10 @@ import (
 // Live configures live packaging.
 type Live struct {
 	SegmentDuration time.Duration `yaml:"segment_duration"` // target; default 2s
-	Window          int           `yaml:"window"`           // segments listed in live playlists; default 6
+	// Window is the number of segments listed in live playlists; default
+	// 10: longer than LL-HLS's CAN-SKIP-UNTIL (6 target durations), so
+	// that delta updates (_HLS_skip) really leave segments out.
+	Window int `yaml:"window"`
 	Ladder          string        `yaml:"ladder"`           // preset name; default "default"
 	// ShedLoad: a channel whose transcoder trails real time by more than
 	// 1.5 segments for 5 s restarts its ladder one step cheaper (the top
@@ -33,7 +36,7 @@ type Live struct {
 func defaultLive() Live {
 	return Live{
 		SegmentDuration: 2 * time.Second,
-		Window:          6,
+		Window:          10,
 		Ladder:          LadderDefault,
 		ShedLoad:        true,
 		ContinueGrace:   60 * time.Second,

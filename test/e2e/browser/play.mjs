@@ -7,6 +7,10 @@
 //   - the page shows a rendition name (window.osprey.rendition and #rendition);
 //   - no fatal player error (window.osprey.errors with fatal: true), no uncaught
 //     page error, and no request to any origin but the page's own.
+// It also reports, once playback started, the stalls (the playhead stuck for
+// STALL_MS or more while not paused), the page's latency samples
+// (window.osprey.latency: wall clock less the playhead's program date time)
+// as median and p95, and whether the playlist had LL-HLS parts.
 // Console errors and recovered player errors are reported but do not fail.
 //
 // It prints one JSON line with the result and exits 0 (pass), 1 (fail) or
@@ -27,6 +31,7 @@ const USAGE =
 const POLL_MS = 250;
 const JUMP_SLACK_S = 1; // a playhead step this much longer than the wall-clock step is a seek
 const KEPT = 20; // errors of each kind kept in the output
+const STALL_MS = 500; // the playhead stuck this long while playing is a stall
 
 // Chromium must neither phone home nor need a GPU or a click to play.
 const CHROMIUM_ARGS = [
@@ -135,6 +140,8 @@ async function run(opts, result) {
 
     let prev = null;
     let playing = false;
+    let stuckSince = 0;
+    const latencies = [];
     let reason;
     for (;;) {
       const s = await page.evaluate(snapshot);
@@ -164,6 +171,12 @@ async function run(opts, result) {
       if (prev && !s.paused) {
         const step = s.t - prev.t;
         const wall = (s.wall - prev.wall) / 1000;
+        if (playing && step === 0) {
+          if (!stuckSince) stuckSince = prev.wall;
+        } else if (stuckSince) {
+          if (s.wall - stuckSince >= STALL_MS) result.stalls.push(round((s.wall - stuckSince) / 1000));
+          stuckSince = 0;
+        }
         if (step > 0 && step <= wall + JUMP_SLACK_S) {
           if (!playing) {
             playing = true;
@@ -176,6 +189,14 @@ async function run(opts, result) {
         }
       }
       prev = s;
+      if (playing && o && typeof o.latency === 'number') {
+        latencies.push(o.latency);
+        const sorted = [...latencies].sort((a, b) => a - b);
+        result.latency_median_s = round(sorted[Math.floor(sorted.length / 2)]);
+        result.latency_p95_s = round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))]);
+        result.latency_samples = latencies.length;
+      }
+      if (o) result.low_latency = !!o.lowLatency;
 
       const renditionShown = !!(o && o.rendition) && s.renditionText.trim() !== '';
       if (result.advanced_s >= opts.seconds && renditionShown) return '';
@@ -226,6 +247,11 @@ async function main() {
     advanced_s: 0,
     seconds: opts.seconds,
     jumps: [],
+    stalls: [],
+    latency_median_s: null,
+    latency_p95_s: null,
+    latency_samples: 0,
+    low_latency: false,
     frames: null,
     dropped_frames: null,
     rendition_label: '',
