@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/packager/cut"
+	"github.com/ospreyvideo/osprey/internal/packager/dash"
 	"github.com/ospreyvideo/osprey/internal/packager/timeline"
 )
 
@@ -129,4 +130,22 @@ func (sg *llSeg) partsDur() time.Duration {
 		d += p.dur
 	}
 	return d
+}
+
+// LL-DASH service description: the latency dash.js aims for behind the
+// producer clock (the prft boxes of the chunks), and the playback rates it
+// may use to get there.
+const (
+	dashTargetLatency = 1500 * time.Millisecond
+	dashLatencySpan   = 1500 * time.Millisecond // the maximum is the target plus this
+)
+
+// dashLowLatency is what the live MPD says for low-latency DASH: chunks of
+// a part target, the segment duration, the target latency.
+func (l *Live) dashLowLatency() *dash.LowLatency {
+	return &dash.LowLatency{
+		ChunkDuration: l.partTarget(), SegmentDuration: l.cfg.SegmentDuration,
+		TargetLatency: dashTargetLatency, MaxLatency: dashTargetLatency + dashLatencySpan,
+		MinPlaybackRate: 0.95, MaxPlaybackRate: 1.05, InbandPrft: true,
+	}
 }

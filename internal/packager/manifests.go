@@ -65,7 +65,11 @@ func (l *Live) renderManifests(v *manifest.View, final bool) ([]writer.Object, [
 			items = append(items, writer.Object{Key: l.key(k), Data: pls[i]})
 		}
 	}
-	if data, err := v.MPD(final, l.cfg.Now(), manifest.LiveOptions{Window: l.cfg.Window, TimeURL: l.cfg.TimeURL}); err != nil {
+	o := manifest.LiveOptions{Window: l.cfg.Window, TimeURL: l.cfg.TimeURL}
+	if l.ll != nil {
+		o.LowLatency = l.dashLowLatency()
+	}
+	if data, err := v.MPD(final, l.cfg.Now(), o); err != nil {
 		errs = append(errs, err)
 	} else {
 		items = append(items, writer.Object{Key: l.key(manifest.MPDKey), Data: data})

@@ -219,3 +219,36 @@ func TestLLSegmentStreams(t *testing.T) {
 		t.Errorf("streamed %d bytes, segment is %d", len(got), len(want))
 	}
 }
+
+// With parts, the live MPD is a low-latency one: segments available a
+// chunk after they start, a service description, the producer reference,
+// the segment being produced listed at its nominal duration, updates at
+// least every second; the ended MPD is a plain static one.
+func TestLLDashMPD(t *testing.T) {
+	st, l, s := newLLLive(t)
+	feed(t, l, s.units(0, 7300*time.Millisecond))
+	mpd := string(st.get(t, "live/ch/manifest.mpd"))
+	for _, want := range []string{`availabilityTimeOffset="1.778"`, `availabilityTimeComplete="false"`,
+		`<ServiceDescription`, `target="1500" max="3000"`, `<ProducerReferenceTime`, `inband="true"`,
+		`minimumUpdatePeriod="PT1S"`, `dashif.org/guidelines/low-latency-live-v5`} {
+		if !strings.Contains(mpd, want) {
+			t.Errorf("live MPD lacks %s:\n%s", want, mpd)
+		}
+	}
+	// Segments 0 to 2 are published; 3 (6 s to 8 s) is listed ahead.
+	m := readMPD(t, st)
+	var n int
+	for _, s := range m.Periods[len(m.Periods)-1].AS[0].ST.S {
+		n += 1 + s.R
+	}
+	if n != 4 {
+		t.Errorf("video timeline lists %d segments, want 3 published and the one being produced", n)
+	}
+	if err := l.End(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mpd = string(st.get(t, "live/ch/manifest.mpd"))
+	if strings.Contains(mpd, "availabilityTimeOffset") || strings.Contains(mpd, "ServiceDescription") || !strings.Contains(mpd, `type="static"`) {
+		t.Errorf("ended MPD:\n%s", mpd)
+	}
+}

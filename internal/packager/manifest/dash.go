@@ -14,6 +14,12 @@ import (
 type LiveOptions struct {
 	Window  int    // segments in the window: timeShiftBufferDepth
 	TimeURL string // UTCTiming http-iso URL
+	// LowLatency, when set, makes the MPD a low-latency one (segments
+	// available a chunk after they start, sent in chunks while produced)
+	// that also lists the segment after the window at its nominal
+	// duration: the one being produced, which players request before it
+	// is complete. The update period is then at most a second.
+	LowLatency *dash.LowLatency
 }
 
 // MPD renders the MPD of the window: dynamic and epoch-locked while live,
@@ -34,11 +40,16 @@ func (v *View) mpdModel(final bool, now time.Time, o LiveOptions) *dash.MPD {
 	if m.MaxSegmentDuration < v.MaxSegDur {
 		m.MaxSegmentDuration += time.Millisecond
 	}
+	ll := !final && o.LowLatency != nil
 	if !final {
 		m.MinimumUpdatePeriod = D
 		m.TimeShiftBufferDepth = time.Duration(o.Window) * D
 		m.SuggestedPresentationDelay = 3 * D
 		m.UTCTimingURL = o.TimeURL
+	}
+	if ll {
+		m.LowLatency = o.LowLatency
+		m.MinimumUpdatePeriod = min(D, time.Second)
 	}
 	var presStart time.Duration
 	for i := 0; i < len(v.Window); {
@@ -59,7 +70,11 @@ func (v *View) mpdModel(final bool, now time.Time, o LiveOptions) *dash.MPD {
 		if final {
 			p.Start = start - presStart
 		}
-		p.AdaptationSets = v.adaptationSets(recs, start)
+		var next time.Duration
+		if ll && j == len(v.Window) {
+			next = D
+		}
+		p.AdaptationSets = v.adaptationSets(recs, start, next)
 		m.Periods = append(m.Periods, p)
 		i = j
 	}
@@ -72,8 +87,16 @@ func (v *View) mpdModel(final bool, now time.Time, o LiveOptions) *dash.MPD {
 }
 
 // adaptationSets builds one video AdaptationSet (timeline of the lead) and
-// one per audio rendition for the records of one period.
-func (v *View) adaptationSets(recs []*Segment, start time.Duration) []dash.AdaptationSet {
+// one per audio rendition for the records of one period; next, when not
+// zero, lists one more segment of that duration after them.
+func (v *View) adaptationSets(recs []*Segment, start, next time.Duration) []dash.AdaptationSet {
+	predict := func(tl []dash.Segment, ts uint32) []dash.Segment {
+		if next <= 0 || len(tl) == 0 {
+			return tl
+		}
+		last := tl[len(tl)-1]
+		return append(tl, dash.Segment{T: last.T + last.D, D: timeline.TicksAt(int64(next), ts)})
+	}
 	first := recs[0]
 	tmpl := func(kind string, ts uint32, segs []dash.Segment) dash.AdaptationSet {
 		return dash.AdaptationSet{
@@ -100,7 +123,7 @@ func (v *View) adaptationSets(recs []*Segment, start time.Duration) []dash.Adapt
 					x := r.Entry(r.Lead)
 					tl = append(tl, dash.Segment{T: timeline.Rescale(x.T, x.TS, le.TS), D: timeline.Rescale(x.D, x.TS, le.TS)})
 				}
-				as := tmpl("video", le.TS, tl)
+				as := tmpl("video", le.TS, predict(tl, le.TS))
 				as.ID = 1
 				video = len(sets)
 				sets = append(sets, as)
@@ -116,7 +139,7 @@ func (v *View) adaptationSets(recs []*Segment, start time.Duration) []dash.Adapt
 					tl = append(tl, dash.Segment{T: x.T, D: x.D})
 				}
 			}
-			as := tmpl("audio", e.TS, tl)
+			as := tmpl("audio", e.TS, predict(tl, e.TS))
 			as.ID, as.Lang = uint32(len(sets)+1), "und"
 			if i := slices.IndexFunc(audios, func(a audioRend) bool { return a.name == e.Name }); i >= 0 {
 				if ri.Language != "" {
