@@ -125,6 +125,13 @@
       setup: ({ dash, on, Events, token }) => {
         on(Events.STREAM_INITIALIZED, () => {
           osprey.live = dash.isDynamic();
+          osprey.lowLatency = !!(dash.getLowLatencyModeEnabled && dash.getLowLatencyModeEnabled());
+        });
+        // Latency behind the producer clock (the MPD's and the chunks'
+        // producer reference times), as dash.js computes it.
+        on(Events.PLAYBACK_TIME_UPDATED, () => {
+          const l = dash.getCurrentLiveLatency();
+          if (l > 0) osprey.latency = l;
         });
         on(Events.PLAYBACK_NOT_ALLOWED, () => playMuted(token));
       },
