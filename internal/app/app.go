@@ -194,13 +194,19 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan
 			defer oc.close()
 			gatherers = append(gatherers, oc.gatherer())
 		}
-		orig := origin.New(originSt, origin.Config{
+		ocfg := origin.Config{
 			AllowOrigin:     cfg.CORSOrigin,
 			SegmentDuration: cfg.Live.SegmentDuration,
 			PublicURL:       cfg.PublicURL,
 			RequireHeader:   requireName,
 			RequireValue:    requireValue,
-		}, log)
+		}
+		if mgr != nil {
+			// The low-latency edge (parts, blocking reloads, segments
+			// being produced) of the sessions packaged on this node.
+			ocfg.Live = mgr
+		}
+		orig := origin.New(originSt, ocfg, log)
 		rd.origin = orig
 		if cfg.Edge.Enabled {
 			e, stopEdge, err := localEdgeOnBus(cfg, orig, token, front.guard.TrustedProxies(), d.bus, nodeID, log)

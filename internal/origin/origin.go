@@ -28,6 +28,15 @@
 //   - 404s: "no-cache", so neither browsers nor CDNs keep serving a 404 once
 //     the object appears (a manifest is often requested just before its
 //     first write); other errors: "no-store".
+//
+// Low latency (live.go): with a Config.Live source, media playlists and
+// .m4s objects are asked of it first. Its playlists are "public,
+// max-age=N" with N = half the segment duration as above, or about three
+// segment durations when the request blocks (_HLS_msn), and carry an ETag
+// hashed from their bytes; its parts and segments are streamed as they are
+// produced (200 at once, no Content-Length, each chunk flushed, no ranges)
+// and immutable. Its 400, 404 and 503 answers, and the 404 of a part or of
+// a request with _HLS_ directives from storage, are "no-store".
 package origin
 
 import (
@@ -67,6 +76,12 @@ type Config struct {
 	// the edge and its signed URLs.
 	RequireHeader string
 	RequireValue  string
+	// Live, when set, serves the low-latency edge of the live channels
+	// packaged on this node from memory (live.go): media playlists with
+	// LL-HLS delivery directives, parts and segments being produced. It is
+	// asked before storage for every .m3u8 and .m4s key; what it does not
+	// serve comes from storage.
+	Live LiveSource
 }
 
 // Mount serves the storage keys under Key at the URL paths under Path.
@@ -107,6 +122,8 @@ type Origin struct {
 	publicBase  string // PublicURL without trailing slash, XML-escaped; "" = keep root-relative
 	publicTag   string // ETag suffix of MPDs rewritten with publicBase
 	liveCC      string // Cache-Control of live manifests
+	blockingCC  string // Cache-Control of answers to blocking playlist reloads
+	live        LiveSource
 	now         func() time.Time
 	gzipPool    sync.Pool
 	reqHeader   string
@@ -136,6 +153,8 @@ func New(store storage.Store, cfg Config, log *slog.Logger) *Origin {
 		allowOrigin: cfg.AllowOrigin,
 		publicBase:  xmlEscape(strings.TrimRight(cfg.PublicURL, "/")),
 		liveCC:      liveCacheControl(cfg.SegmentDuration),
+		blockingCC:  blockingCacheControl(cfg.SegmentDuration),
+		live:        cfg.Live,
 		now:         time.Now,
 		reqHeader:   cfg.RequireHeader,
 		reqValue:    []byte(cfg.RequireValue),

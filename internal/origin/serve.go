@@ -16,14 +16,22 @@ import (
 	"github.com/ospreyvideo/osprey/internal/storage"
 )
 
-// serve opens key and writes it. http.ServeContent does conditional
+// serve writes key: from the live source when it serves it (live.go),
+// else from storage. http.ServeContent does conditional
 // requests (If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since),
 // Range and If-Range, HEAD and Content-Length from the headers set here.
 func (o *Origin) serve(w http.ResponseWriter, r *http.Request, key string, mt mediaType) {
+	if o.live != nil && o.serveLive(w, r, key, mt) {
+		return
+	}
 	obj, err := o.store.Open(r.Context(), key)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
-			o.fail(w, http.StatusNotFound)
+			if lowLatency(key, r.URL.RawQuery) {
+				o.failNoStore(w, http.StatusNotFound, http.StatusText(http.StatusNotFound))
+			} else {
+				o.fail(w, http.StatusNotFound)
+			}
 			return
 		}
 		if r.Context().Err() == nil {
@@ -79,7 +87,6 @@ func (o *Origin) serveManifest(w http.ResponseWriter, r *http.Request, obj stora
 		return
 	}
 	h := w.Header()
-	h.Add("Vary", "Accept-Encoding")
 	etag := info.ETag + ftag
 	ended := false
 	switch ext {
@@ -102,18 +109,30 @@ func (o *Origin) serveManifest(w http.ResponseWriter, r *http.Request, obj stora
 		h.Set("Cache-Control", o.liveCC)
 	}
 
+	o.sendManifest(w, r, info.Key, body, etag, info.ModTime)
+}
+
+// sendManifest writes a manifest whose Content-Type and Cache-Control are
+// set: gzipped when the client accepts that and asked for no range, with
+// etag (plus a suffix per encoding) and, unless zero, modtime as
+// validators; http.ServeContent does the conditional requests, ranges and
+// HEAD.
+func (o *Origin) sendManifest(w http.ResponseWriter, r *http.Request, key string, body []byte, etag string, modtime time.Time) {
+	h := w.Header()
+	h.Add("Vary", "Accept-Encoding")
 	if r.Header.Get("Range") == "" && httpheader.AcceptsGzip(r.Header) {
 		etag += "--gzip"
 		h.Set("Content-Encoding", "gzip")
 		// A revalidation that will be answered 304 needs no body.
 		if etagListed(r.Header.Get("If-None-Match"), etag) {
 			body = nil
-		} else if body, err = o.gzip(body); err != nil {
-			o.log.Error("compressing manifest", "key", info.Key, "err", err)
+		} else if gz, err := o.gzip(body); err != nil {
+			o.log.Error("compressing manifest", "key", key, "err", err)
 			h.Del("Content-Encoding")
 			o.fail(w, http.StatusInternalServerError)
 			return
 		} else {
+			body = gz
 			// ServeContent leaves Content-Length to us when there is a
 			// Content-Encoding; it removes it again from 304s and errors.
 			h.Set("Content-Length", strconv.Itoa(len(body)))
@@ -125,7 +144,6 @@ func (o *Origin) serveManifest(w http.ResponseWriter, r *http.Request, obj stora
 	// twice within a second. When If-Modified-Since (without If-None-Match)
 	// names the very second of a modification time that has a fractional
 	// part, it cannot prove the client has this version: serve it in full.
-	modtime := info.ModTime
 	if r.Header.Get("If-None-Match") == "" && imsAmbiguous(r.Header.Get("If-Modified-Since"), modtime) {
 		h.Set("Last-Modified", modtime.UTC().Format(http.TimeFormat))
 		modtime = time.Time{} // ServeContent then ignores date preconditions
