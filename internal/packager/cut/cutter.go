@@ -395,9 +395,17 @@ func (c *Cutter) add(t *track, u *unit, cto int32) {
 	if t.lead && t.partStep > 0 && !c.frameKnown && t.lastDur > 0 {
 		c.refinePartDuration(t.segIdx)
 	}
-	if t.partStep > 0 && t.partHas && u.pts >= t.partAt-cutTolerance {
+	// Parts follow decode order: a unit's decode time (shifted so that a
+	// keyframe's equals its presentation time, as the samples' are) decides
+	// its part, so that B-frames stay with the frames they depend on and
+	// every part holds the frames of its span.
+	at := u.pts
+	if t.kind == media.Video {
+		at = u.dts + t.delay
+	}
+	if t.partStep > 0 && t.partHas && at >= t.partAt-cutTolerance {
 		c.cutPart(t, false)
-		for t.partAt-cutTolerance <= u.pts {
+		for t.partAt-cutTolerance <= at {
 			t.partAt += t.partStep
 		}
 	}

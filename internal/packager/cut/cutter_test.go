@@ -339,3 +339,53 @@ func TestParts(t *testing.T) {
 		t.Errorf("segment 2 of 720p has %d parts, want 10", n)
 	}
 }
+
+// With B-frames (units in decode order, presentation times reordered),
+// parts still hold whole spans of frames: every part but a segment's last
+// lasts the part duration.
+func TestPartsWithBFrames(t *testing.T) {
+	var parts []Part
+	rec := &recorder{}
+	h := rec.handler()
+	h.Part = func(p Part) {
+		if p.Rendition == 0 {
+			parts = append(parts, p)
+		}
+	}
+	rs := testLadder()[1:2]
+	c, err := New(Config{SegmentDuration: 2 * time.Second, Handoff: true, PartDuration: 200 * time.Millisecond}, rs, h, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := time.Second / 30
+	// Decode order I0 P3 B1 B2 P6 B4 B5 ...: each P is shown two frames
+	// after it is decoded; DTS one frame behind the first PTS.
+	for i := 0; i < 180; i++ {
+		pts := i
+		switch {
+		case i%60 == 0:
+		case i%3 == 1:
+			pts = i + 2
+		default:
+			pts = i - 1
+		}
+		key := i%60 == 0
+		n := [][]byte{append([]byte{0x41}, bytes.Repeat([]byte{byte(i)}, 50)...)}
+		if key {
+			n = [][]byte{sps720, pps, append([]byte{0x65}, bytes.Repeat([]byte{1}, 200)...)}
+		}
+		u := media.Unit{PTS: time.Duration(pts)*frame + frame, DTS: time.Duration(i) * frame, Key: key, NALUs: n}
+		if err := c.WriteUnit(0, &u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Flush()
+	for _, p := range parts {
+		if !p.Last && p.Duration != 200*time.Millisecond {
+			t.Errorf("part %d.%d lasts %v", p.N, p.K, p.Duration)
+		}
+	}
+	if len(parts) < 25 {
+		t.Errorf("%d parts", len(parts))
+	}
+}

@@ -82,9 +82,10 @@
     hls: {
       // Low latency: hls.js holds PART-HOLD-BACK behind the live edge when
       // the playlist has parts (lowLatencyMode is its default; setting
-      // liveSyncDurationCount would override it), three target durations
+      // liveSyncDurationCount, or liveMaxLatencyDurationCount which hls.js
+      // only takes with it, would override that), three target durations
       // otherwise, and plays up to 20% faster to get back to it.
-      config: { liveMaxLatencyDurationCount: 10, maxLiveSyncPlaybackRate: 1.2, backBufferLength: 30 },
+      config: { maxLiveSyncPlaybackRate: 1.2, backBufferLength: 30 },
       levelSwitched: (l, bitrate) => {
         levelHeightUnknown = !l.height;
         const height = l.height || video.videoHeight;
