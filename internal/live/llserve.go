@@ -24,6 +24,7 @@ import (
 // *packager.Live has it.
 type memServer interface {
 	Playlist(ctx context.Context, dir, rendition string, query url.Values) ([]byte, error)
+	MPD(ctx context.Context) ([]byte, error)
 	Part(ctx context.Context, dir, rendition string, n uint64, k int) (io.ReadCloser, error)
 }
 
@@ -31,6 +32,7 @@ type memServer interface {
 // live/{channel}/{dir}/{rendition}/{file}.
 type liveKey struct {
 	channel, dir, rendition string
+	mpd                     bool   // the channel's MPD (no dir, no rendition)
 	playlist                bool   // file is the media playlist
 	n                       uint64 // segment number ({n}.m4s, {n}.{k}.m4s)
 	k                       int    // part index; -1: the whole segment
@@ -46,6 +48,9 @@ func parseLiveKey(key string) (liveKey, bool) {
 		return liveKey{}, false
 	}
 	elems := strings.Split(rest, "/")
+	if len(elems) == 2 && elems[0] != "" && elems[1] == manifest.MPDKey {
+		return liveKey{channel: elems[0], mpd: true, k: -1}, true
+	}
 	if len(elems) != 4 || elems[0] == "" || !manifest.ValidDir(elems[1]) || !manifest.ValidName(elems[2]) {
 		return liveKey{}, false
 	}
@@ -112,7 +117,7 @@ func (m *Manager) server(channelID string) memServer {
 // directives of query. origin.ErrNotLive for any other key.
 func (m *Manager) MediaPlaylist(ctx context.Context, key string, query url.Values) ([]byte, error) {
 	lk, ok := parseLiveKey(key)
-	if !ok || !lk.playlist {
+	if !ok || !lk.playlist && !lk.mpd {
 		return nil, origin.ErrNotLive
 	}
 	return playlistFrom(ctx, m.server(lk.channel), lk, query)
@@ -123,7 +128,7 @@ func (m *Manager) MediaPlaylist(ctx context.Context, key string, query url.Value
 // key, and for a segment no longer in memory (storage has it).
 func (m *Manager) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	lk, ok := parseLiveKey(key)
-	if !ok || lk.playlist {
+	if !ok || lk.playlist || lk.mpd {
 		return nil, origin.ErrNotLive
 	}
 	return openFrom(ctx, m.server(lk.channel), lk)
@@ -133,7 +138,13 @@ func playlistFrom(ctx context.Context, srv memServer, lk liveKey, query url.Valu
 	if srv == nil {
 		return nil, origin.ErrNotLive
 	}
-	b, err := srv.Playlist(ctx, lk.dir, lk.rendition, query)
+	var b []byte
+	var err error
+	if lk.mpd {
+		b, err = srv.MPD(ctx)
+	} else {
+		b, err = srv.Playlist(ctx, lk.dir, lk.rendition, query)
+	}
 	if err != nil {
 		return nil, sourceError(err, false)
 	}

@@ -31,26 +31,27 @@ func TestParseLiveKey(t *testing.T) {
 		{"live/ch_1/s3/audio_en/0.0.m4s", &liveKey{channel: "ch_1", dir: "s3", rendition: "audio_en", n: 0, k: 0}},
 		{"live/ch_1/s12/a.b/18446744073709551615.m4s", &liveKey{channel: "ch_1", dir: "s12", rendition: "a.b", n: 1<<64 - 1, k: -1}},
 		// Not in memory: storage serves (or refuses) these.
-		{"live/ch_1/index.m3u8", nil},                          // multivariant
-		{"live/ch_1/manifest.mpd", nil},                        // MPD
-		{"live/ch_1/s3/720p/init-2.mp4", nil},                  // init segment
-		{"live/ch_1/s3/720p/other.m3u8", nil},                  // not the media playlist's name
-		{"vod/as_1/s3/720p/41.m4s", nil},                       // VoD
-		{"live/ch_1/x3/720p/41.m4s", nil},                      // not a session directory
-		{"live/ch_1/s03/720p/41.m4s", nil},                     // nor this
-		{"live/ch_1/s3/720p/041.m4s", nil},                     // a number the packager never writes
-		{"live/ch_1/s3/720p/41.02.m4s", nil},                   // same
-		{"live/ch_1/s3/720p/-1.m4s", nil},                      // not a number
-		{"live/ch_1/s3/720p/41.2.3.m4s", nil},                  // too many dots
-		{"live/ch_1/s3/720p/41..m4s", nil},                     // empty part index
-		{"live/ch_1/s3/720p/18446744073709551616.m4s", nil},    // overflows uint64
-		{"live/ch_1/s3/720p/41.99999999999999999999.m4s", nil}, // absurd part index
-		{"live/ch_1/s3/720p/41.1048577.m4s", nil},              // past maxPart
-		{"live/ch_1/s3/720p/41.ts", nil},                       // not CMAF
-		{"live//s3/720p/41.m4s", nil},                          // no channel
-		{"live/ch_1/s3/7 20p/41.m4s", nil},                     // not a rendition name
-		{"live/ch_1/s3/720p/sub/41.m4s", nil},                  // too deep
-		{"live/ch_1/s3/41.m4s", nil},                           // too shallow
+		{"live/ch_1/index.m3u8", nil},                                           // multivariant
+		{"live/ch_1/manifest.mpd", &liveKey{channel: "ch_1", mpd: true, k: -1}}, // the MPD (LL-DASH: the segment being produced)
+		{"live/ch_1/s3/manifest.mpd", nil},                                      // no MPD there
+		{"live/ch_1/s3/720p/init-2.mp4", nil},                                   // init segment
+		{"live/ch_1/s3/720p/other.m3u8", nil},                                   // not the media playlist's name
+		{"vod/as_1/s3/720p/41.m4s", nil},                                        // VoD
+		{"live/ch_1/x3/720p/41.m4s", nil},                                       // not a session directory
+		{"live/ch_1/s03/720p/41.m4s", nil},                                      // nor this
+		{"live/ch_1/s3/720p/041.m4s", nil},                                      // a number the packager never writes
+		{"live/ch_1/s3/720p/41.02.m4s", nil},                                    // same
+		{"live/ch_1/s3/720p/-1.m4s", nil},                                       // not a number
+		{"live/ch_1/s3/720p/41.2.3.m4s", nil},                                   // too many dots
+		{"live/ch_1/s3/720p/41..m4s", nil},                                      // empty part index
+		{"live/ch_1/s3/720p/18446744073709551616.m4s", nil},                     // overflows uint64
+		{"live/ch_1/s3/720p/41.99999999999999999999.m4s", nil},                  // absurd part index
+		{"live/ch_1/s3/720p/41.1048577.m4s", nil},                               // past maxPart
+		{"live/ch_1/s3/720p/41.ts", nil},                                        // not CMAF
+		{"live//s3/720p/41.m4s", nil},                                           // no channel
+		{"live/ch_1/s3/7 20p/41.m4s", nil},                                      // not a rendition name
+		{"live/ch_1/s3/720p/sub/41.m4s", nil},                                   // too deep
+		{"live/ch_1/s3/41.m4s", nil},                                            // too shallow
 	}
 	for _, tc := range tests {
 		got, ok := parseLiveKey(tc.key)
@@ -77,6 +78,14 @@ func (f *fakeServer) Playlist(_ context.Context, dir, rendition string, q url.Va
 		return nil, f.err
 	}
 	return []byte("#EXTM3U\n"), nil
+}
+
+func (f *fakeServer) MPD(context.Context) ([]byte, error) {
+	f.calls = append(f.calls, "mpd")
+	if f.err != nil {
+		return nil, f.err
+	}
+	return []byte("<MPD/>"), nil
 }
 
 func (f *fakeServer) Part(_ context.Context, dir, rendition string, n uint64, k int) (io.ReadCloser, error) {

@@ -78,6 +78,8 @@ func (o *Origin) serveLive(w http.ResponseWriter, r *http.Request, key string, m
 	switch path.Ext(key) {
 	case ".m3u8":
 		return o.serveLivePlaylist(w, r, key)
+	case ".mpd":
+		return o.serveLiveMPD(w, r, key)
 	case ".m4s":
 		return o.serveLiveObject(w, r, key, mt)
 	}
@@ -102,6 +104,20 @@ func (o *Origin) serveLivePlaylist(w http.ResponseWriter, r *http.Request, key s
 		h.Set("Cache-Control", o.liveCC)
 	}
 	o.sendManifest(w, r, key, body, "ll"+bodyHash(body), time.Time{})
+	return true
+}
+
+// serveLiveMPD serves a live MPD the source renders from memory (LL-DASH:
+// it lists the segment being produced), through the same filtering,
+// UTCTiming and caching as a stored MPD.
+func (o *Origin) serveLiveMPD(w http.ResponseWriter, r *http.Request, key string) bool {
+	body, err := o.live.MediaPlaylist(r.Context(), key, nil)
+	if err != nil {
+		return o.liveError(w, r, key, err)
+	}
+	w.Header().Set("Content-Type", "application/dash+xml")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	o.serveManifestBody(w, r, key, body, "ll"+bodyHash(body), time.Time{}, ".mpd")
 	return true
 }
 

@@ -73,6 +73,17 @@ func (o *Origin) serveManifest(w http.ResponseWriter, r *http.Request, obj stora
 		o.fail(w, http.StatusInternalServerError)
 		return
 	}
+	o.serveManifestBody(w, r, info.Key, body, info.ETag, info.ModTime, ext)
+}
+
+// serveManifestBody is serveManifest for a manifest already read (from
+// storage, or from a live source) with its ETag and modification time.
+func (o *Origin) serveManifestBody(w http.ResponseWriter, r *http.Request, key string, body []byte, storedTag string, modtime time.Time, ext string) {
+	info := struct {
+		Key     string
+		ETag    string
+		ModTime time.Time
+	}{key, storedTag, modtime}
 	// Per-request filtering (filter.go) of multivariant playlists and MPDs;
 	// without filter parameters, the stored bytes as they are.
 	body, ftag, err := filterManifest(r.URL.RawQuery, body, ext)

@@ -44,6 +44,9 @@ type llSeg struct {
 	done  bool
 	data  []byte        // the whole segment, once done
 	dur   time.Duration // its duration, once done
+	d     uint64        // the same in its timescale
+	size  int
+	count int
 }
 
 type llPart struct {
@@ -116,6 +119,7 @@ func (l *Live) llClosed(s cut.Closed) {
 		return
 	}
 	sg.done, sg.data = true, s.Data
+	sg.t, sg.d, sg.size, sg.count = s.Result.T, s.Result.D, s.Result.Size, s.Result.Count
 	sg.dur = timeline.Duration(s.Result.D, l.ep.streams[s.Rendition].TS)
 	l.ll.changed()
 }

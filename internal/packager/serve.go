@@ -344,3 +344,42 @@ func (r *segReader) Close() error {
 	r.closeOnce.Do(func() { close(c) })
 	return nil
 }
+
+// MPD renders the live MPD from memory: the stored window, the segments
+// every rendition has completed since (stored or not yet), and the one
+// being produced at its nominal duration (LL-DASH: players request it while
+// it is produced, and Part streams it). ErrNotServed without parts or once
+// the session ended: the stored MPD is the one to serve.
+func (l *Live) MPD(ctx context.Context) ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ll == nil || l.ended {
+		return nil, ErrNotServed
+	}
+	v := l.st.LastView()
+	if v == nil {
+		return nil, ErrNotServed
+	}
+	w := *v
+	w.Window = slices.Clone(v.Window)
+	last := w.Window[len(w.Window)-1]
+	for n := last.N + 1; ; n++ {
+		rec := &manifest.Segment{N: n, InitV: last.InitV, Period: last.Period, Lead: last.Lead, DSeq: last.DSeq}
+		for _, t := range w.Tracks {
+			sg := l.ll.seg(t.Name, n, false, 0)
+			if sg == nil || !sg.done || sg.epoch != l.st.Epoch() {
+				rec = nil
+				break
+			}
+			rec.Entries = append(rec.Entries, manifest.Entry{Name: t.Name, Kind: t.Kind, TS: t.TS, T: sg.t, D: sg.d, Size: sg.size, Count: sg.count})
+		}
+		if rec == nil {
+			break
+		}
+		w.Window = append(w.Window, rec)
+	}
+	if len(w.Window) > l.cfg.Window {
+		w.Window = w.Window[len(w.Window)-l.cfg.Window:]
+	}
+	return w.MPD(false, l.cfg.Now(), manifest.LiveOptions{Window: l.cfg.Window, TimeURL: l.cfg.TimeURL, LowLatency: l.dashLowLatency()})
+}

@@ -3,6 +3,7 @@ package packager
 import (
 	"bytes"
 	"context"
+	"encoding/xml"
 	"errors"
 	"io"
 	"net/url"
@@ -250,5 +251,34 @@ func TestLLDashMPD(t *testing.T) {
 	mpd = string(st.get(t, "live/ch/manifest.mpd"))
 	if strings.Contains(mpd, "availabilityTimeOffset") || strings.Contains(mpd, "ServiceDescription") || !strings.Contains(mpd, `type="static"`) {
 		t.Errorf("ended MPD:\n%s", mpd)
+	}
+}
+
+// The MPD from memory lists the segments every rendition completed, stored
+// or not yet, and the one being produced; after End the stored MPD serves.
+func TestLLMPDFromMemory(t *testing.T) {
+	_, l, s := newLLLive(t)
+	write(t, l, s.units(0, 7300*time.Millisecond)) // not settled: storage may lag
+	b, err := l.MPD(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m xMPD
+	if err := xml.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	for _, s := range m.Periods[len(m.Periods)-1].AS[0].ST.S {
+		n += 1 + s.R
+	}
+	if n != 4 || !strings.Contains(string(b), "availabilityTimeOffset") {
+		t.Errorf("MPD from memory lists %d segments, want 3 complete and the one being produced:\n%s", n, b)
+	}
+	settle(t, l)
+	if err := l.End(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.MPD(context.Background()); !errors.Is(err, ErrNotServed) {
+		t.Errorf("MPD after End: %v", err)
 	}
 }
