@@ -353,6 +353,7 @@ func (s *session) status() Status {
 			StoreGaps:    ps.StoreGaps,
 			StoreErrors:  ps.StoreErrors,
 			Continued:    ps.Continued,
+			EdgeDelay:    ps.EdgeDelay.Seconds(),
 		}
 	}
 	if tc := s.tc.Load(); tc != nil {

@@ -38,6 +38,10 @@ type PackagerStatus struct {
 	StoreGaps    int64  `json:"store_gaps"`    // segment objects given up, listed as gaps
 	StoreErrors  int64  `json:"store_errors"`  // writes given up and failed manifest renders
 	Continued    bool   `json:"continued"`     // this session took over one a crash left live
+	// EdgeDelay, with low-latency parts, is how many seconds after a frame
+	// reached ingest the part holding it was ready to serve: what ingest,
+	// transcoding and packaging add to every viewer's latency.
+	EdgeDelay float64 `json:"edge_delay,omitempty"`
 }
 
 // Degraded tells how far a live channel has shed load.

@@ -26,6 +26,9 @@ type llState struct {
 	// wake is closed and replaced whenever a part or a segment is added:
 	// the broadcast blocking requests wait on.
 	wake chan struct{}
+	// edgeDelay is how long after its last media instant the last part
+	// was cut (Stats.EdgeDelay).
+	edgeDelay time.Duration
 }
 
 // llRend is one rendition's recent segments, oldest first; the last one
@@ -104,6 +107,10 @@ func (l *Live) part(p cut.Part) {
 		sg.t, sg.ts = p.T, p.TS
 	}
 	sg.parts = append(sg.parts, llPart{data: p.Data, dur: p.Duration, independent: p.Independent})
+	// Media time is the instant a frame reached ingest: how long after
+	// its end a part is ready is what ingest, transcoding and cutting add
+	// to every viewer's latency.
+	l.ll.edgeDelay = l.cfg.Now().Sub(timeline.Time(p.T, p.TS).Add(p.Duration))
 	l.ll.changed()
 }
 

@@ -24,7 +24,11 @@ type Stats struct {
 	StoreGaps         int64
 	// Continued is set once this session has taken over the playlists of
 	// one a crash left live (see NewLive).
-	Continued  bool
+	Continued bool
+	// EdgeDelay is, with parts, how long after its last media instant (the
+	// moment that frame reached ingest) the last part was ready: the delay
+	// ingest, transcoding and cutting add before any player's.
+	EdgeDelay  time.Duration
 	Renditions []RenditionStats
 }
 
@@ -52,6 +56,9 @@ func (l *Live) Stats() Stats {
 	}
 	if l.w != nil {
 		s.StoreBacklog, s.StoreBacklogBytes = l.w.Backlog()
+	}
+	if l.ll != nil {
+		s.EdgeDelay = l.ll.edgeDelay
 	}
 	if l.ep == nil {
 		return s

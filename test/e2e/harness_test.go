@@ -245,8 +245,9 @@ type channel struct {
 			Behind   bool    `json:"behind"`
 		} `json:"transcoder"`
 		Packager *struct {
-			StoreBacklog int   `json:"store_backlog"`
-			StoreGaps    int64 `json:"store_gaps"`
+			StoreBacklog int     `json:"store_backlog"`
+			StoreGaps    int64   `json:"store_gaps"`
+			EdgeDelay    float64 `json:"edge_delay"`
 		} `json:"packager"`
 	} `json:"live"`
 }

@@ -168,7 +168,35 @@ func TestLowLatency(t *testing.T) {
 	})
 
 	for _, engine := range []string{"hls", "dash"} {
-		t.Run(engine, func(t *testing.T) { playLowLatency(t, ch.Playback.Player, engine) })
+		t.Run(engine, func(t *testing.T) {
+			// The pipeline's own delay, sampled while the player plays:
+			// the latency a player adds is on top of it.
+			stop := make(chan struct{})
+			delays := make(chan []float64)
+			go func() {
+				var ds []float64
+				tick := time.NewTicker(time.Second)
+				defer tick.Stop()
+				for {
+					select {
+					case <-stop:
+						delays <- ds
+						return
+					case <-tick.C:
+						if st := s.getChannel(ch.ID); st.Live != nil && st.Live.Packager != nil {
+							ds = append(ds, st.Live.Packager.EdgeDelay)
+						}
+					}
+				}
+			}()
+			playLowLatency(t, ch.Playback.Player, engine)
+			close(stop)
+			ds := <-delays
+			slices.Sort(ds)
+			if len(ds) > 0 {
+				t.Logf("edge delay (ingest to part ready): median %.2f s, max %.2f s", ds[len(ds)/2], ds[len(ds)-1])
+			}
+		})
 	}
 	pub.cancel()
 }
