@@ -10,6 +10,15 @@ type Ladder struct {
 	Passthrough bool   // add the input video, untouched, as a rung (live only)
 	Preset      string // x264 preset; default "veryfast"
 	Tune        string // x264 tune; default none
+
+	// Lookahead gives live encodes the preset's x264 lookahead, B-frames
+	// and frame threads back. By default live rungs are encoded without
+	// them (see liveX264Params), so each frame leaves the encoder as soon
+	// as it is coded: about 0.6 s less delay (720p30, veryfast, 2 cores;
+	// more on bigger machines, whose frame threads hold more frames) and
+	// 30 % less encoder CPU, for about 7 % more bits at the same PSNR.
+	// File runs always use them.
+	Lookahead bool
 }
 
 // Rung is one video rendition of a ladder. Its Height is the short side of

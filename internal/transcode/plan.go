@@ -44,6 +44,7 @@ type Plan struct {
 	Renditions []Rendition
 	Preset     string
 	Tune       string
+	Lookahead  bool // live runs: keep the preset's lookahead, B-frames and frame threads (Ladder.Lookahead)
 
 	// File runs: the rate a variable-frame-rate source is made constant
 	// at, before the split into rungs; "" when it is not needed.
@@ -64,7 +65,7 @@ type Plan struct {
 // Empty fields of ladder take their defaults (Ladder.WithDefaults).
 func NewPlan(ladder Ladder, input []*media.Track) (Plan, error) {
 	ladder = ladder.WithDefaults()
-	p := Plan{Preset: ladder.Preset, Tune: ladder.Tune}
+	p := Plan{Preset: ladder.Preset, Tune: ladder.Tune, Lookahead: ladder.Lookahead}
 	vi, ai := firstOfKind(input, media.Video), firstOfKind(input, media.Audio)
 	if vi < 0 && ai < 0 {
 		return Plan{}, fmt.Errorf("input has neither video nor audio")
