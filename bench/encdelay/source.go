@@ -73,7 +73,7 @@ func makeSource(ffmpeg, dir string, seconds int) (*source, error) {
 			if err != nil {
 				return nil, err
 			}
-			s.tracks[1] = &media.Track{Kind: media.Audio, Codec: media.AAC, SampleRate: c.Config.SampleRate, Channels: c.Config.ChannelCount, AudioConfig: conf}
+			s.tracks[1] = &media.Track{Kind: media.Audio, Codec: media.AAC, SampleRate: c.Config.SampleRate, Channels: int(c.Config.ChannelConfig), AudioConfig: conf} // 1..6 are channel counts (the test source is stereo)
 			r.OnDataMPEG4Audio(t, func(pts int64, aus [][]byte) error {
 				frame := 1024 * time.Second / time.Duration(c.Config.SampleRate)
 				for i, au := range aus {

@@ -11,8 +11,8 @@ type Live struct {
 	// Window is the number of segments listed in live playlists; default
 	// 10: longer than LL-HLS's CAN-SKIP-UNTIL (6 target durations), so
 	// that delta updates (_HLS_skip) really leave segments out.
-	Window int `yaml:"window"`
-	Ladder          string        `yaml:"ladder"`           // preset name; default "default"
+	Window int    `yaml:"window"`
+	Ladder string `yaml:"ladder"` // preset name; default "default"
 	// ShedLoad: a channel whose transcoder trails real time by more than
 	// 1.5 segments for 5 s restarts its ladder one step cheaper (the top
 	// rung dropped, then a faster x264 preset, then half the frame rate).

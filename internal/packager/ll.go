@@ -134,15 +134,6 @@ func (l *Live) llClosed(s cut.Closed) {
 // start is the wall-clock instant of the segment's first sample.
 func (sg *llSeg) start() time.Time { return timeline.Time(sg.t, sg.ts) }
 
-// partsDur is the duration of the segment's parts so far.
-func (sg *llSeg) partsDur() time.Duration {
-	var d time.Duration
-	for _, p := range sg.parts {
-		d += p.dur
-	}
-	return d
-}
-
 // LL-DASH service description: the latency dash.js aims for behind the
 // producer clock (the prft boxes of the chunks), and the playback rates it
 // may use to get there.
