@@ -34,5 +34,6 @@ func TranscodeLadder(l config.Ladder) transcode.Ladder {
 		Passthrough: l.Passthrough,
 		Preset:      l.Preset,
 		Tune:        l.Tune,
+		Lookahead:   l.Lookahead,
 	}
 }

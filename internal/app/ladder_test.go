@@ -50,6 +50,7 @@ func TestTranscodeLadderCarriesEveryField(t *testing.T) {
 		Passthrough: true,
 		Preset:      "medium",
 		Tune:        "zerolatency",
+		Lookahead:   true,
 	}
 	// A field added to the configured ladder must be set above, so the
 	// comparison below covers it.
@@ -63,6 +64,7 @@ func TestTranscodeLadderCarriesEveryField(t *testing.T) {
 		Passthrough: true,
 		Preset:      "medium",
 		Tune:        "zerolatency",
+		Lookahead:   true,
 	}
 	assertAllSet(t, "transcode.Ladder", reflect.ValueOf(want))
 	if got := TranscodeLadder(in); !reflect.DeepEqual(got, want) {

@@ -67,6 +67,10 @@ type Ladder struct {
 	// Encoder settings shared by every video rung.
 	Preset string `yaml:"preset"` // x264 preset; default "veryfast"
 	Tune   string `yaml:"tune"`   // x264 tune; default ""
+	// Lookahead gives live encodes the preset's lookahead, B-frames and
+	// mbtree back: about 7 % fewer bits for the same quality, about 600 ms
+	// more latency. Default false (low latency); VOD always has them.
+	Lookahead bool `yaml:"lookahead"`
 }
 
 // VideoRung is one rendition of a ladder. Rungs taller than the input are skipped.

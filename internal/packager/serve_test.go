@@ -258,7 +258,8 @@ func TestLLDashMPD(t *testing.T) {
 // or not yet, and the one being produced; after End the stored MPD serves.
 func TestLLMPDFromMemory(t *testing.T) {
 	_, l, s := newLLLive(t)
-	write(t, l, s.units(0, 7300*time.Millisecond)) // not settled: storage may lag
+	feed(t, l, s.units(0, 4100*time.Millisecond))                      // segments 0 and 1 published
+	write(t, l, s.units(4100*time.Millisecond, 7300*time.Millisecond)) // not settled: storage may lag
 	b, err := l.MPD(context.Background())
 	if err != nil {
 		t.Fatal(err)
