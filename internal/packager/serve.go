@@ -57,7 +57,7 @@ func (l *Live) Playlist(ctx context.Context, dir, rendition string, query url.Va
 	if err != nil {
 		return nil, err
 	}
-	var timer *time.Timer
+	var hold *hold
 	for {
 		l.mu.Lock()
 		pl, edge, err := l.llPlaylist(dir, rendition)
@@ -78,18 +78,12 @@ func (l *Live) Playlist(ctx context.Context, dir, rendition string, query url.Va
 			}
 			return pl.Marshal(), nil
 		}
-		wake := l.ll.wake
-		if timer == nil {
-			timer = time.NewTimer(holdFor(time.Duration(pl.TargetDuration) * time.Second))
-			defer timer.Stop()
+		if hold == nil {
+			hold = l.newHold(holdFor(time.Duration(pl.TargetDuration) * time.Second))
+			defer hold.stop()
 		}
-		l.mu.Unlock()
-		select {
-		case <-wake:
-		case <-timer.C:
-			return nil, ErrHoldTimeout
-		case <-ctx.Done():
-			return nil, ctx.Err()
+		if err := hold.wait(ctx); err != nil {
+			return nil, err
 		}
 	}
 }
@@ -221,7 +215,7 @@ func (l *Live) partTarget() time.Duration {
 // one; ErrNotServed for another session's directory, or a segment not in
 // memory (serve it from storage).
 func (l *Live) Part(ctx context.Context, dir, rendition string, n uint64, k int) (io.ReadCloser, error) {
-	var timer *time.Timer
+	var hold *hold
 	for {
 		l.mu.Lock()
 		if l.ll == nil || l.ended || dir != l.dir {
@@ -251,18 +245,12 @@ func (l *Live) Part(ctx context.Context, dir, rendition string, n uint64, k int)
 			}
 			return nil, ErrNoPart
 		}
-		wake := l.ll.wake
-		if timer == nil {
-			timer = time.NewTimer(holdFor(l.cfg.SegmentDuration))
-			defer timer.Stop()
+		if hold == nil {
+			hold = l.newHold(holdFor(l.cfg.SegmentDuration))
+			defer hold.stop()
 		}
-		l.mu.Unlock()
-		select {
-		case <-wake:
-		case <-timer.C:
-			return nil, ErrHoldTimeout
-		case <-ctx.Done():
-			return nil, ctx.Err()
+		if err := hold.wait(ctx); err != nil {
+			return nil, err
 		}
 	}
 }
@@ -382,4 +370,32 @@ func (l *Live) MPD(ctx context.Context) ([]byte, error) {
 		w.Window = w.Window[len(w.Window)-l.cfg.Window:]
 	}
 	return w.MPD(false, l.cfg.Now(), manifest.LiveOptions{Window: l.cfg.Window, TimeURL: l.cfg.TimeURL, LowLatency: l.dashLowLatency()})
+}
+
+// hold is the bounded wait of a blocking request for the edge to move.
+type hold struct {
+	l     *Live
+	timer *time.Timer
+}
+
+func (l *Live) newHold(bound time.Duration) *hold {
+	return &hold{l: l, timer: time.NewTimer(bound)}
+}
+
+func (h *hold) stop() { h.timer.Stop() }
+
+// wait releases l.mu (held by the caller) and waits until a part or a
+// segment is added (nil: look again, taking l.mu), the bound passes
+// (ErrHoldTimeout) or ctx is done.
+func (h *hold) wait(ctx context.Context) error {
+	wake := h.l.ll.wake
+	h.l.mu.Unlock()
+	select {
+	case <-wake:
+		return nil
+	case <-h.timer.C:
+		return ErrHoldTimeout
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
