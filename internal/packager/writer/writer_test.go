@@ -240,8 +240,10 @@ func TestGiveUpAndDurable(t *testing.T) {
 	if err := r.wait(t, "a/1.m4s"); !errors.Is(err, ErrGaveUp) {
 		t.Fatalf("segment reported %v, want ErrGaveUp", err)
 	}
-	if ops, _ := w.Backlog(); ops != 1 || r.has("a/init.mp4") {
-		t.Fatalf("backlog %d ops, init reported %v: the durable init must stay queued", ops, r.has("a/init.mp4"))
+	// The init is queued, or being retried at this very moment: never
+	// given up.
+	if ops, _ := w.Backlog(); ops > 1 || r.has("a/init.mp4") {
+		t.Fatalf("backlog %d ops, init reported %v: the durable init must stay", ops, r.has("a/init.mp4"))
 	}
 	st.refusing.Store(false)
 	if err := r.wait(t, "a/init.mp4"); err != nil {
