@@ -14,7 +14,10 @@ import (
 // and retries; a player reading the 360p playlist through the origin sees
 // the playlist stop advancing, then catch up: no HTTP error, no
 // EXT-X-GAP, a contiguous media sequence across the outage, every listed
-// segment there, and ffprobe reads the stream afterwards.
+// segment there, and ffprobe reads the stream afterwards. Parts are off:
+// with them the ingest node serves its playlists from memory, and its own
+// viewers do not feel the outage at all (what this test looks at is the
+// stored playlists, which every other origin node serves).
 func TestClusterS3RefusesWrites(t *testing.T) {
 	srv := s3test.Start(t)
 	bucket := srv.NewBucket(t)
@@ -23,7 +26,7 @@ func TestClusterS3RefusesWrites(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
 	t.Setenv("AWS_REGION", "us-east-1")
 	storageURL := "s3://" + bucket + "/?endpoint=" + url.QueryEscape(fault.URL) + "&path_style=true&region=us-east-1"
-	s := startOsprey(t, "--storage", storageURL, "--ladder", "low")
+	s := startOsprey(t, "--storage", storageURL, "--ladder", "low", "--part-duration", "0")
 	ch := s.createChannel("s3faults")
 	pub := publish(t, "rtmp://"+s.rtmpAddr+"/live/"+ch.StreamKey, "flv", "640x360", 180)
 	defer pub.cancel()
