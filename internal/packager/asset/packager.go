@@ -291,6 +291,9 @@ func (v *Packager) collect() {
 // has not stored it yet. A video init segment is decided at the track's
 // first keyframe, which starts its first segment.
 func (v *Packager) writeInits() {
+	if len(v.inits) == len(v.tracks) {
+		return // every init segment is stored: nothing to look at per segment
+	}
 	for _, t := range v.cut.Tracks() {
 		name := t.Rendition.Name
 		if !t.HasInit || v.inits[name] {
