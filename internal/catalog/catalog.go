@@ -23,9 +23,14 @@ var (
 
 // Channel is a live channel: a place a publisher sends one stream to.
 type Channel struct {
-	ID        string    // "ch_" + random, URL-safe
-	Name      string    // a person's label, unique
-	StreamKey string    // secret the publisher presents; "sk_" + random
+	ID        string // "ch_" + random, URL-safe
+	Name      string // a person's label, unique
+	StreamKey string // secret the publisher presents; "sk_" + random
+	// DVRWindow is how long the channel's segments are kept for time-shifted
+	// viewing and clips (0: the deployment's live.dvr_window).
+	DVRWindow time.Duration
+	// Record makes each of the channel's sessions a VoD asset when it ends.
+	Record    bool
 	CreatedAt time.Time // UTC
 	UpdatedAt time.Time // UTC
 }
