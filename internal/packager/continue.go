@@ -22,10 +22,13 @@ import (
 // before. Recover leaves a session that may still be continued live.
 //
 // Segment numbers above the last published one were reserved (state.json
-// reserves them in batches) but never listed in any manifest: state.json
-// records the window before each manifest write. So the continuation
-// reuses them, and the media sequence has no hole; objects the crashed
-// process stored under them unpublished are overwritten.
+// reserves them ahead) but never listed in any stored manifest: state.json
+// records the window before each manifest write. Without low-latency parts
+// they were never served either, and the continuation reuses them (the
+// media sequence has no hole; objects the crashed process stored under them
+// unpublished are overwritten). With parts, the crashed process may have
+// served them from memory: the continuation skips them as holes
+// (window.State.Resume).
 
 // Interruption describes, from state.json, a session left live.
 type Interruption struct {
@@ -72,7 +75,7 @@ func (l *Live) decideContinuation(rs []Rendition) {
 		l.log.Warn("not continuing the interrupted session: this session starts before its last segment ends (clocks apart?)",
 			"session_start", time.Unix(0, l.startNS).UTC(), "last_end", time.Unix(0, int64(v.End())).UTC())
 	default:
-		l.st.Resume(v)
+		l.st.Resume(v, time.Unix(0, l.startNS))
 		l.dir = l.st.Dir()
 		l.log = l.log.With("session", l.dir)
 		return

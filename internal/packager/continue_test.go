@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/clocktest"
+	"github.com/ospreyvideo/osprey/internal/packager/hls/llcheck"
 	"github.com/ospreyvideo/osprey/internal/packager/timeline"
 )
 
@@ -312,5 +313,103 @@ func TestEndingSessionNotContinued(t *testing.T) {
 	}
 	if !readMedia(t, st, "live/ch/s1/480p/index.m3u8").Endlist {
 		t.Error("480p not ended")
+	}
+}
+
+// With parts, the crashed session served numbers from memory that no
+// stored playlist lists (the open segment's parts, perhaps more while
+// storage lagged): the continuation never reuses them. It skips every
+// number reserved in state.json, listing them as EXT-X-GAP holes in HLS
+// (the media sequence stays contiguous) and leaving them out of the MPD,
+// and takes the next number after the reservation.
+func TestContinueAfterCrashWithParts(t *testing.T) {
+	cfg := Config{Window: 6, PartDuration: 200 * time.Millisecond}
+	st, clk, l, s := beginLive(t, cfg)
+	feed(t, l, s.units(0, 9*time.Second)) // 0..3 published, 4 open
+	settle(t, l)
+	served := string(llPlaylistOf(t, l, "720p", ""))
+	if !strings.Contains(served, `#EXT-X-PART:DURATION=`) || !strings.Contains(served, `URI="4.`) {
+		t.Fatalf("no parts of segment 4 served before the crash:\n%s", served)
+	}
+	crash(l)
+	reserved := readState(t, st).NextSegment
+	if reserved <= 5 {
+		t.Fatalf("state.json reserves up to %d: segment 4 was served with no number reserved after it", reserved)
+	}
+
+	clk.Advance(10 * time.Second)
+	start2 := sessionStart.Add(15 * time.Second)
+	l2 := newTestLive(t, st, clk, cfg, start2)
+	if err := l2.Begin(ladder()); err != nil {
+		t.Fatal(err)
+	}
+	s2 := synth{gop: 60, rends: ladder()}
+	feed(t, l2, s2.units(0, 5*time.Second)) // two new segments published
+	settle(t, l2)
+	if !l2.Stats().Continued {
+		t.Fatal("not continued")
+	}
+	const pl = "live/ch/s1/720p/index.m3u8"
+	m := readMedia(t, st, pl)
+	var gaps, real []uint64
+	for _, sg := range m.Segments {
+		n := segNum(t, sg.URI)
+		if sg.Gap {
+			gaps = append(gaps, n)
+			if sg.Discontinuity || sg.Duration <= 0 || sg.Duration > 2*time.Second {
+				t.Errorf("hole %d: discontinuity %v duration %v", n, sg.Discontinuity, sg.Duration)
+			}
+			continue
+		}
+		real = append(real, n)
+		if n >= 4 && sg.Discontinuity != (n == reserved) {
+			t.Errorf("segment %d: discontinuity %v", n, sg.Discontinuity)
+		}
+	}
+	var wantGaps []uint64
+	for n := uint64(4); n < reserved; n++ {
+		wantGaps = append(wantGaps, n)
+	}
+	if fmt.Sprint(gaps) != fmt.Sprint(wantGaps) || fmt.Sprint(real) != fmt.Sprint([]uint64{0, 1, 2, 3, reserved, reserved + 1}) {
+		t.Errorf("segments %v, holes %v; want 0..3, holes %v, then %d, %d:\n%s", real, gaps, wantGaps, reserved, reserved+1, st.get(t, pl))
+	}
+	checkListedExist(t, st)
+	// No number served before the crash comes back with other media.
+	if st.has("live/ch/s1/720p/4.m4s") {
+		t.Error("segment 4 was stored by the continuation")
+	}
+	// The holes share the time between the last stored segment and the
+	// continuation: PROGRAM-DATE-TIME after them is the new media's.
+	last := m.Segments[len(m.Segments)-2]
+	if last.DateTime == nil || last.DateTime.Sub(start2).Abs() > time.Millisecond {
+		t.Errorf("first new segment at %v, want %v", last.DateTime, start2)
+	}
+
+	// DASH: the holes are in neither Period; the new one starts at the
+	// first number after the reservation (and lists the segment being
+	// produced: LL-DASH).
+	mpd := readMPD(t, st)
+	if len(mpd.Periods) != 2 {
+		t.Fatalf("%d periods", len(mpd.Periods))
+	}
+	for i, want := range [][]uint64{{0, 1, 2, 3}, {reserved, reserved + 1, reserved + 2}} {
+		for _, as := range mpd.Periods[i].AS {
+			var ns []uint64
+			for _, e := range as.timeline() {
+				ns = append(ns, e.n)
+			}
+			if fmt.Sprint(ns) != fmt.Sprint(want) {
+				t.Errorf("period %d %s: segments %v, want %v", i, as.ContentType, ns, want)
+			}
+		}
+	}
+
+	// The memory edge of the continuation goes on after the reservation.
+	served2 := llPlaylistOf(t, l2, "720p", "")
+	if !bytes.Contains(served2, []byte("#EXT-X-GAP")) || !bytes.Contains(served2, fmt.Appendf(nil, `URI="%d.`, reserved+2)) {
+		t.Errorf("continuation's LL playlist:\n%s", served2)
+	}
+	if err := llcheck.Media(served2, llcheck.Options{}); err != nil {
+		t.Errorf("continuation's LL playlist:\n%s\n%v", served2, err)
 	}
 }

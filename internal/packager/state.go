@@ -22,7 +22,7 @@ func (l *Live) loadState() error {
 	}
 	st, err := window.Load(data, window.Config{
 		Window: l.cfg.Window, SegmentDuration: l.cfg.SegmentDuration, DeleteGrace: l.cfg.DeleteGrace,
-		ContinueGrace: l.cfg.ContinueGrace, Now: l.cfg.Now,
+		ContinueGrace: l.cfg.ContinueGrace, MemoryEdge: l.ll != nil, Now: l.cfg.Now,
 	}, l.log)
 	if err != nil {
 		return err

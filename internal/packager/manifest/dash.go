@@ -51,13 +51,16 @@ func (v *View) mpdModel(final bool, now time.Time, o LiveOptions) *dash.MPD {
 		m.LowLatency = o.LowLatency
 		m.MinimumUpdatePeriod = min(D, time.Second)
 	}
+	// Holes (numbers skipped by a continuation) are not in the MPD: they
+	// end the period before the continuation's, which starts a new one.
+	win := slices.DeleteFunc(slices.Clone(v.Window), func(r *Segment) bool { return r.Hole })
 	var presStart time.Duration
-	for i := 0; i < len(v.Window); {
+	for i := 0; i < len(win); {
 		j := i
-		for j < len(v.Window) && v.Window[j].Period == v.Window[i].Period {
+		for j < len(win) && win[j].Period == win[i].Period {
 			j++
 		}
-		recs := v.Window[i:j]
+		recs := win[i:j]
 		start := recs[0].Period.Start
 		if final {
 			if i == 0 {
@@ -71,15 +74,15 @@ func (v *View) mpdModel(final bool, now time.Time, o LiveOptions) *dash.MPD {
 			p.Start = start - presStart
 		}
 		var next time.Duration
-		if ll && j == len(v.Window) {
+		if ll && j == len(win) {
 			next = D
 		}
 		p.AdaptationSets = v.adaptationSets(recs, start, next)
 		m.Periods = append(m.Periods, p)
 		i = j
 	}
-	if final && len(v.Window) > 0 {
-		last := v.Window[len(v.Window)-1]
+	if final && len(win) > 0 {
+		last := win[len(win)-1]
 		le := last.Entry(last.Lead)
 		m.MediaPresentationDuration = timeline.SinceEpoch(le.T+le.D, le.TS) - presStart
 	}

@@ -65,6 +65,7 @@ type recordState struct {
 	Init   uint64 `json:"init,omitempty"`
 	Period uint64 `json:"p"`
 	Lead   int    `json:"lead"` // index in E
+	Hole   bool   `json:"hole,omitempty"`
 	// E has one entry per rendition: [stream, t, d] or [stream, t, d, 1] for a gap.
 	E [][]uint64 `json:"e"`
 }
@@ -91,7 +92,7 @@ func Encode(v *View, live bool) *Record {
 		if p := (periodState{ID: r.Period.ID, Start: r.Period.Start}); len(s.Periods) == 0 || s.Periods[len(s.Periods)-1] != p {
 			s.Periods = append(s.Periods, p)
 		}
-		rs := recordState{N: r.N, Disc: r.Disc, DSeq: r.DSeq, Init: r.InitV, Period: r.Period.ID, Lead: -1,
+		rs := recordState{N: r.N, Disc: r.Disc, DSeq: r.DSeq, Init: r.InitV, Period: r.Period.ID, Lead: -1, Hole: r.Hole,
 			E: make([][]uint64, len(r.Entries))}
 		for j, e := range r.Entries {
 			if rs.Lead < 0 && e.Name == r.Lead {
@@ -157,7 +158,7 @@ func (s *Record) View() (*View, error) {
 		if rs.Lead < 0 || rs.Lead >= len(rs.E) {
 			return nil, fmt.Errorf("segment %d: no entry %d for the lead", rs.N, rs.Lead)
 		}
-		r := &Segment{N: rs.N, Disc: rs.Disc, DSeq: rs.DSeq, InitV: rs.Init, Period: Period{ID: rs.Period, Start: start},
+		r := &Segment{N: rs.N, Disc: rs.Disc, DSeq: rs.DSeq, InitV: rs.Init, Period: Period{ID: rs.Period, Start: start}, Hole: rs.Hole,
 			Entries: make([]Entry, len(rs.E))}
 		for j, x := range rs.E {
 			if len(x) < 3 || len(x) > 4 || x[0] >= uint64(len(s.Streams)) {

@@ -21,6 +21,11 @@ func sampleView() *View {
 			{Name: "audio", Kind: media.Audio, TS: 48000, T: t / 90000 * 48000, D: 96000, Gap: gap},
 		}}
 	}
+	hole := func(r *Segment) *Segment {
+		r.Hole = true
+		r.Entries[0].Gap = true
+		return r
+	}
 	return &View{
 		SegDur: 2 * time.Second, MaxSegDur: 2 * time.Second, Dir: "s4",
 		Tracks: []Stream{{Name: "720p", Kind: media.Video, TS: 90000}, {Name: "audio", Kind: media.Audio, TS: 48000}},
@@ -28,7 +33,7 @@ func sampleView() *View {
 			"720p":  {Name: "720p", Codecs: "avc1.64001f", Width: 1280, Height: 720, Bandwidth: 3000000, FrameRate: 30},
 			"audio": {Name: "audio", Codecs: "mp4a.40.2", SampleRate: 48000, Channels: 2, Bandwidth: 128000, Language: "en"},
 		},
-		Window:    []*Segment{seg(10, p1, false, false), seg(11, p1, false, true), seg(12, p2, true, false)},
+		Window:    []*Segment{seg(10, p1, false, false), seg(11, p1, false, true), hole(seg(12, p1, false, true)), seg(13, p2, true, false)},
 		Frozen:    []Frozen{{Name: "1080p", Playlist: &hls.MediaPlaylist{TargetDuration: 2, MediaSequence: 9}}},
 		Published: time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC),
 	}

@@ -16,6 +16,12 @@ type Segment struct {
 	Period  Period
 	Lead    string
 	Entries []Entry
+	// Hole marks a number that was skipped, not cut: a session continued
+	// after a crash goes on after the numbers its dead node may have
+	// served from memory (see window.State.Resume). Every entry is a Gap;
+	// HLS lists it as EXT-X-GAP (media sequence numbers are implicit), a
+	// DASH MPD leaves it out (its Period ends before it).
+	Hole bool
 }
 
 // Period identifies the DASH period a segment belongs to.

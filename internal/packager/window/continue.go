@@ -6,6 +6,7 @@ import (
 
 	"github.com/ospreyvideo/osprey/internal/packager/cmaf"
 	"github.com/ospreyvideo/osprey/internal/packager/manifest"
+	"github.com/ospreyvideo/osprey/internal/packager/timeline"
 )
 
 // Previous is the record of the manifests the channel's previous session
@@ -59,12 +60,18 @@ func (s *State) StartSession() string {
 // v: the next segment continues its numbering and, having no known init
 // bytes, gets a new init version, so it starts a new DASH Period and
 // carries EXT-X-DISCONTINUITY (the caller marks the epoch discontinuous).
+// start is when the continuation's media starts.
 //
 // Segment numbers above the last published one were reserved but never
-// listed in any manifest (state.json records the window before each
-// manifest write), so the continuation reuses them: the media sequence
-// has no hole.
-func (s *State) Resume(v *manifest.View) {
+// listed in any stored manifest (state.json records the window before each
+// manifest write). Without a memory edge they were never served either, so
+// the continuation reuses them: the media sequence has no hole. With one
+// (File.MemoryEdge), the dead process may have served any of them from
+// memory (parts of the segment it was cutting, cached as immutable by an
+// edge), so the continuation skips them all: each is listed as a Hole,
+// an EXT-X-GAP sharing the time until start (at most a target duration
+// each), and the next segment takes the first number never reserved.
+func (s *State) Resume(v *manifest.View, start time.Time) {
 	last := v.Window[len(v.Window)-1]
 	s.dir = v.Dir
 	s.listed = Listing{Dir: v.Dir, FirstSegment: v.Window[0].N}
@@ -97,6 +104,11 @@ func (s *State) Resume(v *manifest.View) {
 		s.rends[name] = meterFromView(rv)
 	}
 	s.window = slices.Clone(v.Window)
+	if s.prevMemory && s.reserved > last.N+1 {
+		s.window = append(s.window, holes(last, s.reserved, start, s.cfg.SegmentDuration)...)
+		v = &manifest.View{SegDur: v.SegDur, MaxSegDur: v.MaxSegDur, Tracks: v.Tracks, Rends: v.Rends,
+			Window: slices.Clone(s.window), Dir: v.Dir, Published: v.Published, Frozen: v.Frozen}
+	}
 	s.maxSegDur = v.MaxSegDur
 	s.pubTracks = v.Tracks
 	s.period = last.Period
@@ -106,9 +118,36 @@ func (s *State) Resume(v *manifest.View) {
 	s.hadPrevious = true
 	s.lastSegment = last.N
 	s.nextSeg = last.N + 1
+	if s.prevMemory {
+		s.nextSeg = max(s.nextSeg, s.reserved)
+	}
 	s.continued = true
 	s.log.Warn("continuing the session interrupted by a crash", "last_segment", last.N,
-		"last_publish", v.Published, "window", len(v.Window))
+		"last_publish", v.Published, "window", len(v.Window), "next_segment", s.nextSeg)
+}
+
+// holes returns the Holes for the numbers after last up to (not
+// including) next: each as long as an equal share of the time from last's
+// end to start, at most segDur and at least a millisecond.
+func holes(last *manifest.Segment, next uint64, start time.Time, segDur time.Duration) []*manifest.Segment {
+	k := next - last.N - 1
+	le := last.Entry(last.Lead)
+	end := timeline.Time(le.T+le.D, le.TS)
+	share := start.Sub(end) / time.Duration(k)
+	share = min(max(share, time.Millisecond), segDur)
+	out := make([]*manifest.Segment, 0, k)
+	prev := last
+	for n := last.N + 1; n < next; n++ {
+		h := &manifest.Segment{N: n, DSeq: last.DSeq, InitV: last.InitV, Period: last.Period, Lead: last.Lead, Hole: true,
+			Entries: make([]manifest.Entry, len(prev.Entries))}
+		for i, e := range prev.Entries {
+			h.Entries[i] = manifest.Entry{Name: e.Name, Kind: e.Kind, TS: e.TS, T: e.T + e.D,
+				D: timeline.TicksAt(int64(share), e.TS), Gap: true}
+		}
+		out = append(out, h)
+		prev = h
+	}
+	return out
 }
 
 // meterFromView rebuilds what a continued session knows of a rendition

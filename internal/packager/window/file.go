@@ -7,9 +7,9 @@ import (
 	"github.com/ospreyvideo/osprey/internal/packager/manifest"
 )
 
-// segReserve is how many segment numbers are reserved per state write: a
-// crash skips at most that many numbers, never reuses one.
-const segReserve = 16
+// segReserve is how many segment numbers are reserved ahead: a crash
+// skips at most that many numbers, never reuses one.
+const segReserve = 8
 
 // File is the content of state.json.
 type File struct {
@@ -24,6 +24,10 @@ type File struct {
 	// used ("s{k}"); absent (0) in state written before sessions had
 	// directories.
 	NextSession uint64 `json:"next_session,omitempty"`
+	// MemoryEdge is set when the session served segment numbers from memory
+	// before listing them (Config.MemoryEdge): a continuation then skips
+	// the reserved numbers instead of reusing them.
+	MemoryEdge bool `json:"memory_edge,omitempty"`
 	// Listed are objects that exist and are not yet scheduled for deletion,
 	// one entry per session (the last one is the current session's).
 	Listed []Listing `json:"listed,omitempty"`

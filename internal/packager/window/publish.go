@@ -123,7 +123,7 @@ func (s *State) DecideInit(tracks []cut.Track) (v uint64, isNew bool, names []st
 // slide drops segments beyond the window and init versions no longer
 // referenced, scheduling their objects for deletion after the grace period.
 func (s *State) slide(inUse func(uint64) bool) {
-	for len(s.window) > s.cfg.Window {
+	for len(s.window)-holesIn(s.window) > s.cfg.Window {
 		old := s.window[0]
 		s.window[0] = nil
 		s.window = s.window[1:]
@@ -148,6 +148,17 @@ func (s *State) slide(inUse func(uint64) bool) {
 		delete(s.initNames, v)
 	}
 	s.listed.Inits = kept
+}
+
+// holesIn counts the Holes in w: they do not count toward the window.
+func holesIn(w []*manifest.Segment) int {
+	n := 0
+	for _, r := range w {
+		if r.Hole {
+			n++
+		}
+	}
+	return n
 }
 
 // Snapshot takes the view of what is published now, to render the

@@ -27,7 +27,11 @@ type Config struct {
 	SegmentDuration time.Duration // target segment duration
 	DeleteGrace     time.Duration // how long an object that left the window stays
 	ContinueGrace   time.Duration // see Continuable; negative: never
-	Now             func() time.Time
+	// MemoryEdge: segment numbers are served from memory (LL parts, the
+	// segment being produced) before state.json lists them, so a session
+	// continued after a crash must not reuse any number reserved.
+	MemoryEdge bool
+	Now        func() time.Time
 }
 
 // State is a live channel's window and persistent state.
@@ -42,6 +46,7 @@ type State struct {
 	discSeq       uint64
 	nextSession   uint64
 	hadPrevious   bool // an earlier session of the channel published segments
+	prevMemory    bool // the previous session served numbers from memory (File.MemoryEdge)
 	oldListed     []Listing
 	listed        Listing // this session's objects
 	listedStarted bool
@@ -107,6 +112,7 @@ func Load(data []byte, cfg Config, log *slog.Logger) (*State, error) {
 	s.deletes = f.Deletes
 	s.hadPrevious = f.NextSegment > 0
 	s.prev = f.Session
+	s.prevMemory = f.MemoryEdge
 	s.nextSession = f.NextSession
 	return s, nil
 }
@@ -123,6 +129,7 @@ func (s *State) Marshal(exact bool) ([]byte, error) {
 		NextInit:              s.nextInit,
 		DiscontinuitySequence: s.discSeq,
 		NextSession:           s.nextSession,
+		MemoryEdge:            s.cfg.MemoryEdge,
 		Deletes:               s.deletes,
 		Session:               s.record(),
 	}
@@ -163,9 +170,10 @@ func (s *State) record() *manifest.Record {
 }
 
 // AllocSegment returns a new segment number. persist asks the caller to
-// store state.json before any manifest names a number of the new
-// reservation (made whenever the previous one is used up), so that a
-// crash never reuses a number.
+// store state.json, which extends the reservation, so that a crash never
+// reuses a number: it is asked once half the reservation is used, so that
+// with a memory edge (numbers served before any manifest names them) the
+// new reservation is stored while numbers of the old one remain.
 func (s *State) AllocSegment() (n uint64, persist bool) {
 	n = s.nextSeg
 	s.nextSeg++
@@ -173,7 +181,7 @@ func (s *State) AllocSegment() (n uint64, persist bool) {
 		s.listed.FirstSegment = n
 		s.listedStarted = true
 	}
-	if s.nextSeg > s.reserved {
+	if s.nextSeg+segReserve/2 > s.reserved {
 		s.reserved = s.nextSeg + segReserve
 		return n, true
 	}

@@ -57,18 +57,33 @@ func publish(s *State, from, n int, initByte byte) {
 }
 
 // Segment numbers are reserved ahead: a state.json saved when asked never
-// lets a restarted process reuse a number.
+// lets a restarted process reuse a number, and is asked for while half the
+// stored reservation remains, so a number is never handed out (and served
+// from memory) before a reservation covering it could be stored.
 func TestAllocSegmentReserves(t *testing.T) {
 	s := newState(t, nil, clocktest.New(t0))
 	var persists []uint64
+	var stored uint64 // next_segment of the last state.json saved when asked
 	for range 40 {
 		n, persist := s.AllocSegment()
+		if n > 0 && n+segReserve/2 > stored {
+			t.Errorf("number %d handed out with only %d reserved in storage", n, stored)
+		}
 		if persist {
 			persists = append(persists, n)
+			data, err := s.Marshal(false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var f File
+			if err := json.Unmarshal(data, &f); err != nil {
+				t.Fatal(err)
+			}
+			stored = f.NextSegment
 		}
 	}
-	if !slices.Equal(persists, []uint64{0, 17, 34}) {
-		t.Errorf("persist asked at %v, want every %d numbers", persists, segReserve+1)
+	if !slices.Equal(persists, []uint64{0, 5, 10, 15, 20, 25, 30, 35}) {
+		t.Errorf("persist asked at %v, want every %d numbers", persists, segReserve/2+1)
 	}
 	data, err := s.Marshal(false)
 	if err != nil {
@@ -78,12 +93,12 @@ func TestAllocSegmentReserves(t *testing.T) {
 	if err := json.Unmarshal(data, &f); err != nil {
 		t.Fatal(err)
 	}
-	if f.NextSegment != 51 {
-		t.Errorf("next_segment %d, want the reservation 51", f.NextSegment)
+	if f.NextSegment != 44 {
+		t.Errorf("next_segment %d, want the reservation 44", f.NextSegment)
 	}
 	s2 := newState(t, data, clocktest.New(t0))
-	if n, _ := s2.AllocSegment(); n != 51 {
-		t.Errorf("after a restart the next number is %d, want 51", n)
+	if n, _ := s2.AllocSegment(); n != 44 {
+		t.Errorf("after a restart the next number is %d, want 44", n)
 	}
 	exact, _ := s.Marshal(true)
 	if err := json.Unmarshal(exact, &f); err != nil || f.NextSegment != 40 {
@@ -180,7 +195,7 @@ func TestContinue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s2.Resume(v)
+	s2.Resume(v, clk.Now())
 	if s2.Dir() != "s1" || !s2.Published() {
 		t.Errorf("resumed dir %q published %v", s2.Dir(), s2.Published())
 	}
