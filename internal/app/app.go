@@ -104,10 +104,12 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan
 		defer mgr.Close() // the check that ends sessions nobody resumed
 	}
 	var liveView *live.Cluster
-	if has(config.RoleIngest) || has(config.RoleAPI) {
-		// The API's view of live channels on every ingest node, and this
-		// node's sessions announced to the others.
-		liveView, err = live.NewCluster(ctx, live.ClusterConfig{Local: mgr, Bus: d.bus, Leases: d.leaser, Store: store, NodeID: nodeID, Log: log})
+	if has(config.RoleIngest) || has(config.RoleAPI) || has(config.RoleOrigin) {
+		// The API's view of live channels on every ingest node, this
+		// node's sessions announced to the others, and where origins find
+		// the low-latency edge of channels packaged elsewhere.
+		liveView, err = live.NewCluster(ctx, live.ClusterConfig{Local: mgr, Bus: d.bus, Leases: d.leaser, Store: store,
+			NodeID: nodeID, Log: log})
 		if err != nil {
 			return err
 		}
@@ -125,6 +127,15 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan
 		return fmt.Errorf("listening for HTTP: %w", err)
 	}
 	httpLn := front.listener(rawLn)
+	if liveView != nil && mgr != nil {
+		// Where the other nodes' origins fetch this node's low-latency edge.
+		adv, err := advertiseURL(&cfg, rawLn.Addr())
+		if err != nil {
+			httpLn.Close()
+			return err
+		}
+		liveView.Advertise(adv)
+	}
 	var rtmpSrv *rtmp.Server
 	var srtSrv *srt.Server
 	var stopOnce sync.Once
@@ -206,6 +217,10 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan
 			// being produced) of the sessions packaged on this node.
 			ocfg.Live = mgr
 		}
+		if liveView != nil && cfg.Live.PartDuration > 0 {
+			// ... and of those packaged on other nodes, from their origins.
+			ocfg.Peer = live.NewPeerSource(live.PeerConfig{Cluster: liveView, RequireName: requireName, RequireValue: requireValue, Log: log})
+		}
 		orig := origin.New(originSt, ocfg, log)
 		rd.origin = orig
 		if cfg.Edge.Enabled {
@@ -218,6 +233,15 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan
 			rd.edge = e
 			gatherers = append(gatherers, e.Registry())
 		}
+	}
+	if !has(config.RoleOrigin) && mgr != nil {
+		// The other nodes' origins fetch this node's low-latency edge.
+		requireName, requireValue := "", ""
+		if cfg.Origin.RequireHeader != "" {
+			requireName, requireValue, _ = config.ParseHeaderLine(cfg.Origin.RequireHeader) // validated
+		}
+		rd.peer = origin.New(store, origin.Config{SegmentDuration: cfg.Live.SegmentDuration, Live: mgr,
+			RequireHeader: requireName, RequireValue: requireValue}, log)
 	}
 	metrics := front.metricsHandler(gatherers...)
 	metricsAddr, stopMetrics, err := front.serveMetrics(metrics, log)

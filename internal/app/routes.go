@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/ospreyvideo/osprey/internal/httpguard"
+	"github.com/ospreyvideo/osprey/internal/origin"
 )
 
 // routeDeps are the HTTP surfaces of a node; those its roles do not
@@ -23,6 +24,9 @@ type routeDeps struct {
 	// edge invalidations to the edges on the events bus.
 	invalidations http.Handler
 	web           http.Handler // origin or api role: console and /watch
+	// peer, on an ingest node without the origin role, answers the other
+	// nodes' origins (origin.PeerHeader) from its sessions' memory.
+	peer http.Handler
 	// metrics answers /metrics on this port: behind the admin token, or a
 	// 404 when metrics have their own address (see metricsFront).
 	metrics http.Handler
@@ -39,11 +43,13 @@ func routes(d routeDeps) http.Handler {
 	if d.origin != nil {
 		media := http.Handler(d.origin)
 		if d.edge != nil {
-			media = d.edge
+			media = peersToOrigin(d.edge, d.origin)
 		}
 		mux.Handle("/live/", media)
 		mux.Handle("/vod/", media)
 		mux.Handle("/time", d.origin.TimeHandler())
+	} else if d.peer != nil {
+		mux.Handle("/live/", peersToOrigin(http.NotFoundHandler(), d.peer))
 	}
 	if d.edge != nil {
 		mux.Handle("/api/v1/edge/", d.edge)
@@ -57,6 +63,19 @@ func routes(d routeDeps) http.Handler {
 		mux.Handle("/", d.web)
 	}
 	return mux
+}
+
+// peersToOrigin sends the other nodes' requests (origin.PeerHeader) to the
+// origin itself, and the rest to h: a peer's request must not be cached or
+// answered by this node's edge.
+func peersToOrigin(h, orig http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get(origin.PeerHeader) != "" {
+			orig.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // serveClass sorts a request to `osprey serve` into its route class for

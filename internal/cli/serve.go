@@ -40,6 +40,7 @@ type serveCmd struct {
 	Events          *string        `name:"events" env:"OSPREY_EVENTS" placeholder:"URL" help:"Events between nodes: nats://HOST:PORT (JetStream), several separated by commas, options on the first: ?stream=NAME&subject_prefix=P&replicas=N; default: in-process."`
 	Roles           *string        `name:"roles" env:"OSPREY_ROLES" placeholder:"LIST" help:"Comma-separated roles of this process: ingest, origin, api, worker, or all (default \"${default_roles}\")."`
 	NodeID          *string        `name:"node-id" env:"OSPREY_NODE_ID" placeholder:"ID" help:"Name of this process in a cluster (leases, jobs, logs); default: the host name."`
+	AdvertiseURL    *string        `name:"advertise-url" env:"OSPREY_ADVERTISE_URL" placeholder:"URL" help:"Where the other nodes of a cluster reach this node's HTTP address, http(s)://HOST:PORT (origin nodes fetch live channels' low-latency parts from the ingest node); default: this host's address and the HTTP port."`
 	IngestRTMPURL   *string        `name:"ingest-rtmp-url" env:"OSPREY_INGEST_RTMP_URL" placeholder:"URL" help:"Base of the RTMP ingest URLs the API hands out, e.g. rtmp://ingest.example.com:1935/live; default: the public URL's host and the --rtmp port."`
 	IngestSRTURL    *string        `name:"ingest-srt-url" env:"OSPREY_INGEST_SRT_URL" placeholder:"URL" help:"Base of the SRT ingest URLs the API hands out, e.g. srt://ingest.example.com:9000; default: the public URL's host and the --srt port."`
 	MetricsAddr     *string        `name:"metrics-addr" env:"OSPREY_METRICS_ADDR" placeholder:"ADDR" help:"Serve /metrics only on this address, without authentication; empty: /metrics on the HTTP address, behind the admin token (default \"\")."`
@@ -96,6 +97,7 @@ func (s *serveCmd) buildConfig() (config.Config, error) {
 	set(&cfg.Events, s.Events)
 	set(&cfg.Roles, s.Roles)
 	set(&cfg.NodeID, s.NodeID)
+	set(&cfg.AdvertiseURL, s.AdvertiseURL)
 	set(&cfg.Ingest.RTMPURL, s.IngestRTMPURL)
 	set(&cfg.Ingest.SRTURL, s.IngestSRTURL)
 	cfg.AdminToken = strings.TrimSpace(os.Getenv("OSPREY_ADMIN_TOKEN"))

@@ -125,6 +125,12 @@ func (c Config) validateCluster() []error {
 	if err := checkNodeID(c.NodeID); err != nil {
 		add("node_id", "%v", err)
 	}
+	if c.AdvertiseURL != "" {
+		if u, err := url.Parse(c.AdvertiseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+			add("advertise_url", "%q must be http(s)://HOST:PORT, without a path", c.AdvertiseURL)
+		}
+	}
 	if c.Ingest.RTMPURL != "" {
 		if err := checkIngestURL(c.Ingest.RTMPURL, "rtmp", "rtmps"); err != nil {
 			add("ingest.rtmp_url", "%v", err)

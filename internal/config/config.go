@@ -21,6 +21,12 @@ type Config struct {
 	Events  string `yaml:"events"`  // --events, OSPREY_EVENTS: nats://HOST:PORT[,…][?stream=NAME&subject_prefix=P&replicas=N]; "" = in-process
 	Roles   string `yaml:"roles"`   // --roles, OSPREY_ROLES: comma-separated; default all four
 	NodeID  string `yaml:"node_id"` // --node-id, OSPREY_NODE_ID; "" = the host name
+	// AdvertiseURL is where the other nodes reach this node's HTTP address
+	// (--advertise-url, OSPREY_ADVERTISE_URL): origin nodes fetch the
+	// low-latency edge of the channels an ingest node packages from it.
+	// "" = http(s)://<the HTTP address's IP, or this host's first
+	// non-loopback address>:<port>.
+	AdvertiseURL string `yaml:"advertise_url"`
 
 	LogLevel  string `yaml:"log_level"`  // debug, info, warn, error; default info
 	LogFormat string `yaml:"log_format"` // text or json; default text

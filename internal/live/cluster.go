@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,6 +43,9 @@ type stateEvent struct {
 	Node   string    `json:"node"`
 	At     time.Time `json:"at"`
 	Status Status    `json:"status"`
+	// Origin is the base URL of the announcing node's origin, for the
+	// other nodes' PeerSource ("" when it has none to offer).
+	Origin string `json:"origin,omitempty"`
 }
 
 // Cluster is a node's view of live channels across the cluster, for the
@@ -64,6 +68,7 @@ type Cluster struct {
 
 	mu     sync.Mutex
 	remote map[string]stateEvent // by channel: the last announcement of another node
+	origin string                // ClusterConfig.AdvertiseURL, or as Advertise set it
 
 	subs   []events.Subscription
 	cancel context.CancelFunc
@@ -77,7 +82,12 @@ type ClusterConfig struct {
 	Leases lease.Leaser
 	Store  storage.Store
 	NodeID string
-	Log    *slog.Logger
+	// AdvertiseURL is the base URL (scheme://host:port) at which the other
+	// nodes reach this node's origin, announced with its live channels so
+	// that their origins serve the channels' low-latency edge (PeerSource).
+	// "": not announced (their origins serve storage) until Advertise.
+	AdvertiseURL string
+	Log          *slog.Logger
 }
 
 // NewCluster subscribes to channel state and, on an ingest node, to
@@ -88,7 +98,8 @@ func NewCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 	}
 	c := &Cluster{
 		local: cfg.Local, bus: cfg.Bus, leases: cfg.Leases, store: cfg.Store, node: cfg.NodeID,
-		log: cfg.Log.With("component", "live.cluster"), now: time.Now, remote: map[string]stateEvent{},
+		origin: strings.TrimRight(cfg.AdvertiseURL, "/"),
+		log:    cfg.Log.With("component", "live.cluster"), now: time.Now, remote: map[string]stateEvent{},
 	}
 	sub, err := c.bus.Subscribe(ctx, events.AllChannelStates, events.SubscribeOptions{}, c.onState)
 	if err != nil {
@@ -137,6 +148,26 @@ func (c *Cluster) Status(channelID string) Status {
 		return ev.Status
 	}
 	return Status{State: "idle"}
+}
+
+// Advertise sets the URL announced with this node's live channels (see
+// ClusterConfig.AdvertiseURL), once the node knows where it listens.
+func (c *Cluster) Advertise(baseURL string) {
+	c.mu.Lock()
+	c.origin = strings.TrimRight(baseURL, "/")
+	c.mu.Unlock()
+}
+
+// peerOrigin returns the origin URL another node announced with the
+// channel live on it, if the announcement is fresh.
+func (c *Cluster) peerOrigin(channelID string) (string, bool) {
+	c.mu.Lock()
+	ev, ok := c.remote[channelID]
+	c.mu.Unlock()
+	if !ok || ev.Origin == "" || ev.Status.State == "idle" || c.now().Sub(ev.At) >= stateStale {
+		return "", false
+	}
+	return ev.Origin, true
 }
 
 // Remove ends the channel's publication wherever it runs and deletes its
@@ -280,7 +311,10 @@ func (c *Cluster) announceLoop(ctx context.Context) {
 }
 
 func (c *Cluster) announce(ctx context.Context, id string, st Status) {
-	data, _ := json.Marshal(stateEvent{Node: c.node, At: c.now().UTC(), Status: st})
+	c.mu.Lock()
+	adv := c.origin
+	c.mu.Unlock()
+	data, _ := json.Marshal(stateEvent{Node: c.node, At: c.now().UTC(), Status: st, Origin: adv})
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := c.bus.Publish(pctx, events.ChannelState(id), data); err != nil && !errors.Is(err, context.Canceled) {

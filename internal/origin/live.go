@@ -72,29 +72,51 @@ func blockingCacheControl(segDur time.Duration) string {
 	return "public, max-age=" + strconv.FormatInt(n, 10)
 }
 
-// serveLive serves key from the live source. It reports false, having
-// written nothing, when the source does not serve it (storage does).
+// PeerHeader marks a request one node's origin makes to another's for a
+// channel packaged there (Config.Peer): the answer is what that node's
+// LiveSource returned, as is (no filtering, rewriting or compression), or
+// storage's, and it is never passed on to a third node.
+const PeerHeader = "Osprey-Peer"
+
+// serveLive serves key from the live sources: this node's, then (unless
+// the request comes from a peer) the peer that packages the channel. It
+// reports false, having written nothing, when neither serves it (storage
+// does).
 func (o *Origin) serveLive(w http.ResponseWriter, r *http.Request, key string, mt mediaType) bool {
-	switch path.Ext(key) {
-	case ".m3u8":
-		return o.serveLivePlaylist(w, r, key)
-	case ".mpd":
-		return o.serveLiveMPD(w, r, key)
-	case ".m4s":
-		return o.serveLiveObject(w, r, key, mt)
+	fromPeer := r.Header.Get(PeerHeader) != ""
+	for _, src := range [2]LiveSource{o.live, o.peer} {
+		if src == nil || fromPeer && src == o.peer {
+			continue
+		}
+		var served bool
+		switch path.Ext(key) {
+		case ".m3u8":
+			served = o.serveLivePlaylist(w, r, key, src, fromPeer)
+		case ".mpd":
+			served = o.serveLiveMPD(w, r, key, src, fromPeer)
+		case ".m4s":
+			served = o.serveLiveObject(w, r, key, mt, src)
+		}
+		if served {
+			return true
+		}
 	}
 	return false
 }
 
-func (o *Origin) serveLivePlaylist(w http.ResponseWriter, r *http.Request, key string) bool {
+func (o *Origin) serveLivePlaylist(w http.ResponseWriter, r *http.Request, key string, src LiveSource, raw bool) bool {
 	q := directiveQuery(r.URL.RawQuery)
-	body, err := o.live.MediaPlaylist(r.Context(), key, q)
+	body, err := src.MediaPlaylist(r.Context(), key, q)
 	if err != nil {
 		return o.liveError(w, r, key, err)
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/vnd.apple.mpegurl")
 	h.Set("X-Content-Type-Options", "nosniff")
+	if raw {
+		writeRaw(w, body)
+		return true
+	}
 	switch {
 	case bytes.Contains(body, []byte("#EXT-X-ENDLIST")):
 		h.Set("Cache-Control", ccEnded)
@@ -110,19 +132,31 @@ func (o *Origin) serveLivePlaylist(w http.ResponseWriter, r *http.Request, key s
 // serveLiveMPD serves a live MPD the source renders from memory (LL-DASH:
 // it lists the segment being produced), through the same filtering,
 // UTCTiming and caching as a stored MPD.
-func (o *Origin) serveLiveMPD(w http.ResponseWriter, r *http.Request, key string) bool {
-	body, err := o.live.MediaPlaylist(r.Context(), key, nil)
+func (o *Origin) serveLiveMPD(w http.ResponseWriter, r *http.Request, key string, src LiveSource, raw bool) bool {
+	body, err := src.MediaPlaylist(r.Context(), key, nil)
 	if err != nil {
 		return o.liveError(w, r, key, err)
 	}
 	w.Header().Set("Content-Type", "application/dash+xml")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if raw {
+		writeRaw(w, body)
+		return true
+	}
 	o.serveManifestBody(w, r, key, body, "ll"+bodyHash(body), time.Time{}, ".mpd")
 	return true
 }
 
-func (o *Origin) serveLiveObject(w http.ResponseWriter, r *http.Request, key string, mt mediaType) bool {
-	body, err := o.live.Open(r.Context(), key)
+// writeRaw answers a peer with a source's manifest as it is.
+func writeRaw(w http.ResponseWriter, body []byte) {
+	w.Header().Set("Cache-Control", ccError)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
+
+func (o *Origin) serveLiveObject(w http.ResponseWriter, r *http.Request, key string, mt mediaType, src LiveSource) bool {
+	body, err := src.Open(r.Context(), key)
 	if err != nil {
 		return o.liveError(w, r, key, err)
 	}

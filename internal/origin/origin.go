@@ -82,6 +82,10 @@ type Config struct {
 	// asked before storage for every .m3u8 and .m4s key; what it does not
 	// serve comes from storage.
 	Live LiveSource
+	// Peer, when set, is asked what Live does not serve: the low-latency
+	// edge of channels packaged on another node, fetched from that node's
+	// origin (marked with PeerHeader; a peer's request is never passed on).
+	Peer LiveSource
 }
 
 // Mount serves the storage keys under Key at the URL paths under Path.
@@ -124,6 +128,7 @@ type Origin struct {
 	liveCC      string // Cache-Control of live manifests
 	blockingCC  string // Cache-Control of answers to blocking playlist reloads
 	live        LiveSource
+	peer        LiveSource
 	now         func() time.Time
 	gzipPool    sync.Pool
 	reqHeader   string
@@ -155,6 +160,7 @@ func New(store storage.Store, cfg Config, log *slog.Logger) *Origin {
 		liveCC:      liveCacheControl(cfg.SegmentDuration),
 		blockingCC:  blockingCacheControl(cfg.SegmentDuration),
 		live:        cfg.Live,
+		peer:        cfg.Peer,
 		now:         time.Now,
 		reqHeader:   cfg.RequireHeader,
 		reqValue:    []byte(cfg.RequireValue),

@@ -21,7 +21,7 @@ import (
 // requests (If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since),
 // Range and If-Range, HEAD and Content-Length from the headers set here.
 func (o *Origin) serve(w http.ResponseWriter, r *http.Request, key string, mt mediaType) {
-	if o.live != nil && o.serveLive(w, r, key, mt) {
+	if (o.live != nil || o.peer != nil) && o.serveLive(w, r, key, mt) {
 		return
 	}
 	obj, err := o.store.Open(r.Context(), key)

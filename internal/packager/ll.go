@@ -29,6 +29,9 @@ type llState struct {
 	// edgeDelay is how long after its last media instant the last part
 	// was cut (Stats.EdgeDelay).
 	edgeDelay time.Duration
+	// closedAt is when a segment last completed: the MPD from memory
+	// changes then (and when one is published), not at every part.
+	closedAt time.Time
 }
 
 // llRend is one rendition's recent segments, oldest first; the last one
@@ -128,6 +131,7 @@ func (l *Live) llClosed(s cut.Closed) {
 	sg.done, sg.data = true, s.Data
 	sg.t, sg.d, sg.size, sg.count = s.Result.T, s.Result.D, s.Result.Size, s.Result.Count
 	sg.dur = timeline.Duration(s.Result.D, l.ep.streams[s.Rendition].TS)
+	l.ll.closedAt = l.cfg.Now()
 	l.ll.changed()
 }
 

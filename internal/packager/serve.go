@@ -369,7 +369,13 @@ func (l *Live) MPD(ctx context.Context) ([]byte, error) {
 	if len(w.Window) > l.cfg.Window {
 		w.Window = w.Window[len(w.Window)-l.cfg.Window:]
 	}
-	return w.MPD(false, l.cfg.Now(), manifest.LiveOptions{Window: l.cfg.Window, TimeURL: l.cfg.TimeURL, LowLatency: l.dashLowLatency()})
+	// The MPD's publishTime is when its content last changed, so that the
+	// same MPD is the same bytes on every request and from every node.
+	published := l.ll.closedAt
+	if p := l.st.Counters().LastPublish; p.After(published) {
+		published = p
+	}
+	return w.MPD(false, published, manifest.LiveOptions{Window: l.cfg.Window, TimeURL: l.cfg.TimeURL, LowLatency: l.dashLowLatency()})
 }
 
 // hold is the bounded wait of a blocking request for the edge to move.

@@ -9,16 +9,21 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/ospreyvideo/osprey/internal/packager/hls/llcheck"
 )
 
 // TestCluster runs node A (ingest), B and C (origin,api), W (worker) and two
 // edges with origins B and C on PostgreSQL, S3 and NATS:
 //   - RTMP published to A is served by B and by C with the same bytes, and
 //     ffprobe reads it from C;
+//   - B serves LL-HLS (parts, blocking reloads) from A's memory;
 //   - a tus upload begun on B is finished on C and made ready by W;
 //   - an invalidation posted to one edge empties the other edge's cache;
 //   - kill -9 of B while a player reads through the edge: no error.
@@ -159,6 +164,86 @@ func TestCluster(t *testing.T) {
 		}
 		if !video || !audio {
 			t.Errorf("ffprobe of the stream from C: %+v", p.Streams)
+		}
+	})
+
+	// 1b. LL-HLS from an origin node: A (ingest only) has the parts in
+	// memory; B serves them, blocking reloads included, from A. How long
+	// after A has a part B answers is the cost of the hop.
+	t.Run("low latency from an origin node", func(t *testing.T) {
+		playlistB := renditionURLWait(t, ch.Playback.HLS, "360p")
+		var pl []byte
+		waitFor(t, 20*time.Second, "parts in B's playlist", func() bool {
+			_, pl = get(t, playlistB)
+			return bytes.Contains(pl, []byte("#EXT-X-PART:"))
+		})
+		if err := llcheck.Media(pl, llcheck.Options{}); err != nil {
+			t.Errorf("B's LL playlist: %v\n%s", err, pl)
+		}
+		onA := swapBase(t, playlistB, a.httpBase)
+		var hops []time.Duration
+		for range 15 {
+			_, pl := get(t, playlistB)
+			p, err := llcheck.Parse(pl)
+			if err != nil || p.PreloadHint == nil {
+				t.Fatalf("B's playlist: %v\n%s", err, pl)
+			}
+			msn, part := hintPosition(t, p.PreloadHint.URI)
+			q := fmt.Sprintf("?_HLS_msn=%d&_HLS_part=%d", msn, part)
+			var tA, tB time.Time
+			var bodyA, bodyB []byte
+			var codeA, codeB int
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				req, _ := http.NewRequest(http.MethodGet, onA+q, nil)
+				req.Header.Set("Osprey-Peer", "test") // as an origin node asks the ingest node
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer resp.Body.Close()
+				bodyA, _ = io.ReadAll(resp.Body)
+				codeA, tA = resp.StatusCode, time.Now()
+			})
+			wg.Go(func() {
+				codeB, bodyB = get(t, playlistB+q)
+				tB = time.Now()
+			})
+			wg.Wait()
+			if codeA != 200 || codeB != 200 || !bytes.Contains(bodyB, []byte(p.PreloadHint.URI)) {
+				t.Fatalf("blocking reload for %d.%d: A %d, B %d\n%s", msn, part, codeA, codeB, bodyB)
+			}
+			if !bytes.Equal(bodyA, bodyB) {
+				t.Errorf("blocking reload for %d.%d: B's answer differs from A's:\n%s\n%s", msn, part, bodyA, bodyB)
+			}
+			hops = append(hops, tB.Sub(tA))
+		}
+		slices.Sort(hops)
+		t.Logf("origin node B answered a blocking reload %v (median) / %v (max) after the ingest node A had the part",
+			hops[len(hops)/2], hops[len(hops)-1])
+		// A part, fetched from B, is A's.
+		_, pl = get(t, playlistB)
+		p, err := llcheck.Parse(pl)
+		if err != nil || len(p.Segments) == 0 {
+			t.Fatalf("B's playlist: %v", err)
+		}
+		partURI := p.PreloadHint.URI
+		codeB, fromB := get(t, resolve(t, playlistB, partURI))
+		req, _ := http.NewRequest(http.MethodGet, resolve(t, onA, partURI), nil)
+		req.Header.Set("Osprey-Peer", "test")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fromA, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if codeB != 200 || len(fromB) == 0 || !bytes.Equal(fromA, fromB) {
+			t.Errorf("part %s: %d bytes from B (HTTP %d), %d from A", partURI, len(fromB), codeB, len(fromA))
+		}
+		// The ingest-only node serves nobody else.
+		if code, _ := get(t, onA); code != http.StatusNotFound {
+			t.Errorf("ingest-only node answered a viewer's playlist request: HTTP %d", code)
 		}
 	})
 
