@@ -149,7 +149,7 @@ func (l *Live) llPlaylist(dir, rendition string) (*hls.MediaPlaylist, hls.Edge, 
 		if s.Parts != nil {
 			continue
 		}
-		n, _ := strconv.ParseUint(s.URI[:len(s.URI)-len(".m4s")], 10, 64)
+		n := pl.MediaSequence + uint64(i) // the media sequence numbers the segments
 		if sg := l.ll.seg(rendition, n, false, 0); sg != nil && sg.done && sg.epoch == l.st.Epoch() {
 			s.Parts = partsOf(sg)
 			if n == edge.OpenMSN-1 {
@@ -197,13 +197,27 @@ func partsOf(sg *llSeg) []hls.Part {
 
 // partTarget is the PART-TARGET of every rendition (one value, so that
 // every playlist of the set has the same EXT-X-SERVER-CONTROL): the part
-// duration plus one AAC frame, since audio parts end on audio frames and
-// so may be up to one frame longer than the video's (which also leaves
-// video frames slack for variable timing). Every part but a segment's
-// last stays within 85% of it (rfc8216bis 4.4.4.9): video parts are the
-// part duration, audio parts that less at most one frame.
+// step the cutter uses (the configured duration rounded to whole frames of
+// the lead: 208 ms at 24 fps for 200 ms) plus one AAC frame, since audio
+// parts end on audio frames and so may be up to one frame longer than the
+// video's (which also leaves video frames slack for variable timing).
+// Every part but a segment's last stays within 85% of it (rfc8216bis
+// 4.4.4.9): video parts are the step, audio parts that less at most one
+// frame.
 func (l *Live) partTarget() time.Duration {
-	return l.cfg.PartDuration + 1024*time.Second/48000
+	step := l.cfg.PartDuration
+	if l.ep != nil && l.ep.cut != nil {
+		if s := l.ep.cut.PartStep(); s > 0 {
+			step = s
+		}
+	}
+	// Whole milliseconds, rounded up as the playlist writes it, so that
+	// PART-HOLD-BACK (three of it) is computed from the written value.
+	pt := step + 1024*time.Second/48000
+	if r := pt % time.Millisecond; r != 0 {
+		pt += time.Millisecond - r
+	}
+	return pt
 }
 
 // Part opens part k of segment n of one of this session's renditions

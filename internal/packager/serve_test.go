@@ -67,7 +67,7 @@ func TestLLPlaylists(t *testing.T) {
 	pl := string(pls["s1/720p/index.m3u8"])
 	// Fed to 7.3 s: segment 3 (6 s to 8 s) has parts 3.0 to 3.5, cut at
 	// the first unit past each 200 ms boundary up to 7.2 s.
-	for _, want := range []string{"#EXT-X-PART-INF:PART-TARGET=0.221", "CAN-BLOCK-RELOAD=YES", "PART-HOLD-BACK=0.664",
+	for _, want := range []string{"#EXT-X-PART-INF:PART-TARGET=0.222", "CAN-BLOCK-RELOAD=YES", "PART-HOLD-BACK=0.666",
 		`#EXT-X-PART:DURATION=0.200,URI="3.0.m4s",INDEPENDENT=YES`, `#EXT-X-PRELOAD-HINT:TYPE=PART,URI="3.6.m4s"`,
 		`#EXT-X-RENDITION-REPORT:URI="../audio/index.m3u8",LAST-MSN=3,LAST-PART=5`} {
 		if !strings.Contains(pl, want) {
@@ -281,5 +281,27 @@ func TestLLMPDFromMemory(t *testing.T) {
 	}
 	if _, err := l.MPD(context.Background()); !errors.Is(err, ErrNotServed) {
 		t.Errorf("MPD after End: %v", err)
+	}
+}
+
+// At 24 fps a 200 ms part is rounded to 5 frames (208 ms): PART-TARGET
+// follows the parts actually cut, so every part stays within it and above
+// 85% of it.
+func TestLLPartTargetFollowsFrameRate(t *testing.T) {
+	st := newMemStore()
+	l := newTestLive(t, st, clocktest.New(sessionStart), Config{PartDuration: 200 * time.Millisecond, Window: 10}, sessionStart)
+	if err := l.Begin(ladder()); err != nil {
+		t.Fatal(err)
+	}
+	s := &synth{gop: 48, rends: ladder(), fpsDen: 3750} // 24 fps, 2 s GOPs
+	feed(t, l, s.units(0, 7300*time.Millisecond))
+	for _, r := range []string{"720p", "audio"} {
+		pl := llPlaylistOf(t, l, r, "")
+		if !bytes.Contains(pl, []byte("PART-TARGET=0.230")) {
+			t.Errorf("%s: PART-TARGET is not 208 ms + one AAC frame:\n%s", r, pl)
+		}
+		if err := llcheck.Media(pl, llcheck.Options{}); err != nil {
+			t.Errorf("%s:\n%s\n%v", r, pl, err)
+		}
 	}
 }

@@ -152,6 +152,9 @@ func TestClusterZones(t *testing.T) {
 			return m.MediaSequence+len(m.Segments) > last+1
 		})
 		for _, s := range m.Segments {
+			if s.Gap {
+				continue // the numbers A may have served from memory, skipped (at most 8)
+			}
 			if code, _ := get(t, resolve(t, fromC, s.URI)); code != 200 {
 				t.Errorf("%s: HTTP %d", s.URI, code)
 			}

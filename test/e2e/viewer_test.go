@@ -104,12 +104,14 @@ func (v *viewer) poll() {
 		if want := strconv.Itoa(n) + ".m4s"; sg.URI != want {
 			v.rep.badSeq = append(v.rep.badSeq, fmt.Sprintf("%s at media sequence %d", sg.URI, n))
 		}
-		if sg.Gap {
-			v.rep.gaps = append(v.rep.gaps, now.Format("15:04:05.000")+" "+sg.URI)
-		}
 		if !v.rep.listed[n] {
 			v.rep.listed[n] = true
 			v.rep.newAt = append(v.rep.newAt, now)
+		}
+		if sg.Gap {
+			// A player does not fetch a gap: it has no media.
+			v.rep.gaps = append(v.rep.gaps, now.Format("15:04:05.000")+" "+sg.URI)
+			continue
 		}
 		refs = append(refs, sg.URI)
 	}

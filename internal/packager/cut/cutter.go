@@ -371,6 +371,11 @@ type Part struct {
 	Last bool
 }
 
+// PartStep is the duration of the parts the cutter cuts now (all video
+// parts but a segment's last): Config.PartDuration rounded to whole frames
+// of the lead once its frame duration is known; 0 without parts.
+func (c *Cutter) PartStep() time.Duration { return c.partDuration() }
+
 // partDuration is the part duration of a segment the lead cuts now: the
 // configured one rounded to whole frames of the lead (its last sample
 // duration), so that every video part but a segment's last has the same
