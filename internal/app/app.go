@@ -88,7 +88,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan
 		mgr = live.NewManager(live.Config{
 			Ladder:     TranscodeLadder(ladder.WithDefaults()),
 			Transcode:  transcode.Config{FFmpegPath: ffmpeg, SegmentDuration: cfg.Live.SegmentDuration},
-			Packager:   packager.Config{SegmentDuration: cfg.Live.SegmentDuration, Window: cfg.Live.Window, TimeURL: "/time", ContinueGrace: continueGrace(cfg.Live.ContinueGrace), PartDuration: cfg.Live.PartDuration},
+			Packager:   packager.Config{SegmentDuration: cfg.Live.SegmentDuration, Window: cfg.Live.Window, TimeURL: "/time", ContinueGrace: continueGrace(cfg.Live.ContinueGrace), PartDuration: cfg.Live.PartDuration, DVRWindow: cfg.Live.DVRWindow},
 			NoShedding: !cfg.Live.ShedLoad,
 			Leases:     d.leaser,
 		}, cat, store, log)

@@ -195,6 +195,7 @@ func defaultVars() kong.Vars {
 		"default_segment_duration": d.Live.SegmentDuration.String(),
 		"default_part_duration":    d.Live.PartDuration.String(),
 		"default_window":           fmt.Sprint(d.Live.Window),
+		"default_dvr_window":       d.Live.DVRWindow.String(),
 		"default_ladder":           d.Live.Ladder,
 		"default_roles":            d.Roles,
 		"default_ffmpeg":           d.FFmpeg.Path,

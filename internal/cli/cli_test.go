@@ -90,6 +90,7 @@ func TestHelp(t *testing.T) {
 		{"--segment-duration", "OSPREY_SEGMENT_DURATION", "2s"},
 		{"--window", "OSPREY_WINDOW", "10"},
 		{"--part-duration", "OSPREY_PART_DURATION", "200ms"},
+		{"--dvr-window", "OSPREY_DVR_WINDOW", "2h0m0s"},
 		{"--ladder", "OSPREY_LADDER", `"default"`},
 		{"--ffmpeg", "OSPREY_FFMPEG", `"ffmpeg"`},
 	}

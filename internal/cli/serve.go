@@ -29,6 +29,7 @@ type serveCmd struct {
 	CORSOrigin      *string        `name:"cors-origin" env:"OSPREY_CORS_ORIGIN" placeholder:"ORIGIN" help:"Access-Control-Allow-Origin for media: *, one origin, or empty for none (default \"${default_cors_origin}\")."`
 	SegmentDuration *time.Duration `name:"segment-duration" env:"OSPREY_SEGMENT_DURATION" placeholder:"DURATION" help:"Target live segment duration, 1s to 10s (default ${default_segment_duration})."`
 	PartDuration    *time.Duration `name:"part-duration" env:"OSPREY_PART_DURATION" placeholder:"DURATION" help:"Low-latency part duration (LL-HLS, LL-DASH), 50ms to 1s; 0 turns parts off (default ${default_part_duration})."`
+	DVRWindow       *time.Duration `name:"dvr-window" env:"OSPREY_DVR_WINDOW" placeholder:"DURATION" help:"How long live segments are kept for time-shifted playback and clips, for channels without their own: 0 (no DVR) or window × segment duration up to 24h (default ${default_dvr_window})."`
 	Window          *int           `name:"window" env:"OSPREY_WINDOW" placeholder:"N" help:"Segments listed in live playlists, at least 3 (default ${default_window})."`
 	Ladder          *string        `name:"ladder" env:"OSPREY_LADDER" placeholder:"NAME" help:"ABR ladder preset for live channels: default, low, passthrough or one from the config file (default \"${default_ladder}\")."`
 	ShedLoad        *bool          `name:"shed-load" env:"OSPREY_SHED_LOAD" negatable:"" help:"Shed load when a live transcoder cannot keep up with real time: drop the top rung, then a faster preset, then half the frame rate (default true)."`
@@ -86,6 +87,7 @@ func (s *serveCmd) buildConfig() (config.Config, error) {
 	set(&cfg.Live.SegmentDuration, s.SegmentDuration)
 	set(&cfg.Live.PartDuration, s.PartDuration)
 	set(&cfg.Live.Window, s.Window)
+	set(&cfg.Live.DVRWindow, s.DVRWindow)
 	set(&cfg.Live.Ladder, s.Ladder)
 	set(&cfg.Live.ShedLoad, s.ShedLoad)
 	set(&cfg.FFmpeg.Path, s.FFmpeg)

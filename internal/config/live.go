@@ -31,7 +31,16 @@ type Live struct {
 	// players without low-latency support play the whole segments.
 	// 0 turns parts off. Default 200ms; 50ms to 1s, at most half a segment.
 	PartDuration time.Duration `yaml:"part_duration"`
+	// DVRWindow is how long a channel's segments are kept after their
+	// media end, for time-shifted playback (?start=/?end=) and clips, when
+	// the channel sets none of its own; also for ended sessions and idle
+	// channels. 0 turns DVR off (segments go once out of the live window).
+	// Default 2h; otherwise from window × segment_duration up to 24h.
+	DVRWindow time.Duration `yaml:"dvr_window"`
 }
+
+// MaxDVRWindow is the longest DVR window (a channel's or the deployment's).
+const MaxDVRWindow = 24 * time.Hour
 
 func defaultLive() Live {
 	return Live{
@@ -41,6 +50,7 @@ func defaultLive() Live {
 		ShedLoad:        true,
 		ContinueGrace:   60 * time.Second,
 		PartDuration:    200 * time.Millisecond,
+		DVRWindow:       2 * time.Hour,
 	}
 }
 
@@ -61,6 +71,9 @@ func (l Live) validate(c Config) []error {
 	}
 	if p := l.PartDuration; p != 0 && (p < 50*time.Millisecond || p > time.Second || p > l.SegmentDuration/2) {
 		add("live.part_duration", "must be 0 (no parts) or between 50ms and 1s, at most half of live.segment_duration, got %s", p)
+	}
+	if d, lo := l.DVRWindow, time.Duration(l.Window)*l.SegmentDuration; d != 0 && (d < lo || d > MaxDVRWindow) {
+		add("live.dvr_window", "must be 0 (no DVR) or between live.window × live.segment_duration (%s) and %s, got %s", lo, MaxDVRWindow, d)
 	}
 	if _, ok := c.Ladders[l.Ladder]; !ok {
 		add("live.ladder", "no ladder named %q (have %s)", l.Ladder, c.ladderList())

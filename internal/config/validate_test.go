@@ -24,6 +24,9 @@ func TestValidate(t *testing.T) {
 			c.Live.Ladder = "copy"
 		}, ""},
 		{"segment 1s and 10s bounds", func(c *Config) { c.Live.SegmentDuration = 10 * time.Second }, ""},
+		{"dvr off", func(c *Config) { c.Live.DVRWindow = 0 }, ""},
+		{"dvr window bounds", func(c *Config) { c.Live.DVRWindow = 24 * time.Hour }, ""},
+		{"dvr window of the live window", func(c *Config) { c.Live.DVRWindow = 20 * time.Second }, ""},
 
 		{"empty data", func(c *Config) { c.DataDir = " " }, "data: must not be empty"},
 		{"http without port", func(c *Config) { c.HTTPAddr = "localhost" }, "http: \"localhost\" is not a listen address"},
@@ -40,6 +43,9 @@ func TestValidate(t *testing.T) {
 		{"segment too short", func(c *Config) { c.Live.SegmentDuration = 500 * time.Millisecond }, "live.segment_duration: must be between 1s and 10s, got 500ms"},
 		{"segment too long", func(c *Config) { c.Live.SegmentDuration = 11 * time.Second }, "live.segment_duration"},
 		{"window", func(c *Config) { c.Live.Window = 2 }, "live.window: must be at least 3, got 2"},
+		{"dvr window too short", func(c *Config) { c.Live.DVRWindow = 19 * time.Second }, "live.dvr_window: must be 0 (no DVR) or between live.window × live.segment_duration (20s) and 24h0m0s, got 19s"},
+		{"dvr window too long", func(c *Config) { c.Live.DVRWindow = 25 * time.Hour }, "live.dvr_window: "},
+		{"dvr window negative", func(c *Config) { c.Live.DVRWindow = -time.Second }, "live.dvr_window: "},
 		{"unknown ladder", func(c *Config) { c.Live.Ladder = "fancy" }, "live.ladder: no ladder named \"fancy\" (have default, low, passthrough)"},
 		{"ffmpeg path", func(c *Config) { c.FFmpeg.Path = "" }, "ffmpeg.path: must not be empty"},
 		{"empty ladder", func(c *Config) { c.Ladders["x"] = Ladder{}.WithDefaults() }, "ladders.x.video: needs at least one rung"},

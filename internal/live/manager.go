@@ -80,6 +80,17 @@ func (c *Config) setDefaults() {
 	}
 }
 
+// packagerConfig is the packager's configuration for a channel: its own
+// DVR window (catalog.Channel.DVRWindow) if it has one, else the
+// deployment's (Packager.DVRWindow, from live.dvr_window).
+func (m *Manager) packagerConfig(ch catalog.Channel) packager.Config {
+	cfg := m.cfg.Packager
+	if ch.DVRWindow > 0 {
+		cfg.DVRWindow = ch.DVRWindow
+	}
+	return cfg
+}
+
 // LeaseName is the lease a channel's publication holds.
 func LeaseName(channelID string) string { return "channel/" + channelID }
 

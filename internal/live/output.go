@@ -27,7 +27,7 @@ func (o *packagerOutput) Begin(rs []transcode.Rendition) error {
 		defer cancel()
 		start := time.Unix(0, o.s.anchor.Load())
 		var err error
-		pkg, err = packager.NewLive(ctx, o.s.m.store, Prefix(o.s.ch.ID), start, o.s.m.cfg.Packager, o.s.log)
+		pkg, err = packager.NewLive(ctx, o.s.m.store, Prefix(o.s.ch.ID), start, o.s.m.packagerConfig(o.s.ch), o.s.log)
 		if err != nil {
 			return fmt.Errorf("starting the packager: %w", err)
 		}

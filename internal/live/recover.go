@@ -53,7 +53,7 @@ type sweeper struct {
 // (live on another node, or another node ending it) is left alone.
 func (m *Manager) Recover(ctx context.Context, channelIDs []string) {
 	for _, id := range channelIDs {
-		m.recoverChannel(ctx, id, true)
+		m.recoverChannel(ctx, catalog.Channel{ID: id}, true)
 	}
 	sw := &m.sweep
 	sw.mu.Lock()
@@ -90,25 +90,22 @@ func (m *Manager) sweepLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		for _, id := range m.channelIDs(ctx) {
+		for _, ch := range m.channelList(ctx) {
 			if ctx.Err() != nil {
 				return
 			}
-			m.recoverChannel(ctx, id, false)
+			m.recoverChannel(ctx, ch, false)
 		}
 	}
 }
 
-// channelIDs lists the channels the periodic check covers.
-func (m *Manager) channelIDs(ctx context.Context) []string {
+// channelList lists the channels the periodic check covers (only their
+// IDs, and the deployment's DVR window, for those known at startup).
+func (m *Manager) channelList(ctx context.Context) []catalog.Channel {
 	if l, ok := m.channels.(ChannelLister); ok {
 		chans, err := l.ListChannels(ctx)
 		if err == nil {
-			ids := make([]string, len(chans))
-			for i, ch := range chans {
-				ids[i] = ch.ID
-			}
-			return ids
+			return chans
 		}
 		if ctx.Err() == nil {
 			m.log.Warn("listing channels to end interrupted sessions; checking those known at startup", "err", err)
@@ -116,13 +113,19 @@ func (m *Manager) channelIDs(ctx context.Context) []string {
 	}
 	m.sweep.mu.Lock()
 	defer m.sweep.mu.Unlock()
-	return m.sweep.ids
+	chans := make([]catalog.Channel, len(m.sweep.ids))
+	for i, id := range m.sweep.ids {
+		chans[i] = catalog.Channel{ID: id}
+	}
+	return chans
 }
 
 // recoverChannel ends the channel's interrupted session if there is one
-// whose grace has passed and the channel's lease is free. It reads
-// state.json first, without the lease: most channels have nothing to end.
-func (m *Manager) recoverChannel(ctx context.Context, id string, startup bool) {
+// whose grace has passed, and applies its DVR retention (packager.Sweep),
+// when the channel's lease is free. It reads state.json and dvr.json
+// first, without the lease: most channels have nothing to do.
+func (m *Manager) recoverChannel(ctx context.Context, ch catalog.Channel, startup bool) {
+	id := ch.ID
 	m.mu.Lock()
 	_, here := m.sessions[id]
 	_, gone := m.removed[id]
@@ -131,20 +134,30 @@ func (m *Manager) recoverChannel(ctx context.Context, id string, startup bool) {
 		return
 	}
 	log := m.log.With("channel", id)
-	in, err := packager.Interrupted(ctx, m.store, Prefix(id), m.cfg.Packager)
+	cfg := m.packagerConfig(ch)
+	in, err := packager.Interrupted(ctx, m.store, Prefix(id), cfg)
 	switch {
 	case err != nil:
 		if ctx.Err() == nil {
 			log.Error("reading the state of a channel's last session", "err", err)
 		}
 		return
-	case !in.Live:
-		return
-	case m.now().Before(in.ContinueUntil):
+	case in.Live && m.now().Before(in.ContinueUntil):
 		if startup {
 			log.Warn("a session interrupted by a crash stays live for its publisher to continue",
 				"last_publish", in.LastPublish, "until", in.ContinueUntil)
 		}
+		return
+	}
+	sweep := false
+	if cfg.DVRWindow > 0 {
+		due, err := packager.SweepDue(ctx, m.store, Prefix(id), cfg.DVRWindow, m.now())
+		if err != nil && ctx.Err() == nil {
+			log.Error("reading a channel's DVR index", "err", err)
+		}
+		sweep = due || in.Live
+	}
+	if !in.Live && !sweep {
 		return
 	}
 	l, err := m.cfg.Leases.Acquire(ctx, LeaseName(id))
@@ -156,15 +169,30 @@ func (m *Manager) recoverChannel(ctx context.Context, id string, startup bool) {
 	}
 	// Once begun, the writes are not cut short by shutdown: a half-ended
 	// session would have to wait for the next check.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recoverTimeout)
-	ok, err := packager.Recover(rctx, m.store, Prefix(id), m.cfg.Packager, log)
-	cancel()
-	_ = l.Release()
-	switch {
-	case err != nil:
-		// Not fatal: the next check, or the channel's next session, ends them.
-		log.Error("ending the manifests of an interrupted session", "err", err)
-	case ok:
-		log.Warn("ended the manifests of a session interrupted by a crash", "last_publish", in.LastPublish)
+	defer func() { _ = l.Release() }()
+	if in.Live {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recoverTimeout)
+		ok, err := packager.Recover(rctx, m.store, Prefix(id), cfg, log)
+		cancel()
+		switch {
+		case err != nil:
+			// Not fatal: the next check, or the channel's next session, ends them.
+			log.Error("ending the manifests of an interrupted session", "err", err)
+		case ok:
+			log.Warn("ended the manifests of a session interrupted by a crash", "last_publish", in.LastPublish)
+		}
+	}
+	if sweep {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sweepTimeout)
+		err := packager.Sweep(sctx, m.store, Prefix(id), cfg.DVRWindow, m.now())
+		cancel()
+		if err != nil {
+			// Not fatal: the next check sweeps again.
+			log.Error("deleting what aged out of the DVR window", "err", err)
+		}
 	}
 }
+
+// sweepTimeout bounds one DVR sweep of a channel (hundreds of deletions
+// when a long window ages out at once).
+const sweepTimeout = 2 * time.Minute

@@ -24,10 +24,19 @@ type Config struct {
 	// from memory as LL-HLS partial segments and LL-DASH chunks (see
 	// serve.go); 0: no parts.
 	PartDuration time.Duration
+	// DVRWindow, when positive, keeps the channel's segments that long
+	// after their media end, for time-shifted viewing and clips, indexed
+	// in dvr.json and its chunks (package dvr; see dvr.go here); at least
+	// Window*SegmentDuration. 0: no DVR, segments go DeleteGrace after
+	// they leave the window.
+	DVRWindow time.Duration
 
 	// Now is the wall clock used for publish times and deletion deadlines;
 	// nil means time.Now. Tests inject a fake clock.
 	Now func() time.Time
+
+	// chunkSize overrides dvr.ChunkSize (tests only).
+	chunkSize int
 }
 
 // Defaults.
@@ -54,6 +63,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.TimeURL == "" {
 		c.TimeURL = DefaultTimeURL
+	}
+	if c.DVRWindow > 0 {
+		c.DVRWindow = max(c.DVRWindow, time.Duration(c.Window)*c.SegmentDuration)
 	}
 	if c.Now == nil {
 		c.Now = time.Now

@@ -78,6 +78,9 @@ func (l *Live) decideContinuation(rs []Rendition) {
 		l.st.Resume(v, time.Unix(0, l.startNS))
 		l.dir = l.st.Dir()
 		l.log = l.log.With("session", l.dir)
+		if l.dvr != nil {
+			l.dvrResume(l.st.LastView()) // with the holes Resume may add
+		}
 		return
 	}
 	l.startSession()

@@ -19,6 +19,9 @@
 //	s{k}/{rendition}/{n}.m4s      CMAF media segment n
 //	state.json                    counters that must survive restarts, the
 //	                              deletion queue and the window last published
+//	dvr.json                      with Config.DVRWindow: the DVR index, the
+//	                              sessions kept and their chunks (packager/dvr)
+//	s{k}/dvr/{first}.json         a DVR chunk: up to 64 consecutive segments
 //
 // Each session (NewLive to End: one publication) writes its media
 // playlists and segments in a directory of its own, s{k}, k counting the
@@ -45,6 +48,9 @@
 // taken over, writing nothing more. Stats reports what was published. At
 // startup, and again once a crashed session's continuation grace has
 // passed, Recover ends the manifests of a session a crash left live.
+// With a DVR window (dvr.go, retain.go), segments are kept that long after
+// their media end, and Sweep deletes what aged out when nobody packages
+// the channel.
 //
 // Rendition.Language, Label and Default describe audio renditions, live
 // or VOD: each is an EXT-X-MEDIA entry of the group "audio" (NAME is the

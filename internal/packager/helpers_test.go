@@ -309,9 +309,20 @@ func settle(t testing.TB, l *Live) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := w.WaitIdle(ctx); err != nil {
-		ops, bytes := w.Backlog()
-		t.Fatalf("background writes not done: %v (%d objects, %d bytes queued)", err, ops, bytes)
+	done, stop := context.WithCancel(context.Background())
+	stop()
+	for {
+		if err := w.WaitIdle(ctx); err != nil {
+			ops, bytes := w.Backlog()
+			t.Fatalf("background writes not done: %v (%d objects, %d bytes queued)", err, ops, bytes)
+		}
+		// DVR retention runs after each batch and may queue more.
+		if err := waitFor(ctx, l.retainIdle); err != nil {
+			t.Fatalf("DVR retention not done: %v", err)
+		}
+		if w.WaitIdle(done) == nil && l.retainIdle() {
+			return
+		}
 	}
 }
 

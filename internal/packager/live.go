@@ -67,6 +67,9 @@ type Live struct {
 	marks     map[uint64]*marks // by segment number, until the slot is staged
 	ending    bool              // End is draining the writer: it writes the manifests
 	storeGaps int64             // segment objects given up (listed as gaps)
+
+	// dvr is the DVR index (dvr.go); nil without Config.DVRWindow.
+	dvr *dvrState
 }
 
 // NewLive prepares packaging of one live session of a channel under prefix
@@ -84,6 +87,9 @@ func NewLive(ctx context.Context, store storage.Store, prefix string, sessionSta
 	l, err := openLive(context.WithoutCancel(ctx), store, prefix, sessionStart, cfg, log)
 	if err != nil {
 		return nil, err
+	}
+	if l.cfg.DVRWindow > 0 {
+		l.openDVR()
 	}
 	if l.st.Continuable() {
 		l.awaiting = true
@@ -103,6 +109,9 @@ func NewLive(ctx context.Context, store storage.Store, prefix string, sessionSta
 // startWriter starts the background writer; End stops it.
 func (l *Live) startWriter() {
 	l.w = writer.Start(l.store, l.writerConfig(), l.log, l.written)
+	if l.dvr != nil {
+		l.startRetainer()
+	}
 }
 
 // minWriteGiveUp is the least a segment object is retried; the give-up
@@ -126,6 +135,7 @@ type liveOp = writer.Op[opRef]
 type opRef struct {
 	m     *marks
 	track int
+	dvr   bool // a sealed DVR chunk
 }
 
 // openLive builds a Live on the channel's state.json without touching
@@ -259,6 +269,7 @@ func (l *Live) End(ctx context.Context) error {
 	}
 	w := l.w
 	l.mu.Unlock()
+	l.stopRetainer()
 	var leftDeletes []writer.Delete
 	if w != nil {
 		wctx, cancel := context.WithTimeout(ctx, drainWait(ctx, l.writerConfig().GiveUp))
@@ -272,6 +283,12 @@ func (l *Live) End(ctx context.Context) error {
 		l.mu.Lock()
 		l.w = nil
 		for _, op := range left {
+			if op.Ref.dvr { // a sealed chunk is never lost: stored now
+				if err := l.put(op.Key, op.Data); err != nil {
+					l.resolve(op, err)
+				}
+				continue
+			}
 			l.resolve(op, writer.ErrStopped)
 		}
 		_ = l.publishStaged(false) // ending: no manifests written here
@@ -285,6 +302,9 @@ func (l *Live) End(ctx context.Context) error {
 			errs = append(errs, err) // state stays live: Recover will end it
 		} else {
 			l.st.Finalized()
+		}
+		if l.dvr != nil {
+			l.dvrEnd()
 		}
 	} else if _, err := l.endPrevious(); err != nil {
 		errs = append(errs, err)
@@ -319,6 +339,7 @@ func (l *Live) Abandon() {
 	w := l.w
 	l.w = nil
 	l.mu.Unlock()
+	l.stopRetainer()
 	if w != nil {
 		left, dels := w.Stop()
 		l.log.Warn("packager session abandoned: unwritten objects dropped", "objects", len(left), "deletions", len(dels))

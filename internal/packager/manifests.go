@@ -27,8 +27,12 @@ func (l *Live) writeManifests(final bool) error {
 		} else {
 			items = append([]writer.Object{{Key: l.key(stateKey), Data: state}}, items...)
 		}
+		if l.dvr != nil {
+			items = append(items, l.dvrItems(false)...)
+		}
 		l.w.SetBatch(items)
 		l.runDeletes()
+		l.wakeRetainer()
 	} else {
 		if !final {
 			if err := l.saveState(false); err != nil {

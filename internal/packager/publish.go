@@ -107,6 +107,13 @@ func (l *Live) publishStaged(final bool) error {
 // segment becomes a gap of its rendition (every rendition, for an init
 // segment).
 func (l *Live) resolve(op *liveOp, err error) {
+	if op.Ref.dvr {
+		if err != nil {
+			l.storeErrors++
+			l.log.Error("DVR chunk not stored", "key", op.Key, "error", err)
+		}
+		return
+	}
 	if m := op.Ref.m; m != nil {
 		m.waiting--
 		if err != nil {
@@ -150,7 +157,11 @@ func (l *Live) publishSegment(ep *epoch, sl cut.Slot) {
 	if first {
 		e.Tracks = ep.cut.Tracks()
 	}
-	l.st.Publish(ep.record(sl), e, func(v uint64) bool { return l.initInUse(v, ep) })
+	rec := ep.record(sl)
+	l.st.Publish(rec, e, func(v uint64) bool { return l.initInUse(v, ep) })
+	if l.dvr != nil {
+		l.dvrAdd(rec, ep.streams)
+	}
 }
 
 // decideInit picks the init version of an epoch when its first slot is

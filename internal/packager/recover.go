@@ -42,6 +42,9 @@ func Recover(ctx context.Context, store storage.Store, prefix string, cfg Config
 			"dir", prev.Dir, "last_publish", prev.Published, "until", l.st.ContinueUntil())
 		return false, nil
 	}
+	if prev := l.st.Previous(); l.cfg.DVRWindow > 0 && prev != nil && prev.Live {
+		l.openDVR() // endPrevious completes the session's index
+	}
 	return l.endPrevious()
 }
 
@@ -62,6 +65,7 @@ func (l *Live) endPrevious() (bool, error) {
 	if ended {
 		l.st.PreviousEnded()
 	}
+	l.dvrEndPrevious(v)
 	l.runDeletes()
 	if err := l.saveState(false); err != nil {
 		errs = append(errs, err)

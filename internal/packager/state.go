@@ -22,7 +22,7 @@ func (l *Live) loadState() error {
 	}
 	st, err := window.Load(data, window.Config{
 		Window: l.cfg.Window, SegmentDuration: l.cfg.SegmentDuration, DeleteGrace: l.cfg.DeleteGrace,
-		ContinueGrace: l.cfg.ContinueGrace, MemoryEdge: l.ll != nil, Now: l.cfg.Now,
+		ContinueGrace: l.cfg.ContinueGrace, MemoryEdge: l.ll != nil, Now: l.cfg.Now, Retain: l.retainFunc(),
 	}, l.log)
 	if err != nil {
 		return err
@@ -123,4 +123,13 @@ func (l *Live) deleteNow(ops []writer.Delete) {
 			l.log.Warn("deleting expired object", "key", d.Key, "error", err)
 		}
 	}
+}
+
+// retainFunc is window.Config.Retain: with DVR, what leaves the window
+// stays for the index to age out, and so do the earlier sessions it keeps.
+func (l *Live) retainFunc() func(dir string) bool {
+	if l.cfg.DVRWindow <= 0 {
+		return nil
+	}
+	return l.dvrRetains
 }

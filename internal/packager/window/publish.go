@@ -44,7 +44,9 @@ func (s *State) Publish(rec *manifest.Segment, ep Epoch, inUse func(v uint64) bo
 		// session's manifests replace its manifests (its ended playlists,
 		// in its own directory, stay as they were until then).
 		for i := range s.oldListed {
-			s.scheduleDeleteListing(&s.oldListed[i])
+			if ls := &s.oldListed[i]; s.cfg.Retain == nil || ls.Dir == "" || !s.cfg.Retain(ls.Dir) {
+				s.scheduleDeleteListing(ls)
+			}
 		}
 		s.oldListed = nil
 	}
@@ -131,7 +133,9 @@ func (s *State) slide(inUse func(uint64) bool) {
 		for _, e := range old.Entries {
 			keys = append(keys, manifest.JoinKey(s.dir, manifest.SegmentKey(e.Name, old.N)))
 		}
-		s.scheduleDelete(keys...)
+		if !s.retained() {
+			s.scheduleDelete(keys...)
+		}
 		s.listed.FirstSegment = old.N + 1
 	}
 	kept := s.listed.Inits[:0]
@@ -144,11 +148,17 @@ func (s *State) slide(inUse func(uint64) bool) {
 		for _, name := range s.initNames[v] {
 			keys = append(keys, manifest.JoinKey(s.dir, manifest.InitKey(name, v)))
 		}
-		s.scheduleDelete(keys...)
+		if !s.retained() {
+			s.scheduleDelete(keys...)
+		}
 		delete(s.initNames, v)
 	}
 	s.listed.Inits = kept
 }
+
+// retained reports whether the session's objects that leave the window
+// stay for the DVR index to age out.
+func (s *State) retained() bool { return s.cfg.Retain != nil && s.dir != "" }
 
 // holesIn counts the Holes in w: they do not count toward the window.
 func holesIn(w []*manifest.Segment) int {

@@ -32,6 +32,11 @@ type Config struct {
 	// continued after a crash must not reuse any number reserved.
 	MemoryEdge bool
 	Now        func() time.Time
+	// Retain, when set, says the channel keeps a DVR index (package dvr)
+	// and whether it names an earlier session's directory: segments and
+	// init versions leaving the window are then not deleted (the index
+	// ages them out), nor the earlier sessions it names.
+	Retain func(dir string) bool
 }
 
 // State is a live channel's window and persistent state.
