@@ -10,6 +10,9 @@
 //
 // Multivariant playlists and MPDs can be narrowed per request with query
 // parameters (max_height, codecs, aws.manifestfilter...; see filter.go);
+// ?start= and ?end= on a channel's manifests ask for a span of its DVR
+// window, rendered from the DVR index (dvr.go), and
+// /live/{channel}/dvr-window.json names that window (dvr_window.go);
 // everything else is served as stored.
 //
 // Caching policy:
@@ -49,6 +52,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ospreyvideo/osprey/internal/packager/dvr"
 	"github.com/ospreyvideo/osprey/internal/storage"
 )
 
@@ -129,6 +133,7 @@ type Origin struct {
 	blockingCC  string // Cache-Control of answers to blocking playlist reloads
 	live        LiveSource
 	peer        LiveSource
+	dvr         *dvr.Reader // time-shifted manifests (dvr.go)
 	now         func() time.Time
 	gzipPool    sync.Pool
 	reqHeader   string
@@ -161,6 +166,7 @@ func New(store storage.Store, cfg Config, log *slog.Logger) *Origin {
 		blockingCC:  blockingCacheControl(cfg.SegmentDuration),
 		live:        cfg.Live,
 		peer:        cfg.Peer,
+		dvr:         dvr.NewReader(store, dvrCachedChunks),
 		now:         time.Now,
 		reqHeader:   cfg.RequireHeader,
 		reqValue:    []byte(cfg.RequireValue),

@@ -10,9 +10,10 @@ import (
 type class int
 
 const (
-	classSegment  class = iota // immutable media
-	classManifest              // playlists and MPDs: inspected, maybe compressed
-	classImage                 // may be refreshed in place
+	classSegment   class = iota // immutable media
+	classManifest               // playlists and MPDs: inspected, maybe compressed
+	classImage                  // may be refreshed in place
+	classDVRWindow              // a channel's DVR window, rendered from its index (dvr_window.go)
 )
 
 type mediaType struct {
@@ -64,6 +65,9 @@ func (o *Origin) route(r *http.Request) (string, mediaType, int) {
 			return "", mediaType{}, status
 		}
 		mt, ok := lookupType(path.Ext(rest))
+		if isDVRWindow(rest) {
+			mt, ok = mediaType{"application/json", classDVRWindow}, true
+		}
 		if !ok {
 			return "", mediaType{}, http.StatusNotFound
 		}

@@ -21,6 +21,13 @@ import (
 // requests (If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since),
 // Range and If-Range, HEAD and Content-Length from the headers set here.
 func (o *Origin) serve(w http.ResponseWriter, r *http.Request, key string, mt mediaType) {
+	switch {
+	case mt.class == classDVRWindow:
+		o.serveDVRWindow(w, r, key)
+		return
+	case mt.class == classManifest && r.URL.RawQuery != "" && o.serveDVR(w, r, key):
+		return // time-shifted (dvr.go): never from the live source
+	}
 	if (o.live != nil || o.peer != nil) && o.serveLive(w, r, key, mt) {
 		return
 	}

@@ -32,17 +32,13 @@ func newTestIndex(size int) *Index {
 }
 
 // numbers lists the segment numbers of a chunk object.
-func numbers(t *testing.T, o Object) []uint64 {
+func chunkNumbers(t *testing.T, o Object) []uint64 {
 	t.Helper()
 	v, err := DecodeChunk(o.Data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ns []uint64
-	for _, s := range v.Window {
-		ns = append(ns, s.N)
-	}
-	return ns
+	return numbers(v)
 }
 
 func TestIndexSealsAtSizeAndOnHoles(t *testing.T) {
@@ -60,7 +56,7 @@ func TestIndexSealsAtSizeAndOnHoles(t *testing.T) {
 	if len(sealed) != 2 || sealed[0].Key != "s1/dvr/0.json" || sealed[1].Key != "s1/dvr/3.json" {
 		t.Fatalf("sealed %v", sealed)
 	}
-	if got := fmt.Sprint(numbers(t, sealed[0]), numbers(t, sealed[1])); got != "[0 1 2] [3 4]" {
+	if got := fmt.Sprint(chunkNumbers(t, sealed[0]), chunkNumbers(t, sealed[1])); got != "[0 1 2] [3 4]" {
 		t.Errorf("sealed chunks hold %s", got)
 	}
 	objs, err := x.Pending()

@@ -12,7 +12,15 @@
 //     live: true | false | null, rendition: '720p', bitrate: 2800000,
 //     renditions: ['360p', '720p'],   // every rendition shown so far
 //     errors: [{time, engine, fatal, type, details, message, status}],
+//     dvr: null | {from, to, start},  // the DVR window (ISO times); start: the
+//                                     // time-shifted start playing, null at live
 //   }
+//
+// When the channel keeps a DVR window (its dvr-window.json, next to the
+// manifests, answers), a seek bar spans the window: seeking loads the
+// manifest with ?start= (hls.js begins at EXT-X-START, the span's start;
+// dash.js at the MPD anchor #t=posix:), and the Live button returns to the
+// plain, low-latency manifest.
 //
 // The engines, the state and the error list are common.js's (loaded first);
 // this script adds what is live: probing the manifest, waiting for a
@@ -62,13 +70,23 @@
   };
   window.osprey = osprey;
 
-  const manifestURL = page.engine === 'dash' ? page.dash : page.hls;
+  const liveURLs = { hls: page.hls, dash: page.dash };
+  const manifestURL = () => (page.engine === 'dash' ? page.dash : page.hls);
+  const DVR_POLL_MS = 5000; // the DVR window moves: ask again this often
+  const dvrEl = document.getElementById('dvr');
+  const seek = document.getElementById('seek');
+  const seekTime = document.getElementById('seek-time');
+  const goLive = document.getElementById('go-live');
+  const windowURL = new URL('dvr-window.json', new URL(page.hls, location.href)).href;
+  let playingAt = null; // the program date time of the playhead (hls.js), a Date
   let progressAt = 0; // when the playhead last moved, or the player started
   let lastTime = -1;
   // The hls.js level declares no resolution (a bare media playlist): the
   // decoder will know it (see the video's resize event).
   let levelHeightUnknown = false;
 
+  // Time-shifted playback (see shiftTo) plays at normal speed.
+  const hlsConfig = { maxLiveSyncPlaybackRate: 1.2, backBufferLength: 30 };
   const core = createCore({
     osprey,
     video,
@@ -85,7 +103,7 @@
       // liveSyncDurationCount, or liveMaxLatencyDurationCount which hls.js
       // only takes with it, would override that), three target durations
       // otherwise, and plays up to 20% faster to get back to it.
-      config: { maxLiveSyncPlaybackRate: 1.2, backBufferLength: 30 },
+      config: hlsConfig,
       levelSwitched: (l, bitrate) => {
         levelHeightUnknown = !l.height;
         const height = l.height || video.videoHeight;
@@ -102,6 +120,7 @@
         video.addEventListener('timeupdate', () => {
           const at = hls.playingDate;
           if (at) osprey.latency = (Date.now() - at.getTime()) / 1000;
+          playingAt = at;
         });
         autoplay(token);
       },
@@ -135,6 +154,11 @@
           if (l > 0) osprey.latency = l;
         });
         on(Events.PLAYBACK_NOT_ALLOWED, () => playMuted(token));
+        // Seeking in the DVR window and back to live switch the source of
+        // this same player: a new one on the same <video> can meet a
+        // playback-rate change the old one deferred until the element was
+        // ready, which dash.js then applies to its reset (null) element.
+        return { load: (url) => dash.attachSource(url) };
       },
     },
   });
@@ -142,9 +166,10 @@
   // probe tells whether the channel's manifest is there and still live:
   // 'absent' (404: nobody is publishing), 'live' or 'finished'.
   async function probe() {
-    const res = await fetch(manifestURL, { cache: 'no-store' });
+    const url = manifestURL();
+    const res = await fetch(url.split('#')[0], { cache: 'no-store' });
     if (res.status === 404 || res.status === 410) return 'absent';
-    if (!res.ok) throw new Error(manifestURL + ': HTTP ' + res.status);
+    if (!res.ok) throw new Error(url + ': HTTP ' + res.status);
     const text = await res.text();
     if (page.engine === 'dash') {
       return /\btype\s*=\s*["']dynamic["']/.test(text) ? 'live' : 'finished';
@@ -222,10 +247,14 @@
   video.addEventListener('playing', () => {
     if (!core.player) return;
     core.failures = 0;
-    core.setState(osprey.live === false ? 'playing' : 'live');
+    core.setState(osprey.live === false || (osprey.dvr && osprey.dvr.start) ? 'playing' : 'live');
   });
   video.addEventListener('ended', () => {
     if (!core.player) return;
+    if (osprey.dvr && osprey.dvr.start) {
+      toLive(); // the end of a recorded session: back to the live edge
+      return;
+    }
     core.teardown();
     core.setState('ended');
     core.later(connect, ENDED_POLL_MS);
@@ -252,5 +281,103 @@
     if (osprey.engine === 'native' || levelHeightUnknown) core.showRendition(video.videoHeight + 'p', osprey.bitrate);
   });
 
+  // The DVR window: the seek bar and the Live button.
+  async function loadWindow() {
+    try {
+      const res = await fetch(windowURL, { cache: 'no-store' });
+      if (!res.ok) {
+        if (!osprey.dvr) dvrEl.hidden = true;
+        return;
+      }
+      const w = await res.json();
+      const from = Date.parse(w.from);
+      const to = Date.parse(w.to);
+      if (!(to > from)) return;
+      osprey.dvr = Object.assign(osprey.dvr || { start: null }, { from: w.from, to: w.to });
+      seek.max = String(Math.floor((to - from) / 1000));
+      dvrEl.hidden = false;
+      showPosition();
+    } catch (e) {
+      // No window this time: the bar keeps its last one.
+    }
+  }
+
+  // showPosition puts the seek bar at the playhead (at its end when live).
+  function showPosition() {
+    if (!osprey.dvr || document.activeElement === seek && seek.dataset.dragging) return;
+    const from = Date.parse(osprey.dvr.from);
+    let at = Date.parse(osprey.dvr.to);
+    if (osprey.dvr.start) at = playingAt ? playingAt.getTime() : Date.parse(osprey.dvr.start);
+    seek.value = String(Math.round((at - from) / 1000));
+    label(at);
+  }
+
+  // label names the bar's position: the clock time of at, or "Live".
+  function label(at, shifted = !!osprey.dvr.start) {
+    const behind = Math.max(0, Math.round((Date.parse(osprey.dvr.to) - at) / 1000));
+    const clock = new Date(at).toLocaleTimeString();
+    seekTime.value = shifted ? clock : 'Live';
+    seek.setAttribute('aria-valuetext', shifted ? clock + ', ' + behind + ' s behind live' : 'Live');
+    goLive.setAttribute('aria-pressed', osprey.dvr.start ? 'false' : 'true');
+  }
+
+  function shiftTo(at) {
+    const d = new Date(at);
+    const iso = d.toISOString();
+    osprey.dvr.start = iso;
+    playingAt = null;
+    const q = '?start=' + iso;
+    hlsConfig.maxLiveSyncPlaybackRate = 1;
+    page.hls = liveURLs.hls.split('?')[0] + q;
+    page.dash = liveURLs.dash.split('?')[0] + q + '#t=posix:' + Math.floor(d.getTime() / 1000);
+    label(at);
+    load();
+  }
+
+  // load plays the page's manifest URL: in the DASH player in use when
+  // there is one (see the dash setup), else through a new player.
+  function load() {
+    if (page.engine === 'dash' && core.player && core.player.load) {
+      progressAt = Date.now();
+      lastTime = -1;
+      core.setState('starting');
+      core.player.load(page.dash);
+      return;
+    }
+    connect();
+  }
+
+  function toLive() {
+    if (osprey.dvr) osprey.dvr.start = null;
+    playingAt = null;
+    hlsConfig.maxLiveSyncPlaybackRate = 1.2;
+    page.hls = liveURLs.hls;
+    page.dash = liveURLs.dash;
+    showPosition();
+    load();
+  }
+
+  seek.addEventListener('input', () => {
+    seek.dataset.dragging = '1';
+    label(Date.parse(osprey.dvr.from) + Number(seek.value) * 1000, true);
+  });
+  seek.addEventListener('change', () => {
+    delete seek.dataset.dragging;
+    const from = Date.parse(osprey.dvr.from);
+    const to = Date.parse(osprey.dvr.to);
+    const at = from + Number(seek.value) * 1000;
+    // The last few seconds are the live edge itself.
+    if (to - at < 5000) toLive();
+    else shiftTo(Math.max(at, from + 1000)); // a little inside: the window moves on
+  });
+  goLive.addEventListener('click', () => {
+    if (osprey.dvr && osprey.dvr.start) toLive();
+  });
+  video.addEventListener('timeupdate', () => {
+    if (osprey.dvr && osprey.dvr.start) showPosition();
+  });
+
+  loadWindow();
+  setInterval(loadWindow, DVR_POLL_MS);
   connect();
 })();
