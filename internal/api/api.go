@@ -8,9 +8,11 @@
 //	GET    /api/v1/channels                  list channels: {"items":[...]}
 //	POST   /api/v1/channels                  create: {"name":"..."} -> 201
 //	GET    /api/v1/channels/{id}             one channel
+//	PATCH  /api/v1/channels/{id}             change name, dvr_window, record -> 200
 //	DELETE /api/v1/channels/{id}             disconnect, delete media and channel -> 204
 //	POST   /api/v1/channels/{id}/rotate-key  new stream key -> 200
 //	POST   /api/v1/channels/{id}/disconnect  end the current publication -> 200
+//	POST   /api/v1/channels/{id}/clips       a VoD asset of a span of the DVR window -> 201
 //
 // Video on demand (assets.go, webhooks.go have the details):
 //
@@ -99,6 +101,15 @@ type Deps struct {
 	// (ingest.rtmp_url, ingest.srt_url): a cluster's API nodes hand out the
 	// load balancer in front of its ingest nodes.
 	RTMPURL, SRTURL string
+
+	// Clips makes live-to-VoD clips (clip.Service); nil: clips answer 503.
+	Clips Clipper
+	// DVRWindow is the deployment's default DVR window (live.dvr_window),
+	// shown as a channel's effective window and bounding clips; 0: unknown.
+	DVRWindow time.Duration
+	// LiveWindow is the span live playlists list (live.window segments of
+	// live.segment_duration): no channel's DVR window may be shorter.
+	LiveWindow time.Duration
 
 	// AllowPrivateWebhooks (webhooks.allow_private_urls) lets webhooks be
 	// registered for localhost and literal non-public addresses.

@@ -371,7 +371,8 @@ func TestRouting(t *testing.T) {
 		allow        string
 	}{
 		{"PUT", "/api/v1/channels", 405, "GET, POST"},
-		{"PATCH", "/api/v1/channels/" + chA.ID, 405, "GET, DELETE"},
+		{"PUT", "/api/v1/channels/" + chA.ID, 405, "GET, PATCH, DELETE"},
+		{"GET", "/api/v1/channels/" + chA.ID + "/clips", 405, "POST"},
 		{"GET", "/api/v1/channels/" + chA.ID + "/rotate-key", 405, "POST"},
 		{"GET", "/api/v1/streams", 404, ""},
 		{"GET", "/api/v1/channels/" + chA.ID + "/x", 404, ""},

@@ -25,12 +25,15 @@ type LiveDisconnecter interface {
 //	GET    /api/v1/channels                  list channels: {"items":[...]}
 //	POST   /api/v1/channels                  create: {"name":"..."} -> 201
 //	GET    /api/v1/channels/{id}             one channel
+//	PATCH  /api/v1/channels/{id}             change name, dvr_window, record -> 200
 //	DELETE /api/v1/channels/{id}             disconnect, delete media and channel -> 204
 //	POST   /api/v1/channels/{id}/rotate-key  new stream key -> 200 with the channel;
 //	                                         ?disconnect=true or {"disconnect":true}
 //	                                         also cuts off the live publisher
 //	POST   /api/v1/channels/{id}/disconnect  end the current publication -> 200
 //	                                         with the channel (idle); no-op when idle
+//	POST   /api/v1/channels/{id}/clips       {"start","end","title"} -> 201 with the
+//	                                         clip's asset (ready); see clips.go
 func (a *API) channelRoutes(v1 *http.ServeMux) {
 	a.route(v1, "/api/v1/channels", map[string]handlerFunc{
 		http.MethodGet:  a.listChannels,
@@ -38,6 +41,7 @@ func (a *API) channelRoutes(v1 *http.ServeMux) {
 	})
 	a.route(v1, "/api/v1/channels/{id}", map[string]handlerFunc{
 		http.MethodGet:    a.getChannel,
+		http.MethodPatch:  a.updateChannel,
 		http.MethodDelete: a.deleteChannel,
 	})
 	a.route(v1, "/api/v1/channels/{id}/rotate-key", map[string]handlerFunc{
@@ -45,6 +49,9 @@ func (a *API) channelRoutes(v1 *http.ServeMux) {
 	})
 	a.route(v1, "/api/v1/channels/{id}/disconnect", map[string]handlerFunc{
 		http.MethodPost: a.disconnectChannel,
+	})
+	a.route(v1, "/api/v1/channels/{id}/clips", map[string]handlerFunc{
+		http.MethodPost: a.createClip,
 	})
 }
 

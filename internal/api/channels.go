@@ -45,8 +45,13 @@ func (a *API) createChannel(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	dvr, err := a.parseDVRWindow(req.DVRWindow)
+	if err != nil {
+		return err
+	}
 	now := a.now().UTC()
-	ch := catalog.Channel{ID: newChannelID(), Name: name, StreamKey: newStreamKey(), CreatedAt: now, UpdatedAt: now}
+	ch := catalog.Channel{ID: newChannelID(), Name: name, StreamKey: newStreamKey(), DVRWindow: dvr, Record: req.Record,
+		CreatedAt: now, UpdatedAt: now}
 	if err := a.deps.Catalog.CreateChannel(r.Context(), ch); err != nil {
 		if errors.Is(err, catalog.ErrConflict) {
 			return errConflict("a channel named %q already exists", name)

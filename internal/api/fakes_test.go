@@ -212,3 +212,31 @@ func (l *fakeLive) removedIDs() []string {
 }
 
 var errBoom = errors.New("disk on fire")
+
+func (c *memCatalog) UpdateChannel(ctx context.Context, id string, fn func(*catalog.Channel) error) (catalog.Channel, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.check(ctx); err != nil {
+		return catalog.Channel{}, err
+	}
+	orig, ok := c.channels[id]
+	if !ok {
+		return catalog.Channel{}, catalog.ErrNotFound
+	}
+	ch := orig
+	if err := fn(&ch); err != nil {
+		return catalog.Channel{}, err
+	}
+	if ch.Name == "" || ch.DVRWindow < 0 {
+		return catalog.Channel{}, errors.New("channel needs a name and a DVR window >= 0")
+	}
+	for _, o := range c.channels {
+		if o.ID != id && o.Name == ch.Name {
+			return catalog.Channel{}, catalog.ErrConflict
+		}
+	}
+	orig.Name, orig.DVRWindow, orig.Record = ch.Name, ch.DVRWindow, ch.Record
+	orig.UpdatedAt = time.Now().UTC().Truncate(time.Microsecond)
+	c.channels[id] = orig
+	return orig, nil
+}

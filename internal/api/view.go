@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/url"
@@ -13,10 +14,16 @@ import (
 
 // Channel is a channel as the API shows it.
 type Channel struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	StreamKey string    `json:"stream_key"`
-	State     string    `json:"state"` // "idle" or "live"
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	StreamKey string `json:"stream_key"`
+	State     string `json:"state"` // "idle" or "live"
+	// DVRWindow is the channel's own DVR window in seconds; 0: the
+	// deployment's default (live.dvr_window), which DVRWindowEffective shows.
+	DVRWindow          int64 `json:"dvr_window"`
+	DVRWindowEffective int64 `json:"dvr_window_effective,omitempty"`
+	// Record makes each session an asset when it ends.
+	Record    bool      `json:"record"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	Ingest    Ingest    `json:"ingest"`
@@ -46,18 +53,28 @@ type ChannelList struct {
 // CreateChannelRequest is the body of POST /api/v1/channels.
 type CreateChannelRequest struct {
 	Name string `json:"name"`
+	// DVRWindow is how long the channel's segments are kept for
+	// time-shifted viewing and clips: a whole number of seconds (7200) or
+	// a duration string ("2h", "90m"); absent or 0: the deployment's
+	// default. At most 24h, at least the live window.
+	DVRWindow json.RawMessage `json:"dvr_window,omitempty"`
+	// Record makes each session of the channel an asset when it ends.
+	Record bool `json:"record,omitempty"`
 }
 
 // channelView renders ch for a response to r.
 func (a *API) channelView(r *http.Request, ch catalog.Channel) Channel {
 	base := a.baseURL(r)
 	v := Channel{
-		ID:        ch.ID,
-		Name:      ch.Name,
-		StreamKey: ch.StreamKey,
-		State:     "idle",
-		CreatedAt: ch.CreatedAt,
-		UpdatedAt: ch.UpdatedAt,
+		ID:                 ch.ID,
+		Name:               ch.Name,
+		StreamKey:          ch.StreamKey,
+		State:              "idle",
+		DVRWindow:          dvrSeconds(ch.DVRWindow),
+		DVRWindowEffective: dvrSeconds(a.dvrWindow(ch)),
+		Record:             ch.Record,
+		CreatedAt:          ch.CreatedAt,
+		UpdatedAt:          ch.UpdatedAt,
 		Playback: Playback{
 			HLS:    base + "/live/" + ch.ID + "/index.m3u8",
 			DASH:   base + "/live/" + ch.ID + "/manifest.mpd",

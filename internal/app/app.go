@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/ospreyvideo/osprey/internal/api"
 	"github.com/ospreyvideo/osprey/internal/catalog"
+	"github.com/ospreyvideo/osprey/internal/clip"
 	"github.com/ospreyvideo/osprey/internal/config"
 	"github.com/ospreyvideo/osprey/internal/edge"
 	"github.com/ospreyvideo/osprey/internal/health"
@@ -83,6 +85,17 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan
 		defer vodStack.stop()
 	}
 
+	// Clips and recordings: VoD assets made of a live channel's stored
+	// segments (ready when made: no job).
+	clipCfg := clip.Config{Catalog: cat, Storage: store, FFmpeg: ffmpeg, TempDir: filepath.Join(cfg.DataDir, "tmp"), Log: log,
+		Present: func(a catalog.Asset) any { return api.AssetJSON(cfg.PublicURL, a) }}
+	if vodStack != nil {
+		clipCfg.Notify = vodStack.notifier // webhooks (asset.ready) on nodes that queue them
+	}
+	clips, err := clip.New(clipCfg)
+	if err != nil {
+		return err
+	}
 	var mgr *live.Manager
 	if has(config.RoleIngest) {
 		mgr = live.NewManager(live.Config{
@@ -91,6 +104,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan
 			Packager:   packager.Config{SegmentDuration: cfg.Live.SegmentDuration, Window: cfg.Live.Window, TimeURL: "/time", ContinueGrace: continueGrace(cfg.Live.ContinueGrace), PartDuration: cfg.Live.PartDuration, DVRWindow: cfg.Live.DVRWindow},
 			NoShedding: !cfg.Live.ShedLoad,
 			Leases:     d.leaser,
+			Recorder:   clips,
 		}, cat, store, log)
 		chans, err := cat.ListChannels(ctx)
 		if err != nil {
@@ -268,6 +282,9 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan
 			AllowPrivateWebhooks: cfg.Webhooks.AllowPrivateURLs,
 		}
 		deps.Live = liveView
+		deps.Clips = clips
+		deps.DVRWindow = cfg.Live.DVRWindow
+		deps.LiveWindow = time.Duration(cfg.Live.Window) * cfg.Live.SegmentDuration
 		rd.api = api.New(deps)
 		if rd.edge == nil && cfg.Events != "" {
 			// Invalidations posted here reach the edges on the bus.

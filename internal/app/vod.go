@@ -24,12 +24,13 @@ import (
 // vodStack is the video-on-demand side of a server: the job queue, the
 // pipeline, webhooks and intake.
 type vodStack struct {
-	queue  *jobs.Queue
-	vod    *vod.Service
-	intake *intake.Service
-	log    *slog.Logger
-	cancel context.CancelFunc
-	done   chan struct{}
+	queue    *jobs.Queue
+	notifier *webhook.Notifier
+	vod      *vod.Service
+	intake   *intake.Service
+	log      *slog.Logger
+	cancel   context.CancelFunc
+	done     chan struct{}
 }
 
 // startVOD builds the VoD stack on the catalog's database: the job queue,
@@ -89,7 +90,7 @@ func startVOD(ctx context.Context, cfg config.Config, ffmpeg string, d *deps, lo
 		}
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	st := &vodStack{queue: queue, vod: svc, intake: in, log: log, cancel: cancel, done: make(chan struct{})}
+	st := &vodStack{queue: queue, notifier: notifier, vod: svc, intake: in, log: log, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(st.done)
 		if !cfg.HasRole(config.RoleAPI) {

@@ -48,6 +48,12 @@ type Store interface {
 	DeleteChannel(ctx context.Context, id string) error
 	// SetStreamKey replaces a channel's stream key (key rotation).
 	SetStreamKey(ctx context.Context, id, key string) (Channel, error)
+	// UpdateChannel reads the channel, applies fn and writes its Name,
+	// DVRWindow and Record in one transaction (fn's changes to the other
+	// fields are ignored); UpdatedAt is set by the store. fn's error aborts
+	// the update and is returned as is; a name another channel has is
+	// ErrConflict, a missing channel ErrNotFound (fn is not called).
+	UpdateChannel(ctx context.Context, id string, fn func(*Channel) error) (Channel, error)
 	// Ping reports whether the catalog is reachable, for readiness checks.
 	Ping(ctx context.Context) error
 	Close() error

@@ -48,6 +48,9 @@ type Config struct {
 	// a publication holds the lease "channel/{id}" (see LeaseName). Nil
 	// means an in-process table (one node).
 	Leases lease.Leaser
+	// Recorder makes a session of a channel with record: true an asset
+	// when it ends; nil: channels are not recorded.
+	Recorder Recorder
 
 	// RecoverEvery is how often an ingest node looks for sessions a crash
 	// left live whose continuation grace (Packager.ContinueGrace) has

@@ -321,6 +321,9 @@ func (s *session) finish(tc *transcode.Supervisor, c command) {
 		defer cancel()
 		if err := pkg.End(ectx); err != nil {
 			s.log.Error("ending the playlists", "err", err)
+		} else {
+			// record: true makes the session an asset (in the background).
+			s.m.recordSession(s.m.cfg.Recorder, s.ch, pkg.Dir(), s.log)
 		}
 	}
 }

@@ -361,3 +361,11 @@ func (l *Live) flushEpoch() error {
 	l.endEpoch()
 	return l.publishReady(false)
 }
+
+// Dir is the session's directory under the prefix ("s{k}"), "" before its
+// first Begin.
+func (l *Live) Dir() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.dir
+}

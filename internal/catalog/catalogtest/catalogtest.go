@@ -12,6 +12,10 @@
 //   - ListChannels returns a non-nil slice ordered by CreatedAt, then ID;
 //   - DeleteChannel and SetStreamKey on a missing ID are ErrNotFound;
 //   - SetStreamKey keeps CreatedAt and moves UpdatedAt to now;
+//   - DVRWindow (to the nanosecond) and Record are stored and returned as
+//     given; UpdateChannel writes Name, DVRWindow and Record only, moves
+//     UpdatedAt to now, returns fn's error itself (nothing written), never
+//     calls fn for a missing channel, and a taken name is ErrConflict;
 //   - writes are visible to reads that start after they return, from any goroutine;
 //   - Close is idempotent, and Ping fails after it;
 //   - CreateAsset fills a zero CreatedAt with now, a zero UpdatedAt with
@@ -87,6 +91,8 @@ func channelCases() []testCase {
 		{"DeleteChannel", testDeleteChannel},
 		{"SetStreamKey", testSetStreamKey},
 		{"SetStreamKeyConflict", testSetStreamKeyConflict},
+		{"UpdateChannel", testUpdateChannel},
+		{"UpdateChannelConflict", testUpdateChannelConflict},
 		{"ConcurrentCreates", testConcurrentCreates},
 		{"CanceledContext", testCanceledContext},
 		{"PingClose", testPingClose},
@@ -131,6 +137,9 @@ func channel(i int) catalog.Channel {
 		StreamKey: fmt.Sprintf("sk_secret%03dabcdefghijklmnop", i),
 		CreatedAt: base.Add(time.Duration(i) * time.Second),
 		UpdatedAt: base.Add(time.Duration(i)*time.Second + time.Millisecond),
+		// Odd channels have their own DVR window and record their sessions.
+		DVRWindow: time.Duration(i%2) * (90*time.Minute + 1),
+		Record:    i%2 == 1,
 	}
 }
 
@@ -154,6 +163,7 @@ func get(t *testing.T, s catalog.Store, id string) catalog.Channel {
 func sameChannel(t *testing.T, what string, got, want catalog.Channel) {
 	t.Helper()
 	if got.ID != want.ID || got.Name != want.Name || got.StreamKey != want.StreamKey ||
+		got.DVRWindow != want.DVRWindow || got.Record != want.Record ||
 		!got.CreatedAt.Equal(want.CreatedAt) || !got.UpdatedAt.Equal(want.UpdatedAt) {
 		t.Fatalf("%s = %+v, want %+v", what, got, want)
 	}

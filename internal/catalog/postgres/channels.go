@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/ospreyvideo/osprey/internal/catalog"
 )
 
-const channelColumns = "id, name, stream_key, created_at, updated_at"
+const channelColumns = "id, name, stream_key, created_at, updated_at, dvr_window_ns, record"
 
 // CreateChannel inserts ch. A zero CreatedAt becomes the current time and a
 // zero UpdatedAt becomes CreatedAt. A taken ID, name or stream key returns an
@@ -25,8 +27,8 @@ func (s *Store) CreateChannel(ctx context.Context, ch catalog.Channel) error {
 		ch.UpdatedAt = ch.CreatedAt
 	}
 	_, err := s.pool.Exec(ctx,
-		"INSERT INTO channels ("+channelColumns+") VALUES ($1, $2, $3, $4, $5)",
-		ch.ID, ch.Name, ch.StreamKey, ts(ch.CreatedAt), ts(ch.UpdatedAt))
+		"INSERT INTO channels ("+channelColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7)",
+		ch.ID, ch.Name, ch.StreamKey, ts(ch.CreatedAt), ts(ch.UpdatedAt), int64(ch.DVRWindow), ch.Record)
 	if err != nil {
 		return fmt.Errorf("catalog/postgres: create channel %q: %w", ch.ID, mapErr(err))
 	}
@@ -117,6 +119,8 @@ func checkChannel(ch catalog.Channel) error {
 		return errors.New("catalog/postgres: channel has no name")
 	case ch.StreamKey == "":
 		return errors.New("catalog/postgres: channel has no stream key")
+	case ch.DVRWindow < 0:
+		return errors.New("catalog/postgres: channel has a negative DVR window")
 	}
 	return nil
 }
@@ -124,10 +128,14 @@ func checkChannel(ch catalog.Channel) error {
 type scanner interface{ Scan(dest ...any) error }
 
 func scanChannel(sc scanner) (catalog.Channel, error) {
-	var ch catalog.Channel
-	if err := sc.Scan(&ch.ID, &ch.Name, &ch.StreamKey, &ch.CreatedAt, &ch.UpdatedAt); err != nil {
+	var (
+		ch  catalog.Channel
+		dvr int64
+	)
+	if err := sc.Scan(&ch.ID, &ch.Name, &ch.StreamKey, &ch.CreatedAt, &ch.UpdatedAt, &dvr, &ch.Record); err != nil {
 		return catalog.Channel{}, err
 	}
+	ch.DVRWindow = time.Duration(dvr)
 	ch.CreatedAt, ch.UpdatedAt = ch.CreatedAt.UTC(), ch.UpdatedAt.UTC()
 	return ch, nil
 }
@@ -138,4 +146,34 @@ func utc(t time.Time) time.Time {
 		return time.Time{}
 	}
 	return t.UTC()
+}
+
+// UpdateChannel reads the channel, applies fn and writes its name, DVR
+// window and record flag in one transaction, the row locked; UpdatedAt
+// becomes now.
+func (s *Store) UpdateChannel(ctx context.Context, id string, fn func(*catalog.Channel) error) (catalog.Channel, error) {
+	var out catalog.Channel
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		ch, err := scanChannel(tx.QueryRow(ctx, "SELECT "+channelColumns+" FROM channels WHERE id = $1 FOR UPDATE", id))
+		if err != nil {
+			return fmt.Errorf("catalog/postgres: update channel %q: %w", id, mapErr(err))
+		}
+		if err := fn(&ch); err != nil {
+			return err
+		}
+		if err := checkChannel(ch); err != nil {
+			return err
+		}
+		row := tx.QueryRow(ctx,
+			"UPDATE channels SET name = $1, dvr_window_ns = $2, record = $3, updated_at = $4 WHERE id = $5 RETURNING "+channelColumns,
+			ch.Name, int64(ch.DVRWindow), ch.Record, s.stamp(), id)
+		if out, err = scanChannel(row); err != nil {
+			return fmt.Errorf("catalog/postgres: update channel %q: %w", id, mapErr(err))
+		}
+		return nil
+	})
+	if err != nil {
+		return catalog.Channel{}, err
+	}
+	return out, nil
 }

@@ -152,8 +152,8 @@ func insertChannel(ctx context.Context, tx catalog.Tx, ch catalog.Channel) error
 	if !ok {
 		return fmt.Errorf("Tx is a %T, want pgx.Tx", tx)
 	}
-	_, err := pgxTx.Exec(ctx, "INSERT INTO channels ("+channelColumns+") VALUES ($1, $2, $3, $4, $5)",
-		ch.ID, ch.Name, ch.StreamKey, ts(ch.CreatedAt), ts(ch.UpdatedAt))
+	_, err := pgxTx.Exec(ctx, "INSERT INTO channels ("+channelColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7)",
+		ch.ID, ch.Name, ch.StreamKey, ts(ch.CreatedAt), ts(ch.UpdatedAt), int64(ch.DVRWindow), ch.Record)
 	return err
 }
 

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -13,7 +14,7 @@ import (
 // precision PostgreSQL keeps too, so both catalogs return the same values.
 const timeLayout = "2006-01-02T15:04:05.000000Z07:00"
 
-const channelColumns = "id, name, stream_key, created_at, updated_at"
+const channelColumns = "id, name, stream_key, created_at, updated_at, dvr_window_ns, record"
 
 func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 
@@ -34,8 +35,8 @@ func (s *Store) CreateChannel(ctx context.Context, ch catalog.Channel) error {
 		ch.UpdatedAt = ch.CreatedAt
 	}
 	_, err := s.w.ExecContext(ctx,
-		"INSERT INTO channels ("+channelColumns+") VALUES (?, ?, ?, ?, ?)",
-		ch.ID, ch.Name, ch.StreamKey, formatTime(ch.CreatedAt), formatTime(ch.UpdatedAt))
+		"INSERT INTO channels ("+channelColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)",
+		ch.ID, ch.Name, ch.StreamKey, formatTime(ch.CreatedAt), formatTime(ch.UpdatedAt), int64(ch.DVRWindow), ch.Record)
 	if err != nil {
 		return fmt.Errorf("catalog/sqlite: create channel %q: %w", ch.ID, mapErr(err))
 	}
@@ -135,6 +136,8 @@ func checkChannel(ch catalog.Channel) error {
 		return errors.New("catalog/sqlite: channel has no name")
 	case ch.StreamKey == "":
 		return errors.New("catalog/sqlite: channel has no stream key")
+	case ch.DVRWindow < 0:
+		return errors.New("catalog/sqlite: channel has a negative DVR window")
 	}
 	return nil
 }
@@ -147,13 +150,46 @@ func scanChannel(sc scanner) (catalog.Channel, error) {
 		created, updated       string
 		errCreated, errUpdated error
 	)
-	if err := sc.Scan(&ch.ID, &ch.Name, &ch.StreamKey, &created, &updated); err != nil {
+	var dvr int64
+	if err := sc.Scan(&ch.ID, &ch.Name, &ch.StreamKey, &created, &updated, &dvr, &ch.Record); err != nil {
 		return catalog.Channel{}, err
 	}
+	ch.DVRWindow = time.Duration(dvr)
 	ch.CreatedAt, errCreated = time.Parse(timeLayout, created)
 	ch.UpdatedAt, errUpdated = time.Parse(timeLayout, updated)
 	if err := errors.Join(errCreated, errUpdated); err != nil {
 		return catalog.Channel{}, fmt.Errorf("channel %q: bad timestamp: %w", ch.ID, err)
 	}
 	return ch, nil
+}
+
+// UpdateChannel reads the channel, applies fn and writes its name, DVR
+// window and record flag in one write transaction; UpdatedAt becomes now.
+// fn runs while the writer connection is held: it must not call the
+// Store's write methods.
+func (s *Store) UpdateChannel(ctx context.Context, id string, fn func(*catalog.Channel) error) (catalog.Channel, error) {
+	var out catalog.Channel
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		ch, err := scanChannel(tx.QueryRowContext(ctx, "SELECT "+channelColumns+" FROM channels WHERE id = ?", id))
+		if err != nil {
+			return fmt.Errorf("catalog/sqlite: update channel %q: %w", id, mapErr(err))
+		}
+		if err := fn(&ch); err != nil {
+			return err
+		}
+		if err := checkChannel(ch); err != nil {
+			return err
+		}
+		row := tx.QueryRowContext(ctx,
+			"UPDATE channels SET name = ?, dvr_window_ns = ?, record = ?, updated_at = ? WHERE id = ? RETURNING "+channelColumns,
+			ch.Name, int64(ch.DVRWindow), ch.Record, formatTime(s.stamp()), id)
+		if out, err = scanChannel(row); err != nil {
+			return fmt.Errorf("catalog/sqlite: update channel %q: %w", id, mapErr(err))
+		}
+		return nil
+	})
+	if err != nil {
+		return catalog.Channel{}, err
+	}
+	return out, nil
 }

@@ -35,8 +35,8 @@ func TestConformance(t *testing.T) {
 			if !ok {
 				return fmt.Errorf("Tx is a %T, want *sql.Tx", tx)
 			}
-			_, err := sqlTx.ExecContext(ctx, "INSERT INTO channels ("+channelColumns+") VALUES (?, ?, ?, ?, ?)",
-				ch.ID, ch.Name, ch.StreamKey, formatTime(ch.CreatedAt), formatTime(ch.UpdatedAt))
+			_, err := sqlTx.ExecContext(ctx, "INSERT INTO channels ("+channelColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)",
+				ch.ID, ch.Name, ch.StreamKey, formatTime(ch.CreatedAt), formatTime(ch.UpdatedAt), int64(ch.DVRWindow), ch.Record)
 			return err
 		},
 	})
@@ -205,6 +205,9 @@ func TestUpgradeFromEveryOlderVersion(t *testing.T) {
 				}
 				if want := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC); !ch.CreatedAt.Equal(want) {
 					t.Fatalf("CreatedAt = %v, want %v", ch.CreatedAt, want)
+				}
+				if ch.DVRWindow != 0 || ch.Record {
+					t.Fatalf("channel from v%d: DVRWindow %v, Record %v; want the defaults 0, false", v, ch.DVRWindow, ch.Record)
 				}
 			}
 		})

@@ -19,7 +19,7 @@ func TestUpdateAssetTx(t *testing.T) {
 		t.Fatal(err)
 	}
 	channel := func(ctx context.Context, tx catalog.Tx, id string) error {
-		_, err := tx.(*sql.Tx).ExecContext(ctx, "INSERT INTO channels ("+channelColumns+") VALUES (?, ?, ?, ?, ?)",
+		_, err := tx.(*sql.Tx).ExecContext(ctx, "INSERT INTO channels ("+channelColumns+") VALUES (?, ?, ?, ?, ?, 0, 0)",
 			id, id, "sk_"+id, formatTime(s.stamp()), formatTime(s.stamp()))
 		return err
 	}
