@@ -117,10 +117,32 @@
         // Latency: the wall clock less the program date time of the
         // playhead (Osprey's media time is the instant a frame reached
         // ingest), for tests and the curious.
+        // Back to the live edge: hls.js only speeds up (1.2x) within a
+        // target duration of its target latency; a player left further
+        // behind (a slow start, a stall) would stay there, so one more
+        // than two target durations late for 3 s jumps to where hls.js
+        // would join. Not while time-shifted (the viewer chose the delay).
+        let lateSince = 0;
         video.addEventListener('timeupdate', () => {
           const at = hls.playingDate;
           if (at) osprey.latency = (Date.now() - at.getTime()) / 1000;
           playingAt = at;
+          const d = hls.levels && hls.levels[hls.currentLevel] && hls.levels[hls.currentLevel].details;
+          const shifted = osprey.dvr && osprey.dvr.start;
+          if (!d || !d.live || shifted || !(hls.targetLatency > 0) || !(hls.liveSyncPosition > 0)) {
+            lateSince = 0;
+            return;
+          }
+          if (hls.latency > hls.targetLatency + 2 * d.targetduration) {
+            if (!lateSince) lateSince = Date.now();
+            if (Date.now() - lateSince > 3000 && hls.liveSyncPosition > video.currentTime) {
+              video.currentTime = hls.liveSyncPosition;
+              osprey.liveJumps = (osprey.liveJumps || 0) + 1;
+              lateSince = 0;
+            }
+          } else {
+            lateSince = 0;
+          }
         });
         autoplay(token);
       },
