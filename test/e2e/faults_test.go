@@ -263,10 +263,21 @@ func TestOspreyKilledMidStream(t *testing.T) {
 			t.Fatalf("the multivariant playlist moved to another media playlist: a new session, not a continuation")
 		}
 		m2, _ = mediaPlaylist(t, u)
-		return m2.MediaSequence+len(m2.Segments) > last+1
+		// A new segment with media: the numbers the dead process may have
+		// served from memory come first, as EXT-X-GAP holes.
+		for i, seg := range m2.Segments {
+			if m2.MediaSequence+i > last && !seg.Gap {
+				return true
+			}
+		}
+		return false
 	})
 	discontinuity := false
+	holes := 0
 	for i, seg := range m2.Segments {
+		if seg.Gap {
+			holes++
+		}
 		if seq, ok := seqOf[seg.URI]; ok && seq != m2.MediaSequence+i {
 			t.Errorf("segment %s moved from sequence %d to %d", seg.URI, seq, m2.MediaSequence+i)
 		}
@@ -274,6 +285,9 @@ func TestOspreyKilledMidStream(t *testing.T) {
 	}
 	if !discontinuity && m2.MediaSequence < last {
 		t.Errorf("no EXT-X-DISCONTINUITY between the sessions")
+	}
+	if holes > 8 {
+		t.Errorf("%d holes after the continuation; the reservation is 8", holes)
 	}
 	if m2.Endlist {
 		t.Errorf("the continued playlist has ended while the publisher sends")
