@@ -2,10 +2,8 @@ package clip
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"slices"
 	"sync"
@@ -17,27 +15,16 @@ import (
 	"github.com/ospreyvideo/osprey/internal/storage"
 )
 
-// vodKey is the asset's vod.json, which asset.Publish renders the
-// manifests from (see internal/packager/asset: the same content).
-const vodKey = "vod.json"
-
 // copyWorkers bounds the object copies in flight (S3 round trips overlap).
 const copyWorkers = 8
 
 // storeTimeout bounds one storage call.
 const storeTimeout = 30 * time.Second
 
-// vodState is vod.json as internal/packager/asset writes and reads it.
-type vodState struct {
-	Version   int              `json:"version"`
-	Published time.Time        `json:"published"`
-	Session   *manifest.Record `json:"session"`
-}
-
 // Build copies the segments of v (a span of the live channel stored under
 // src, its session in v.Dir) under dst in the asset layout and writes the
 // asset's manifests: vod.json, then the media playlists, the MPD and the
-// multivariant playlist last (asset.Publish), so the asset is playable only
+// multivariant playlist last (asset.WriteView), so the asset is playable only
 // once everything is stored. A non-zero end cuts the last segment there
 // (see trimEnd): the clip then ends within a frame of it. Segments are
 // renumbered from 1; a rendition
@@ -77,15 +64,7 @@ func Build(ctx context.Context, store storage.Store, src string, v *manifest.Vie
 			return nil, 0, err
 		}
 	}
-	st := vodState{Version: 1, Published: published.UTC().Truncate(time.Millisecond), Session: manifest.Encode(cv, false)}
-	data, err := json.Marshal(st)
-	if err != nil {
-		return nil, 0, fmt.Errorf("clip: encoding %s: %w", vodKey, err)
-	}
-	if err := put(ctx, store, manifest.JoinKey(dst, vodKey), data); err != nil {
-		return nil, 0, err
-	}
-	if err := asset.Publish(ctx, store, dst, nil); err != nil {
+	if err := asset.WriteView(ctx, store, dst, cv, published); err != nil {
 		return nil, 0, fmt.Errorf("clip: writing the manifests: %w", err)
 	}
 	return cv, base, nil
@@ -205,26 +184,16 @@ feed:
 // copyObject copies the object from to the key to, moving the decode
 // times of a media segment back by shift ticks.
 func copyObject(ctx context.Context, store storage.Store, from, to string, shift uint64) error {
-	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
-	defer cancel()
-	obj, err := store.Open(ctx, from)
+	data, err := read(ctx, store, from)
 	if err != nil {
-		return fmt.Errorf("opening %s: %w", from, err)
-	}
-	data, err := io.ReadAll(obj)
-	obj.Close()
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", from, err)
+		return err
 	}
 	if shift > 0 {
 		if data, err = rebase(data, shift); err != nil {
 			return fmt.Errorf("moving the times of %s: %w", from, err)
 		}
 	}
-	if err := store.Put(ctx, to, data); err != nil {
-		return fmt.Errorf("storing %s: %w", to, err)
-	}
-	return nil
+	return put(ctx, store, to, data)
 }
 
 func put(ctx context.Context, store storage.Store, key string, data []byte) error {

@@ -123,7 +123,11 @@ func TestBuild(t *testing.T) {
 	}
 
 	// vod.json is the asset package's: it renders again (subtitles later).
-	var st vodState
+	var st struct {
+		Version   int              `json:"version"`
+		Published time.Time        `json:"published"`
+		Session   *manifest.Record `json:"session"`
+	}
 	if err := json.Unmarshal(readKey(t, store, "vod/as_clip/vod.json"), &st); err != nil {
 		t.Fatal(err)
 	}

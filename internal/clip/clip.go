@@ -5,7 +5,7 @@
 // record.go calls Service.Record).
 //
 // The span's segments come from the channel's DVR index
-// (internal/packager/dvr) through a Spanner. Build copies every listed
+// (internal/packager/dvr, read with dvr.Reader) through a Spanner. Build copies every listed
 // rendition's init segments and media segments under the asset's prefix
 // in the asset layout (internal/packager/asset: {rendition}/{n}.m4s from
 // 1, {rendition}/init-{v}.mp4), writes vod.json and renders the same VoD
@@ -34,7 +34,7 @@ import (
 )
 
 // Spanner reads the segments of a live channel that overlap [start, end)
-// from its DVR index: dvr.Span once it exists, IndexSpan until then.
+// from its DVR index (Index, on dvr.Reader, unless Config.Span says else).
 type Spanner interface {
 	// Span returns the segments of the channel stored under prefix
 	// ("live/{id}") overlapping [start, end) as one View (Dir: the

@@ -48,11 +48,10 @@ func TestIndexSpan(t *testing.T) {
 				}
 			}
 			// The whole session, for recording.
-			dir, err := x.LastSession(ctx, LivePrefix(testChannel))
-			if err != nil || dir != testDir {
-				t.Fatalf("LastSession = %q, %v", dir, err)
+			if got, err = x.Session(ctx, LivePrefix(testChannel), ""); err != nil || got.Dir != testDir {
+				t.Fatalf("newest session: %v, %v", got, err)
 			}
-			if got, err = x.Session(ctx, LivePrefix(testChannel), dir); err != nil || len(got.Window) != 6 {
+			if got, err = x.Session(ctx, LivePrefix(testChannel), got.Dir); err != nil || len(got.Window) != 6 {
 				t.Fatalf("Session: %v, %v", got, err)
 			}
 		})

@@ -131,15 +131,7 @@ func (s *Service) Clip(ctx context.Context, channelID string, req Request) (Resu
 // channel name and the session's start. The session-end path calls it
 // once the session's manifests (and its DVR index) are ended.
 func (s *Service) Record(ctx context.Context, ch catalog.Channel, dir string) (Result, error) {
-	prefix := LivePrefix(ch.ID)
-	if dir == "" {
-		d, err := s.index.LastSession(ctx, prefix)
-		if err != nil {
-			return Result{}, err
-		}
-		dir = d
-	}
-	v, err := s.index.Session(ctx, prefix, dir)
+	v, err := s.index.Session(ctx, LivePrefix(ch.ID), dir)
 	if err != nil {
 		return Result{}, err
 	}

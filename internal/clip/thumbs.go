@@ -13,6 +13,7 @@ import (
 	"github.com/ospreyvideo/osprey/internal/packager/manifest"
 	"github.com/ospreyvideo/osprey/internal/packager/timeline"
 	"github.com/ospreyvideo/osprey/internal/thumbnail"
+	"github.com/ospreyvideo/osprey/internal/vod"
 )
 
 // thumbnails makes the poster, sprite sheets and thumbnails track of the
@@ -40,26 +41,7 @@ func (s *Service) thumbnails(ctx context.Context, v *manifest.View, dst string) 
 	if err != nil {
 		return catalog.AssetOutput{}, err
 	}
-	for _, f := range append([]string{res.Poster, res.VTT}, res.Sprites...) {
-		if f == "" {
-			continue
-		}
-		data, err := os.ReadFile(filepath.Join(dir, f))
-		if err != nil {
-			return catalog.AssetOutput{}, err
-		}
-		if err := put(ctx, s.cfg.Storage, dst+"/thumbs/"+f, data); err != nil {
-			return catalog.AssetOutput{}, err
-		}
-	}
-	out := catalog.AssetOutput{Thumbnails: "thumbs/" + res.VTT}
-	if res.Poster != "" {
-		out.Poster = "thumbs/" + res.Poster
-	}
-	if len(res.Sprites) > 0 {
-		out.Sprite = "thumbs/" + res.Sprites[0]
-	}
-	return out, nil
+	return vod.StoreThumbnails(ctx, s.cfg.Storage, dst, dir, res)
 }
 
 // smallestVideo is the video rendition with the fewest lines.

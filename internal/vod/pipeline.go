@@ -325,8 +325,13 @@ func (p *pipeline) thumbnails(ctx context.Context, src string, duration time.Dur
 	if err != nil {
 		return catalog.AssetOutput{}, err
 	}
-	files := append([]string{res.Poster, res.VTT}, res.Sprites...)
-	for _, name := range files {
+	return StoreThumbnails(ctx, p.s.cfg.Storage, Prefix(p.id), dir, res)
+}
+
+// StoreThumbnails stores the files of res, made in dir, under the asset
+// prefix's thumbs/, and returns the asset's outputs naming them.
+func StoreThumbnails(ctx context.Context, store storage.Store, prefix, dir string, res thumbnail.Result) (catalog.AssetOutput, error) {
+	for _, name := range append([]string{res.Poster, res.VTT}, res.Sprites...) {
 		if name == "" {
 			continue
 		}
@@ -334,8 +339,8 @@ func (p *pipeline) thumbnails(ctx context.Context, src string, duration time.Dur
 		if err != nil {
 			return catalog.AssetOutput{}, err
 		}
-		if err := p.s.cfg.Storage.Put(ctx, Prefix(p.id)+"/thumbs/"+name, data); err != nil {
-			return catalog.AssetOutput{}, err
+		if err := store.Put(ctx, prefix+"/thumbs/"+name, data); err != nil {
+			return catalog.AssetOutput{}, fmt.Errorf("storing thumbnail %s: %w", name, err)
 		}
 	}
 	out := catalog.AssetOutput{Thumbnails: "thumbs/" + res.VTT}

@@ -359,8 +359,7 @@ func (v *Packager) end(ctx context.Context) error {
 		}
 	}
 	vw := v.view()
-	st := &vodState{Version: 1, Published: v.now().UTC().Truncate(time.Millisecond), Session: manifest.Encode(vw, false)}
-	if err := writeVOD(ctx, v.store, v.prefix, vw, st, true); err != nil {
+	if err := WriteView(ctx, v.store, v.prefix, vw, v.now()); err != nil {
 		return err
 	}
 	v.result = v.makeResult(vw)

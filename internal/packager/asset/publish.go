@@ -108,6 +108,16 @@ func checkSubtitles(vw *manifest.View, subs []Subtitle) error {
 	return nil
 }
 
+// WriteView stores vw as the VOD under prefix: vod.json (so that Publish
+// can render it again, with subtitles), then its manifests, the
+// multivariant playlist last, with published as the MPD's publishTime.
+// The media and init segments vw lists must be stored before.
+func WriteView(ctx context.Context, store storage.Store, prefix string, vw *manifest.View, published time.Time) error {
+	vw.VOD = true
+	st := &vodState{Version: 1, Published: published.UTC().Truncate(time.Millisecond), Session: manifest.Encode(vw, false)}
+	return writeVOD(ctx, store, prefix, vw, st, true)
+}
+
 // writeVOD stores vod.json (when saveState), the subtitle and media
 // playlists, the MPD and the multivariant playlist last. It stops at the
 // first failure.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/ospreyvideo/osprey/internal/packager/manifest"
@@ -236,6 +238,21 @@ func (r *reader) span(ctx context.Context, s Session, start, end time.Time, last
 			hi--
 		}
 	}
+	v, err := r.join(ctx, s, lo, hi, last, func(seg *manifest.Segment) bool {
+		s, e := leadSpan(seg)
+		return e > dur(start) && (end.IsZero() || s < dur(end))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Found{View: v, Final: !end.IsZero() && !epochTime(v.End()).Before(end)}, nil
+}
+
+// join reads chunks lo to hi (excluded) of session s into one View of the
+// segments keep accepts, with the renditions of every chunk and the
+// ladder of the last; last, when not nil, is s's open newest chunk already
+// read. ErrNoMedia when no segment is kept.
+func (r *reader) join(ctx context.Context, s Session, lo, hi int, last *manifest.View, keep func(*manifest.Segment) bool) (*manifest.View, error) {
 	v := &manifest.View{Dir: s.Dir, Rends: map[string]*manifest.Rendition{}}
 	for i := lo; i < hi; i++ {
 		cv := last
@@ -247,11 +264,9 @@ func (r *reader) span(ctx context.Context, s Session, start, end time.Time, last
 		}
 		v.SegDur, v.Tracks, v.Published = cv.SegDur, cv.Tracks, cv.Published
 		v.MaxSegDur = max(v.MaxSegDur, cv.MaxSegDur)
-		for name, ri := range cv.Rends {
-			v.Rends[name] = ri
-		}
+		maps.Copy(v.Rends, cv.Rends)
 		for _, seg := range cv.Window {
-			if s, e := leadSpan(seg); e > dur(start) && (end.IsZero() || s < dur(end)) {
+			if keep(seg) {
 				v.Window = append(v.Window, seg)
 			}
 		}
@@ -259,7 +274,27 @@ func (r *reader) span(ctx context.Context, s Session, start, end time.Time, last
 	if len(v.Window) == 0 {
 		return nil, ErrNoMedia
 	}
-	return &Found{View: v, Final: !end.IsZero() && !epochTime(v.End()).Before(end)}, nil
+	return v, nil
+}
+
+// Session returns every kept segment of the channel's session in
+// directory dir ("s{k}"; "" names the newest session) as one View.
+// ErrNoIndex when the channel has no index or no such session.
+func (rd *Reader) Session(ctx context.Context, prefix, dir string) (*manifest.View, error) {
+	r := reader{Reader: rd, prefix: prefix}
+	c, err := r.catalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	i := len(c.Sessions) - 1
+	if dir != "" {
+		i = slices.IndexFunc(c.Sessions, func(s Session) bool { return s.Dir == dir })
+		if i < 0 {
+			return nil, fmt.Errorf("session %s of %s: %w", dir, prefix, ErrNoIndex)
+		}
+	}
+	s := c.Sessions[i]
+	return r.join(ctx, s, 0, len(s.Chunks), nil, func(*manifest.Segment) bool { return true })
 }
 
 func (r *reader) chunk(ctx context.Context, dir string, ref ChunkRef) (*manifest.View, error) {
