@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync"
 	"testing"
+
+	originpkg "github.com/ospreyvideo/osprey/internal/origin"
 )
 
 // ?start= and ?end= (time-shifted playlists) split the cache and reach the
@@ -52,5 +54,12 @@ func TestCacheKeyTimeShift(t *testing.T) {
 	want := []string{"", "start=" + url.QueryEscape(a), "start=" + url.QueryEscape(b), "end=" + url.QueryEscape(b) + "&start=" + url.QueryEscape(a)}
 	if !slices.Equal(seen, want) {
 		t.Errorf("origin saw %q, want %q", seen, want)
+	}
+}
+
+// The edge keeps exactly the parameters the origin reads a span from.
+func TestTimeShiftParamsAreTheOrigins(t *testing.T) {
+	if !slices.Equal(timeShiftParams, originpkg.TimeShiftParams()) {
+		t.Errorf("edge keeps %v, the origin reads %v", timeShiftParams, originpkg.TimeShiftParams())
 	}
 }

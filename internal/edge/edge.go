@@ -39,6 +39,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -212,7 +213,7 @@ func New(cfg Config) (*Edge, error) {
 	for _, q := range cfg.KeyQuery {
 		e.keyQuery[q] = true
 	}
-	for _, q := range hlsDirectives {
+	for _, q := range slices.Concat(hlsDirectives, timeShiftParams) {
 		e.keyQuery[q] = true
 	}
 	for _, raw := range cfg.Origins {

@@ -24,7 +24,7 @@ func (e *Edge) cacheKey(r *http.Request) (key, query string) {
 	for part := range strings.SplitSeq(r.URL.RawQuery, "&") {
 		name, value, _ := strings.Cut(part, "=")
 		n, err := url.QueryUnescape(name)
-		if err != nil || !e.keyQuery[n] && !timeShift[n] {
+		if err != nil || !e.keyQuery[n] {
 			continue
 		}
 		v, err := url.QueryUnescape(value)
@@ -45,12 +45,13 @@ func (e *Edge) cacheKey(r *http.Request) (key, query string) {
 	return p + "?" + query, query
 }
 
-// timeShift are the origin's time-shift parameters (origin.TimeShiftParams:
-// ?start= and ?end= select a span of a channel's DVR window). The cache key
-// always keeps them and they are always forwarded, whatever
-// cache_key_query says: without them a time-shifted playlist would be
-// answered with (and cached as) the live one.
-var timeShift = map[string]bool{"start": true, "end": true}
+// timeShiftParams are the origin's time-shift parameters
+// (origin.TimeShiftParams: ?start= and ?end= select a span of a channel's
+// DVR window). Like the LL-HLS directives, the cache key always keeps them
+// and they are always forwarded, whatever cache_key_query says: without
+// them a time-shifted playlist would be answered with (and cached as) the
+// live one.
+var timeShiftParams = []string{"start", "end"}
 
 // keyPath is the path part of a cache key.
 func keyPath(key string) string {
