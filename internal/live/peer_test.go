@@ -68,10 +68,29 @@ func (s *countingSource) Open(context.Context, string) (io.ReadCloser, error) {
 	return nil, origin.ErrNotLive
 }
 
+// enteringSource counts the playlist requests that reached the
+// PeerSource it wraps.
+type enteringSource struct {
+	origin.LiveSource
+	entered atomic.Int32
+}
+
+func (s *enteringSource) MediaPlaylist(ctx context.Context, key string, q url.Values) ([]byte, error) {
+	s.entered.Add(1)
+	return s.LiveSource.MediaPlaylist(ctx, key, q)
+}
+
 // peerPair starts the ingest node's origin (serving src from memory) and an
 // origin node whose PeerSource knows, as the cluster announced it, that
 // channel ch_1 is live on the ingest node.
 func peerPair(t *testing.T, src origin.LiveSource) (ingestPeer *countingSource, ing, orig *httptest.Server) {
+	ingestPeer, ing, orig, _ = peerPairCounted(t, src)
+	return ingestPeer, ing, orig
+}
+
+// peerPairCounted is peerPair, also counting the requests that reached the
+// origin node's PeerSource.
+func peerPairCounted(t *testing.T, src origin.LiveSource) (ingestPeer *countingSource, ing, orig *httptest.Server, peer *enteringSource) {
 	t.Helper()
 	st, err := fs.New(t.TempDir())
 	if err != nil {
@@ -93,10 +112,10 @@ func peerPair(t *testing.T, src origin.LiveSource) (ingestPeer *countingSource, 
 	c.mu.Lock()
 	c.remote["ch_1"] = stateEvent{Node: "ingest-1", At: time.Now(), Status: Status{State: "live"}, Origin: ing.URL}
 	c.mu.Unlock()
-	peer := NewPeerSource(PeerConfig{Cluster: c})
+	peer = &enteringSource{LiveSource: NewPeerSource(PeerConfig{Cluster: c})}
 	orig = httptest.NewServer(origin.New(st, origin.Config{Peer: peer}, slog.New(slog.DiscardHandler)))
 	t.Cleanup(orig.Close)
-	return ingestPeer, ing, orig
+	return ingestPeer, ing, orig, peer
 }
 
 func get(t *testing.T, u string) (int, string) {
@@ -119,7 +138,7 @@ func get(t *testing.T, u string) (int, string) {
 // them through one request to it, which is never passed on again.
 func TestPeerBlockingReloadsCollapse(t *testing.T) {
 	src := &ingestSource{release: make(chan struct{})}
-	ingestPeer, _, orig := peerPair(t, src)
+	ingestPeer, _, orig, peer := peerPairCounted(t, src)
 	const viewers = 50
 	u := orig.URL + "/live/ch_1/s1/720p/index.m3u8?_HLS_msn=7&_HLS_part=2"
 	var wg sync.WaitGroup
@@ -133,8 +152,10 @@ func TestPeerBlockingReloadsCollapse(t *testing.T) {
 			bodies[i] = body
 		})
 	}
+	// Every viewer reaches the origin node's PeerSource while the first
+	// upstream request is held: they must join it, not ask again.
+	waitUntil(t, 5*time.Second, "every viewer to reach the origin node", func() bool { return peer.entered.Load() == viewers })
 	waitUntil(t, 5*time.Second, "the request to reach the ingest node", func() bool { return src.playlists.Load() > 0 })
-	time.Sleep(100 * time.Millisecond) // let the other viewers arrive: they must join, not ask again
 	close(src.release)
 	wg.Wait()
 	if n := src.playlists.Load(); n != 1 {
