@@ -159,13 +159,8 @@ func feedSeconds(t *testing.T, l *Live, clk *fakeClock, start time.Time, s synth
 // lists them for deletion.
 func TestDVRIndexAndRetention(t *testing.T) {
 	cfg := dvrCfg()
-	st := newMemStore()
-	clk := clocktest.New(sessionStart)
-	l := newTestLive(t, st, clk, cfg, sessionStart)
-	s := synth{gop: 30, rends: ladder()}
-	if err := l.Begin(s.rends); err != nil {
-		t.Fatal(err)
-	}
+	st, clk, l, s := beginLive(t, cfg)
+	s.gop = 30 // keyframes every second: 1 s segments
 	pub := published{}
 	feedSeconds(t, l, clk, sessionStart, s, 0, 10, pub)
 	// 0..8 published (9 open); nothing aged yet: the first chunk ends at 4 s.
@@ -256,13 +251,8 @@ func TestDVRSealsAtChunkSize(t *testing.T) {
 func TestDVRKeepsEndedSessionUntilAged(t *testing.T) {
 	cfg := dvrCfg()
 	cfg.DVRWindow = 12 * time.Second
-	st := newMemStore()
-	clk := clocktest.New(sessionStart)
-	s := synth{gop: 30, rends: ladder()}
-	l := newTestLive(t, st, clk, cfg, sessionStart)
-	if err := l.Begin(s.rends); err != nil {
-		t.Fatal(err)
-	}
+	st, clk, l, s := beginLive(t, cfg)
+	s.gop = 30 // keyframes every second: 1 s segments
 	pub1 := published{}
 	feedSeconds(t, l, clk, sessionStart, s, 0, 6, pub1)
 	if err := l.End(context.Background()); err != nil {
@@ -310,13 +300,8 @@ func TestDVRKeepsEndedSessionUntilAged(t *testing.T) {
 // manifests; it changes nothing within the window and is idempotent.
 func TestDVRSweep(t *testing.T) {
 	cfg := dvrCfg()
-	st := newMemStore()
-	clk := clocktest.New(sessionStart)
-	s := synth{gop: 30, rends: ladder()}
-	l := newTestLive(t, st, clk, cfg, sessionStart)
-	if err := l.Begin(s.rends); err != nil {
-		t.Fatal(err)
-	}
+	st, clk, l, s := beginLive(t, cfg)
+	s.gop = 30 // keyframes every second: 1 s segments
 	pub := published{}
 	feedSeconds(t, l, clk, sessionStart, s, 0, 10, pub)
 	if err := l.End(context.Background()); err != nil {
@@ -384,13 +369,8 @@ func TestDVRContinuedAfterCrash(t *testing.T) {
 	cfg := dvrCfg()
 	cfg.chunkSize = 0 // 64
 	cfg.DVRWindow = time.Hour
-	st := newMemStore()
-	clk := clocktest.New(sessionStart)
-	s := synth{gop: 30, rends: ladder()}
-	l := newTestLive(t, st, clk, cfg, sessionStart)
-	if err := l.Begin(s.rends); err != nil {
-		t.Fatal(err)
-	}
+	st, clk, l, s := beginLive(t, cfg)
+	s.gop = 30 // keyframes every second: 1 s segments
 	pub := published{}
 	feedSeconds(t, l, clk, sessionStart, s, 0, 5, pub) // 0..3
 	// The chunk's next writes fail: the crash loses them, not state.json's.
@@ -477,13 +457,8 @@ func TestDVRContinuedWithParts(t *testing.T) {
 // index when Recover ends it.
 func TestDVRRecoverCompletesIndex(t *testing.T) {
 	cfg := dvrCfg()
-	st := newMemStore()
-	clk := clocktest.New(sessionStart)
-	s := synth{gop: 30, rends: ladder()}
-	l := newTestLive(t, st, clk, cfg, sessionStart)
-	if err := l.Begin(s.rends); err != nil {
-		t.Fatal(err)
-	}
+	st, clk, l, s := beginLive(t, cfg)
+	s.gop = 30 // keyframes every second: 1 s segments
 	pub := published{}
 	feedSeconds(t, l, clk, sessionStart, s, 0, 7, pub) // 0..5
 	crash(l)
@@ -499,13 +474,8 @@ func TestDVRRecoverCompletesIndex(t *testing.T) {
 // name is deleted the old way.
 func TestDVRCorruptCatalog(t *testing.T) {
 	cfg := dvrCfg()
-	st := newMemStore()
-	clk := clocktest.New(sessionStart)
-	s := synth{gop: 30, rends: ladder()}
-	l := newTestLive(t, st, clk, cfg, sessionStart)
-	if err := l.Begin(s.rends); err != nil {
-		t.Fatal(err)
-	}
+	st, clk, l, s := beginLive(t, cfg)
+	s.gop = 30 // keyframes every second: 1 s segments
 	feedSeconds(t, l, clk, sessionStart, s, 0, 4, published{})
 	if err := l.End(context.Background()); err != nil {
 		t.Fatal(err)
