@@ -13,22 +13,9 @@
 // 2 (bad usage).
 //
 //   node dvrseek.mjs URL [--engine hls|dash] [--back 20] [--timeout 90] [--chromium /usr/bin/chromium]
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { withChromium } from './chromium.mjs';
 
 const USAGE = 'usage: node dvrseek.mjs URL [--engine hls|dash] [--back 20] [--timeout 90] [--chromium PATH]';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--autoplay-policy=no-user-gesture-required',
-];
 
 function parseArgs(argv) {
   const opts = { url: '', engine: 'hls', back: 20, timeout: 90, chromium: '/usr/bin/chromium' };
@@ -85,16 +72,7 @@ function state() {
 async function run(opts, result) {
   const deadline = Date.now() + opts.timeout * 1000;
   const left = () => Math.max(1, deadline - Date.now());
-  const userDataDir = await mkdtemp(path.join(tmpdir(), 'osprey-dvrseek-'));
-  let context;
-  try {
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: opts.chromium,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1280, height: 720 },
-      timeout: Math.min(left(), 30000),
-    });
+  return withChromium(opts, deadline, async (context) => {
     const page = context.pages()[0] || (await context.newPage());
     page.on('pageerror', (e) => {
       result.page_errors.push(String((e && e.message) || e));
@@ -141,12 +119,7 @@ async function run(opts, result) {
     );
     result.live_latency_s = live.latency;
     return '';
-  } catch (e) {
-    return String((e && e.message) || e);
-  } finally {
-    if (context) await context.close().catch(() => {});
-    await rm(userDataDir, { recursive: true, force: true }).catch(() => {});
-  }
+  }).catch((e) => String((e && e.message) || e));
 }
 
 async function main() {

@@ -36,10 +36,7 @@
 // an array of {"url", "engine", "hls_low_latency": "on"|"off"}; the output
 // line is {"ok", "reason", "pages": [one result per page, as above]} and the
 // exit code 0 only when every page passed (bench/latency uses it).
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { withChromium } from './chromium.mjs';
 
 const USAGE =
   'usage: node play.mjs URL [--engine hls|dash] [--seconds 5] [--timeout 60] [--hls-low-latency on|off] [--screenshot FILE] [--chromium PATH]\n' +
@@ -49,17 +46,6 @@ const JUMP_SLACK_S = 1; // a playhead step this much longer than the wall-clock 
 const KEPT = 20; // errors of each kind kept in the output
 const STALL_MS = 500; // the playhead stuck this long while playing is a stall
 
-// Chromium must neither phone home nor need a GPU or a click to play.
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--autoplay-policy=no-user-gesture-required',
-];
 
 function parseArgs(argv) {
   const opts = {
@@ -211,31 +197,6 @@ function snapshot() {
     renditionText: (document.getElementById('rendition') || {}).textContent || '',
     osprey: o ? JSON.parse(JSON.stringify(o)) : null,
   };
-}
-
-// withChromium runs fn(context) in a fresh headless Chromium with a profile
-// of its own, then closes it (after the screenshot, if asked for).
-async function withChromium(opts, deadline, fn) {
-  const left = () => Math.max(1, deadline - Date.now());
-  const userDataDir = await mkdtemp(path.join(tmpdir(), 'osprey-play-'));
-  let context;
-  try {
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: opts.chromium,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1280, height: 720 },
-      timeout: Math.min(left(), 30000),
-    });
-    return await fn(context);
-  } finally {
-    if (context && opts.screenshot) {
-      const page = context.pages()[0];
-      if (page) await page.screenshot({ path: opts.screenshot }).catch(() => {});
-    }
-    if (context) await context.close().catch(() => {});
-    await rm(userDataDir, { recursive: true, force: true }).catch(() => {});
-  }
 }
 
 async function run(opts, result) {
