@@ -170,7 +170,7 @@ func (r *run) waitPlaylists(parts bool) error {
 		if err != nil {
 			continue
 		}
-		code, pl := get(video)
+		code, pl := benchkit.GetText(video)
 		if code == http.StatusOK && strings.Count(pl, "#EXTINF:") >= 2 && (!parts || strings.Contains(pl, "#EXT-X-PART:")) {
 			return nil
 		}
@@ -181,7 +181,7 @@ func (r *run) waitPlaylists(parts bool) error {
 // variants reads a multivariant playlist: the first video variant's media
 // playlist and the audio rendition's ("" when the audio is muxed or absent).
 func variants(mv string) (video, audio string, err error) {
-	code, text := get(mv)
+	code, text := benchkit.GetText(mv)
 	if code != http.StatusOK {
 		return "", "", fmt.Errorf("%s: HTTP %d", mv, code)
 	}
@@ -201,7 +201,7 @@ func variants(mv string) (video, audio string, err error) {
 		l = strings.TrimSpace(l)
 		switch {
 		case strings.HasPrefix(l, "#EXT-X-MEDIA:") && strings.Contains(l, "TYPE=AUDIO") && audio == "":
-			if uri := attr(l, "URI"); uri != "" {
+			if uri := benchkit.Attr(l, "URI"); uri != "" {
 				audio = abs(uri)
 			}
 		case strings.HasPrefix(l, "#EXT-X-STREAM-INF:") && video == "" && i+1 < len(lines):
@@ -212,28 +212,4 @@ func variants(mv string) (video, audio string, err error) {
 		return "", "", fmt.Errorf("%s lists no variant", mv)
 	}
 	return video, audio, nil
-}
-
-// attr is a quoted attribute of a playlist tag line ("" when absent).
-func attr(line, name string) string {
-	i := strings.Index(line, name+"=\"")
-	if i < 0 {
-		return ""
-	}
-	rest := line[i+len(name)+2:]
-	if j := strings.IndexByte(rest, '"'); j >= 0 {
-		return rest[:j]
-	}
-	return ""
-}
-
-// get fetches a URL's body as text; code 0 when the request failed.
-func get(u string) (int, string) {
-	resp, err := http.Get(u)
-	if err != nil {
-		return 0, ""
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
 }

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ospreyvideo/osprey/bench/internal/benchkit"
 )
 
 // costRound is one part duration in one round of the cost comparison.
@@ -237,12 +239,12 @@ func parsePlaylist(text string) playlist {
 			n, _ := strconv.Atoi(strings.TrimPrefix(l, "#EXT-X-TARGETDURATION:"))
 			p.target = time.Duration(n) * time.Second
 		case strings.HasPrefix(l, "#EXT-X-PART:"):
-			if uri := attr(l, "URI"); uri != "" {
+			if uri := benchkit.Attr(l, "URI"); uri != "" {
 				p.parts = append(p.parts, uri)
 			}
 		case strings.HasPrefix(l, "#EXT-X-PRELOAD-HINT:") && strings.Contains(l, "TYPE=PART"):
 			var msn, part int
-			if _, err := fmt.Sscanf(attr(l, "URI"), "%d.%d.m4s", &msn, &part); err == nil {
+			if _, err := fmt.Sscanf(benchkit.Attr(l, "URI"), "%d.%d.m4s", &msn, &part); err == nil {
 				p.hintMSN, p.hintPart = msn, part
 			}
 		case l != "" && !strings.HasPrefix(l, "#"):

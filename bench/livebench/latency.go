@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ospreyvideo/osprey/bench/internal/benchkit"
 )
 
 // latency publishes the source and polls the 720p media playlist every
@@ -58,7 +60,7 @@ loop:
 				continue
 			}
 		}
-		code, text := getText(url)
+		code, text := benchkit.GetText(url)
 		now := time.Now()
 		if code != 200 {
 			continue
@@ -102,7 +104,7 @@ loop:
 // the multivariant playlist at mv lists it ({session}/{rendition}/index.m3u8
 // since each publication has playlists of its own), or "" while there is none.
 func renditionURL(mv, name string) string {
-	code, text := getText(mv)
+	code, text := benchkit.GetText(mv)
 	if code != 200 {
 		return ""
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log"
 	"net/http"
 	"os"
@@ -98,16 +97,6 @@ func publish(source, url string) *exec.Cmd {
 		log.Fatal(err)
 	}
 	return cmd
-}
-
-func getText(url string) (int, string) {
-	resp, err := http.Get(url)
-	if err != nil {
-		return 0, ""
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
 }
 
 // rss reads a process's resident set size in bytes.

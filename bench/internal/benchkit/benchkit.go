@@ -7,7 +7,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log"
+	"net/http"
 	"os"
 	"os/exec"
 	"slices"
@@ -160,4 +162,29 @@ func VarStreamMap(plan transcode.Plan) string {
 		}
 	}
 	return vsm + "a:0,agroup:aud,name:audio"
+}
+
+// GetText fetches a URL's body as text; code 0 when the request failed.
+func GetText(u string) (int, string) {
+	resp, err := http.Get(u)
+	if err != nil {
+		return 0, ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// Attr returns the quoted attribute name="value" of a playlist tag line
+// ("" when absent).
+func Attr(line, name string) string {
+	i := strings.Index(line, name+`="`)
+	if i < 0 {
+		return ""
+	}
+	rest := line[i+len(name)+2:]
+	if j := strings.IndexByte(rest, '"'); j >= 0 {
+		return rest[:j]
+	}
+	return ""
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ospreyvideo/osprey/bench/internal/benchkit"
 )
 
 // mediaPlaylist is what a viewer reads from an HLS media playlist.
@@ -52,7 +54,7 @@ func parseMediaPlaylist(base *url.URL, text string) (mediaPlaylist, error) {
 			}
 			p.sequence = n
 		case strings.HasPrefix(line, "#EXT-X-MAP:"):
-			p.initURI = resolve(base, attr(line, "URI"))
+			p.initURI = resolve(base, benchkit.Attr(line, "URI"))
 		case line == "#EXT-X-ENDLIST":
 			p.ended = true
 		case strings.HasPrefix(line, "#"):
@@ -94,25 +96,12 @@ func renditionURIs(base *url.URL, text string) []string {
 	for line := range strings.SplitSeq(text, "\n") {
 		line = strings.TrimSpace(line)
 		if strings.HasPrefix(line, "#EXT-X-MEDIA:") {
-			if u := attr(line, "URI"); u != "" {
+			if u := benchkit.Attr(line, "URI"); u != "" {
 				out = append(out, resolve(base, u))
 			}
 		}
 	}
 	return out
-}
-
-// attr returns the quoted attribute name="value" of a tag line.
-func attr(line, name string) string {
-	i := strings.Index(line, name+`="`)
-	if i < 0 {
-		return ""
-	}
-	rest := line[i+len(name)+2:]
-	if j := strings.IndexByte(rest, '"'); j >= 0 {
-		return rest[:j]
-	}
-	return ""
 }
 
 func resolve(base *url.URL, ref string) string {
