@@ -66,6 +66,9 @@ func TestValidateCluster(t *testing.T) {
 		{"bad role", func(c *Config) { c.Roles = "transcoder" }, `roles: unknown role "transcoder"`},
 		{"node id", func(c *Config) { c.NodeID = "ingest-a.zone1" }, ""},
 		{"bad node id", func(c *Config) { c.NodeID = "node a" }, "node_id: "},
+		{"advertise url", func(c *Config) { c.AdvertiseURL = "http://10.0.0.5:8080" }, ""},
+		{"advertise url with a path", func(c *Config) { c.AdvertiseURL = "http://10.0.0.5:8080/osprey" }, "advertise_url: "},
+		{"advertise url not http", func(c *Config) { c.AdvertiseURL = "10.0.0.5:8080" }, "advertise_url: "},
 		{"ingest urls", func(c *Config) {
 			c.Ingest.RTMPURL = "rtmp://ingest.example.com:1935/live"
 			c.Ingest.SRTURL = "srt://ingest.example.com:9000"

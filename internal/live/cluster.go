@@ -68,7 +68,7 @@ type Cluster struct {
 
 	mu     sync.Mutex
 	remote map[string]stateEvent // by channel: the last announcement of another node
-	origin string                // ClusterConfig.AdvertiseURL, or as Advertise set it
+	origin string                // as Advertise set it ("": not announced)
 
 	subs   []events.Subscription
 	cancel context.CancelFunc
@@ -82,12 +82,7 @@ type ClusterConfig struct {
 	Leases lease.Leaser
 	Store  storage.Store
 	NodeID string
-	// AdvertiseURL is the base URL (scheme://host:port) at which the other
-	// nodes reach this node's origin, announced with its live channels so
-	// that their origins serve the channels' low-latency edge (PeerSource).
-	// "": not announced (their origins serve storage) until Advertise.
-	AdvertiseURL string
-	Log          *slog.Logger
+	Log    *slog.Logger
 }
 
 // NewCluster subscribes to channel state and, on an ingest node, to
@@ -98,8 +93,7 @@ func NewCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 	}
 	c := &Cluster{
 		local: cfg.Local, bus: cfg.Bus, leases: cfg.Leases, store: cfg.Store, node: cfg.NodeID,
-		origin: strings.TrimRight(cfg.AdvertiseURL, "/"),
-		log:    cfg.Log.With("component", "live.cluster"), now: time.Now, remote: map[string]stateEvent{},
+		log: cfg.Log.With("component", "live.cluster"), now: time.Now, remote: map[string]stateEvent{},
 	}
 	sub, err := c.bus.Subscribe(ctx, events.AllChannelStates, events.SubscribeOptions{}, c.onState)
 	if err != nil {
@@ -150,8 +144,11 @@ func (c *Cluster) Status(channelID string) Status {
 	return Status{State: "idle"}
 }
 
-// Advertise sets the URL announced with this node's live channels (see
-// ClusterConfig.AdvertiseURL), once the node knows where it listens.
+// Advertise sets the base URL (scheme://host:port) at which the other
+// nodes reach this node's origin, announced with its live channels so that
+// their origins serve the channels' low-latency edge (PeerSource); until it
+// is called nothing is announced (their origins serve storage). The node
+// calls it once it knows where it listens.
 func (c *Cluster) Advertise(baseURL string) {
 	c.mu.Lock()
 	c.origin = strings.TrimRight(baseURL, "/")

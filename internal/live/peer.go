@@ -20,7 +20,7 @@ import (
 // segment being produced) exists only in the memory of the ingest node
 // that packages it. Every other node with the origin role serves it by
 // asking that node's origin, which the node announces with the channel's
-// state (ClusterConfig.AdvertiseURL): PeerSource is the origin's
+// state (Cluster.Advertise): PeerSource is the origin's
 // Config.Peer. Identical requests in flight at once share one upstream
 // request, so that the viewers of an origin node cost the ingest node
 // about what one viewer costs, whatever their number.
