@@ -18,11 +18,11 @@ const MaxDVRWindow = 24 * time.Hour
 // UpdateChannelRequest is the body of PATCH /api/v1/channels/{id}: the
 // fields present are changed, the others kept.
 type UpdateChannelRequest struct {
-	Name *string `json:"name"`
+	Name *string `json:"name,omitempty"`
 	// DVRWindow: see CreateChannelRequest.DVRWindow; 0 goes back to the
 	// deployment's default.
-	DVRWindow json.RawMessage `json:"dvr_window"`
-	Record    *bool           `json:"record"`
+	DVRWindow json.RawMessage `json:"dvr_window,omitempty"`
+	Record    *bool           `json:"record,omitempty"`
 }
 
 // parseDVRWindow reads the dvr_window field: a whole number of seconds

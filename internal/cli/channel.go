@@ -27,10 +27,14 @@ type channelCmd struct {
 	Delete     channelDeleteCmd     `cmd:"" help:"Delete a channel: disconnect its publisher and delete its media."`
 	RotateKey  channelRotateCmd     `cmd:"" name:"rotate-key" help:"Give a channel a new stream key. A publisher already streaming continues (unless --disconnect); the old key is refused from the next publish on."`
 	Disconnect channelDisconnectCmd `cmd:"" help:"End a channel's current publication (the playlists end); the publisher may publish again with the same key."`
+	Update     channelUpdateCmd     `cmd:"" help:"Change a channel's name, DVR window or recording; what is not given is kept."`
+	Clip       channelClipCmd       `cmd:"" help:"Make a VoD asset of a span of a channel's DVR window (no re-encoding); prints the asset when it is ready."`
 }
 
 type channelCreateCmd struct {
-	Name string `arg:"" help:"Channel name (1-100 characters, unique)."`
+	Name      string `arg:"" help:"Channel name (1-100 characters, unique)."`
+	DVRWindow string `name:"dvr-window" placeholder:"DURATION" help:"How long segments are kept for time-shifted viewing and clips, such as 2h or 90m (at most 24h, at least the live window); default: the server's live.dvr_window."`
+	Record    bool   `name:"record" help:"Make each session of the channel a VoD asset when it ends."`
 }
 
 type channelListCmd struct{}
@@ -57,7 +61,13 @@ func (c *channelCreateCmd) Run(env *runEnv, ch *channelCmd) error {
 	if err != nil {
 		return err
 	}
-	body, err := cl.do(env.ctx, http.MethodPost, "/api/v1/channels", api.CreateChannelRequest{Name: c.Name}, "")
+	req := api.CreateChannelRequest{Name: c.Name, Record: c.Record}
+	if c.DVRWindow != "" {
+		if req.DVRWindow, err = dvrWindowJSON(c.DVRWindow); err != nil {
+			return err
+		}
+	}
+	body, err := cl.do(env.ctx, http.MethodPost, "/api/v1/channels", req, "")
 	if err != nil {
 		return err
 	}

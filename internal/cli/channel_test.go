@@ -63,7 +63,11 @@ type server struct {
 	live *fakeLive
 }
 
-func newServer(t *testing.T) *server {
+func newServer(t *testing.T) *server { return newServerWith(t, nil) }
+
+// newServerWith is newServer with setup to change the API's dependencies
+// and add routes of the media side (mux serves the API at /).
+func newServerWith(t *testing.T, setup func(*api.Deps, *http.ServeMux)) *server {
 	t.Helper()
 	cat, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "osprey.db"), nil)
 	if err != nil {
@@ -71,9 +75,13 @@ func newServer(t *testing.T) *server {
 	}
 	t.Cleanup(func() { cat.Close() })
 	fl := &fakeLive{statuses: map[string]live.Status{}}
-	srv := httptest.NewServer(api.New(api.Deps{
-		Catalog: cat, Live: fl, AdminToken: adminToken, RTMPAddr: ":1935", SRTAddr: "",
-	}))
+	deps := api.Deps{Catalog: cat, Live: fl, AdminToken: adminToken, RTMPAddr: ":1935", SRTAddr: ""}
+	mux := http.NewServeMux()
+	if setup != nil {
+		setup(&deps, mux)
+	}
+	mux.Handle("/", api.New(deps))
+	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return &server{url: srv.URL, live: fl}
 }

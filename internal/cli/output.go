@@ -29,6 +29,10 @@ func printChannel(w io.Writer, c api.Channel) error {
 	row("HLS", c.Playback.HLS)
 	row("DASH", c.Playback.DASH)
 	row("Player", c.Playback.Player)
+	row("DVR window", dvrWindowText(c))
+	if c.Record {
+		row("Record", "each session becomes an asset when it ends")
+	}
 	if st := c.Live; st != nil {
 		from := st.Protocol
 		if st.RemoteAddr != "" {
@@ -48,6 +52,30 @@ func printChannel(w io.Writer, c api.Channel) error {
 		}
 	}
 	return tw.Flush()
+}
+
+// dvrWindowText is the channel's DVR window, saying when it is the
+// server's default.
+func dvrWindowText(c api.Channel) string {
+	switch {
+	case c.DVRWindow > 0:
+		return fmtSeconds(c.DVRWindow)
+	case c.DVRWindowEffective > 0:
+		return fmtSeconds(c.DVRWindowEffective) + " (the server's default)"
+	}
+	return "the server's default"
+}
+
+// fmtSeconds is s seconds as "2h", "1h30m", "45s".
+func fmtSeconds(s int64) string {
+	d := (time.Duration(s) * time.Second).String()
+	if strings.HasSuffix(d, "m0s") {
+		d = strings.TrimSuffix(d, "0s")
+	}
+	if strings.HasSuffix(d, "h0m") {
+		d = strings.TrimSuffix(d, "0m")
+	}
+	return d
 }
 
 func transcoderSummary(t live.TranscoderStatus) string {

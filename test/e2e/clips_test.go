@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -49,8 +50,10 @@ func (s *server) clip(id string, start, end time.Time, title string) (int, clipA
 func TestClipFromLiveStream(t *testing.T) {
 	s := startOsprey(t)
 	ch := s.createChannel("clips")
-	if code := s.api("PATCH", "/api/v1/channels/"+ch.ID, map[string]any{"record": true}, nil); code != http.StatusOK {
-		t.Fatalf("PATCH record: HTTP %d", code)
+	// The CLI's update turns recording on (PATCH /api/v1/channels/{id}).
+	if out, err := s.cli("channel", "update", ch.ID, "--record", "--dvr-window", "30m"); err != nil ||
+		!regexp.MustCompile(`(?m)^DVR window:\s+30m$`).MatchString(out) || !regexp.MustCompile(`(?m)^Record:\s+each session`).MatchString(out) {
+		t.Fatalf("osprey channel update --record --dvr-window 30m: %v\n%s", err, out)
 	}
 
 	now := time.Now()
@@ -106,6 +109,15 @@ func TestClipFromLiveStream(t *testing.T) {
 	u := resolve(t, got.Playback.HLS, mv.Variants[0].URI)
 	m, _ := mediaPlaylist(t, u)
 	decodes(t, downloadRendition(t, u, m, t.TempDir()))
+
+	// The CLI clips the newest 10 s of the DVR window.
+	out, err := s.cli("channel", "clip", ch.ID, "--last", "10s", "--title", "Last ten")
+	if err != nil || !regexp.MustCompile(`(?m)^Status:\s+ready$`).MatchString(out) || !regexp.MustCompile(`(?m)^Title:\s+Last ten$`).MatchString(out) {
+		t.Fatalf("osprey channel clip --last 10s: %v\n%s", err, out)
+	}
+	if m := regexp.MustCompile(`(?m)^Duration:\s+0:(\d\d)$`).FindStringSubmatch(out); m == nil || m[1] < "10" || m[1] > "13" {
+		t.Errorf("osprey channel clip --last 10s made a clip of another length:\n%s", out)
+	}
 
 	harness, err := filepath.Abs("browser/play.mjs")
 	if err != nil {

@@ -197,6 +197,16 @@ func startOspreyVia(t *testing.T, launcher []string, host, dir string, extraArgs
 	return s
 }
 
+// cli runs the osprey command line against s (--server, and the admin
+// token in the environment) and returns what it printed.
+func (s *server) cli(args ...string) (string, error) {
+	s.t.Helper()
+	cmd := exec.Command(ospreyBin, args...)
+	cmd.Env = append(os.Environ(), "OSPREY_SERVER="+s.httpBase, "OSPREY_ADMIN_TOKEN="+adminToken)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
 // api calls the admin API and decodes the JSON answer into out.
 func (s *server) api(method, path string, body any, out any) int {
 	s.t.Helper()
