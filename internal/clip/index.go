@@ -20,7 +20,7 @@ type Index struct {
 	Store storage.Store
 }
 
-func (x Index) reader() *dvr.Reader { return dvr.NewReader(x.Store, 0) }
+func (x Index) reader() *dvr.Reader { return dvr.NewReader(x.Store, dvr.ReaderOptions{}) }
 
 // Span implements Spanner: the segments overlapping [start, end) of the
 // session holding start (a span running past the end of that session is

@@ -363,3 +363,55 @@ func TestCarryQuery(t *testing.T) {
 	}
 	_ = context.Background
 }
+
+// The DVR index head (dvr.json, the newest chunk) read for one request
+// answers the next ones for a quarter of a segment, not longer.
+func TestDVRIndexReuse(t *testing.T) {
+	t.Parallel()
+	e, _ := dvrEnv(t)
+	get := func() dvrWindow {
+		t.Helper()
+		w := e.do(http.MethodGet, "/live/ch/"+dvrWindowName)
+		wantStatus(t, w, http.StatusOK)
+		var got dvrWindow
+		if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	// The index loses session s2: a reload within the reuse time still
+	// answers from the head read before. (Tried again if the machine was
+	// too slow to make both requests within the reuse time.)
+	s1 := putDVRSession(t, e, "s1", dvrSegments(1, 10, dvrT0), true)
+	s2 := putDVRSession(t, e, "s2", dvrSegments(11, 10, dvrAt(30)), false)
+	full, err := (&dvr.Catalog{Sessions: []dvr.Session{s1, s2}}).Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	shorter, err := (&dvr.Catalog{Sessions: []dvr.Session{s1}}).Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for attempt := 0; ; attempt++ {
+		e.put(t, "live/ch/"+dvr.CatalogKey, string(full))
+		time.Sleep(dvrIndexReuse(0)) // the head read by an earlier attempt is stale
+		began := time.Now()
+		first := get()
+		e.put(t, "live/ch/"+dvr.CatalogKey, string(shorter))
+		again := get()
+		if time.Since(began) >= dvrIndexReuse(0)*4/5 && attempt < 3 {
+			continue
+		}
+		if first.To != "2026-12-07T20:00:50.000Z" || again != first {
+			t.Errorf("a request right after %+v answered %+v, want the same", first, again)
+		}
+		break
+	}
+	for _, tt := range []struct{ seg, want time.Duration }{
+		{0, 500 * time.Millisecond}, {2 * time.Second, 500 * time.Millisecond}, {time.Second, 250 * time.Millisecond}, {6 * time.Second, 1500 * time.Millisecond},
+	} {
+		if got := dvrIndexReuse(tt.seg); got != tt.want {
+			t.Errorf("dvrIndexReuse(%v) = %v, want %v", tt.seg, got, tt.want)
+		}
+	}
+}

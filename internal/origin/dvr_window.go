@@ -27,6 +27,18 @@ const dvrWindowName = "dvr-window.json"
 // (about 30 KB each for a 4-rendition ladder).
 const dvrCachedChunks = 512
 
+// dvrIndexReuse is how long the origin answers a channel's time-shifted
+// requests from one read of its DVR index head (dvr.json and the newest
+// chunk): a quarter of a segment, so that a time-shifted playlist is at
+// most that late and any number of players cost a few store reads per
+// second per channel.
+func dvrIndexReuse(segDur time.Duration) time.Duration {
+	if segDur <= 0 {
+		segDur = defaultSegDur
+	}
+	return segDur / 4
+}
+
 // isDVRWindow reports whether the path below a mount is {channel}/dvr-window.json.
 func isDVRWindow(rest string) bool {
 	ch, name, ok := strings.Cut(rest, "/")

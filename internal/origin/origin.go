@@ -166,7 +166,7 @@ func New(store storage.Store, cfg Config, log *slog.Logger) *Origin {
 		blockingCC:  blockingCacheControl(cfg.SegmentDuration),
 		live:        cfg.Live,
 		peer:        cfg.Peer,
-		dvr:         dvr.NewReader(store, dvrCachedChunks),
+		dvr:         dvr.NewReader(store, dvr.ReaderOptions{CachedChunks: dvrCachedChunks, Reuse: dvrIndexReuse(cfg.SegmentDuration)}),
 		now:         time.Now,
 		reqHeader:   cfg.RequireHeader,
 		reqValue:    []byte(cfg.RequireValue),

@@ -82,12 +82,12 @@ func Span(ctx context.Context, store storage.Store, prefix string, start, end ti
 // its lead entry, as the playlists give it). ErrNoIndex when there is
 // none.
 func Bounds(ctx context.Context, store storage.Store, prefix string) (from, to time.Time, err error) {
-	return NewReader(store, 0).Bounds(ctx, prefix)
+	return NewReader(store, ReaderOptions{}).Bounds(ctx, prefix)
 }
 
 // Find is Span with the window and whether the span is final.
 func Find(ctx context.Context, store storage.Store, prefix string, start, end time.Time) (*Found, error) {
-	return NewReader(store, 0).Find(ctx, prefix, start, end)
+	return NewReader(store, ReaderOptions{}).Find(ctx, prefix, start, end)
 }
 
 // Reader reads the DVR index of any channel of a store, keeping up to a
@@ -98,14 +98,28 @@ func Find(ctx context.Context, store storage.Store, prefix string, start, end ti
 type Reader struct {
 	store storage.Store
 	cache *chunkCache // nil: none
+	heads *headCache  // nil: every request reads the head
 }
 
-// NewReader returns a Reader of store caching up to cached sealed chunks
-// (0: none).
-func NewReader(store storage.Store, cached int) *Reader {
+// ReaderOptions tune a Reader's memory. The zero value keeps nothing: every
+// answer is as fresh as the store.
+type ReaderOptions struct {
+	// CachedChunks is how many decoded sealed chunks are kept.
+	CachedChunks int
+	// Reuse is how long a channel's catalog and newest chunk, once read,
+	// answer requests (concurrent requests share one read): answers may
+	// be that much behind the index. It should be well under a segment.
+	Reuse time.Duration
+}
+
+// NewReader returns a Reader of store.
+func NewReader(store storage.Store, opts ReaderOptions) *Reader {
 	r := &Reader{store: store}
-	if cached > 0 {
-		r.cache = newChunkCache(cached)
+	if opts.CachedChunks > 0 {
+		r.cache = newChunkCache(opts.CachedChunks)
+	}
+	if opts.Reuse > 0 {
+		r.heads = newHeadCache(opts.Reuse)
 	}
 	return r
 }
@@ -113,12 +127,11 @@ func NewReader(store storage.Store, cached int) *Reader {
 // Bounds is the package's Bounds.
 func (rd *Reader) Bounds(ctx context.Context, prefix string) (from, to time.Time, err error) {
 	r := reader{Reader: rd, prefix: prefix}
-	c, err := r.catalog(ctx)
+	h, err := r.head(ctx)
 	if err != nil {
 		return time.Time{}, time.Time{}, err
 	}
-	from, to, _, err = r.bounds(ctx, c)
-	return from, to, err
+	return h.from, h.to, nil
 }
 
 // Find is the package's Find.
@@ -127,14 +140,11 @@ func (rd *Reader) Find(ctx context.Context, prefix string, start, end time.Time)
 		return nil, fmt.Errorf("dvr: span end %s is not after its start %s", end.Format(timeLayout), start.Format(timeLayout))
 	}
 	r := reader{Reader: rd, prefix: prefix}
-	c, err := r.catalog(ctx)
+	h, err := r.head(ctx)
 	if err != nil {
 		return nil, err
 	}
-	from, to, last, err := r.bounds(ctx, c)
-	if err != nil {
-		return nil, err
-	}
+	c, from, to, last := h.c, h.from, h.to, h.last
 	if start.Before(from) || !start.Before(to) {
 		return nil, &WindowError{Start: start, End: end, From: from, To: to}
 	}
@@ -195,18 +205,31 @@ func (r *reader) catalog(ctx context.Context) (*Catalog, error) {
 	return c, nil
 }
 
-// bounds returns the window of c, reading the newest chunk (returned as
-// last, so that a span reaching it does not read it twice): To is the end
-// of its last segment's lead entry, the instant the playlists give.
-func (r *reader) bounds(ctx context.Context, c *Catalog) (from, to time.Time, last *manifest.View, err error) {
-	from = c.Sessions[0].Chunks[0].Start
-	s := c.Sessions[len(c.Sessions)-1]
-	last, err = r.chunk(ctx, s.Dir, s.Chunks[len(s.Chunks)-1])
+// head returns the channel's catalog and window, shared for the Reader's
+// reuse time when it has one.
+func (r *reader) head(ctx context.Context) (*head, error) {
+	if r.heads == nil {
+		return r.readHead(ctx)
+	}
+	return r.heads.get(ctx, r.prefix, r.readHead)
+}
+
+// readHead reads the catalog and the newest chunk (kept as last, so that a
+// span reaching it does not read it again): the window is from the start
+// of the oldest chunk to the end of the newest segment's lead entry, the
+// instant the playlists give.
+func (r *reader) readHead(ctx context.Context) (*head, error) {
+	c, err := r.catalog(ctx)
 	if err != nil {
-		return time.Time{}, time.Time{}, nil, err
+		return nil, err
+	}
+	s := c.Sessions[len(c.Sessions)-1]
+	last, err := r.chunk(ctx, s.Dir, s.Chunks[len(s.Chunks)-1])
+	if err != nil {
+		return nil, err
 	}
 	_, end := leadSpan(last.Window[len(last.Window)-1])
-	return from, epochTime(end), last, nil
+	return &head{c: c, from: c.Sessions[0].Chunks[0].Start, to: epochTime(end), last: last}, nil
 }
 
 // sessionEnd is the media end of an earlier session's last segment (its

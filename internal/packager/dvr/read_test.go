@@ -264,7 +264,7 @@ func TestBounds(t *testing.T) {
 func TestReaderCachesSealedChunks(t *testing.T) {
 	t.Parallel()
 	st := testChannel(t)
-	rd := NewReader(st, 2)
+	rd := NewReader(st, ReaderOptions{CachedChunks: 2})
 	cat, open := prefix+"/"+CatalogKey, prefix+"/"+ChunkKey("s2", 19)
 	for i, want := range [][]string{
 		{cat, open, prefix + "/" + ChunkKey("s2", 11), prefix + "/" + ChunkKey("s2", 15)},
