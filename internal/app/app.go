@@ -25,11 +25,13 @@ import (
 	ingestfront "github.com/ospreyvideo/osprey/internal/ingest/front"
 	"github.com/ospreyvideo/osprey/internal/ingest/rtmp"
 	"github.com/ospreyvideo/osprey/internal/ingest/srt"
+	"github.com/ospreyvideo/osprey/internal/jobs"
 	"github.com/ospreyvideo/osprey/internal/live"
 	"github.com/ospreyvideo/osprey/internal/origin"
 	"github.com/ospreyvideo/osprey/internal/packager"
 	"github.com/ospreyvideo/osprey/internal/transcode"
 	"github.com/ospreyvideo/osprey/internal/web"
+	"github.com/ospreyvideo/osprey/internal/webhook"
 )
 
 // Run serves every role of Osprey in this process until ctx is done, then
@@ -89,12 +91,29 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan
 	// segments (ready when made: no job).
 	clipCfg := clip.Config{Catalog: cat, Storage: store, FFmpeg: ffmpeg, TempDir: filepath.Join(cfg.DataDir, "tmp"), Log: log,
 		Present: func(a catalog.Asset) any { return api.AssetJSON(cfg.PublicURL, a) }}
-	if vodStack != nil {
+	switch {
+	case vodStack != nil:
 		clipCfg.Notify = vodStack.notifier // webhooks (asset.ready) on nodes that queue them
+	case has(config.RoleIngest) && d.pgCat != nil:
+		// An ingest-only node queues its recordings' webhooks on the
+		// shared job queue, for the worker nodes to deliver.
+		queue, err := d.openQueue(ctx, jobs.Config{}, log)
+		if err != nil {
+			return fmt.Errorf("opening the job queue for webhooks: %w", err)
+		}
+		clipCfg.Notify = &webhook.Notifier{Store: cat, Queue: queue, Log: log}
 	}
 	clips, err := clip.New(clipCfg)
 	if err != nil {
 		return err
+	}
+	if has(config.RoleAPI) || has(config.RoleIngest) {
+		// The nodes making clips (api) and recordings (ingest) fail
+		// those whose maker died.
+		reapCtx, stopReaping := context.WithCancel(ctx)
+		reaped := make(chan struct{})
+		go func() { defer close(reaped); clips.Run(reapCtx) }()
+		defer func() { stopReaping(); <-reaped }()
 	}
 	var mgr *live.Manager
 	if has(config.RoleIngest) {
@@ -110,11 +129,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan
 		if err != nil {
 			return fmt.Errorf("listing channels: %w", err)
 		}
-		ids := make([]string, len(chans))
-		for i, ch := range chans {
-			ids[i] = ch.ID
-		}
-		mgr.Recover(ctx, ids)
+		mgr.Recover(ctx, chans)
 		defer mgr.Close() // the check that ends sessions nobody resumed
 	}
 	var liveView *live.Cluster

@@ -56,6 +56,9 @@ type Service struct {
 	cfg   Config
 	log   *slog.Logger
 	index Index
+	// heartbeatEvery and abandonedAfter are the package's constants;
+	// tests shorten them.
+	heartbeatEvery, abandonedAfter time.Duration
 }
 
 // New returns a Service.
@@ -72,7 +75,8 @@ func New(cfg Config) (*Service, error) {
 	if cfg.FFmpeg == "" {
 		cfg.FFmpeg = "ffmpeg"
 	}
-	s := &Service{cfg: cfg, log: cfg.Log.With("component", "clip"), index: Index{Store: cfg.Storage}}
+	s := &Service{cfg: cfg, log: cfg.Log.With("component", "clip"), index: Index{Store: cfg.Storage},
+		heartbeatEvery: heartbeatEvery, abandonedAfter: abandonedAfter}
 	if s.cfg.Span == nil {
 		s.cfg.Span = s.index
 	}
@@ -151,7 +155,9 @@ func (s *Service) make(ctx context.Context, channelID string, v *manifest.View, 
 	log := s.log.With("asset", a.ID, "channel", channelID, "origin", origin)
 	s.emit(ctx, eventCreated, a)
 	started := time.Now()
+	stopHeartbeat := s.heartbeat(ctx, a.ID, log)
 	out, cv, base, err := s.build(ctx, a.ID, channelID, v, end, log)
+	stopHeartbeat()
 	if err == nil {
 		a, err = s.cfg.Catalog.UpdateAsset(ctx, a.ID, func(x *catalog.Asset) error {
 			if x.Status != catalog.AssetProcessing {

@@ -2,18 +2,21 @@ package live
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ospreyvideo/osprey/internal/catalog"
 	"github.com/ospreyvideo/osprey/internal/packager"
 	"github.com/ospreyvideo/osprey/internal/packager/dvr"
 	"github.com/ospreyvideo/osprey/internal/storage/fs"
 	"github.com/ospreyvideo/osprey/internal/transcode"
 )
 
-// A channel's own DVR window applies to its sessions (the deployment has
-// none here), and once nobody packages the channel the periodic check
+// A channel's own DVR window applies to its sessions (not the deployment's
+// shorter one), and once nobody packages the channel the periodic check
 // deletes what aged out of it: the ended session's directory goes, not
 // before the window, and dvr.json no longer names it.
 func TestIdleChannelSweptAfterDVRWindow(t *testing.T) {
@@ -22,11 +25,12 @@ func TestIdleChannelSweptAfterDVRWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chans := fakeChannels{"sk_good": {ID: "ch_1", StreamKey: "sk_good", DVRWindow: window}}
+	chans := &unlistedChannels{fakeChannels: fakeChannels{"sk_good": {ID: "ch_1", StreamKey: "sk_good", DVRWindow: window}}}
 	cfg := Config{
-		Ladder:       testLadder,
-		Transcode:    transcode.Config{SegmentDuration: time.Second},
-		Packager:     packager.Config{SegmentDuration: time.Second, Window: 3},
+		Ladder:    testLadder,
+		Transcode: transcode.Config{SegmentDuration: time.Second},
+		// The deployment's window is shorter than the channel's own.
+		Packager:     packager.Config{SegmentDuration: time.Second, Window: 3, DVRWindow: 2 * time.Second},
 		RecoverEvery: 100 * time.Millisecond,
 	}
 	m := NewManager(cfg, chans, st, slog.New(slog.NewTextHandler(tlog{t}, nil)))
@@ -62,10 +66,18 @@ func TestIdleChannelSweptAfterDVRWindow(t *testing.T) {
 	mediaEnd := chunks[len(chunks)-1].End
 	const slack = 500 * time.Millisecond
 
-	m.Recover(ctx, []string{"ch_1"}) // starts the periodic check
+	// While the channel list cannot be read, the periodic check deletes
+	// nothing: the window it knows from startup may be out of date.
+	chans.fail.Store(true)
+	m.Recover(ctx, []catalog.Channel{chans.fakeChannels["sk_good"]}) // starts the periodic check
 	if readKey(t, st, seg0) == "" && time.Since(mediaEnd) < window-slack {
 		t.Fatalf("segment 0 deleted %v after the media end, within the %v window", time.Since(mediaEnd), window)
 	}
+	time.Sleep(time.Until(mediaEnd.Add(window + time.Second)))
+	if readKey(t, st, seg0) == "" {
+		t.Fatal("segment 0 was deleted by a check that could not list the channels")
+	}
+	chans.fail.Store(false)
 	// Objects go first, then dvr.json forgets them.
 	waitUntil(t, window+20*time.Second, "the aged session deleted and forgotten", func() bool {
 		c, err := dvr.DecodeCatalog([]byte(readKey(t, st, "live/ch_1/dvr.json")))
@@ -79,4 +91,17 @@ func TestIdleChannelSweptAfterDVRWindow(t *testing.T) {
 			t.Errorf("%s left after the session aged out", k)
 		}
 	}
+}
+
+// unlistedChannels is fakeChannels whose listing fails while fail is set.
+type unlistedChannels struct {
+	fakeChannels
+	fail atomic.Bool
+}
+
+func (u *unlistedChannels) ListChannels(ctx context.Context) ([]catalog.Channel, error) {
+	if u.fail.Load() {
+		return nil, errors.New("catalog unavailable")
+	}
+	return u.fakeChannels.ListChannels(ctx)
 }

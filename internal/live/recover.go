@@ -35,7 +35,7 @@ const recoverTimeout = 15 * time.Second
 // sweeper is the periodic check Recover starts.
 type sweeper struct {
 	mu     sync.Mutex
-	ids    []string // the channels given to Recover
+	chans  []catalog.Channel // the channels given to Recover
 	cancel context.CancelFunc
 	closed bool
 	wg     sync.WaitGroup
@@ -51,9 +51,9 @@ type sweeper struct {
 // done or Close) that ends such sessions once their grace has passed and
 // no publication continued them. A channel whose lease is held elsewhere
 // (live on another node, or another node ending it) is left alone.
-func (m *Manager) Recover(ctx context.Context, channelIDs []string) {
-	for _, id := range channelIDs {
-		m.recoverChannel(ctx, catalog.Channel{ID: id}, true)
+func (m *Manager) Recover(ctx context.Context, chans []catalog.Channel) {
+	for _, ch := range chans {
+		m.recoverChannel(ctx, ch, true, true)
 	}
 	sw := &m.sweep
 	sw.mu.Lock()
@@ -61,7 +61,7 @@ func (m *Manager) Recover(ctx context.Context, channelIDs []string) {
 	if sw.cancel != nil || sw.closed {
 		return
 	}
-	sw.ids = slices.Clone(channelIDs)
+	sw.chans = slices.Clone(chans)
 	runCtx, cancel := context.WithCancel(ctx)
 	sw.cancel = cancel
 	sw.wg.Go(func() { m.sweepLoop(runCtx) })
@@ -90,22 +90,25 @@ func (m *Manager) sweepLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		for _, ch := range m.channelList(ctx) {
+		chans, current := m.channelList(ctx)
+		for _, ch := range chans {
 			if ctx.Err() != nil {
 				return
 			}
-			m.recoverChannel(ctx, ch, false)
+			m.recoverChannel(ctx, ch, false, current)
 		}
 	}
 }
 
-// channelList lists the channels the periodic check covers (only their
-// IDs, and the deployment's DVR window, for those known at startup).
-func (m *Manager) channelList(ctx context.Context) []catalog.Channel {
+// channelList lists the channels the periodic check covers. current is
+// false when they are those given to Recover, as they were then, because
+// the list could not be read: their DVR windows and recording may have
+// changed since.
+func (m *Manager) channelList(ctx context.Context) (chans []catalog.Channel, current bool) {
 	if l, ok := m.channels.(ChannelLister); ok {
 		chans, err := l.ListChannels(ctx)
 		if err == nil {
-			return chans
+			return chans, true
 		}
 		if ctx.Err() == nil {
 			m.log.Warn("listing channels to end interrupted sessions; checking those known at startup", "err", err)
@@ -113,18 +116,17 @@ func (m *Manager) channelList(ctx context.Context) []catalog.Channel {
 	}
 	m.sweep.mu.Lock()
 	defer m.sweep.mu.Unlock()
-	chans := make([]catalog.Channel, len(m.sweep.ids))
-	for i, id := range m.sweep.ids {
-		chans[i] = catalog.Channel{ID: id}
-	}
-	return chans
+	return slices.Clone(m.sweep.chans), false
 }
 
 // recoverChannel ends the channel's interrupted session if there is one
-// whose grace has passed, and applies its DVR retention (packager.Sweep),
-// when the channel's lease is free. It reads state.json and dvr.json
-// first, without the lease: most channels have nothing to do.
-func (m *Manager) recoverChannel(ctx context.Context, ch catalog.Channel, startup bool) {
+// whose grace has passed (recording it when the channel has record: true),
+// and applies its DVR retention (packager.Sweep), when the channel's lease
+// is free. It reads state.json and dvr.json first, without the lease: most
+// channels have nothing to do. current says ch is as the catalog has it
+// now; otherwise nothing is deleted or recorded (its DVR window or record
+// setting may have changed) until a check that is.
+func (m *Manager) recoverChannel(ctx context.Context, ch catalog.Channel, startup, current bool) {
 	id := ch.ID
 	m.mu.Lock()
 	_, here := m.sessions[id]
@@ -150,7 +152,7 @@ func (m *Manager) recoverChannel(ctx context.Context, ch catalog.Channel, startu
 		return
 	}
 	sweep := false
-	if cfg.DVRWindow > 0 {
+	if cfg.DVRWindow > 0 && current {
 		due, err := packager.SweepDue(ctx, m.store, Prefix(id), cfg.DVRWindow, m.now())
 		if err != nil && ctx.Err() == nil {
 			log.Error("reading a channel's DVR index", "err", err)
@@ -179,7 +181,11 @@ func (m *Manager) recoverChannel(ctx context.Context, ch catalog.Channel, startu
 			// Not fatal: the next check, or the channel's next session, ends them.
 			log.Error("ending the manifests of an interrupted session", "err", err)
 		case ok:
-			log.Warn("ended the manifests of a session interrupted by a crash", "last_publish", in.LastPublish)
+			log.Warn("ended the manifests of a session interrupted by a crash", "last_publish", in.LastPublish, "session", in.Dir)
+			if current {
+				// record: true makes it an asset, as an ended session.
+				m.recordSession(m.cfg.Recorder, ch, in.Dir, log)
+			}
 		}
 	}
 	if sweep {

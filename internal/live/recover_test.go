@@ -36,7 +36,8 @@ func twoLiveNodes(t *testing.T, tune func(*Config)) (a, b *Manager, st storage.S
 	if err != nil {
 		t.Fatal(err)
 	}
-	chans := fakeChannels{"sk_good": {ID: "ch_1", StreamKey: "sk_good"}}
+	// record: true (recordings happen on nodes given a Recorder).
+	chans := fakeChannels{"sk_good": {ID: "ch_1", StreamKey: "sk_good", Record: true}}
 	la := lease.NewLocal()
 	var ms []*Manager
 	for i, l := range []*lease.Local{la, la.Peer()} {
@@ -128,7 +129,7 @@ func TestPublisherContinuesOnAnotherNode(t *testing.T) {
 		t.Fatalf("the crash ended the playlist:\n%s", before)
 	}
 
-	b.Recover(ctx, []string{"ch_1"}) // node b starts
+	b.Recover(ctx, []catalog.Channel{{ID: "ch_1"}}) // node b starts
 	if got := readKey(t, st, pl); got != before {
 		t.Fatalf("Recover within the grace changed the playlist:\n%s", got)
 	}
@@ -182,12 +183,15 @@ func TestPublisherContinuesOnAnotherNode(t *testing.T) {
 }
 
 // A session a crash left live that nobody continues is ended by another
-// node's periodic check once its grace has passed, not before.
+// node's periodic check once its grace has passed, not before; the
+// channel records its sessions, so that one becomes an asset too.
 func TestInterruptedSessionEndsAfterGrace(t *testing.T) {
 	const grace = 3 * time.Second
+	rec := &fakeRecorder{}
 	a, b, st := twoLiveNodes(t, func(c *Config) {
 		c.Packager.ContinueGrace = grace
 		c.RecoverEvery = 100 * time.Millisecond
+		c.Recorder = rec
 	})
 	tracks, units := makeUnits(t, 8, "640x360")
 	publishUntilCrash(t, a, st, tracks, units, 2)
@@ -195,7 +199,7 @@ func TestInterruptedSessionEndsAfterGrace(t *testing.T) {
 	if err != nil || !in.Live || in.ContinueUntil.IsZero() {
 		t.Fatalf("after the crash: %+v, %v", in, err)
 	}
-	b.Recover(context.Background(), []string{"ch_1"})
+	b.Recover(context.Background(), []catalog.Channel{{ID: "ch_1"}})
 	const pl = "live/ch_1/s1/360p/index.m3u8"
 	if strings.Contains(readKey(t, st, pl), "#EXT-X-ENDLIST") {
 		if time.Now().Before(in.ContinueUntil) {
@@ -212,4 +216,15 @@ func TestInterruptedSessionEndsAfterGrace(t *testing.T) {
 		t.Errorf("ended at %v, before the grace ran out at %v", now, in.ContinueUntil)
 	}
 	assertEnded(t, st, "ch_1", "360p", "240p", "audio")
+	waitUntil(t, 10*time.Second, "the recording", func() bool {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		return len(rec.calls) > 0
+	})
+	time.Sleep(300 * time.Millisecond) // three more periodic checks
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.calls) != 1 || rec.calls[0] != "ch_1/s1" {
+		t.Errorf("recordings %v, want one of ch_1/s1 (node a crashed, node b ended it)", rec.calls)
+	}
 }

@@ -41,6 +41,8 @@ type Interruption struct {
 	// it (Recover leaves it live until then); zero if it may not be
 	// continued, and Recover ends it at once.
 	ContinueUntil time.Time
+	// Dir is the session's directory ("s{k}").
+	Dir string
 }
 
 // Interrupted reads state.json under prefix and describes the session it
@@ -55,7 +57,7 @@ func Interrupted(ctx context.Context, store storage.Store, prefix string, cfg Co
 	if prev == nil || !prev.Live {
 		return Interruption{}, nil
 	}
-	return Interruption{Live: true, LastPublish: prev.Published, ContinueUntil: l.st.ContinueUntil()}, nil
+	return Interruption{Live: true, LastPublish: prev.Published, ContinueUntil: l.st.ContinueUntil(), Dir: prev.Dir}, nil
 }
 
 // decideContinuation is called by the first Begin of a session that found

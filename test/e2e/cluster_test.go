@@ -26,20 +26,34 @@ import (
 //   - B serves LL-HLS (parts, blocking reloads) from A's memory;
 //   - a tus upload begun on B is finished on C and made ready by W;
 //   - an invalidation posted to one edge empties the other edge's cache;
-//   - kill -9 of B while a player reads through the edge: no error.
+//   - kill -9 of B while a player reads through the edge: no error;
+//   - the channel records its session: A (ingest only) makes the asset
+//     when the publisher stops and queues asset.ready, which W delivers.
 func TestCluster(t *testing.T) {
 	start := time.Now()
 	c := newCluster(t)
+	// The webhook receiver listens on loopback: B checks the URL, W delivers.
+	hooksCfg := filepath.Join(t.TempDir(), "osprey.yaml")
+	if err := os.WriteFile(hooksCfg, []byte("webhooks:\n  allow_private_urls: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	a := c.node("a", "ingest")
 	rtmpBase := "rtmp://" + a.rtmpAddr + "/live"
-	b := c.node("b", "origin,api", "--ingest-rtmp-url", rtmpBase)
+	b := c.node("b", "origin,api", "--ingest-rtmp-url", rtmpBase, "--config", hooksCfg)
 	cc := c.node("c", "origin,api", "--ingest-rtmp-url", rtmpBase)
-	c.node("w", "worker")
+	c.node("w", "worker", "--config", hooksCfg)
 	e1 := c.edge("edge-1", b, cc)
 	e2 := c.edge("edge-2", cc, b)
 	t.Logf("cluster up in %v", time.Since(start).Round(time.Millisecond))
+	hook := startHookReceiver(t)
+	if code := b.api("POST", "/api/v1/webhooks", map[string]any{"url": hook.url, "events": []string{"asset.ready"}}, nil); code != http.StatusCreated {
+		t.Fatalf("creating the webhook: HTTP %d", code)
+	}
 
-	ch := b.createChannel("cluster")
+	var ch channel
+	if code := b.api("POST", "/api/v1/channels", map[string]any{"name": "cluster", "record": true}, &ch); code != http.StatusCreated {
+		t.Fatalf("creating the channel: HTTP %d", code)
+	}
 	if want := rtmpBase + "/" + ch.StreamKey; ch.Ingest.RTMP != want {
 		t.Errorf("ingest URL from B %q, want %q (from --ingest-rtmp-url)", ch.Ingest.RTMP, want)
 	}
@@ -266,6 +280,24 @@ func TestCluster(t *testing.T) {
 		}
 	})
 	pub.cancel()
+
+	// The session's recording, made by A, announced by W.
+	var rec asset
+	waitFor(t, 60*time.Second, "the session's recording", func() bool {
+		var list assetList
+		cc.api("GET", "/api/v1/assets", nil, &list)
+		for _, as := range list.Items {
+			if as.Source.Origin == "record" && as.Status != "processing" {
+				rec = as
+				return true
+			}
+		}
+		return false
+	})
+	if rec.Status != "ready" || rec.Duration < 10 {
+		t.Fatalf("recording: %s (%s), %.1f s", rec.Status, rec.Error, rec.Duration)
+	}
+	waitFor(t, 30*time.Second, "asset.ready of the recording at the webhook", func() bool { return hook.has("asset.ready", rec.ID) })
 	t.Logf("TestCluster took %v", time.Since(start).Round(time.Millisecond))
 }
 
