@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -169,22 +172,41 @@ func TestOldSessionsDeletedAfterGrace(t *testing.T) {
 	}
 }
 
+// earlierLayout is a store holding channel ch as the packager left it
+// before session directories existed (renditions straight under the
+// prefix, no session numbering in state.json), live: a session of 9 s that
+// crashed, from testdata/earlier-layout.
+func earlierLayout(t testing.TB) *memStore {
+	t.Helper()
+	st := newMemStore()
+	root := filepath.Join("testdata", "earlier-layout")
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(root, path)
+		st.objects[filepath.ToSlash(rel)] = data
+		return err
+	})
+	if err != nil || len(st.objects) == 0 {
+		t.Fatalf("reading %s: %v", root, err)
+	}
+	return st
+}
+
 // A channel packaged with the earlier layout (renditions straight under the
 // prefix, no session directories) that was left live is ended in place by
 // Recover; the next session goes to a directory of its own and the old
 // objects, playlists included, are deleted after the grace period.
 func TestEarlierLayoutUpgrade(t *testing.T) {
-	st := newMemStore()
+	st := earlierLayout(t)
 	clk := clocktest.New(sessionStart)
 	cfg := Config{Window: 3, DeleteGrace: 20 * time.Second}
 	s := synth{gop: 60, rends: ladder()}
-	l := newTestLive(t, st, clk, cfg, sessionStart)
-	l.dir = ""
-	l.st.ForgetSessionDir() // as the earlier code had it
-	if err := l.Begin(ladder()); err != nil {
-		t.Fatal(err)
-	}
-	feed(t, l, s.units(0, 9*time.Second))
 	if _, ok := st.objects["live/ch/720p/index.m3u8"]; !ok {
 		t.Fatal("earlier layout not simulated")
 	}

@@ -22,16 +22,13 @@ var fuzzUnits = func() []tsUnit {
 // whose ladder lost a rendition.
 func stateSeeds(t testing.TB) [][]byte {
 	var seeds [][]byte
+	seeds = append(seeds, earlierLayout(t).get(t, "live/ch/state.json"))
 	for _, tc := range []struct {
-		end, earlier, drop bool
-	}{{false, false, false}, {true, false, false}, {false, true, false}, {false, false, true}} {
+		end, drop bool
+	}{{false, false}, {true, false}, {false, true}} {
 		st := newMemStore()
 		clk := clocktest.New(sessionStart)
 		l := newTestLive(t, st, clk, Config{Window: 3, DeleteGrace: time.Second}, sessionStart)
-		if tc.earlier {
-			l.dir = ""
-			l.st.ForgetSessionDir()
-		}
 		if err := l.Begin(ladder()); err != nil {
 			t.Fatal(err)
 		}

@@ -293,11 +293,3 @@ func (s *State) End() { s.ended = true }
 // Finalized records that the ended manifests of the last view are
 // written: state.json's record is no longer live.
 func (s *State) Finalized() { s.finalized = true }
-
-// ForgetSessionDir makes the session write straight under the prefix and
-// forgets session numbering, as sessions did before session directories
-// existed. It exists so that tests can produce a channel of that earlier
-// layout, which Recover and the next session must still handle.
-func (s *State) ForgetSessionDir() {
-	s.dir, s.listed.Dir, s.nextSession = "", "", 0
-}
