@@ -64,6 +64,7 @@ type config struct {
 	gop        time.Duration // publisher keyframe interval
 	segment    time.Duration // --segment-duration
 	part       time.Duration // --part-duration of the latency runs
+	keyframes  time.Duration // --keyframe-interval (0: osprey's default)
 	ladders    []string
 	players    string // "concurrent" or "sequential"
 	viewers    int    // emulated viewers of the cost runs
@@ -83,6 +84,7 @@ func main() {
 	flag.DurationVar(&c.gop, "gop", 2*time.Second, "publisher keyframe interval: 1s or 2s")
 	flag.DurationVar(&c.segment, "segment", 2*time.Second, "osprey --segment-duration")
 	flag.DurationVar(&c.part, "part", 200*time.Millisecond, "osprey --part-duration of the latency runs")
+	flag.DurationVar(&c.keyframes, "keyframe-interval", 0, "osprey --keyframe-interval of the transcoded rungs (0: osprey's default)")
 	ladders := flag.String("ladders", "passthrough,default", "comma-separated ladders to play: passthrough (the input rung alone, untouched) or an osprey --ladder preset")
 	flag.StringVar(&c.players, "players", "sequential", "sequential (one player after another, a Chromium each) or concurrent (one Chromium, three tabs)")
 	flag.IntVar(&c.viewers, "viewers", 10, "emulated HTTP viewers in the cost-of-parts runs")

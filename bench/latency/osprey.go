@@ -69,7 +69,8 @@ func (b *bench) start(name, ladder string, part time.Duration) *run {
 		log.Fatal(err)
 	}
 	args := []string{"--rtmp", "127.0.0.1:0", "--srt", "",
-		"--segment-duration", b.cfg.segment.String(), "--part-duration", part.String()}
+		"--segment-duration", b.cfg.segment.String(), "--part-duration", part.String(),
+		"--keyframe-interval", b.cfg.keyframes.String()}
 	if ladder == passthrough {
 		// The input rung alone: the built-in passthrough preset also has
 		// the transcoded rungs, and the players would choose among them.

@@ -18,10 +18,10 @@ func (b *bench) report(w io.Writer, took time.Duration) {
 		time.Now().UTC().Format("2006-01-02"), c.rounds, took.Round(time.Second))
 	if len(b.plays) > 0 {
 		fmt.Fprintf(w, "\nPublisher: ffmpeg 1280x720 30 fps testsrc2 + tone, x264 %s -tune zerolatency, %v GOP, RTMP. "+
-			"Osprey: %v segments, %v parts. Players: %s, %d s each per round. "+
+			"Osprey: %v segments, %v parts, transcoded keyframes every %s. Players: %s, %d s each per round. "+
 			"Latency median and p95: the median over rounds of each round's value; stalls: total over rounds "+
 			"(rounds with one); requests/s: one viewer, counted by the page.\n\n",
-			c.preset, c.gop, c.segment, c.part, playersName(c.players), c.seconds)
+			c.preset, c.gop, c.segment, c.part, keyframesName(c.keyframes, c.segment), playersName(c.players), c.seconds)
 		fmt.Fprintln(w, "| ladder | player | latency median | p95 | worst round's median | stalls (rounds) | startup | requests/s per viewer | failed runs | goal (issue 11) |")
 		fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 		for _, ladder := range c.ladders {
@@ -158,4 +158,15 @@ func playersName(mode string) string {
 		return "the three at once in one Chromium (a tab each)"
 	}
 	return "one after another in a fresh Chromium each"
+}
+
+// keyframesName describes the transcoded rungs' keyframe interval.
+func keyframesName(k, segment time.Duration) string {
+	if k == 0 {
+		if segment%time.Second == 0 {
+			return "1s (osprey's default)"
+		}
+		return segment.String() + " (osprey's default)"
+	}
+	return k.String()
 }

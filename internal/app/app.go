@@ -119,7 +119,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan
 	if has(config.RoleIngest) {
 		mgr = live.NewManager(live.Config{
 			Ladder:     TranscodeLadder(ladder.WithDefaults()),
-			Transcode:  transcode.Config{FFmpegPath: ffmpeg, SegmentDuration: cfg.Live.SegmentDuration},
+			Transcode:  transcode.Config{FFmpegPath: ffmpeg, SegmentDuration: cfg.Live.SegmentDuration, KeyframeInterval: cfg.Live.Keyframes()},
 			Packager:   packager.Config{SegmentDuration: cfg.Live.SegmentDuration, Window: cfg.Live.Window, TimeURL: "/time", ContinueGrace: continueGrace(cfg.Live.ContinueGrace), PartDuration: cfg.Live.PartDuration, DVRWindow: cfg.Live.DVRWindow},
 			NoShedding: !cfg.Live.ShedLoad,
 			Leases:     d.leaser,

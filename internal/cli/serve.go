@@ -18,33 +18,34 @@ import (
 // serveCmd holds serve's flags. Pointers are nil unless the flag or its
 // environment variable was given, so they can be laid over the config file.
 type serveCmd struct {
-	Config          string         `name:"config" env:"OSPREY_CONFIG" placeholder:"FILE" help:"YAML configuration file (see docs/osprey.example.yaml); default: none."`
-	Data            *string        `name:"data" env:"OSPREY_DATA" placeholder:"DIR" help:"Data directory: catalog, admin token and media (default \"${default_data}\")."`
-	HTTP            *string        `name:"http" env:"OSPREY_HTTP" placeholder:"ADDR" help:"HTTP listen address: API, console and HLS/DASH origin (default \"${default_http}\")."`
-	RTMP            *string        `name:"rtmp" env:"OSPREY_RTMP" placeholder:"ADDR" help:"RTMP ingest listen address; empty disables RTMP (default \"${default_rtmp}\")."`
-	SRT             *string        `name:"srt" env:"OSPREY_SRT" placeholder:"ADDR" help:"SRT ingest listen address (UDP); empty disables SRT (default \"${default_srt}\")."`
-	PublicURL       *string        `name:"public-url" env:"OSPREY_PUBLIC_URL" placeholder:"URL" help:"URL viewers and publishers reach this server at, e.g. https://video.example.com; empty: from each API request's Host (default \"${default_public_url}\")."`
-	LogLevel        *string        `name:"log-level" env:"OSPREY_LOG_LEVEL" placeholder:"LEVEL" help:"debug, info, warn or error (default \"${default_log_level}\")."`
-	LogFormat       *string        `name:"log-format" env:"OSPREY_LOG_FORMAT" placeholder:"FORMAT" help:"text or json (default \"${default_log_format}\")."`
-	CORSOrigin      *string        `name:"cors-origin" env:"OSPREY_CORS_ORIGIN" placeholder:"ORIGIN" help:"Access-Control-Allow-Origin for media: *, one origin, or empty for none (default \"${default_cors_origin}\")."`
-	SegmentDuration *time.Duration `name:"segment-duration" env:"OSPREY_SEGMENT_DURATION" placeholder:"DURATION" help:"Target live segment duration, 1s to 10s (default ${default_segment_duration})."`
-	PartDuration    *time.Duration `name:"part-duration" env:"OSPREY_PART_DURATION" placeholder:"DURATION" help:"Low-latency part duration (LL-HLS, LL-DASH), 50ms to 1s; 0 turns parts off (default ${default_part_duration})."`
-	DVRWindow       *time.Duration `name:"dvr-window" env:"OSPREY_DVR_WINDOW" placeholder:"DURATION" help:"How long live segments are kept for time-shifted playback and clips, for channels without their own: 0 (no DVR) or window × segment duration up to 24h (default ${default_dvr_window})."`
-	Window          *int           `name:"window" env:"OSPREY_WINDOW" placeholder:"N" help:"Segments listed in live playlists, at least 3 (default ${default_window})."`
-	Ladder          *string        `name:"ladder" env:"OSPREY_LADDER" placeholder:"NAME" help:"ABR ladder preset for live channels: default, low, passthrough or one from the config file (default \"${default_ladder}\")."`
-	ShedLoad        *bool          `name:"shed-load" env:"OSPREY_SHED_LOAD" negatable:"" help:"Shed load when a live transcoder cannot keep up with real time: drop the top rung, then a faster preset, then half the frame rate (default true)."`
-	FFmpeg          *string        `name:"ffmpeg" env:"OSPREY_FFMPEG" placeholder:"PATH" help:"ffmpeg binary, by name in PATH or by path (default \"${default_ffmpeg}\")."`
-	TLSCert         *string        `name:"tls-cert" env:"OSPREY_TLS_CERT" placeholder:"FILE" help:"Certificate (PEM, with its chain) to serve HTTPS and HTTP/2 on the HTTP address; needs --tls-key. Re-read when the files change and on SIGHUP."`
-	TLSKey          *string        `name:"tls-key" env:"OSPREY_TLS_KEY" placeholder:"FILE" help:"Private key (PEM) of --tls-cert."`
-	Storage         *string        `name:"storage" env:"OSPREY_STORAGE" placeholder:"URL" help:"Where media, sources and uploads are stored: file:DIR or s3://BUCKET[/PREFIX]?endpoint=URL&region=R&path_style=true (credentials from the AWS SDK chain, e.g. AWS_ACCESS_KEY_ID); default: file:<data>/media."`
-	Catalog         *string        `name:"catalog" env:"OSPREY_CATALOG" placeholder:"URL" help:"Metadata and job queue: sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=…; default: SQLite in the data directory."`
-	Events          *string        `name:"events" env:"OSPREY_EVENTS" placeholder:"URL" help:"Events between nodes: nats://HOST:PORT (JetStream), several separated by commas, options on the first: ?stream=NAME&subject_prefix=P&replicas=N; default: in-process."`
-	Roles           *string        `name:"roles" env:"OSPREY_ROLES" placeholder:"LIST" help:"Comma-separated roles of this process: ingest, origin, api, worker, or all (default \"${default_roles}\")."`
-	NodeID          *string        `name:"node-id" env:"OSPREY_NODE_ID" placeholder:"ID" help:"Name of this process in a cluster (leases, jobs, logs); default: the host name."`
-	AdvertiseURL    *string        `name:"advertise-url" env:"OSPREY_ADVERTISE_URL" placeholder:"URL" help:"Where the other nodes of a cluster reach this node's HTTP address, http(s)://HOST:PORT (origin nodes fetch live channels' low-latency parts from the ingest node); default: this host's address and the HTTP port."`
-	IngestRTMPURL   *string        `name:"ingest-rtmp-url" env:"OSPREY_INGEST_RTMP_URL" placeholder:"URL" help:"Base of the RTMP ingest URLs the API hands out, e.g. rtmp://ingest.example.com:1935/live; default: the public URL's host and the --rtmp port."`
-	IngestSRTURL    *string        `name:"ingest-srt-url" env:"OSPREY_INGEST_SRT_URL" placeholder:"URL" help:"Base of the SRT ingest URLs the API hands out, e.g. srt://ingest.example.com:9000; default: the public URL's host and the --srt port."`
-	MetricsAddr     *string        `name:"metrics-addr" env:"OSPREY_METRICS_ADDR" placeholder:"ADDR" help:"Serve /metrics only on this address, without authentication; empty: /metrics on the HTTP address, behind the admin token (default \"\")."`
+	Config           string         `name:"config" env:"OSPREY_CONFIG" placeholder:"FILE" help:"YAML configuration file (see docs/osprey.example.yaml); default: none."`
+	Data             *string        `name:"data" env:"OSPREY_DATA" placeholder:"DIR" help:"Data directory: catalog, admin token and media (default \"${default_data}\")."`
+	HTTP             *string        `name:"http" env:"OSPREY_HTTP" placeholder:"ADDR" help:"HTTP listen address: API, console and HLS/DASH origin (default \"${default_http}\")."`
+	RTMP             *string        `name:"rtmp" env:"OSPREY_RTMP" placeholder:"ADDR" help:"RTMP ingest listen address; empty disables RTMP (default \"${default_rtmp}\")."`
+	SRT              *string        `name:"srt" env:"OSPREY_SRT" placeholder:"ADDR" help:"SRT ingest listen address (UDP); empty disables SRT (default \"${default_srt}\")."`
+	PublicURL        *string        `name:"public-url" env:"OSPREY_PUBLIC_URL" placeholder:"URL" help:"URL viewers and publishers reach this server at, e.g. https://video.example.com; empty: from each API request's Host (default \"${default_public_url}\")."`
+	LogLevel         *string        `name:"log-level" env:"OSPREY_LOG_LEVEL" placeholder:"LEVEL" help:"debug, info, warn or error (default \"${default_log_level}\")."`
+	LogFormat        *string        `name:"log-format" env:"OSPREY_LOG_FORMAT" placeholder:"FORMAT" help:"text or json (default \"${default_log_format}\")."`
+	CORSOrigin       *string        `name:"cors-origin" env:"OSPREY_CORS_ORIGIN" placeholder:"ORIGIN" help:"Access-Control-Allow-Origin for media: *, one origin, or empty for none (default \"${default_cors_origin}\")."`
+	SegmentDuration  *time.Duration `name:"segment-duration" env:"OSPREY_SEGMENT_DURATION" placeholder:"DURATION" help:"Target live segment duration, 1s to 10s (default ${default_segment_duration})."`
+	PartDuration     *time.Duration `name:"part-duration" env:"OSPREY_PART_DURATION" placeholder:"DURATION" help:"Low-latency part duration (LL-HLS, LL-DASH), 50ms to 1s; 0 turns parts off (default ${default_part_duration})."`
+	KeyframeInterval *time.Duration `name:"keyframe-interval" env:"OSPREY_KEYFRAME_INTERVAL" placeholder:"DURATION" help:"Keyframe interval of the transcoded rungs, a divisor of the segment duration (equal to it: one per segment); low-latency players join at a keyframe. Default 0: 1s when it divides the segment duration, else one per segment."`
+	DVRWindow        *time.Duration `name:"dvr-window" env:"OSPREY_DVR_WINDOW" placeholder:"DURATION" help:"How long live segments are kept for time-shifted playback and clips, for channels without their own: 0 (no DVR) or window × segment duration up to 24h (default ${default_dvr_window})."`
+	Window           *int           `name:"window" env:"OSPREY_WINDOW" placeholder:"N" help:"Segments listed in live playlists, at least 3 (default ${default_window})."`
+	Ladder           *string        `name:"ladder" env:"OSPREY_LADDER" placeholder:"NAME" help:"ABR ladder preset for live channels: default, low, passthrough or one from the config file (default \"${default_ladder}\")."`
+	ShedLoad         *bool          `name:"shed-load" env:"OSPREY_SHED_LOAD" negatable:"" help:"Shed load when a live transcoder cannot keep up with real time: drop the top rung, then a faster preset, then half the frame rate (default true)."`
+	FFmpeg           *string        `name:"ffmpeg" env:"OSPREY_FFMPEG" placeholder:"PATH" help:"ffmpeg binary, by name in PATH or by path (default \"${default_ffmpeg}\")."`
+	TLSCert          *string        `name:"tls-cert" env:"OSPREY_TLS_CERT" placeholder:"FILE" help:"Certificate (PEM, with its chain) to serve HTTPS and HTTP/2 on the HTTP address; needs --tls-key. Re-read when the files change and on SIGHUP."`
+	TLSKey           *string        `name:"tls-key" env:"OSPREY_TLS_KEY" placeholder:"FILE" help:"Private key (PEM) of --tls-cert."`
+	Storage          *string        `name:"storage" env:"OSPREY_STORAGE" placeholder:"URL" help:"Where media, sources and uploads are stored: file:DIR or s3://BUCKET[/PREFIX]?endpoint=URL&region=R&path_style=true (credentials from the AWS SDK chain, e.g. AWS_ACCESS_KEY_ID); default: file:<data>/media."`
+	Catalog          *string        `name:"catalog" env:"OSPREY_CATALOG" placeholder:"URL" help:"Metadata and job queue: sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=…; default: SQLite in the data directory."`
+	Events           *string        `name:"events" env:"OSPREY_EVENTS" placeholder:"URL" help:"Events between nodes: nats://HOST:PORT (JetStream), several separated by commas, options on the first: ?stream=NAME&subject_prefix=P&replicas=N; default: in-process."`
+	Roles            *string        `name:"roles" env:"OSPREY_ROLES" placeholder:"LIST" help:"Comma-separated roles of this process: ingest, origin, api, worker, or all (default \"${default_roles}\")."`
+	NodeID           *string        `name:"node-id" env:"OSPREY_NODE_ID" placeholder:"ID" help:"Name of this process in a cluster (leases, jobs, logs); default: the host name."`
+	AdvertiseURL     *string        `name:"advertise-url" env:"OSPREY_ADVERTISE_URL" placeholder:"URL" help:"Where the other nodes of a cluster reach this node's HTTP address, http(s)://HOST:PORT (origin nodes fetch live channels' low-latency parts from the ingest node); default: this host's address and the HTTP port."`
+	IngestRTMPURL    *string        `name:"ingest-rtmp-url" env:"OSPREY_INGEST_RTMP_URL" placeholder:"URL" help:"Base of the RTMP ingest URLs the API hands out, e.g. rtmp://ingest.example.com:1935/live; default: the public URL's host and the --rtmp port."`
+	IngestSRTURL     *string        `name:"ingest-srt-url" env:"OSPREY_INGEST_SRT_URL" placeholder:"URL" help:"Base of the SRT ingest URLs the API hands out, e.g. srt://ingest.example.com:9000; default: the public URL's host and the --srt port."`
+	MetricsAddr      *string        `name:"metrics-addr" env:"OSPREY_METRICS_ADDR" placeholder:"ADDR" help:"Serve /metrics only on this address, without authentication; empty: /metrics on the HTTP address, behind the admin token (default \"\")."`
 }
 
 func (s *serveCmd) Help() string {
@@ -86,6 +87,7 @@ func (s *serveCmd) buildConfig() (config.Config, error) {
 	set(&cfg.CORSOrigin, s.CORSOrigin)
 	set(&cfg.Live.SegmentDuration, s.SegmentDuration)
 	set(&cfg.Live.PartDuration, s.PartDuration)
+	set(&cfg.Live.KeyframeInterval, s.KeyframeInterval)
 	set(&cfg.Live.Window, s.Window)
 	set(&cfg.Live.DVRWindow, s.DVRWindow)
 	set(&cfg.Live.Ladder, s.Ladder)

@@ -31,12 +31,34 @@ type Live struct {
 	// players without low-latency support play the whole segments.
 	// 0 turns parts off. Default 200ms; 50ms to 1s, at most half a segment.
 	PartDuration time.Duration `yaml:"part_duration"`
+	// KeyframeInterval spaces the keyframes of the transcoded rungs (the
+	// passthrough rung keeps the publisher's): low-latency players join
+	// at a part that starts with one, so it bounds how far behind the
+	// live edge a player starts. It must divide segment_duration (equal
+	// to it: one keyframe per segment). 0 (the default) is automatic:
+	// AutoKeyframeInterval when it divides segment_duration, else one
+	// per segment.
+	KeyframeInterval time.Duration `yaml:"keyframe_interval"`
 	// DVRWindow is how long a channel's segments are kept after their
 	// media end, for time-shifted playback (?start=/?end=) and clips, when
 	// the channel sets none of its own; also for ended sessions and idle
 	// channels. 0 turns DVR off (segments go once out of the live window).
 	// Default 2h; otherwise from window × segment_duration up to 24h.
 	DVRWindow time.Duration `yaml:"dvr_window"`
+}
+
+// AutoKeyframeInterval is the keyframe interval of live.keyframe_interval 0.
+const AutoKeyframeInterval = time.Second
+
+// Keyframes is the keyframe interval the transcoded rungs get.
+func (l Live) Keyframes() time.Duration {
+	switch k := l.KeyframeInterval; {
+	case k > 0:
+		return k
+	case l.SegmentDuration%AutoKeyframeInterval == 0:
+		return AutoKeyframeInterval
+	}
+	return l.SegmentDuration
 }
 
 // MaxDVRWindow is the longest DVR window (a channel's or the deployment's).
@@ -71,6 +93,9 @@ func (l Live) validate(c Config) []error {
 	}
 	if p := l.PartDuration; p != 0 && (p < 50*time.Millisecond || p > time.Second || p > l.SegmentDuration/2) {
 		add("live.part_duration", "must be 0 (no parts) or between 50ms and 1s, at most half of live.segment_duration, got %s", p)
+	}
+	if k := l.KeyframeInterval; k != 0 && (k < 100*time.Millisecond || k > l.SegmentDuration || l.SegmentDuration%k != 0) {
+		add("live.keyframe_interval", "must be 0 (automatic) or divide live.segment_duration (%s) evenly, such as 1s or 500ms, got %s", l.SegmentDuration, k)
 	}
 	if d, lo := l.DVRWindow, time.Duration(l.Window)*l.SegmentDuration; d != 0 && (d < lo || d > MaxDVRWindow) {
 		add("live.dvr_window", "must be 0 (no DVR) or between live.window × live.segment_duration (%s) and %s, got %s", lo, MaxDVRWindow, d)

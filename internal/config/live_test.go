@@ -41,3 +41,22 @@ func TestDVRWindowKey(t *testing.T) {
 		}
 	}
 }
+
+// live.keyframe_interval: automatic (1 s where it divides the segment
+// duration, else one per segment) unless set.
+func TestKeyframes(t *testing.T) {
+	for _, tt := range []struct {
+		seg, set, want time.Duration
+	}{
+		{2 * time.Second, 0, time.Second},
+		{4 * time.Second, 0, time.Second},
+		{1500 * time.Millisecond, 0, 1500 * time.Millisecond},
+		{2 * time.Second, 2 * time.Second, 2 * time.Second},
+		{2 * time.Second, 500 * time.Millisecond, 500 * time.Millisecond},
+	} {
+		l := Live{SegmentDuration: tt.seg, KeyframeInterval: tt.set}
+		if got := l.Keyframes(); got != tt.want {
+			t.Errorf("segment %s, keyframe_interval %s: %s, want %s", tt.seg, tt.set, got, tt.want)
+		}
+	}
+}

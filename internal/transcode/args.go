@@ -20,8 +20,10 @@ const progressFD = 3
 
 // FFmpegArgs builds ffmpeg's command line for the plan. The input is MPEG-TS on
 // stdin holding the tracks in input order; the output is one MPEG-TS on
-// stdout holding the renditions in plan order.
-func (p Plan) FFmpegArgs(input []*media.Track, segment time.Duration) []string {
+// stdout holding the renditions in plan order. The encoded rungs have
+// keyframes every keyframes of session time (the segment duration, or a
+// divisor of it), identical in every rung.
+func (p Plan) FFmpegArgs(input []*media.Track, keyframes time.Duration) []string {
 	a := []string{
 		"-hide_banner", "-nostats", "-loglevel", "warning",
 		"-progress", "pipe:" + strconv.Itoa(progressFD), "-stats_period", "1",
@@ -72,11 +74,12 @@ func (p Plan) FFmpegArgs(input []*media.Track, segment time.Duration) []string {
 		a = append(a, "-filter_complex", g.String())
 	}
 
-	seg := segment.Seconds()
+	seg := keyframes.Seconds()
 	off := tsOffset.Seconds()
-	// Keyframes on a grid of segment boundaries in session time, identical in
-	// every rung: the first frame, then the first frame at or after each
-	// boundary. Closed GOPs, no scene-cut keyframes, so segments align.
+	// Keyframes on a grid in session time that holds every segment
+	// boundary, identical in every rung: the first frame, then the first
+	// frame at or after each grid point. Closed GOPs, no scene-cut
+	// keyframes, so segments align.
 	forceKey := fmt.Sprintf("expr:if(isnan(prev_forced_t),1,gte(t-%g,(floor((prev_forced_t-%g)/%g+0.001)+1)*%g))", off, off, seg, seg)
 	if p.hasPassthrough() {
 		// The untouched input can only be cut at its own keyframes: the

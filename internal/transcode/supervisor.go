@@ -22,7 +22,12 @@ import (
 // Config tunes a Supervisor.
 type Config struct {
 	FFmpegPath      string        // default "ffmpeg"
-	SegmentDuration time.Duration // keyframe interval; default 2s
+	SegmentDuration time.Duration // the segment grid; default 2s
+	// KeyframeInterval puts keyframes of the encoded rungs this far apart
+	// on the segment grid (it must divide SegmentDuration): a shorter
+	// interval lets low-latency players join at more parts. 0: one per
+	// segment.
+	KeyframeInterval time.Duration
 	QueueUnits      int           // input units buffered for ffmpeg; default 4096 (about 30 s)
 	// QueueBytes bounds the bytes of the units buffered for ffmpeg; default
 	// 64 MiB (over 50 s of a 10 Mb/s publisher). Units past either bound are
@@ -55,6 +60,16 @@ func (c *Config) setDefaults() {
 	if c.StallTimeout == 0 {
 		c.StallTimeout = 20 * time.Second
 	}
+}
+
+// keyframeGrid is the spacing of the encoded rungs' keyframes: the
+// keyframe interval when it divides the segment duration, else the
+// segment duration.
+func (c *Config) keyframeGrid() time.Duration {
+	if k := c.KeyframeInterval; k > 0 && k < c.SegmentDuration && c.SegmentDuration%k == 0 {
+		return k
+	}
+	return c.SegmentDuration
 }
 
 // Status is a snapshot of a Supervisor.
@@ -289,7 +304,7 @@ func (s *Supervisor) applyReplan() {
 
 // runOnce runs one ffmpeg process until it exits.
 func (s *Supervisor) runOnce() error {
-	args := s.plan.FFmpegArgs(s.input, s.cfg.SegmentDuration)
+	args := s.plan.FFmpegArgs(s.input, s.cfg.keyframeGrid())
 	cmd := exec.Command(s.cfg.FFmpegPath, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdin, err := cmd.StdinPipe()

@@ -66,8 +66,14 @@ func (r *recorder) WriteUnit(i int, u *media.Unit) error {
 // returns what came out once the input has ended.
 func transcodeAll(t *testing.T, plan Plan, tracks []*media.Track, units []inputUnit) *recorder {
 	t.Helper()
+	return transcodeWith(t, Config{SegmentDuration: 2 * time.Second}, plan, tracks, units)
+}
+
+// transcodeWith is transcodeAll with a Config of its own.
+func transcodeWith(t *testing.T, cfg Config, plan Plan, tracks []*media.Track, units []inputUnit) *recorder {
+	t.Helper()
 	rec := &recorder{}
-	s := Start(Config{SegmentDuration: 2 * time.Second}, plan, tracks, rec, slog.New(slog.DiscardHandler))
+	s := Start(cfg, plan, tracks, rec, slog.New(slog.DiscardHandler))
 	for _, u := range units {
 		if err := s.WriteUnit(u.track, u.unit); err != nil {
 			t.Fatal(err)
@@ -106,6 +112,7 @@ func TestSupervisorTranscodesAlignedLadder(t *testing.T) {
 	if len(rec.begins) != 1 {
 		t.Fatalf("Begin called %d times, want 1", len(rec.begins))
 	}
+	checkKeyframeGrid(t, rec, 2*time.Second, 4)
 	rs := rec.begins[0]
 	wantNames := []string{"360p", "240p", "audio"}
 	if len(rs) != len(wantNames) {
@@ -122,28 +129,6 @@ func TestSupervisorTranscodesAlignedLadder(t *testing.T) {
 	if rs[0].Track.SPS == nil || rs[2].Track.AudioConfig == nil || rs[2].Track.SampleRate != 48000 {
 		t.Errorf("incomplete tracks: %+v %+v", rs[0].Track, rs[2].Track)
 	}
-	// Keyframes at the same instants in both rungs, on the 2 s grid.
-	keys := func(i int) []time.Duration {
-		var k []time.Duration
-		for _, u := range rec.units[i] {
-			if u.Key {
-				k = append(k, u.PTS)
-			}
-		}
-		return k
-	}
-	k0, k1 := keys(0), keys(1)
-	if len(k0) != 4 || len(k0) != len(k1) {
-		t.Fatalf("keyframes 360p %v, 240p %v; want 4 each (0, 2, 4, 6 s)", k0, k1)
-	}
-	for i := range k0 {
-		if k0[i] != k1[i] {
-			t.Errorf("keyframe %d at %v in 360p but %v in 240p", i, k0[i], k1[i])
-		}
-		if want := time.Duration(i) * 2 * time.Second; k0[i] != want {
-			t.Errorf("keyframe %d at %v, want %v", i, k0[i], want)
-		}
-	}
 	// Every input frame comes out of each rung, on the session timeline.
 	var inFrames int
 	for _, u := range units {
@@ -158,6 +143,54 @@ func TestSupervisorTranscodesAlignedLadder(t *testing.T) {
 		t.Errorf("audio has %d frames, want about %d", len(a), 7*48000/1024)
 	} else if a[0].PTS < -50*time.Millisecond || a[0].PTS > 50*time.Millisecond {
 		t.Errorf("audio starts at %v, want about 0", a[0].PTS)
+	}
+}
+
+// checkKeyframeGrid checks that the two video rungs have their keyframes
+// at the same instants, n of them, every grid.
+func checkKeyframeGrid(t *testing.T, rec *recorder, grid time.Duration, n int) {
+	t.Helper()
+	keys := func(i int) []time.Duration {
+		var k []time.Duration
+		for _, u := range rec.units[i] {
+			if u.Key {
+				k = append(k, u.PTS)
+			}
+		}
+		return k
+	}
+	k0, k1 := keys(0), keys(1)
+	if len(k0) != n || len(k0) != len(k1) {
+		t.Fatalf("keyframes 360p %v, 240p %v; want %d each, every %v", k0, k1, n, grid)
+	}
+	for i := range k0 {
+		if k0[i] != k1[i] {
+			t.Errorf("keyframe %d at %v in 360p but %v in 240p", i, k0[i], k1[i])
+		}
+		if want := time.Duration(i) * grid; k0[i] != want {
+			t.Errorf("keyframe %d at %v, want %v", i, k0[i], want)
+		}
+	}
+}
+
+// A keyframe interval dividing the segment duration puts keyframes on its
+// finer grid (each segment boundary still one); one that does not divide
+// it is ignored.
+func TestSupervisorKeyframeInterval(t *testing.T) {
+	tracks, units := makeInput(t, 7, "640x360")
+	plan, err := NewPlan(testLadder, tracks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		interval, grid time.Duration
+		n              int
+	}{
+		{time.Second, time.Second, 7},
+		{1500 * time.Millisecond, 2 * time.Second, 4},
+	} {
+		rec := transcodeWith(t, Config{SegmentDuration: 2 * time.Second, KeyframeInterval: tt.interval}, plan, tracks, units)
+		checkKeyframeGrid(t, rec, tt.grid, tt.n)
 	}
 }
 
