@@ -84,6 +84,13 @@ func (hc *headCache) fetch(prefix string, call *headCall, fetch func(context.Con
 	}
 }
 
+// forget drops the channel's head: the next request reads it again.
+func (hc *headCache) forget(prefix string) {
+	hc.mu.Lock()
+	delete(hc.heads, prefix)
+	hc.mu.Unlock()
+}
+
 // stale reports whether a finished read is older than the reuse time.
 // Called with mu held.
 func (hc *headCache) stale(call *headCall) bool {

@@ -161,3 +161,30 @@ func TestReaderHeadErrors(t *testing.T) {
 		t.Errorf("after the reuse time: %v, %v; want the window to end at %v", to, err, at(4))
 	}
 }
+
+// A reused head may name chunks that retention has deleted since: the
+// span is read again from a new head instead of failing.
+func TestReaderRereadsHeadAfterRetention(t *testing.T) {
+	t.Parallel()
+	st := testChannel(t)
+	rd, _ := reusingReader(st, time.Hour)
+	if _, err := rd.Find(context.Background(), prefix, at(31), time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	// Session s1 ages out: its chunks go, then dvr.json forgets it.
+	for _, n := range []uint64{1, 5, 9} {
+		if err := st.Delete(context.Background(), prefix+"/"+ChunkKey("s1", n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s2 := writeSession(t, st, "s2", testSegments(11, 10, t0.Add(30*time.Second)), 4, false)
+	putCatalog(t, st, &Catalog{Sessions: []Session{s2}})
+	_, err := rd.Find(context.Background(), prefix, at(3), at(9))
+	var we *WindowError
+	if !errors.As(err, &we) || !we.From.Equal(at(30)) {
+		t.Fatalf("a span of the deleted session: %v, want a WindowError from %v (the index as it is now)", err, at(30))
+	}
+	if f, err := rd.Find(context.Background(), prefix, at(41), time.Time{}); err != nil || !slices.Equal(numbers(f.View), span(16, 20)) {
+		t.Fatalf("a span of the kept session: %v", err)
+	}
+}

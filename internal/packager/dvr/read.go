@@ -139,6 +139,17 @@ func (rd *Reader) Find(ctx context.Context, prefix string, start, end time.Time)
 	if !end.IsZero() && !end.After(start) {
 		return nil, fmt.Errorf("dvr: span end %s is not after its start %s", end.Format(timeLayout), start.Format(timeLayout))
 	}
+	f, err := rd.find(ctx, prefix, start, end)
+	if errors.Is(err, storage.ErrNotFound) && rd.heads != nil {
+		// A chunk named by a reused head was deleted meanwhile (the
+		// retention of the DVR window): read the head again.
+		rd.heads.forget(prefix)
+		f, err = rd.find(ctx, prefix, start, end)
+	}
+	return f, err
+}
+
+func (rd *Reader) find(ctx context.Context, prefix string, start, end time.Time) (*Found, error) {
 	r := reader{Reader: rd, prefix: prefix}
 	h, err := r.head(ctx)
 	if err != nil {
