@@ -123,19 +123,6 @@
         // than two target durations late for 3 s jumps to where hls.js
         // would join. Not while time-shifted (the viewer chose the delay).
         let lateSince = 0;
-        // hls.js 1.7.4 at times stops appending at a segment boundary of
-        // a low-latency stream (an audio append it queued never runs, and
-        // the main loader waits on it) and stays stuck until a seek: a
-        // stall of a live low-latency stream seeks to where hls.js would
-        // join at once, rather than after the 3 s above (notes/issue11/stalls.md).
-        on(Events.ERROR, (e) => {
-          if (!e || e.details !== 'bufferStalledError' || (osprey.dvr && osprey.dvr.start)) return;
-          const d = hls.levels && hls.levels[hls.currentLevel] && hls.levels[hls.currentLevel].details;
-          if (!d || !d.live || !d.partTarget || !(hls.liveSyncPosition > video.currentTime)) return;
-          video.currentTime = hls.liveSyncPosition;
-          osprey.stallJumps = (osprey.stallJumps || 0) + 1;
-          lateSince = 0;
-        });
         video.addEventListener('timeupdate', () => {
           const at = hls.playingDate;
           if (at) osprey.latency = (Date.now() - at.getTime()) / 1000;
