@@ -163,10 +163,7 @@ func playersName(mode string) string {
 // keyframesName describes the transcoded rungs' keyframe interval.
 func keyframesName(k, segment time.Duration) string {
 	if k == 0 {
-		if segment%time.Second == 0 {
-			return "1s (osprey's default)"
-		}
-		return segment.String() + " (osprey's default)"
+		return segment.String() + " (one per segment, osprey's default)"
 	}
 	return k.String()
 }

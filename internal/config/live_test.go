@@ -42,14 +42,13 @@ func TestDVRWindowKey(t *testing.T) {
 	}
 }
 
-// live.keyframe_interval: automatic (1 s where it divides the segment
-// duration, else one per segment) unless set.
+// live.keyframe_interval: one per segment unless set.
 func TestKeyframes(t *testing.T) {
 	for _, tt := range []struct {
 		seg, set, want time.Duration
 	}{
-		{2 * time.Second, 0, time.Second},
-		{4 * time.Second, 0, time.Second},
+		{2 * time.Second, 0, 2 * time.Second},
+		{4 * time.Second, 0, 4 * time.Second},
 		{1500 * time.Millisecond, 0, 1500 * time.Millisecond},
 		{2 * time.Second, 2 * time.Second, 2 * time.Second},
 		{2 * time.Second, 500 * time.Millisecond, 500 * time.Millisecond},

@@ -43,7 +43,7 @@ func TestValidate(t *testing.T) {
 		{"segment too short", func(c *Config) { c.Live.SegmentDuration = 500 * time.Millisecond }, "live.segment_duration: must be between 1s and 10s, got 500ms"},
 		{"segment too long", func(c *Config) { c.Live.SegmentDuration = 11 * time.Second }, "live.segment_duration"},
 		{"window", func(c *Config) { c.Live.Window = 2 }, "live.window: must be at least 3, got 2"},
-		{"keyframe interval not a divisor", func(c *Config) { c.Live.KeyframeInterval = 1500 * time.Millisecond }, "live.keyframe_interval: must be 0 (automatic) or divide live.segment_duration (2s) evenly, such as 1s or 500ms, got 1.5s"},
+		{"keyframe interval not a divisor", func(c *Config) { c.Live.KeyframeInterval = 1500 * time.Millisecond }, "live.keyframe_interval: must be 0 (one per segment) or divide live.segment_duration (2s) evenly, such as 1s or 500ms, got 1.5s"},
 		{"keyframe interval longer than a segment", func(c *Config) { c.Live.KeyframeInterval = 4 * time.Second }, "live.keyframe_interval: "},
 		{"keyframe interval too short", func(c *Config) { c.Live.KeyframeInterval = 50 * time.Millisecond }, "live.keyframe_interval: "},
 		{"dvr window too short", func(c *Config) { c.Live.DVRWindow = 19 * time.Second }, "live.dvr_window: must be 0 (no DVR) or between live.window × live.segment_duration (20s) and 24h0m0s, got 19s"},

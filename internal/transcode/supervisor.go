@@ -28,7 +28,7 @@ type Config struct {
 	// interval lets low-latency players join at more parts. 0: one per
 	// segment.
 	KeyframeInterval time.Duration
-	QueueUnits      int           // input units buffered for ffmpeg; default 4096 (about 30 s)
+	QueueUnits       int // input units buffered for ffmpeg; default 4096 (about 30 s)
 	// QueueBytes bounds the bytes of the units buffered for ffmpeg; default
 	// 64 MiB (over 50 s of a 10 Mb/s publisher). Units past either bound are
 	// dropped up to the next keyframe.
