@@ -167,11 +167,16 @@ func serveWithSignals(parent context.Context, log *slog.Logger, serve func(ctx c
 		defer wg.Done()
 		select {
 		case <-ctx.Done():
-			stop()
-			if parent.Err() == nil {
-				log.Info("signal received; shutting down gracefully (send another to stop at once)")
-			}
 		case <-done:
+			// serve may return before this goroutine sees the signal:
+			// both are ready then, and select picks either.
+			if ctx.Err() == nil {
+				return
+			}
+		}
+		stop()
+		if parent.Err() == nil {
+			log.Info("signal received; shutting down gracefully (send another to stop at once)")
 		}
 	}()
 	err := serve(ctx, reload)
