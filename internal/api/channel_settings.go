@@ -64,16 +64,17 @@ func (a *API) parseDVRWindow(raw json.RawMessage) (time.Duration, error) {
 	case d%time.Second != 0:
 		return 0, errInvalid("dvr_window must be a whole number of seconds, got %s", d)
 	case d > MaxDVRWindow:
-		return 0, errInvalid("dvr_window must be at most %s (%d seconds), got %s", fmtDuration(MaxDVRWindow), int(MaxDVRWindow.Seconds()), fmtDuration(d))
+		return 0, errInvalid("dvr_window must be at most %s (%d seconds), got %s", FormatDuration(MaxDVRWindow), int(MaxDVRWindow.Seconds()), FormatDuration(d))
 	case d < a.deps.LiveWindow:
 		return 0, errInvalid("dvr_window must be at least the live window, %s (%d seconds), got %s",
-			fmtDuration(a.deps.LiveWindow), int(a.deps.LiveWindow.Seconds()), fmtDuration(d))
+			FormatDuration(a.deps.LiveWindow), int(a.deps.LiveWindow.Seconds()), FormatDuration(d))
 	}
 	return d, nil
 }
 
-// fmtDuration is d as "2h", "90m", "1h30m", "45s".
-func fmtDuration(d time.Duration) string {
+// FormatDuration is d as "2h", "90m", "1h30m", "45s": how the API writes
+// DVR windows in messages (and the CLI shows them).
+func FormatDuration(d time.Duration) string {
 	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")

@@ -100,7 +100,7 @@ func (a *API) createClip(w http.ResponseWriter, r *http.Request) error {
 	}
 	if win := a.dvrWindow(ch); win > 0 && end.Sub(start) > win {
 		return &Error{Status: http.StatusUnprocessableEntity, Code: CodeOutsideWindow,
-			Message: fmt.Sprintf("the clip is %s long, longer than the channel's DVR window of %s", end.Sub(start), fmtDuration(win))}
+			Message: fmt.Sprintf("the clip is %s long, longer than the channel's DVR window of %s", end.Sub(start), FormatDuration(win))}
 	}
 	if a.deps.Clips == nil {
 		return errUnavailable("this server does not make clips")

@@ -59,23 +59,11 @@ func printChannel(w io.Writer, c api.Channel) error {
 func dvrWindowText(c api.Channel) string {
 	switch {
 	case c.DVRWindow > 0:
-		return fmtSeconds(c.DVRWindow)
+		return api.FormatDuration(time.Duration(c.DVRWindow) * time.Second)
 	case c.DVRWindowEffective > 0:
-		return fmtSeconds(c.DVRWindowEffective) + " (the server's default)"
+		return api.FormatDuration(time.Duration(c.DVRWindowEffective)*time.Second) + " (the server's default)"
 	}
 	return "the server's default"
-}
-
-// fmtSeconds is s seconds as "2h", "1h30m", "45s".
-func fmtSeconds(s int64) string {
-	d := (time.Duration(s) * time.Second).String()
-	if strings.HasSuffix(d, "m0s") {
-		d = strings.TrimSuffix(d, "0s")
-	}
-	if strings.HasSuffix(d, "h0m") {
-		d = strings.TrimSuffix(d, "0m")
-	}
-	return d
 }
 
 func transcoderSummary(t live.TranscoderStatus) string {
